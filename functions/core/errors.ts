@@ -1,0 +1,45 @@
+/**
+ * Named errors. The `name` of each class is a contract with the Step Functions Retry/Catch
+ * clauses in statemachines/: Lambda reports it as the error type, so renaming one is a
+ * breaking change (test/core/errors.test.ts pins the list).
+ */
+
+/** What the caller should do about an error. */
+export type Disposition = 'retry' | 'fatal' | 'history-lost';
+
+export abstract class PipeError extends Error {
+  abstract readonly disposition: Disposition;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A transient failure: retrying the same step later is expected to succeed. */
+export class TransientError extends PipeError {
+  readonly disposition = 'retry' as const;
+}
+
+/** A failure retrying cannot fix: the pipe goes to Failed. */
+export class FatalError extends PipeError {
+  readonly disposition = 'fatal' as const;
+}
+
+/** The change stream resume point fell off the oplog: only a resync recovers. */
+export class ChangeStreamHistoryLostError extends PipeError {
+  readonly disposition = 'history-lost' as const;
+}
+
+export class IllegalTransitionError extends FatalError {
+  constructor(
+    readonly state: string | null,
+    readonly event: string,
+    readonly allowedEvents: readonly string[],
+  ) {
+    super(
+      `cannot ${event} a pipe in state ${state ?? '(none)'}; allowed here: ${
+        allowedEvents.length > 0 ? allowedEvents.join(', ') : 'nothing'
+      }`,
+    );
+  }
+}
