@@ -65,3 +65,71 @@ export interface ServerCursor {
   /** Session that owns the cursor, to kill it with the session. */
   readonly lsid?: Document;
 }
+
+/** Member states of seed 002, as `replSetGetStatus` names them. */
+export type MemberState =
+  | 'STARTUP'
+  | 'PRIMARY'
+  | 'SECONDARY'
+  | 'RECOVERING'
+  | 'STARTUP2'
+  | 'UNKNOWN'
+  | 'ARBITER'
+  | 'DOWN'
+  | 'ROLLBACK'
+  | 'REMOVED';
+
+/** Session fields the wire layer lifts out of a command for the parts that need them. */
+export interface SessionInfo {
+  lsid: Document;
+  txnNumber?: Long;
+  /** `autocommit: false` marks a command inside a multi-document transaction. */
+  inTransaction: boolean;
+  startTransaction: boolean;
+}
+
+/** What every command handler receives. */
+export interface CommandContext {
+  /** `$db` of the request. */
+  readonly db: string;
+  /** The command name exactly as sent (first key of the body). */
+  readonly name: string;
+  /** The command body with OP_MSG document sequences folded in as arrays. */
+  readonly body: Document;
+  /** `host:port` of the member that received the command. */
+  readonly memberName: string;
+  readonly memberState: MemberState;
+  readonly connectionId: number;
+  readonly appName?: string;
+  readonly session?: SessionInfo;
+}
+
+export type CommandHandler = (ctx: CommandContext) => Promise<Document> | Document;
+
+/** Cluster time source shared by the oplog and every reply's `$clusterTime`/`operationTime`. */
+export interface ClusterClock {
+  /** The latest cluster time handed out. */
+  current(): Timestamp;
+}
+
+/** An oplog entry before the oplog stamps it. */
+export type OplogDraft = Omit<OplogEntry, 'ts' | 't' | 'wall'>;
+
+/** How the storage part records its writes. */
+export interface OplogWriter {
+  /** Appends the drafts in order, each with the next cluster time; returns them stamped. */
+  append(drafts: OplogDraft[]): OplogEntry[];
+}
+
+/** What change streams need from storage. */
+export interface CatalogReader {
+  findOneById(ns: string, id: unknown): Document | null;
+  collectionInfo(ns: string): { uuid: UUID; changeStreamPreAndPostImages: boolean } | null;
+}
+
+/** Where every kind of cursor lives, so one getMore/killCursors serves them all. */
+export interface CursorRegistry {
+  add(make: (id: Long) => ServerCursor): ServerCursor;
+  get(id: Long): ServerCursor | undefined;
+  remove(id: Long): void;
+}

@@ -43,3 +43,43 @@ export class IllegalTransitionError extends FatalError {
     );
   }
 }
+
+export class PipeNotFoundError extends FatalError {
+  constructor(readonly pipeId: string) {
+    super(`pipe ${pipeId} does not exist`);
+  }
+}
+
+/** A conditional state write lost: the pipe is no longer in the state the writer expected. */
+export class StateConflictError extends FatalError {
+  constructor(
+    readonly pipeId: string,
+    readonly expectedState: string | null,
+    readonly actualState: string | null,
+  ) {
+    super(
+      `pipe ${pipeId} is ${actualState ?? '(missing)'}, not ${expectedState ?? '(none)'}: another change got there first`,
+    );
+  }
+}
+
+/** Someone else holds a live lease; the caller should exit and let the holder finish. */
+export class LeaseHeldError extends TransientError {
+  constructor(
+    readonly leaseName: string,
+    readonly holder: string,
+    readonly expiresAt: number,
+  ) {
+    super(`lease ${leaseName} is held by ${holder} until ${new Date(expiresAt).toISOString()}`);
+  }
+}
+
+/** The writer's fencing number was superseded by a takeover: it must stop without writing. */
+export class StaleFenceError extends FatalError {
+  constructor(
+    readonly leaseName: string,
+    readonly fence: number,
+  ) {
+    super(`fence ${fence} on ${leaseName} is stale: the lease was taken over, this writer must stop`);
+  }
+}
