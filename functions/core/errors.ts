@@ -83,3 +83,48 @@ export class StaleFenceError extends FatalError {
     super(`fence ${fence} on ${leaseName} is stale: the lease was taken over, this writer must stop`);
   }
 }
+
+/** The MongoDB source cannot be reached right now (network, election, shutdown): retry later. */
+export class SourceUnavailableError extends TransientError {}
+
+/** The MongoDB source refused the work in a way retrying cannot fix (auth, unknown server error). */
+export class SourceFatalError extends FatalError {}
+
+/** The ClickHouse destination cannot take the work right now (network, overload, too many parts). */
+export class DestinationUnavailableError extends TransientError {}
+
+/** The ClickHouse destination refused the work for good (missing table, auth, bad SQL). */
+export class DestinationFatalError extends FatalError {}
+
+/** A field-level validation problem, addressed by its path in the submitted input. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** Input (settings or a create-pipe request) broke one or more rules; each is listed by field. */
+export class InvalidSettingsError extends FatalError {
+  constructor(readonly fieldErrors: readonly FieldError[]) {
+    super(
+      `invalid settings: ${fieldErrors.map((error) => `${error.path || '(root)'}: ${error.message}`).join('; ')}`,
+    );
+  }
+}
+
+/** A settings change was asked for while the pipe was not in a state that allows it. */
+export class SettingsLockedError extends FatalError {
+  constructor(
+    readonly state: string,
+    readonly settingNames: readonly string[],
+  ) {
+    super(
+      `settings ${settingNames.join(', ')} can only change while the pipe is Paused; it is ${state}: pause it first`,
+    );
+  }
+}
+
+/** A stored change stream resume token could not be decoded. */
+export class MalformedResumeTokenError extends FatalError {}
+
+/** A BSON value or change event the core does not know how to turn into a row. */
+export class UnsupportedValueError extends FatalError {}

@@ -1,0 +1,204 @@
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { PartitionCheckpoint, PartitionPlanEntry, PartitionRecord } from '../../ports/pipe-store.js';
+import { toPartition } from './codecs.js';
+import {
+  batchWrite,
+  deleteRequest,
+  getItem,
+  isConditionalCheckFailed,
+  putRequest,
+  queryPartition,
+  type StoreContext,
+  toAttributes,
+} from './context.js';
+import { CheckpointRegressionError, InvalidStoreInputError, PartitionNotFoundError } from './errors.js';
+import { partitionKey, partitionPrefix, pipePartition, planKey } from './keys.js';
+import { getPipe } from './pipes.js';
+import {
+  requireCount,
+  requirePipeId,
+  requirePositive,
+  requireTableKey,
+  requireText,
+  toJsonText,
+} from './validate.js';
+
+const MAX_PARTITIONS = 100_000;
+const MAX_CHECKPOINT_LENGTH = 64 * 1024;
+
+/**
+ * The plan header is written after all partition items, so its presence means "plan complete".
+ * Until then a retry rewrites the partitions (none has progress yet: chunks start after the
+ * plan step) and drops any left from a larger earlier attempt. One planner per table at a time.
+ */
+export async function savePartitionPlan(
+  ctx: StoreContext,
+  pipeIdInput: string,
+  tableKeyInput: string,
+  plan: PartitionPlanEntry[],
+): Promise<PartitionRecord[]> {
+  const pipeId = requirePipeId(pipeIdInput);
+  const tableKey = requireTableKey(tableKeyInput);
+  const entries = requirePlan(plan);
+  if (await getItem(ctx, planKey(pipeId, tableKey))) return listPartitions(ctx, pipeId, tableKey);
+  await getPipe(ctx, pipeId);
+
+  const leftovers = (await listPartitions(ctx, pipeId, tableKey)).filter((p) => p.index >= entries.length);
+  await batchWrite(
+    ctx,
+    leftovers.map((p) => deleteRequest(partitionKey(pipeId, tableKey, p.index))),
+  );
+  const now = ctx.now();
+  await batchWrite(
+    ctx,
+    entries.map((entry) =>
+      putRequest({
+        ...partitionKey(pipeId, tableKey, entry.index),
+        pipeId,
+        tableKey,
+        index: entry.index,
+        boundsJson: entry.boundsJson,
+        checkpoint: null,
+        rowsCopied: 0,
+        seq: 0,
+        done: false,
+        updatedAt: now,
+      }),
+    ),
+  );
+  try {
+    await ctx.client.send(
+      new PutItemCommand({
+        TableName: ctx.tableName,
+        Item: toAttributes({ ...planKey(pipeId, tableKey), partitionsTotal: entries.length, savedAt: now }),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+  return listPartitions(ctx, pipeId, tableKey);
+}
+
+function requirePlan(plan: PartitionPlanEntry[]): { index: number; boundsJson: string }[] {
+  if (!Array.isArray(plan) || plan.length === 0 || plan.length > MAX_PARTITIONS) {
+    throw new InvalidStoreInputError('plan', `must list 1 to ${MAX_PARTITIONS} partitions`);
+  }
+  const entries = plan.map((entry, position) => ({
+    index: requireCount(entry?.index, `plan[${position}].index`),
+    boundsJson: toJsonText(entry.bounds, `plan[${position}].bounds`),
+  }));
+  entries.sort((a, b) => a.index - b.index);
+  if (entries.some((entry, position) => entry.index !== position)) {
+    throw new InvalidStoreInputError('plan', 'indexes must be 0..n-1, each once');
+  }
+  return entries;
+}
+
+export async function listPartitions(
+  ctx: StoreContext,
+  pipeIdInput: string,
+  tableKeyInput: string,
+): Promise<PartitionRecord[]> {
+  const pipeId = requirePipeId(pipeIdInput);
+  const items = await queryPartition(
+    ctx,
+    pipePartition(pipeId),
+    partitionPrefix(requireTableKey(tableKeyInput)),
+  );
+  return items.map(toPartition);
+}
+
+/** Header first: once it is gone the plan counts as unsaved, whatever partition items a crash leaves. */
+export async function deletePartitionPlan(
+  ctx: StoreContext,
+  pipeIdInput: string,
+  tableKeyInput: string,
+): Promise<void> {
+  const pipeId = requirePipeId(pipeIdInput);
+  const tableKey = requireTableKey(tableKeyInput);
+  await ctx.client.send(
+    new DeleteItemCommand({ TableName: ctx.tableName, Key: toAttributes({ ...planKey(pipeId, tableKey) }) }),
+  );
+  const partitions = await listPartitions(ctx, pipeId, tableKey);
+  await batchWrite(
+    ctx,
+    partitions.map((p) => deleteRequest(partitionKey(pipeId, tableKey, p.index))),
+  );
+}
+
+/** Conditional on a strictly higher seq and an open partition, so a late or replayed writer cannot move it back. */
+export async function checkpointPartition(
+  ctx: StoreContext,
+  pipeIdInput: string,
+  tableKeyInput: string,
+  indexInput: number,
+  checkpoint: PartitionCheckpoint,
+): Promise<PartitionRecord> {
+  const pipeId = requirePipeId(pipeIdInput);
+  const tableKey = requireTableKey(tableKeyInput);
+  const index = requireCount(indexInput, 'index');
+  const seq = requirePositive(checkpoint?.seq, 'seq');
+  const lastId = requireText(checkpoint.checkpoint, 'checkpoint', MAX_CHECKPOINT_LENGTH);
+  const rowsCopied = requireCount(checkpoint.rowsCopied, 'rowsCopied');
+  if (checkpoint.done !== undefined && typeof checkpoint.done !== 'boolean') {
+    throw new InvalidStoreInputError('done', 'must be a boolean');
+  }
+  const key = partitionKey(pipeId, tableKey, index);
+  try {
+    const result = await ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.tableName,
+        Key: toAttributes({ ...key }),
+        UpdateExpression:
+          'SET #checkpoint = :checkpoint, rowsCopied = :rows, seq = :seq, done = :done, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(PK) AND seq < :seq AND done = :open',
+        ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
+        ExpressionAttributeValues: toAttributes({
+          ':checkpoint': lastId,
+          ':rows': rowsCopied,
+          ':seq': seq,
+          ':done': checkpoint.done ?? false,
+          ':now': ctx.now(),
+          ':open': false,
+        }),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toPartition(unmarshall(result.Attributes ?? {}));
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    const stored = await getItem(ctx, key);
+    if (!stored) throw new PartitionNotFoundError(pipeId, tableKey, index);
+    const current = toPartition(stored);
+    throw new CheckpointRegressionError(pipeId, tableKey, index, current.seq, seq, current.done);
+  }
+}
+
+export async function markPartitionDone(
+  ctx: StoreContext,
+  pipeIdInput: string,
+  tableKeyInput: string,
+  indexInput: number,
+): Promise<PartitionRecord> {
+  const pipeId = requirePipeId(pipeIdInput);
+  const tableKey = requireTableKey(tableKeyInput);
+  const index = requireCount(indexInput, 'index');
+  try {
+    const result = await ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.tableName,
+        Key: toAttributes({ ...partitionKey(pipeId, tableKey, index) }),
+        UpdateExpression: 'SET done = :done, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: toAttributes({ ':done': true, ':now': ctx.now() }),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toPartition(unmarshall(result.Attributes ?? {}));
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) throw new PartitionNotFoundError(pipeId, tableKey, index);
+    throw error;
+  }
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { PipeEvent, PipeState } from '../../core/lifecycle.js';
+import type {
+  ApplyEventOptions,
+  CreatePipeInput,
+  ListOptions,
+  PartitionCheckpoint,
+  PartitionPlanEntry,
+  PipeStore,
+  ResumePointInput,
+  StartPointInput,
+  TableMappingInput,
+  TableState,
+  TableStateChange,
+} from '../../ports/pipe-store.js';
+import { applyEvent, listHistory } from './history.js';
+import { acquireLease, getLease, releaseLease, renewLease } from './leases.js';
+import {
+  checkpointPartition,
+  deletePartitionPlan,
+  listPartitions,
+  markPartitionDone,
+  savePartitionPlan,
+} from './partitions.js';
+import {
+  clearError,
+  createPipe,
+  deletePipe,
+  getPipe,
+  listPipes,
+  listPipesByState,
+  type PipeContext,
+  recordError,
+} from './pipes.js';
+import { commitResumePoint, getResumePoint, getStartPoint, recordStartPoint } from './resume-points.js';
+import { DEFAULT_PIPE_STORE_TABLE_NAME } from './table-definition.js';
+import {
+  getTableMapping,
+  listTableMappings,
+  putTableMapping,
+  refreshTableProgress,
+  setTableEstimate,
+  setTableState,
+} from './tables.js';
+
+export interface DynamoPipeStoreOptions {
+  client: DynamoDBClient;
+  tableName?: string;
+  /** Epoch milliseconds; tests pass a controllable clock to expire leases without sleeping. */
+  now?: () => number;
+  newPipeId?: () => string;
+}
+
+/** The PipeStore port on one DynamoDB table (layout: docs/pipe-store.md). */
+export class DynamoPipeStore implements PipeStore {
+  private readonly ctx: PipeContext;
+
+  constructor(options: DynamoPipeStoreOptions) {
+    this.ctx = {
+      client: options.client,
+      tableName: options.tableName ?? DEFAULT_PIPE_STORE_TABLE_NAME,
+      now: options.now ?? Date.now,
+      newPipeId: options.newPipeId ?? randomUUID,
+    };
+  }
+
+  createPipe = (input: CreatePipeInput) => createPipe(this.ctx, input);
+  getPipe = (pipeId: string) => getPipe(this.ctx, pipeId);
+  listPipes = (options?: ListOptions) => listPipes(this.ctx, options);
+  listPipesByState = (state: PipeState, options?: ListOptions) => listPipesByState(this.ctx, state, options);
+  deletePipe = (pipeId: string) => deletePipe(this.ctx, pipeId);
+  applyEvent = (pipeId: string, event: PipeEvent, options: ApplyEventOptions) =>
+    applyEvent(this.ctx, pipeId, event, options);
+  listHistory = (pipeId: string, options?: ListOptions) => listHistory(this.ctx, pipeId, options);
+  recordError = (pipeId: string, error: { name: string; message: string }) =>
+    recordError(this.ctx, pipeId, error);
+  clearError = (pipeId: string) => clearError(this.ctx, pipeId);
+
+  putTableMapping = (pipeId: string, mapping: TableMappingInput, state?: TableState) =>
+    putTableMapping(this.ctx, pipeId, mapping, state);
+  getTableMapping = (pipeId: string, tableKey: string) => getTableMapping(this.ctx, pipeId, tableKey);
+  listTableMappings = (pipeId: string) => listTableMappings(this.ctx, pipeId);
+  setTableState = (pipeId: string, tableKey: string, change: TableStateChange) =>
+    setTableState(this.ctx, pipeId, tableKey, change);
+  setTableEstimate = (pipeId: string, tableKey: string, documentsEstimated: number) =>
+    setTableEstimate(this.ctx, pipeId, tableKey, documentsEstimated);
+  refreshTableProgress = (pipeId: string, tableKey: string) =>
+    refreshTableProgress(this.ctx, pipeId, tableKey);
+
+  savePartitionPlan = (pipeId: string, tableKey: string, plan: PartitionPlanEntry[]) =>
+    savePartitionPlan(this.ctx, pipeId, tableKey, plan);
+  listPartitions = (pipeId: string, tableKey: string) => listPartitions(this.ctx, pipeId, tableKey);
+  deletePartitionPlan = (pipeId: string, tableKey: string) => deletePartitionPlan(this.ctx, pipeId, tableKey);
+  checkpointPartition = (pipeId: string, tableKey: string, index: number, checkpoint: PartitionCheckpoint) =>
+    checkpointPartition(this.ctx, pipeId, tableKey, index, checkpoint);
+  markPartitionDone = (pipeId: string, tableKey: string, index: number) =>
+    markPartitionDone(this.ctx, pipeId, tableKey, index);
+
+  recordStartPoint = (pipeId: string, point: StartPointInput) => recordStartPoint(this.ctx, pipeId, point);
+  getStartPoint = (pipeId: string) => getStartPoint(this.ctx, pipeId);
+  commitResumePoint = (pipeId: string, point: ResumePointInput, fence: number) =>
+    commitResumePoint(this.ctx, pipeId, point, fence);
+  getResumePoint = (pipeId: string) => getResumePoint(this.ctx, pipeId);
+
+  acquireLease = (pipeId: string, name: string, holder: string, ttlMs: number) =>
+    acquireLease(this.ctx, pipeId, name, holder, ttlMs);
+  renewLease = (pipeId: string, name: string, holder: string, fence: number, ttlMs: number) =>
+    renewLease(this.ctx, pipeId, name, holder, fence, ttlMs);
+  releaseLease = (pipeId: string, name: string, holder: string, fence: number) =>
+    releaseLease(this.ctx, pipeId, name, holder, fence);
+  getLease = (pipeId: string, name: string) => getLease(this.ctx, pipeId, name);
+}

@@ -1,0 +1,53 @@
+import { UnsupportedValueError } from './errors.js';
+import { RESYNC_SUFFIX } from './settings.js';
+
+/** Column names and meaning shared with ClickPipes, so queries written for it work unchanged. */
+export const DESTINATION_COLUMNS = [
+  '_id',
+  'doc',
+  '_peerdb_synced_at',
+  '_peerdb_is_deleted',
+  '_peerdb_version',
+] as const;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Quote a validated identifier; anything outside the strict rule is refused, never escaped. */
+export function quoteIdentifier(name: string): string {
+  if (!IDENTIFIER.test(name)) {
+    throw new UnsupportedValueError(`${JSON.stringify(name)} is not a safe ClickHouse identifier`);
+  }
+  return `\`${name}\``;
+}
+
+export function resyncTableName(table: string): string {
+  return `${table}${RESYNC_SUFFIX}`;
+}
+
+export interface TableOptions {
+  useJsonNativeFormat: boolean;
+  deleteOnMerge: boolean;
+}
+
+/**
+ * The destination table (docs/table-schema.md). With deleteOnMerge, background merges that
+ * collapse a partition to one part also drop rows whose latest version is a delete; FINAL
+ * queries return the same rows either way.
+ */
+export function createTableSql(database: string, table: string, options: TableOptions): string {
+  const settings = options.deleteOnMerge
+    ? '\nSETTINGS allow_experimental_replacing_merge_with_cleanup = 1, ' +
+      'enable_replacing_merge_with_cleanup_for_min_age_to_force_merge = 1, ' +
+      'min_age_to_force_merge_seconds = 3600, min_age_to_force_merge_on_partition_only = 1'
+    : '';
+  return (
+    `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(database)}.${quoteIdentifier(table)} (\n` +
+    '  `_id` String,\n' +
+    `  \`doc\` ${options.useJsonNativeFormat ? 'JSON' : 'String'},\n` +
+    '  `_peerdb_synced_at` DateTime64(9) DEFAULT now64(),\n' +
+    '  `_peerdb_is_deleted` UInt8,\n' +
+    '  `_peerdb_version` UInt64\n' +
+    ') ENGINE = ReplacingMergeTree(`_peerdb_version`, `_peerdb_is_deleted`)\n' +
+    `PRIMARY KEY \`_id\` ORDER BY \`_id\`${settings}`
+  );
+}

@@ -1,0 +1,252 @@
+import type { PipeEvent, PipeState } from '../core/lifecycle.js';
+
+/**
+ * The pipe store port: everything a pipe remembers between Lambda invocations. Pipe state and
+ * its history, per-table mappings and progress, snapshot partition checkpoints, the change
+ * stream resume point and the leases that keep one writer per pipe. Settings, source and
+ * destination descriptors are opaque here: the core validates them, the store only keeps them.
+ */
+
+/** The last error a pipe hit, as shown in its status. */
+export interface PipeErrorRecord {
+  name: string;
+  message: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+/** One state change, as written to the pipe's history (newest first when listed). */
+export interface HistoryEntry {
+  /** The pipe version this change produced; versions start at 1 (the create). */
+  version: number;
+  from: PipeState | null;
+  to: PipeState;
+  event: PipeEvent;
+  reason: string;
+  actor: string;
+  at: number;
+}
+
+export interface PipeRecord {
+  id: string;
+  name: string;
+  state: PipeState;
+  settings: unknown;
+  source: unknown;
+  destination: unknown;
+  createdAt: number;
+  updatedAt: number;
+  lastError: PipeErrorRecord | null;
+  /** Optimistic concurrency: bumped by every state change, by nothing else. */
+  version: number;
+  idempotencyKey: string | null;
+}
+
+export interface CreatePipeInput {
+  /** Generated when absent. Letters, digits, '-' and '_' only. */
+  id?: string;
+  /** Unique per deployment. Without an idempotency key, reusing a name with the same request returns the existing pipe. */
+  name: string;
+  idempotencyKey?: string;
+  settings: unknown;
+  source: unknown;
+  destination: unknown;
+  actor: string;
+  reason?: string;
+}
+
+export interface CreatePipeResult {
+  pipe: PipeRecord;
+  /** False when an identical earlier request already created this pipe. */
+  created: boolean;
+}
+
+export interface ApplyEventOptions {
+  /** Refuse the change unless the pipe is in this state (the API passes what the user saw). */
+  expectedState?: PipeState;
+  reason: string;
+  actor: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Null when there is none. */
+  nextCursor: string | null;
+}
+
+export interface ListOptions {
+  limit?: number;
+  cursor?: string | null;
+}
+
+export const TABLE_STATES = ['Pending', 'Snapshot', 'Replicating', 'Resync', 'Stopped', 'Removed'] as const;
+export type TableState = (typeof TABLE_STATES)[number];
+
+/** Why a table stopped replicating without the user asking. */
+export const TABLE_STOP_REASONS = ['dropped', 'renamed', 'databaseDropped', 'invalidated'] as const;
+export type TableStopReason = (typeof TABLE_STOP_REASONS)[number];
+
+export interface TableProgress {
+  documentsCopied: number;
+  documentsEstimated: number;
+  partitionsDone: number;
+  partitionsTotal: number;
+}
+
+export interface TableMappingInput {
+  sourceDatabaseName: string;
+  sourceCollection: string;
+  targetTable: string;
+}
+
+export interface TableMappingRecord extends TableMappingInput {
+  pipeId: string;
+  /** `<database>.<collection>`: unambiguous because database names cannot contain dots. */
+  tableKey: string;
+  state: TableState;
+  stopReason: TableStopReason | null;
+  stopMessage: string | null;
+  progress: TableProgress;
+  updatedAt: number;
+}
+
+export interface TableStateChange {
+  state: TableState;
+  stopReason?: TableStopReason;
+  stopMessage?: string;
+}
+
+export interface PartitionPlanEntry {
+  index: number;
+  /** Opaque to the store (the planner's bounds, e.g. EJSON strings). */
+  bounds: unknown;
+}
+
+export interface PartitionRecord {
+  pipeId: string;
+  tableKey: string;
+  index: number;
+  bounds: unknown;
+  /** The last `_id` copied, serialized by the caller; null before the first batch. */
+  checkpoint: string | null;
+  rowsCopied: number;
+  /** Increases with every checkpoint; a write with a seq not above the stored one is refused. */
+  seq: number;
+  done: boolean;
+  updatedAt: number;
+}
+
+export interface PartitionCheckpoint {
+  seq: number;
+  checkpoint: string;
+  /** Cumulative for the partition (not a delta), so a replayed checkpoint is harmless. */
+  rowsCopied: number;
+  done?: boolean;
+}
+
+export interface ClusterTime {
+  seconds: number;
+  increment: number;
+}
+
+export interface ResumePointInput {
+  /** The change stream resume token, serialized by the caller; null when moving to a start point that only has a cluster time. */
+  token: string | null;
+  clusterTime: ClusterTime;
+}
+
+export interface ResumePointRecord extends ResumePointInput {
+  fence: number;
+  committedAt: number;
+}
+
+/** Where CDC starts when no token was ever committed: recorded before a snapshot reads anything. */
+export interface StartPointInput {
+  token: string | null;
+  clusterTime: ClusterTime | null;
+}
+
+export interface StartPointRecord extends StartPointInput {
+  recordedAt: number;
+}
+
+export interface LeaseRecord {
+  name: string;
+  holder: string;
+  fence: number;
+  expiresAt: number;
+}
+
+/** The lease that guards a pipe's resume point: only its current fence may commit tokens. */
+export const CDC_LEASE = 'cdc';
+
+export interface PipeRecords {
+  createPipe(input: CreatePipeInput): Promise<CreatePipeResult>;
+  /** Throws PipeNotFoundError. */
+  getPipe(pipeId: string): Promise<PipeRecord>;
+  listPipes(options?: ListOptions): Promise<Page<PipeRecord>>;
+  listPipesByState(state: PipeState, options?: ListOptions): Promise<Page<PipeRecord>>;
+  /** Removes the pipe and every item it owns. Deleting a missing pipe is not an error. */
+  deletePipe(pipeId: string): Promise<void>;
+  /** Throws IllegalTransitionError, StateConflictError or PipeNotFoundError. */
+  applyEvent(pipeId: string, event: PipeEvent, options: ApplyEventOptions): Promise<PipeRecord>;
+  listHistory(pipeId: string, options?: ListOptions): Promise<Page<HistoryEntry>>;
+  recordError(pipeId: string, error: { name: string; message: string }): Promise<void>;
+  clearError(pipeId: string): Promise<void>;
+}
+
+export interface TableMappings {
+  putTableMapping(
+    pipeId: string,
+    mapping: TableMappingInput,
+    state?: TableState,
+  ): Promise<TableMappingRecord>;
+  getTableMapping(pipeId: string, tableKey: string): Promise<TableMappingRecord | null>;
+  listTableMappings(pipeId: string): Promise<TableMappingRecord[]>;
+  setTableState(pipeId: string, tableKey: string, change: TableStateChange): Promise<TableMappingRecord>;
+  setTableEstimate(pipeId: string, tableKey: string, documentsEstimated: number): Promise<TableMappingRecord>;
+  /** Recomputes copied rows and partition counts from the partition items (the source of truth). */
+  refreshTableProgress(pipeId: string, tableKey: string): Promise<TableMappingRecord>;
+}
+
+export interface SnapshotPartitions {
+  /** Saves the plan once; a repeated call returns the plan already saved (its checkpoints intact). */
+  savePartitionPlan(pipeId: string, tableKey: string, plan: PartitionPlanEntry[]): Promise<PartitionRecord[]>;
+  listPartitions(pipeId: string, tableKey: string): Promise<PartitionRecord[]>;
+  /** Forgets a table's plan and checkpoints (before a table resync plans again). */
+  deletePartitionPlan(pipeId: string, tableKey: string): Promise<void>;
+  /** Throws CheckpointRegressionError when `seq` is not above the stored one. */
+  checkpointPartition(
+    pipeId: string,
+    tableKey: string,
+    index: number,
+    checkpoint: PartitionCheckpoint,
+  ): Promise<PartitionRecord>;
+  markPartitionDone(pipeId: string, tableKey: string, index: number): Promise<PartitionRecord>;
+}
+
+export interface ResumePoints {
+  recordStartPoint(pipeId: string, point: StartPointInput): Promise<StartPointRecord>;
+  getStartPoint(pipeId: string): Promise<StartPointRecord | null>;
+  /** Succeeds only while `fence` is the current fence of the pipe's CDC lease; else StaleFenceError. */
+  commitResumePoint(pipeId: string, point: ResumePointInput, fence: number): Promise<ResumePointRecord>;
+  getResumePoint(pipeId: string): Promise<ResumePointRecord | null>;
+}
+
+export interface Leases {
+  /** Throws LeaseHeldError while another holder's lease is live. A takeover increments the fence. */
+  acquireLease(pipeId: string, name: string, holder: string, ttlMs: number): Promise<LeaseRecord>;
+  /** Throws StaleFenceError when the lease is no longer (holder, fence). */
+  renewLease(
+    pipeId: string,
+    name: string,
+    holder: string,
+    fence: number,
+    ttlMs: number,
+  ): Promise<LeaseRecord>;
+  /** Expires the lease but keeps its fence, so fences never go back. Throws StaleFenceError. */
+  releaseLease(pipeId: string, name: string, holder: string, fence: number): Promise<void>;
+  getLease(pipeId: string, name: string): Promise<LeaseRecord | null>;
+}
+
+export interface PipeStore extends PipeRecords, TableMappings, SnapshotPartitions, ResumePoints, Leases {}

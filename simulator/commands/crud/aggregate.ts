@@ -1,0 +1,126 @@
+/**
+ * `aggregate`. A first `$changeStream` stage goes to the change stream part; `$collStats` is
+ * answered from the catalog; leading `$match` stages use the storage's own matcher (and the
+ * `_id` order); the rest runs in mingo on plain-number copies whose numbers get their BSON
+ * types back by `_id` afterwards.
+ */
+import type { Document } from 'bson';
+import { Aggregator } from 'mingo';
+import { type CommandContext, CommandError } from '../../contract.js';
+import {
+  arrayArg,
+  documentArg,
+  firstBatchSize,
+  numberArg,
+  type ResolvedDeps,
+  readCollection,
+} from '../../storage/command-support.js';
+import { validateCollectionName } from '../../storage/catalog.js';
+import { ArrayCursor, DEFAULT_FIRST_BATCH } from '../../storage/cursors.js';
+import { requireDocument } from '../../storage/query.js';
+import { storageStats } from '../../storage/stats.js';
+import { isPlainObject, retype, toPlain, toTyped } from '../../storage/typed-values.js';
+import { valueKey } from '../../storage/value-key.js';
+import { selectDocuments } from '../../storage/writes.js';
+import { openCursor } from './find.js';
+import { runOut } from './out-stage.js';
+
+function stageName(stage: Document): string {
+  return Object.keys(stage)[0] ?? '';
+}
+
+function targetOf(ctx: CommandContext): string | null {
+  const target = ctx.body.aggregate;
+  if (target === 1 || (typeof target === 'object' && Number((target as { valueOf(): unknown }).valueOf()) === 1)) {
+    return null;
+  }
+  return validateCollectionName(ctx.db, target);
+}
+
+export async function aggregate(deps: ResolvedDeps, ctx: CommandContext): Promise<Document> {
+  const name = targetOf(ctx);
+  const pipeline = arrayArg(ctx.body, 'pipeline').map((stage) => requireDocument(stage, 'pipeline'));
+  if (ctx.body.explain) throw new CommandError(72, 'InvalidOptions', 'explain is not supported by the simulator');
+  if (!documentArg(ctx.body, 'cursor')) {
+    throw new CommandError(9, 'FailedToParse', "The 'cursor' option is required, except for aggregate with the explain argument");
+  }
+  const batchSize = firstBatchSize(ctx.body, DEFAULT_FIRST_BATCH);
+  const first = pipeline[0];
+  if (first && stageName(first) === '$changeStream') {
+    const stageOptions = requireDocument(first.$changeStream, '$changeStream');
+    const maxAwait = ctx.body.maxAwaitTimeMS === undefined ? undefined : numberArg(ctx.body, 'maxAwaitTimeMS', 0);
+    const cursor = await deps.openChangeStream(ctx, { db: ctx.db, collection: name }, stageOptions, pipeline.slice(1), {
+      batchSize,
+      ...(maxAwait !== undefined ? { maxAwaitTimeMS: maxAwait } : {}),
+      ...(ctx.body.comment !== undefined ? { comment: ctx.body.comment } : {}),
+    });
+    // Change stream cursors report a postBatchResumeToken even with an empty first batch.
+    return openCursor(deps, cursor, batchSize, false, { askForEmptyBatch: true });
+  }
+  if (name === null) {
+    throw new CommandError(73, 'InvalidNamespace', "{aggregate: 1} is not valid for '" + (first ? stageName(first) : '') + "'; a collection is required");
+  }
+  const ns = `${ctx.db}.${name}`;
+  const collection = readCollection(deps, ctx, name);
+  let stages = pipeline;
+  let input: Document[];
+  if (first && stageName(first) === '$collStats') {
+    input = [collStatsDocument(ctx, ns, first.$collStats, collection)];
+    stages = stages.slice(1);
+  } else {
+    let filter: Document = {};
+    while (stages[0] && stageName(stages[0]) === '$match') {
+      filter = Object.keys(filter).length === 0 ? stages[0].$match : { $and: [filter, stages[0].$match] };
+      stages = stages.slice(1);
+    }
+    input = selectDocuments(collection, filter);
+  }
+  const last = stages[stages.length - 1];
+  const outTarget = last && (stageName(last) === '$out' || stageName(last) === '$merge') ? last : undefined;
+  if (outTarget) stages = stages.slice(0, -1);
+  const output = stages.length === 0 ? input : runPipeline(deps, ctx, stages, input);
+  if (outTarget) {
+    runOut(deps, ctx, outTarget, output);
+    return openCursor(deps, (id) => new ArrayCursor(id, ns, [], ctx.session?.lsid), batchSize, true);
+  }
+  return openCursor(deps, (id) => new ArrayCursor(id, ns, output, ctx.session?.lsid), batchSize, false);
+}
+
+function runPipeline(deps: ResolvedDeps, ctx: CommandContext, stages: Document[], input: Document[]): Document[] {
+  const originals = new Map<string, Document>();
+  for (const doc of input) originals.set(valueKey(doc._id), doc);
+  let results: Document[];
+  try {
+    results = new Aggregator(toPlain(stages), {
+      collectionResolver: (foreign: string) =>
+        toPlain(selectDocuments(readCollection(deps, ctx, foreign), {})) as Document[],
+    } as never).run(input.map((doc) => toPlain(doc))) as Document[];
+  } catch (error) {
+    throw new CommandError(2, 'BadValue', (error as Error).message);
+  }
+  return results.map((doc) => {
+    const original = isPlainObject(doc) && '_id' in doc ? originals.get(valueKey(doc._id)) : undefined;
+    return original ? (retype(doc, original) as Document) : toTyped(doc);
+  });
+}
+
+function collStatsDocument(
+  ctx: CommandContext,
+  ns: string,
+  rawSpec: unknown,
+  collection: ReturnType<typeof readCollection>,
+): Document {
+  if (!collection) throw new CommandError(26, 'NamespaceNotFound', `Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [${ns}] not found.`);
+  const spec = isPlainObject(rawSpec) ? rawSpec : {};
+  const out: Document = { ns, host: ctx.memberName, localTime: new Date() };
+  if (isPlainObject(spec.storageStats)) {
+    const scale = Number((spec.storageStats.scale as { valueOf(): unknown } | undefined)?.valueOf?.() ?? 1) || 1;
+    out.storageStats = storageStats(collection, scale);
+  }
+  if (isPlainObject(spec.count)) out.count = collection.count;
+  if (isPlainObject(spec.latencyStats)) {
+    const zero = { latency: 0, ops: 0 };
+    out.latencyStats = { reads: zero, writes: zero, commands: zero, transactions: zero };
+  }
+  return out;
+}

@@ -1,0 +1,105 @@
+/**
+ * `find`: a streaming cursor in `_id` or natural order when no other sort is asked for (so large
+ * snapshot scans never materialise), otherwise a sorted result held by an array cursor.
+ */
+import { type Document, Long } from 'bson';
+import { type CommandContext, CommandError, type ServerCursor } from '../../contract.js';
+import {
+  boolArg,
+  cursorReply,
+  documentArg,
+  nonNegativeArg,
+  numberArg,
+  type ResolvedDeps,
+  readCollection,
+  targetCollection,
+} from '../../storage/command-support.js';
+import { ArrayCursor, DEFAULT_FIRST_BATCH } from '../../storage/cursors.js';
+import { compileProjection } from '../../storage/projection.js';
+import { compileFilter, parseSort, planIdScan } from '../../storage/query.js';
+import { CollectionScanCursor } from '../../storage/scan-cursor.js';
+import { selectDocuments } from '../../storage/writes.js';
+
+/** Registers a cursor unless its maker (e.g. the change stream part) already did. */
+function registered(deps: ResolvedDeps, make: ServerCursor | ((id: Long) => ServerCursor)): ServerCursor {
+  if (typeof make !== 'function') return deps.cursors.get(make.id) === make ? make : deps.cursors.add(() => make);
+  return deps.cursors.add(make);
+}
+
+/** Registers a cursor, takes its first batch, and forgets it again when that batch is all. */
+export async function openCursor(
+  deps: ResolvedDeps,
+  make: ServerCursor | ((id: Long) => ServerCursor),
+  batchSize: number,
+  singleBatch: boolean,
+  options: { askForEmptyBatch?: boolean } = {},
+): Promise<Document> {
+  const cursor = registered(deps, make);
+  if (batchSize === 0 && !singleBatch && !options.askForEmptyBatch) {
+    return cursorReply(cursor.id, cursor.ns, { documents: [], exhausted: false }, 'firstBatch');
+  }
+  const batch = await cursor.nextBatch(batchSize, 0);
+  const finished = batch.exhausted || singleBatch;
+  if (finished) {
+    deps.cursors.remove(cursor.id);
+    cursor.close();
+  }
+  return cursorReply(finished ? Long.ZERO : cursor.id, cursor.ns, batch, 'firstBatch');
+}
+
+function idOrderOf(sort: [string, 1 | -1][] | null): 1 | -1 | 'natural' | null {
+  if (!sort) return 'natural';
+  if (sort.length === 1 && sort[0]?.[0] === '_id') return sort[0][1];
+  return null;
+}
+
+export async function find(deps: ResolvedDeps, ctx: CommandContext): Promise<Document> {
+  const name = targetCollection(ctx);
+  const ns = `${ctx.db}.${name}`;
+  const body = ctx.body;
+  const filter = documentArg(body, 'filter');
+  const sort = parseSort(body.sort);
+  const project = compileProjection(body.projection);
+  const skip = nonNegativeArg(body, 'skip', 0);
+  const rawLimit = numberArg(body, 'limit', 0);
+  if (rawLimit < 0) {
+    throw new CommandError(51024, 'Location51024', `BSON field 'limit' value must be >= 0, actual value '${rawLimit}'`);
+  }
+  const batchSize = nonNegativeArg(body, 'batchSize', DEFAULT_FIRST_BATCH);
+  const singleBatch = boolArg(body, 'singleBatch', false);
+  const collection = readCollection(deps, ctx, name);
+  if (!collection) return cursorReply(Long.ZERO, ns, { documents: [], exhausted: true }, 'firstBatch');
+
+  const isLive = ctx.session?.inTransaction ? () => true : () => deps.catalog.get(ctx.db, name) === collection;
+  const order = idOrderOf(sort);
+  const plan = planIdScan(filter);
+  if (order !== null) {
+    const predicate = compileFilter(plan ? plan.residual : filter);
+    const scanOrder = order === 'natural' && plan ? 1 : order;
+    return openCursor(
+      deps,
+      (id) =>
+        new CollectionScanCursor(
+          id,
+          isLive,
+          collection,
+          {
+            order: scanOrder,
+            bounds: plan?.bounds ?? {},
+            ...(plan?.rank !== undefined ? { idRank: plan.rank } : {}),
+            predicate,
+            project,
+            skip,
+            limit: rawLimit,
+          },
+          ctx.session?.lsid,
+        ),
+      batchSize,
+      singleBatch,
+    );
+  }
+  const matched = selectDocuments(collection, filter, { sort });
+  const window = matched.slice(skip, rawLimit > 0 ? skip + rawLimit : undefined);
+  const documents = project ? window.map(project) : window;
+  return openCursor(deps, (id) => new ArrayCursor(id, ns, documents, ctx.session?.lsid), batchSize, singleBatch);
+}

@@ -1,0 +1,194 @@
+/**
+ * Multi-document transactions. A transaction works on private copies of the collections it
+ * touches (so it reads its own writes and a stable snapshot), buffers its oplog drafts, and on
+ * commit applies its final document versions to the catalog and writes ONE `applyOps` entry.
+ * A document changed by someone else since the transaction first saw it is a WriteConflict.
+ */
+import type { Document, Long } from 'bson';
+import { CommandError, type OplogDraft, type OplogWriter, type SessionInfo } from '../contract.js';
+import type { Catalog } from './catalog.js';
+import type { Collection } from './collection.js';
+import { valueKey } from './value-key.js';
+import { createDraft, type WriteScope } from './write-scope.js';
+
+type TransactionState = 'active' | 'committed' | 'aborted';
+
+const TRANSIENT = ['TransientTransactionError'];
+
+function writeConflict(): CommandError {
+  return new CommandError(
+    112,
+    'WriteConflict',
+    'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.',
+    TRANSIENT,
+  );
+}
+
+function noSuchTransaction(txnNumber: Long | undefined, labels: string[] = TRANSIENT): CommandError {
+  return new CommandError(
+    251,
+    'NoSuchTransaction',
+    `Transaction with { txnNumber: ${txnNumber?.toString() ?? '?'} } has been aborted.`,
+    labels,
+  );
+}
+
+interface TouchedCollection {
+  committed: Collection;
+  copy: Collection;
+  /** `_id` key → the committed version the transaction started from (undefined: absent). */
+  firstSeen: Map<string, Document | undefined>;
+}
+
+class Transaction implements WriteScope {
+  state: TransactionState = 'active';
+  readonly drafts: OplogDraft[] = [];
+  readonly touched = new Map<string, TouchedCollection>();
+
+  constructor(
+    readonly txnNumber: Long,
+    readonly lsid: Document,
+    private readonly catalog: Catalog,
+    private readonly oplog: OplogWriter,
+  ) {}
+
+  collection(db: string, name: string): Collection | undefined {
+    const ns = `${db}.${name}`;
+    const known = this.touched.get(ns);
+    if (known) return known.copy;
+    const committed = this.catalog.get(db, name);
+    if (!committed) return undefined;
+    const copy = committed.clone();
+    const firstSeen = new Map<string, Document | undefined>();
+    copy.beforeWrite = (key, current) => {
+      if (firstSeen.has(key)) return;
+      if (committed.getByKey(key) !== current) throw writeConflict();
+      firstSeen.set(key, current);
+    };
+    this.touched.set(ns, { committed, copy, firstSeen });
+    return copy;
+  }
+
+  /** Collections created inside a transaction are created for real right away (documented simplification). */
+  ensureCollection(db: string, name: string): Collection {
+    const existing = this.collection(db, name);
+    if (existing) return existing;
+    const created = this.catalog.create(db, name);
+    this.oplog.append([createDraft(created)]);
+    return this.collection(db, name) as Collection;
+  }
+
+  emit(drafts: OplogDraft[]): void {
+    this.drafts.push(...drafts);
+  }
+
+  commit(): void {
+    for (const { committed, firstSeen } of this.touched.values()) {
+      if (this.catalog.get(committed.db, committed.name) !== committed) throw writeConflict();
+      for (const [key, version] of firstSeen) if (committed.getByKey(key) !== version) throw writeConflict();
+    }
+    for (const { committed, copy, firstSeen } of this.touched.values()) {
+      for (const key of firstSeen.keys()) {
+        const final = copy.getByKey(key);
+        const current = committed.getByKey(key);
+        if (final === undefined) {
+          if (current !== undefined) committed.remove(current._id);
+        } else if (current === undefined) committed.insert(final);
+        else committed.replace(final);
+      }
+    }
+    if (this.drafts.length > 0) {
+      const applyOps = this.drafts.map((draft) => {
+        const op: Document = { op: draft.op, ns: draft.ns, ui: draft.ui, o: draft.o };
+        if (draft.o2) op.o2 = draft.o2;
+        if (draft.preImage) op.preImage = draft.preImage;
+        return op;
+      });
+      this.oplog.append([
+        { op: 'c', ns: 'admin.$cmd', o: { applyOps }, lsid: this.lsid, txnNumber: this.txnNumber },
+      ]);
+    }
+    this.state = 'committed';
+  }
+}
+
+export class TransactionManager {
+  private readonly bySession = new Map<string, Transaction>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly oplog: OplogWriter,
+  ) {}
+
+  /** The write scope for a command inside a transaction (starting it when `startTransaction`). */
+  scopeFor(session: SessionInfo): WriteScope {
+    const { txnNumber } = session;
+    if (txnNumber === undefined) {
+      throw new CommandError(50768, 'Location50768', 'Transaction commands require a txnNumber');
+    }
+    const key = sessionKey(session.lsid);
+    const current = this.bySession.get(key);
+    if (session.startTransaction) {
+      if (current && current.txnNumber.greaterThan(txnNumber)) {
+        throw new CommandError(
+          225,
+          'TransactionTooOld',
+          `Cannot start transaction ${txnNumber} on session because a newer transaction ${current.txnNumber} has already started.`,
+        );
+      }
+      if (current?.txnNumber.equals(txnNumber)) throw noSuchTransaction(txnNumber);
+      const started = new Transaction(txnNumber, session.lsid, this.catalog, this.oplog);
+      this.bySession.set(key, started);
+      return started;
+    }
+    if (!current || !current.txnNumber.equals(txnNumber) || current.state !== 'active') {
+      throw noSuchTransaction(txnNumber);
+    }
+    return current;
+  }
+
+  /** A write failed inside the transaction: the server aborts it. */
+  abortOnError(session: SessionInfo): void {
+    const current = this.bySession.get(sessionKey(session.lsid));
+    if (current && session.txnNumber && current.txnNumber.equals(session.txnNumber)) current.state = 'aborted';
+  }
+
+  commit(session: SessionInfo | undefined): void {
+    const current = this.lookup(session);
+    if (current.state === 'committed') return;
+    if (current.state === 'aborted') throw noSuchTransaction(current.txnNumber);
+    try {
+      current.commit();
+    } catch (error) {
+      current.state = 'aborted';
+      throw error;
+    }
+  }
+
+  abort(session: SessionInfo | undefined): void {
+    const current = this.lookup(session);
+    if (current.state === 'committed') {
+      throw new CommandError(256, 'TransactionCommitted', 'Transaction has been committed.');
+    }
+    if (current.state === 'aborted') throw noSuchTransaction(current.txnNumber, []);
+    current.state = 'aborted';
+  }
+
+  /** Forgets a session's transaction (endSessions / killSessions). */
+  endSession(lsid: Document): void {
+    this.bySession.delete(sessionKey(lsid));
+  }
+
+  private lookup(session: SessionInfo | undefined): Transaction {
+    if (!session?.txnNumber) {
+      throw new CommandError(50768, 'Location50768', 'Transaction commands require a session and a txnNumber');
+    }
+    const current = this.bySession.get(sessionKey(session.lsid));
+    if (!current || !current.txnNumber.equals(session.txnNumber)) throw noSuchTransaction(session.txnNumber);
+    return current;
+  }
+}
+
+function sessionKey(lsid: Document): string {
+  return valueKey(lsid.id ?? lsid);
+}

@@ -1,0 +1,244 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CheckpointRegressionError,
+  InvalidStoreInputError,
+  PartitionNotFoundError,
+  TableMappingNotFoundError,
+} from '../../../functions/adapters/dynamodb/errors.js';
+import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
+import { tableKeyOf } from '../../../functions/adapters/dynamodb/tables.js';
+import { PipeNotFoundError } from '../../../functions/core/errors.js';
+import type { PartitionPlanEntry } from '../../../functions/ports/pipe-store.js';
+import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
+import { ManualClock, newStore, pipeInput } from './fixtures.js';
+
+let dynamo: LocalDynamo;
+let store: DynamoPipeStore;
+const clock = new ManualClock();
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  store = newStore(dynamo, clock);
+});
+afterAll(async () => {
+  await dynamo?.stop();
+});
+
+async function newPipe(): Promise<string> {
+  return (await store.createPipe(pipeInput())).pipe.id;
+}
+
+const orders = { sourceDatabaseName: 'shop', sourceCollection: 'orders', targetTable: 'shop_orders' };
+const plan = (count: number): PartitionPlanEntry[] =>
+  Array.from({ length: count }, (_, index) => ({ index, bounds: { min: `${index}`, max: `${index + 1}` } }));
+
+describe('table mappings', () => {
+  it('puts, reads, lists and updates a mapping', async () => {
+    const pipeId = await newPipe();
+    const created = await store.putTableMapping(pipeId, orders);
+    expect(created).toEqual({
+      ...orders,
+      pipeId,
+      tableKey: 'shop.orders',
+      state: 'Pending',
+      stopReason: null,
+      stopMessage: null,
+      progress: { documentsCopied: 0, documentsEstimated: 0, partitionsDone: 0, partitionsTotal: 0 },
+      updatedAt: clock.now(),
+    });
+    await store.putTableMapping(
+      pipeId,
+      { ...orders, sourceCollection: 'users', targetTable: 'users' },
+      'Snapshot',
+    );
+    const listed = await store.listTableMappings(pipeId);
+    expect(listed.map((table) => [table.tableKey, table.state])).toEqual([
+      ['shop.orders', 'Pending'],
+      ['shop.users', 'Snapshot'],
+    ]);
+
+    await store.setTableEstimate(pipeId, 'shop.orders', 1234);
+    const stopped = await store.setTableState(pipeId, 'shop.orders', {
+      state: 'Stopped',
+      stopReason: 'renamed',
+      stopMessage: 'renamed to shop.orders_v2',
+    });
+    expect(stopped).toMatchObject({
+      state: 'Stopped',
+      stopReason: 'renamed',
+      progress: { documentsEstimated: 1234 },
+    });
+    const replicating = await store.setTableState(pipeId, 'shop.orders', { state: 'Replicating' });
+    expect(replicating).toMatchObject({ state: 'Replicating', stopReason: null, stopMessage: null });
+    expect(await store.getTableMapping(pipeId, 'shop.orders')).toEqual(replicating);
+    expect(await store.getTableMapping(pipeId, 'shop.absent')).toBeNull();
+  });
+
+  it('keeps progress when a mapping is put again', async () => {
+    const pipeId = await newPipe();
+    await store.putTableMapping(pipeId, orders);
+    await store.setTableEstimate(pipeId, 'shop.orders', 50);
+    const again = await store.putTableMapping(pipeId, { ...orders, targetTable: 'renamed_target' }, 'Resync');
+    expect(again).toMatchObject({
+      targetTable: 'renamed_target',
+      state: 'Resync',
+      progress: { documentsEstimated: 50 },
+    });
+  });
+
+  it('refuses bad input and missing pipes or tables with named errors', async () => {
+    const pipeId = await newPipe();
+    await store.putTableMapping(pipeId, orders);
+    await expect(store.setTableState(pipeId, 'shop.orders', { state: 'Stopped' })).rejects.toBeInstanceOf(
+      InvalidStoreInputError,
+    );
+    await expect(
+      store.setTableState(pipeId, 'shop.orders', { state: 'Replicating', stopReason: 'dropped' }),
+    ).rejects.toBeInstanceOf(InvalidStoreInputError);
+    await expect(store.setTableState(pipeId, 'shop.nothing', { state: 'Removed' })).rejects.toBeInstanceOf(
+      TableMappingNotFoundError,
+    );
+    await expect(store.putTableMapping('missing-pipe', orders)).rejects.toBeInstanceOf(PipeNotFoundError);
+    await expect(
+      store.putTableMapping(pipeId, { ...orders, sourceDatabaseName: 'a.b' }),
+    ).rejects.toBeInstanceOf(InvalidStoreInputError);
+  });
+
+  it('keeps tables whose names share a prefix or contain "#" apart', async () => {
+    const pipeId = await newPipe();
+    await store.savePartitionPlan(pipeId, 'shop.a', plan(1));
+    await store.savePartitionPlan(pipeId, 'shop.a#b', plan(3));
+    expect(await store.listPartitions(pipeId, 'shop.a')).toHaveLength(1);
+    expect(await store.listPartitions(pipeId, 'shop.a#b')).toHaveLength(3);
+    expect(tableKeyOf({ sourceDatabaseName: 'shop', sourceCollection: 'a.b' })).toBe('shop.a.b');
+  });
+});
+
+describe('snapshot partitions', () => {
+  it('saves a plan once and returns it, checkpoints intact, when asked again', async () => {
+    const pipeId = await newPipe();
+    const saved = await store.savePartitionPlan(pipeId, 'shop.orders', plan(3));
+    expect(
+      saved.map((partition) => [partition.index, partition.seq, partition.done, partition.checkpoint]),
+    ).toEqual([
+      [0, 0, false, null],
+      [1, 0, false, null],
+      [2, 0, false, null],
+    ]);
+    expect(saved[1]!.bounds).toEqual({ min: '1', max: '2' });
+    await store.checkpointPartition(pipeId, 'shop.orders', 1, {
+      seq: 1,
+      checkpoint: '"id-500"',
+      rowsCopied: 500,
+    });
+    const again = await store.savePartitionPlan(pipeId, 'shop.orders', plan(5));
+    expect(again).toHaveLength(3);
+    expect(again[1]).toMatchObject({ seq: 1, checkpoint: '"id-500"', rowsCopied: 500 });
+  });
+
+  it('refuses plans whose indexes are not 0..n-1', async () => {
+    const pipeId = await newPipe();
+    const gap = [
+      { index: 0, bounds: null },
+      { index: 2, bounds: null },
+    ];
+    await expect(store.savePartitionPlan(pipeId, 'shop.orders', gap)).rejects.toBeInstanceOf(
+      InvalidStoreInputError,
+    );
+    await expect(store.savePartitionPlan(pipeId, 'shop.orders', [])).rejects.toBeInstanceOf(
+      InvalidStoreInputError,
+    );
+  });
+
+  it('never moves a checkpoint backwards, even under concurrent out-of-order writers', async () => {
+    const pipeId = await newPipe();
+    await store.savePartitionPlan(pipeId, 'shop.orders', plan(1));
+    const seqs = [3, 9, 1, 10, 6, 2, 8, 4, 7, 5];
+    await Promise.allSettled(
+      seqs.map((seq) =>
+        store.checkpointPartition(pipeId, 'shop.orders', 0, {
+          seq,
+          checkpoint: `"id-${seq}"`,
+          rowsCopied: seq * 100,
+        }),
+      ),
+    );
+    const [partition] = await store.listPartitions(pipeId, 'shop.orders');
+    expect(partition).toMatchObject({ seq: 10, checkpoint: '"id-10"', rowsCopied: 1000 });
+
+    const error = await store
+      .checkpointPartition(pipeId, 'shop.orders', 0, { seq: 10, checkpoint: '"replayed"', rowsCopied: 1 })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CheckpointRegressionError);
+    expect(error).toMatchObject({ storedSeq: 10, givenSeq: 10, done: false });
+    expect((await store.listPartitions(pipeId, 'shop.orders'))[0]).toMatchObject({ checkpoint: '"id-10"' });
+  });
+
+  it('closes a partition for good once done, and tracks table progress from the partitions', async () => {
+    const pipeId = await newPipe();
+    await store.putTableMapping(pipeId, orders, 'Snapshot');
+    await store.setTableEstimate(pipeId, 'shop.orders', 900);
+    await store.savePartitionPlan(pipeId, 'shop.orders', plan(3));
+    await store.checkpointPartition(pipeId, 'shop.orders', 0, {
+      seq: 1,
+      checkpoint: '"a"',
+      rowsCopied: 300,
+      done: true,
+    });
+    await store.checkpointPartition(pipeId, 'shop.orders', 1, { seq: 1, checkpoint: '"b"', rowsCopied: 120 });
+    await store.checkpointPartition(pipeId, 'shop.orders', 2, { seq: 1, checkpoint: '"c"', rowsCopied: 250 });
+    const marked = await store.markPartitionDone(pipeId, 'shop.orders', 2);
+    expect(marked).toMatchObject({ done: true, rowsCopied: 250 });
+    await expect(
+      store.checkpointPartition(pipeId, 'shop.orders', 0, { seq: 2, checkpoint: '"late"', rowsCopied: 301 }),
+    ).rejects.toMatchObject({ name: 'CheckpointRegressionError', done: true });
+
+    const table = await store.refreshTableProgress(pipeId, 'shop.orders');
+    expect(table.progress).toEqual({
+      documentsCopied: 670,
+      documentsEstimated: 900,
+      partitionsDone: 2,
+      partitionsTotal: 3,
+    });
+  });
+
+  it('names missing partitions', async () => {
+    const pipeId = await newPipe();
+    await store.savePartitionPlan(pipeId, 'shop.orders', plan(1));
+    await expect(
+      store.checkpointPartition(pipeId, 'shop.orders', 7, { seq: 1, checkpoint: '"x"', rowsCopied: 1 }),
+    ).rejects.toBeInstanceOf(PartitionNotFoundError);
+    await expect(store.markPartitionDone(pipeId, 'shop.orders', 7)).rejects.toBeInstanceOf(
+      PartitionNotFoundError,
+    );
+  });
+
+  it('finishes a plan whose save crashed before the header, dropping partitions a larger attempt left', async () => {
+    const client = dynamo.newClient();
+    const crashing = newStore(dynamo, clock, client);
+    const pipeId = await newPipe();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand') throw new Error('simulated crash');
+        return next(args);
+      },
+      { step: 'initialize', name: 'crashBeforeHeader' },
+    );
+    await expect(crashing.savePartitionPlan(pipeId, 'shop.orders', plan(5))).rejects.toThrow(
+      'simulated crash',
+    );
+    expect(await store.listPartitions(pipeId, 'shop.orders')).toHaveLength(5);
+
+    const saved = await store.savePartitionPlan(pipeId, 'shop.orders', plan(2));
+    expect(saved.map((partition) => partition.index)).toEqual([0, 1]);
+    expect(await store.savePartitionPlan(pipeId, 'shop.orders', plan(4))).toHaveLength(2);
+  });
+
+  it('forgets a plan so a table resync can plan again', async () => {
+    const pipeId = await newPipe();
+    await store.savePartitionPlan(pipeId, 'shop.orders', plan(3));
+    await store.deletePartitionPlan(pipeId, 'shop.orders');
+    expect(await store.listPartitions(pipeId, 'shop.orders')).toEqual([]);
+    expect(await store.savePartitionPlan(pipeId, 'shop.orders', plan(2))).toHaveLength(2);
+  });
+});

@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { passRate, runConformance, summaryLine } from '../../../simulator/conformance/runner.js';
+
+const crudDir = '/work/shared/mongodb-spec-tests/crud';
+const specTestsPresent = existsSync(crudDir);
+
+describe('CRUD spec tests through the real driver against the simulator', () => {
+  it.skipIf(!specTestsPresent)(
+    `passes at least 90% of ${crudDir} (skipped: folder absent)`,
+    async () => {
+      const summary = await runConformance({ dir: crudDir });
+      const failures = summary.results
+        .filter((result) => result.status === 'FAIL')
+        .map((r) => `${r.file} › ${r.description}: ${r.reason}`);
+      expect(summary.passed + summary.failed, summaryLine(summary)).toBeGreaterThan(0);
+      expect(passRate(summary), `${summaryLine(summary)}\n${failures.join('\n')}`).toBeGreaterThanOrEqual(
+        0.9,
+      );
+    },
+    300_000,
+  );
+});

@@ -1,0 +1,91 @@
+import { Long, ObjectId } from 'bson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StorageHarness, startStorageHarness } from './harness.js';
+
+let h: StorageHarness;
+const LARGE = 100_000;
+
+beforeAll(async () => {
+  h = await startStorageHarness();
+  const coll = h.client.db('cursors').collection('large');
+  // Inserted in shuffled _id order so `_id` order differs from insertion order.
+  const ids = Array.from({ length: LARGE }, (_, i) => i);
+  for (let i = ids.length - 1; i > 0; i -= 1) {
+    const j = (i * 7919) % (i + 1);
+    [ids[i], ids[j]] = [ids[j] as number, ids[i] as number];
+  }
+  for (let start = 0; start < LARGE; start += 10_000) {
+    await coll.insertMany(ids.slice(start, start + 10_000).map((_id) => ({ _id, pad: 'p'.repeat(20) })) as never[]);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('large collection scans', () => {
+  it('range-scans 100k documents in _id order with a batch size', async () => {
+    const coll = h.client.db('cursors').collection('large');
+    const cursor = coll.find({ _id: { $gte: 1000, $lt: 91_000 } } as never, { batchSize: 5000 }).sort({ _id: 1 });
+    let expected = 1000;
+    let count = 0;
+    for await (const doc of cursor) {
+      expect(doc._id).toBe(expected);
+      expected += 1;
+      count += 1;
+    }
+    expect(count).toBe(90_000);
+  });
+
+  it('scans descending and resumes from a key like a snapshot reader does', async () => {
+    const coll = h.client.db('cursors').collection('large');
+    const tail = await coll.find({ _id: { $gt: LARGE - 4 } } as never).sort({ _id: -1 }).toArray();
+    expect(tail.map((d) => d._id)).toEqual([LARGE - 1, LARGE - 2, LARGE - 3]);
+    const page = await coll.find({ _id: { $gt: 500 } } as never).sort({ _id: 1 }).limit(3).toArray();
+    expect(page.map((d) => d._id)).toEqual([501, 502, 503]);
+  });
+
+  it('range predicates on _id only match values of the same type', async () => {
+    const coll = h.client.db('cursors').collection('mixed');
+    await coll.insertMany([{ _id: 1 }, { _id: 'a' }, { _id: new ObjectId() }, { _id: 2.5 }] as never[]);
+    const numbers = await coll.find({ _id: { $gte: 0 } } as never).toArray();
+    expect(numbers.map((d) => d._id)).toEqual([1, 2.5]);
+    const all = await coll.find().sort({ _id: 1 }).toArray();
+    expect(all.map((d) => typeof d._id)).toEqual(['number', 'number', 'string', 'object']);
+  });
+});
+
+describe('getMore and killCursors', () => {
+  it('returns cursor id 0 once exhausted and CursorNotFound afterwards', async () => {
+    const db = h.client.db('cursors');
+    const first = await db.command({ find: 'large', filter: { _id: { $lt: 5 } }, batchSize: 2 });
+    const id = first.cursor.id as Long;
+    expect(first.cursor.firstBatch).toHaveLength(2);
+    expect(first.cursor.ns).toBe('cursors.large');
+    const more = await db.command({ getMore: id, collection: 'large', batchSize: 10 });
+    expect(more.cursor.nextBatch.map((d: { _id: number }) => d._id)).toEqual([2, 3, 4]);
+    expect(Long.fromValue(more.cursor.id).isZero()).toBe(true);
+    await expect(db.command({ getMore: id, collection: 'large' })).rejects.toMatchObject({
+      code: 43,
+      codeName: 'CursorNotFound',
+    });
+  });
+
+  it('kills open cursors and reports unknown ones as not found', async () => {
+    const db = h.client.db('cursors');
+    const first = await db.command({ find: 'large', batchSize: 1 });
+    const id = first.cursor.id as Long;
+    const unknown = Long.fromNumber(12345);
+    const killed = await db.command({ killCursors: 'large', cursors: [id, unknown] });
+    expect(killed.cursorsKilled.map(String)).toEqual([id.toString()]);
+    expect(killed.cursorsNotFound.map(String)).toEqual(['12345']);
+  });
+
+  it('gives a batchSize 0 find an empty first batch and an open cursor', async () => {
+    const db = h.client.db('cursors');
+    const first = await db.command({ find: 'large', batchSize: 0 });
+    expect(first.cursor.firstBatch).toEqual([]);
+    expect(Long.fromValue(first.cursor.id).isZero()).toBe(false);
+    await db.command({ killCursors: 'large', cursors: [first.cursor.id] });
+  });
+});
