@@ -105,8 +105,8 @@ export function canonicalNumber(text: string): string {
 function jsNumberText(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
-  if (Number.isInteger(value)) return BigInt(value).toString();
-  return canonicalNumber(String(value));
+  // BigInt gives the exact digits of a large integral double, which String() would round.
+  return canonicalNumber(Number.isInteger(value) ? BigInt(value).toString() : String(value));
 }
 
 function writeNumber(value: number, isDouble: boolean, style: JsonStyle, out: string[]): void {

@@ -107,20 +107,12 @@ function nodeNetworkCode(err: unknown): string | undefined {
   return undefined;
 }
 
-export function historyLostMessage(detail: string): string {
-  return (
-    'resync needed: the change stream resume point fell off the oplog (the pipe was paused or ' +
-    'failing for longer than the oplog window keeps history), so changes since then cannot be ' +
-    `replayed; resync the pipe to reload the tables. Server said: ${detail}`
-  );
-}
-
 function classifyMongo(err: unknown, duck: Duck): PipeError {
   const message = messageOf(err);
   const code = mongoCode(duck);
   const codeText = code === undefined ? '' : ` (code ${code})`;
   if (code !== undefined && code in MONGO_HISTORY_LOST_CODES) {
-    return new ChangeStreamHistoryLostError(historyLostMessage(`${message}${codeText}`), { cause: err });
+    return new ChangeStreamHistoryLostError(`${message}${codeText}`, { cause: err });
   }
   if (code !== undefined && code in MONGO_FATAL_CODES) {
     return new SourceFatalError(`MongoDB refused the request${codeText}: ${message}`, { cause: err });

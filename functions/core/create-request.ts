@@ -52,7 +52,7 @@ const destinationSchema = z.union(
 export const createPipeRequestSchema = z.strictObject({
   name: z
     .string()
-    .min(1, { error: 'name must not be empty' })
+    .min(1, { error: 'name must not be empty', abort: true })
     .max(64, { error: 'name must be at most 64 characters long' })
     .regex(PIPE_NAME, {
       error: 'name must start with a letter or digit and contain only letters, digits, ".", "_" and "-"',

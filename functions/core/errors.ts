@@ -25,9 +25,24 @@ export class FatalError extends PipeError {
   readonly disposition = 'fatal' as const;
 }
 
-/** The change stream resume point fell off the oplog: only a resync recovers. */
+/** What the user reads when the resume point is gone: that a resync is needed, and why. */
+export function historyLostMessage(detail: string): string {
+  return (
+    'resync needed: the change stream resume point fell off the oplog (the pipe was paused or ' +
+    'failing for longer than the oplog window keeps history), so changes since then cannot be ' +
+    `replayed; resync the pipe to reload the tables. Server said: ${detail}`
+  );
+}
+
+/**
+ * The change stream resume point fell off the oplog: only a resync recovers. Whoever raises it
+ * passes what the server said; the message always leads with "resync needed" and the reason.
+ */
 export class ChangeStreamHistoryLostError extends PipeError {
   readonly disposition = 'history-lost' as const;
+  constructor(detail = 'the resume point is no longer in the oplog', options?: { cause?: unknown }) {
+    super(historyLostMessage(detail), options);
+  }
 }
 
 export class IllegalTransitionError extends FatalError {

@@ -8,7 +8,7 @@ import type { ClusterTime } from './version.js';
  */
 export interface DecodedResumeToken {
   clusterTime: ClusterTime;
-  /** Token format version (1 for MongoDB 4.0–6.x style tokens, 2 since 7.0). */
+  /** Token format version: 1 or 2 from current servers (2 adds tokenType and the operation type). */
   version: number | null;
   /** 0 for a high-water-mark token (no event), 128 for an event token (format version 2). */
   tokenType: number | null;

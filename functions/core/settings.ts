@@ -37,7 +37,7 @@ const wholeNumber = (min: number, max: number, what: string) =>
 export const clickHouseIdentifier = (what: string, maxLength: number) =>
   z
     .string()
-    .min(1, { error: `${what} must not be empty` })
+    .min(1, { error: `${what} must not be empty`, abort: true })
     .max(maxLength, { error: `${what} must be at most ${maxLength} characters long` })
     .regex(CLICKHOUSE_IDENTIFIER, {
       error: `${what} must start with a letter or underscore and contain only letters, digits and underscores`,
@@ -45,7 +45,7 @@ export const clickHouseIdentifier = (what: string, maxLength: number) =>
 
 const mongoDatabaseName = z
   .string()
-  .min(1, { error: 'database name must not be empty' })
+  .min(1, { error: 'database name must not be empty', abort: true })
   .refine((name) => utf8Length(name) <= MONGO_MAX_DB_BYTES, {
     error: `database name must be at most ${MONGO_MAX_DB_BYTES} bytes long`,
   })
@@ -58,7 +58,7 @@ const mongoDatabaseName = z
 
 const mongoCollectionName = z
   .string()
-  .min(1, { error: 'collection name must not be empty' })
+  .min(1, { error: 'collection name must not be empty', abort: true })
   .refine((name) => !name.includes('$') && !name.includes('\0'), {
     error: 'collection name must not contain $ or a NUL character',
   })

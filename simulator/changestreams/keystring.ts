@@ -1,17 +1,21 @@
 /**
  * The subset of the server's KeyString (V1) encoding that resume tokens use: each value is a type
  * byte followed by a big-endian, order-preserving body, so comparing the bytes (or their hex)
- * orders values the way the server orders them. Type bits (which tell an int from a long or a
- * double with the same value) are not produced: tokens compare by their key bytes only.
+ * orders values the way the server orders them. Field names are part of object bodies; the
+ * numeric type of each number goes to the separate type bits.
  */
-import { Binary, type Document, Long, ObjectId, Timestamp } from 'bson';
+import { Binary, Double, type Document, Int32, Long, ObjectId, Timestamp } from 'bson';
+import { KeyStringError } from './keystring-errors.js';
+import { decodeNumber, encodeDouble, encodeInteger, isNumericType } from './keystring-numbers.js';
+import { type NumberKind, TypeBitsReader, TypeBitsWriter } from './type-bits.js';
 
-/** Type bytes (the server's `CType`). */
+export { KeyStringError } from './keystring-errors.js';
+
+/** Type bytes (the server's `CType`) other than numbers. */
 const T = {
   minKey: 10,
   undefined: 15,
   null: 20,
-  zero: 41,
   string: 60,
   object: 70,
   array: 80,
@@ -22,73 +26,31 @@ const T = {
   date: 120,
   timestamp: 130,
   maxKey: 240,
-  /** kNumericPositive1ByteInt; N-byte positive ints use +N-1. */
-  positive1ByteInt: 43,
-  positiveLargeMagnitude: 51,
-  /** kNumericNegative1ByteInt; N-byte negative ints use -(N-1). */
-  negative1ByteInt: 39,
-  negativeLargeMagnitude: 31,
   end: 4,
 } as const;
 
-export class KeyStringError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeyStringError';
-  }
-}
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
 
-class ByteWriter {
-  private readonly bytes: number[] = [];
+class KeyWriter {
+  readonly bytes: number[] = [];
+  readonly typeBits = new TypeBitsWriter();
   byte(value: number): void {
     this.bytes.push(value & 0xff);
   }
-  raw(buffer: Uint8Array): void {
+  raw(buffer: Iterable<number>): void {
     for (const value of buffer) this.bytes.push(value);
-  }
-  toBuffer(): Buffer {
-    return Buffer.from(this.bytes);
   }
 }
 
-function bigIntBytes(value: bigint, length: number): number[] {
+function bigEndian(value: bigint, length: number): number[] {
   const out: number[] = [];
-  for (let shift = BigInt((length - 1) * 8); shift >= 0n; shift -= 8n) {
-    out.push(Number((value >> shift) & 0xffn));
-  }
+  for (let index = length - 1; index >= 0; index -= 1) out.push(Number((value >> BigInt(index * 8)) & 0xffn));
   return out;
 }
 
-function writeInteger(out: ByteWriter, value: bigint): void {
-  if (value === 0n) {
-    out.byte(T.zero);
-    return;
-  }
-  const negative = value < 0n;
-  // The low bit flags a fractional part; integers leave it clear.
-  const preshifted = (negative ? -value : value) << 1n;
-  let length = 1;
-  while (length < 8 && preshifted >> BigInt(length * 8) !== 0n) length += 1;
-  if (preshifted >> 64n !== 0n) throw new KeyStringError(`integer ${value} is out of the 64-bit range`);
-  out.byte(negative ? T.negative1ByteInt - (length - 1) : T.positive1ByteInt + (length - 1));
-  for (const byte of bigIntBytes(preshifted, length)) out.byte(negative ? ~byte : byte);
-}
-
-function writeDouble(out: ByteWriter, value: number): void {
-  if (Number.isInteger(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER) {
-    writeInteger(out, BigInt(value));
-    return;
-  }
-  // Simplification: fractional and huge doubles sort by their IEEE bits (not the server's exact
-  // bytes); such `_id`s are rare and still produce stable, distinct tokens.
-  const buffer = Buffer.alloc(8);
-  buffer.writeDoubleBE(Math.abs(value));
-  out.byte(value < 0 ? T.negativeLargeMagnitude : T.positiveLargeMagnitude);
-  for (const byte of buffer) out.byte(value < 0 ? ~byte : byte);
-}
-
 /** Strings end with a 0 byte, so embedded zeros are escaped as 00 FF. */
-function writeCString(out: ByteWriter, text: string): void {
+function writeCString(out: KeyWriter, text: string): void {
   for (const byte of Buffer.from(text, 'utf8')) {
     out.byte(byte);
     if (byte === 0) out.byte(0xff);
@@ -96,33 +58,33 @@ function writeCString(out: ByteWriter, text: string): void {
   out.byte(0);
 }
 
-function writeBinData(out: ByteWriter, subType: number, data: Uint8Array): void {
-  out.byte(T.binData);
-  if (data.length < 0xff) {
-    out.byte(data.length);
-  } else {
-    out.byte(0xff);
-    out.raw(Buffer.from(bigIntBytes(BigInt(data.length), 4)));
-  }
-  out.byte(subType);
-  out.raw(data);
+function writeNumber(out: KeyWriter, value: number, kind: NumberKind): void {
+  out.typeBits.number(kind);
+  out.raw(kind === 'double' ? encodeDouble(value) : encodeInteger(BigInt(value)));
 }
 
-/** Writes one value: its type byte, then its order-preserving body. */
-function writeValue(out: ByteWriter, value: unknown): void {
+/** A JS number is written the way the driver would serialise it: int32 when it fits, else double. */
+function writePlainNumber(out: KeyWriter, value: number): void {
+  const isInt32 = Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX && !Object.is(value, -0);
+  writeNumber(out, value, isInt32 ? 'int' : 'double');
+}
+
+function writeValue(out: KeyWriter, value: unknown): void {
   if (value === null) out.byte(T.null);
   else if (value === undefined) out.byte(T.undefined);
   else if (typeof value === 'boolean') out.byte(value ? T.true : T.false);
   else if (typeof value === 'string') {
     out.byte(T.string);
+    out.typeBits.string();
     writeCString(out, value);
-  } else if (typeof value === 'number') writeDouble(out, value);
-  else if (typeof value === 'bigint') writeInteger(out, value);
-  else if (value instanceof Date) {
+  } else if (typeof value === 'number') writePlainNumber(out, value);
+  else if (typeof value === 'bigint') {
+    out.typeBits.number('long');
+    out.raw(encodeInteger(value));
+  } else if (value instanceof Date) {
     out.byte(T.date);
     // Flipping the sign bit makes the signed millisecond count sort as unsigned bytes.
-    const millis = BigInt.asUintN(64, BigInt(value.getTime()) ^ (1n << 63n));
-    out.raw(Buffer.from(bigIntBytes(millis, 8)));
+    out.raw(bigEndian(BigInt.asUintN(64, BigInt(value.getTime()) ^ (1n << 63n)), 8));
   } else if (Array.isArray(value)) {
     out.byte(T.array);
     for (const item of value) writeValue(out, item);
@@ -132,22 +94,23 @@ function writeValue(out: ByteWriter, value: unknown): void {
   }
 }
 
-function writeBsonValue(out: ByteWriter, value: { _bsontype?: string }): void {
+function writeBsonValue(out: KeyWriter, value: { _bsontype?: string }): void {
   switch (value._bsontype) {
     case 'Timestamp': {
       const ts = value as Timestamp;
       out.byte(T.timestamp);
-      out.raw(
-        Buffer.from([...bigIntBytes(BigInt(ts.high >>> 0), 4), ...bigIntBytes(BigInt(ts.low >>> 0), 4)]),
-      );
+      out.raw([...bigEndian(BigInt(ts.high >>> 0), 4), ...bigEndian(BigInt(ts.low >>> 0), 4)]);
       break;
     }
     case 'Long':
-      writeInteger(out, (value as Long).toBigInt());
+      out.typeBits.number('long');
+      out.raw(encodeInteger((value as Long).toBigInt()));
       break;
     case 'Int32':
+      writeNumber(out, (value as Int32).value, 'int');
+      break;
     case 'Double':
-      writeDouble(out, (value as { valueOf(): number }).valueOf());
+      writeNumber(out, (value as Double).value, 'double');
       break;
     case 'ObjectId':
       out.byte(T.objectId);
@@ -155,7 +118,12 @@ function writeBsonValue(out: ByteWriter, value: { _bsontype?: string }): void {
       break;
     case 'Binary': {
       const binary = value as Binary;
-      writeBinData(out, binary.sub_type, binary.buffer.subarray(0, binary.position));
+      const data = binary.buffer.subarray(0, binary.position);
+      out.byte(T.binData);
+      if (data.length < 0xff) out.byte(data.length);
+      else out.raw([0xff, ...bigEndian(BigInt(data.length), 4)]);
+      out.byte(binary.sub_type);
+      out.raw(data);
       break;
     }
     case 'MinKey':
@@ -173,39 +141,42 @@ function writeBsonValue(out: ByteWriter, value: { _bsontype?: string }): void {
   }
 }
 
-function writeObjectBody(out: ByteWriter, doc: Document): void {
+function writeObjectBody(out: KeyWriter, doc: Document): void {
   for (const [name, fieldValue] of Object.entries(doc)) {
     if (fieldValue === undefined) continue;
-    const field = new ByteWriter();
-    writeValue(field, fieldValue);
-    const bytes = field.toBuffer();
     // Each field is (type byte, name, value) so objects order by type, then name, then value.
-    out.byte(bytes[0] ?? T.null);
+    const at = out.bytes.length;
     writeCString(out, name);
-    out.raw(bytes);
+    const nameBytes = out.bytes.splice(at);
+    const valueStart = out.bytes.length;
+    writeValue(out, fieldValue);
+    const valueBytes = out.bytes.splice(valueStart);
+    out.byte(valueBytes[0] ?? T.null);
+    out.raw(nameBytes);
+    out.raw(valueBytes);
   }
   out.byte(0);
 }
 
 /** Encodes the values of a key (field names are not part of a top-level key). */
-export function encodeKey(values: unknown[]): Buffer {
-  const out = new ByteWriter();
+export function encodeKey(values: unknown[]): { key: Buffer; typeBits: Binary | undefined } {
+  const out = new KeyWriter();
   for (const value of values) writeValue(out, value);
   out.byte(T.end);
-  return out.toBuffer();
+  return { key: Buffer.from(out.bytes), typeBits: out.typeBits.toBinary() };
 }
 
-class ByteReader {
+class KeyReader {
   private offset = 0;
-  constructor(private readonly bytes: Buffer) {}
+  constructor(
+    private readonly bytes: Buffer,
+    readonly typeBits: TypeBitsReader,
+  ) {}
   byte(): number {
     const value = this.bytes[this.offset];
     if (value === undefined) throw new KeyStringError('key ends early');
     this.offset += 1;
     return value;
-  }
-  peek(): number | undefined {
-    return this.bytes[this.offset];
   }
   take(length: number): Buffer {
     if (this.offset + length > this.bytes.length) throw new KeyStringError('key ends early');
@@ -217,45 +188,24 @@ class ByteReader {
     const collected: number[] = [];
     for (;;) {
       const value = this.byte();
-      if (value === 0) {
-        if (this.peek() === 0xff) {
-          this.offset += 1;
-          collected.push(0);
-          continue;
-        }
-        return Buffer.from(collected).toString('utf8');
-      }
-      collected.push(value);
+      if (value !== 0) collected.push(value);
+      else if (this.bytes[this.offset] === 0xff) {
+        this.offset += 1;
+        collected.push(0);
+      } else return Buffer.from(collected).toString('utf8');
     }
   }
 }
 
-function readUnsigned(bytes: Buffer, invert: boolean): bigint {
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(invert ? ~byte & 0xff : byte);
-  return value;
+function typedNumber(raw: bigint | number, kind: NumberKind): unknown {
+  if (kind === 'long') return Long.fromBigInt(BigInt(raw));
+  if (kind === 'double') return Number.isInteger(Number(raw)) ? new Double(Number(raw)) : Number(raw);
+  return Number(raw);
 }
 
-function integerValue(value: bigint): number | Long {
-  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(value)
-    : Long.fromBigInt(value);
-}
-
-function readValue(reader: ByteReader, type: number): unknown {
-  if (type >= T.positive1ByteInt && type < T.positive1ByteInt + 8) {
-    return integerValue(readUnsigned(reader.take(type - T.positive1ByteInt + 1), false) >> 1n);
-  }
-  if (type <= T.negative1ByteInt && type > T.negative1ByteInt - 8) {
-    return integerValue(-(readUnsigned(reader.take(T.negative1ByteInt - type + 1), true) >> 1n));
-  }
+function readValue(reader: KeyReader, type: number): unknown {
+  if (isNumericType(type)) return typedNumber(decodeNumber(type, (length) => reader.take(length)), reader.typeBits.number());
   switch (type) {
-    case T.zero:
-      return 0;
-    case T.positiveLargeMagnitude:
-      return reader.take(8).readDoubleBE();
-    case T.negativeLargeMagnitude:
-      return -Buffer.from(reader.take(8).map((byte) => ~byte & 0xff)).readDoubleBE();
     case T.null:
       return null;
     case T.undefined:
@@ -265,11 +215,12 @@ function readValue(reader: ByteReader, type: number): unknown {
     case T.false:
       return false;
     case T.string:
+      reader.typeBits.string();
       return reader.cString();
     case T.objectId:
       return new ObjectId(Buffer.from(reader.take(12)));
     case T.date:
-      return new Date(Number(BigInt.asIntN(64, readUnsigned(reader.take(8), false) ^ (1n << 63n))));
+      return new Date(Number(BigInt.asIntN(64, reader.take(8).readBigUInt64BE() ^ (1n << 63n))));
     case T.timestamp: {
       const bytes = reader.take(8);
       return new Timestamp({ t: bytes.readUInt32BE(0), i: bytes.readUInt32BE(4) });
@@ -293,17 +244,14 @@ function readValue(reader: ByteReader, type: number): unknown {
       }
       return doc;
     }
-    case T.minKey:
-    case T.maxKey:
-      throw new KeyStringError('MinKey/MaxKey are not expected in a resume token');
     default:
-      throw new KeyStringError(`unknown KeyString type byte 0x${type.toString(16)}`);
+      throw new KeyStringError(`unexpected KeyString type byte 0x${type.toString(16)}`);
   }
 }
 
-/** Decodes the values of a key produced by `encodeKey`. */
-export function decodeKey(bytes: Buffer): unknown[] {
-  const reader = new ByteReader(bytes);
+/** Decodes the values of a key produced by `encodeKey` (with its type bits, when it has any). */
+export function decodeKey(bytes: Buffer, typeBits?: Binary): unknown[] {
+  const reader = new KeyReader(bytes, new TypeBitsReader(typeBits));
   const values: unknown[] = [];
   for (let type = reader.byte(); type !== T.end; type = reader.byte()) values.push(readValue(reader, type));
   return values;

@@ -59,22 +59,34 @@ export function passRate(summary: ConformanceSummary): number {
   return ran === 0 ? 1 : summary.passed / ran;
 }
 
-/** Per-file connection to the deployment, opened only when a test needs it. */
+interface Connection {
+  uri: string;
+  client: MongoClient;
+  facts: ServerFacts;
+}
+
+/** Per-file connection to the deployment, opened once when a test first needs it (or failing once). */
 class FileSession {
   private deployment?: DeploymentUnderTest;
   private client?: MongoClient;
-  private facts?: ServerFacts;
+  private opening?: Promise<Connection>;
 
   constructor(private readonly externalUri: string | undefined) {}
 
-  async open(): Promise<{ uri: string; client: MongoClient; facts: ServerFacts }> {
-    if (!this.deployment) this.deployment = await startDeployment(this.externalUri);
-    if (!this.client) {
-      this.client = new MongoClient(this.deployment.uri, { serverSelectionTimeoutMS: 10_000 });
-      await this.client.connect();
-    }
-    this.facts ??= await gatherServerFacts(this.client);
-    return { uri: this.deployment.uri, client: this.client, facts: this.facts };
+  open(): Promise<Connection> {
+    this.opening ??= this.connect().catch((error: unknown) => {
+      if (error instanceof Error) error.message = `connecting to the deployment: ${error.message}`;
+      throw error;
+    });
+    return this.opening;
+  }
+
+  private async connect(): Promise<Connection> {
+    this.deployment = await startDeployment(this.externalUri);
+    this.client = new MongoClient(this.deployment.uri, { serverSelectionTimeoutMS: 10_000 });
+    await this.client.connect();
+    const facts = await gatherServerFacts(this.client);
+    return { uri: this.deployment.uri, client: this.client, facts };
   }
 
   async close(): Promise<void> {

@@ -125,11 +125,9 @@ export class Dispatcher {
     const secondaryOk = secondaryOkRequested(body, command.secondaryOkFlag);
     checkMemberState(topology.stateOf(memberName), kind, secondaryOk, topology.topologyVersion(memberName));
 
-    const failure = this.deps.failPoints(memberName).evaluateFailCommand(
-      name,
-      connection.appName,
-      namespaceOf(db, name, body),
-    );
+    const failure = this.deps
+      .failPoints(memberName)
+      .evaluateFailCommand(name, connection.appName, namespaceOf(db, name, body));
     if (failure) {
       await this.applyFailure(failure.data, connection, labelContext);
       if (kind === 'write' && topology.stateOf(memberName) !== 'PRIMARY') {

@@ -93,6 +93,12 @@ describe('_id rendering per BSON type', () => {
     expect(new Set(ids.map(renderDocumentId)).size).toBe(ids.length);
   });
 
+  it('switches to an exponent past 64 digits, for doubles and decimals alike', () => {
+    expect(renderDocumentId(1e100)).toMatch(/^1\.\d+e100$/);
+    expect(renderDocumentId(Decimal128.fromString('1E+100'))).toBe('1e100');
+    expect(renderDocumentId(2 ** 80)).toBe('1208925819614629174706176');
+  });
+
   it('is stable: the same value renders the same on every call', () => {
     const id = { region: 'eu', seq: Long.fromString('12345678901234') };
     expect(renderDocumentId(id)).toBe(

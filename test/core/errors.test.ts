@@ -79,3 +79,13 @@ describe('error names (contract with the state machines)', () => {
     expect(new SettingsLockedError('Running', ['pullBatchSize']).message).toMatch(/pause it first/);
   });
 });
+
+describe('ChangeStreamHistoryLostError', () => {
+  it('always says a resync is needed and why, with what the server said', () => {
+    const error = new ChangeStreamHistoryLostError('Resume of change stream was not possible (code 286)');
+    expect(error.message).toMatch(/^resync needed: the change stream resume point fell off the oplog/);
+    expect(error.message).toContain('oplog window');
+    expect(error.message).toContain('Server said: Resume of change stream was not possible (code 286)');
+    expect(new ChangeStreamHistoryLostError().message).toMatch(/^resync needed/);
+  });
+});

@@ -187,14 +187,12 @@ describe('every rule names the field and the rule', () => {
       pullBatchSize: -1,
       readPreference: 1,
     });
-    expect(errors.map((error) => error.path).sort()).toEqual(
-      [
-        'settings.pullBatchSize',
-        'settings.readPreference',
-        'settings.tableMappings[0].targetTable',
-        'settings.tableMappings[0].targetTable',
-      ].sort(),
-    );
+    expect(errors).toEqual([
+      { path: 'settings.pullBatchSize', message: 'pull batch size must be at least 1' },
+      { path: 'settings.readPreference', message: expect.stringMatching(/^must be one of: primary/) },
+      // An empty name stops there: the character rule would only repeat the same problem.
+      { path: 'settings.tableMappings[0].targetTable', message: 'table name must not be empty' },
+    ]);
   });
 
   it('refuses a settings value that is not an object', () => {

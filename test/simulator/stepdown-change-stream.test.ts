@@ -40,62 +40,70 @@ describe('change stream across a step-down', () => {
   it.each([
     { resetConnections: false, label: 'the stream keeps reading from the stepped-down member' },
     { resetConnections: true, label: 'the stream resumes on the new primary when the old one goes down' },
-  ])('delivers every event exactly once in order: $label', async ({ resetConnections }) => {
-    replicaSet = await startReplicaSet({ members: 3, electionDelayMs: 100, noopIntervalMs: 500 });
-    client = new MongoClient(replicaSet.uri, {
-      retryWrites: true,
-      serverSelectionTimeoutMS: 15_000,
-      monitorCommands: true,
-    });
-    const aggregates: Array<{ address: string; resumed: boolean }> = [];
-    client.on('commandStarted', (event) => {
-      const stage = (event.command.pipeline as Document[] | undefined)?.[0]?.$changeStream as Document | undefined;
-      if (event.commandName === 'aggregate' && stage) {
-        aggregates.push({ address: event.address, resumed: stage.resumeAfter !== undefined });
+  ])(
+    'delivers every event exactly once in order: $label',
+    async ({ resetConnections }) => {
+      replicaSet = await startReplicaSet({ members: 3, electionDelayMs: 100, noopIntervalMs: 500 });
+      client = new MongoClient(replicaSet.uri, {
+        retryWrites: true,
+        // The driver spends up to two server selections on the pinned, unreachable member (getMore,
+        // then killCursors) before it resumes elsewhere; keep them short.
+        serverSelectionTimeoutMS: 3000,
+        monitorCommands: true,
+      });
+      const aggregates: Array<{ address: string; resumed: boolean }> = [];
+      client.on('commandStarted', (event) => {
+        const stage = (event.command.pipeline as Document[] | undefined)?.[0]?.$changeStream as
+          | Document
+          | undefined;
+        if (event.commandName === 'aggregate' && stage) {
+          aggregates.push({ address: event.address, resumed: stage.resumeAfter !== undefined });
+        }
+      });
+      const orders = client.db('shop').collection<Order>('orders');
+      await client.db('shop').createCollection('orders');
+
+      const stream = orders.watch<Order, ChangeStreamInsertDocument<Order>>([], { maxAwaitTimeMS: 200 });
+      const next = () => stream.tryNext();
+      expect(await next()).toBeNull();
+
+      const inserted: number[] = [];
+      for (let id = 0; id < 20; id += 1) {
+        await orders.insertOne({ _id: id, phase: 'before' });
+        inserted.push(id);
       }
-    });
-    const orders = client.db('shop').collection<Order>('orders');
-    await client.db('shop').createCollection('orders');
+      const firstEvents = await collectEvents(next, 20, 15_000);
+      expect(firstEvents.map((event) => event.documentKey._id)).toEqual(inserted);
 
-    const stream = orders.watch<Order, ChangeStreamInsertDocument<Order>>([], { maxAwaitTimeMS: 200 });
-    const next = () => stream.tryNext();
-    expect(await next()).toBeNull();
+      const oldPrimary = replicaSet.primary!;
+      replicaSet.stepDown({ stepDownSecs: 60 });
+      // Going DOWN drops every connection to the old primary and refuses new ones.
+      if (resetConnections) replicaSet.setMemberState(oldPrimary, 'DOWN');
 
-    const inserted: number[] = [];
-    for (let id = 0; id < 20; id += 1) {
-      await orders.insertOne({ _id: id, phase: 'before' });
-      inserted.push(id);
-    }
-    const firstEvents = await collectEvents(next, 20, 15_000);
-    expect(firstEvents.map((event) => event.documentKey._id)).toEqual(inserted);
+      for (let id = 20; id < 40; id += 1) {
+        await orders.insertOne({ _id: id, phase: 'after' });
+        inserted.push(id);
+      }
+      expect(replicaSet.primary).toBeDefined();
+      expect(replicaSet.primary).not.toBe(oldPrimary);
 
-    const oldPrimary = replicaSet.primary!;
-    replicaSet.stepDown({ stepDownSecs: 60 });
-    // Going DOWN drops every connection to the old primary and refuses new ones.
-    if (resetConnections) replicaSet.setMemberState(oldPrimary, 'DOWN');
-
-    for (let id = 20; id < 40; id += 1) {
-      await orders.insertOne({ _id: id, phase: 'after' });
-      inserted.push(id);
-    }
-    expect(replicaSet.primary).toBeDefined();
-    expect(replicaSet.primary).not.toBe(oldPrimary);
-
-    const laterEvents = await collectEvents(next, 20, 15_000);
-    const allEvents = [...firstEvents, ...laterEvents];
-    expect(allEvents.map((event) => event.documentKey._id)).toEqual(inserted);
-    expect(allEvents.every((event) => event.operationType === 'insert')).toBe(true);
-    expect(laterEvents.every((event) => event.fullDocument.phase === 'after')).toBe(true);
-    // Nothing more arrives: no duplicate replays after the resume.
-    expect(await next()).toBeNull();
-    expect(await orders.countDocuments()).toBe(40);
-    expect(aggregates[0]).toEqual({ address: oldPrimary, resumed: false });
-    if (resetConnections) {
-      // Losing the member forced a resume, on the new primary, from the last token seen.
-      expect(aggregates.slice(1)).toContainEqual({ address: replicaSet.primary, resumed: true });
-    } else {
-      expect(aggregates).toHaveLength(1);
-    }
-    await stream.close();
-  });
+      const laterEvents = await collectEvents(next, 20, 30_000);
+      const allEvents = [...firstEvents, ...laterEvents];
+      expect(allEvents.map((event) => event.documentKey._id)).toEqual(inserted);
+      expect(allEvents.every((event) => event.operationType === 'insert')).toBe(true);
+      expect(laterEvents.every((event) => event.fullDocument.phase === 'after')).toBe(true);
+      // Nothing more arrives: no duplicate replays after the resume.
+      expect(await next()).toBeNull();
+      expect(await orders.countDocuments()).toBe(40);
+      expect(aggregates[0]).toEqual({ address: oldPrimary, resumed: false });
+      if (resetConnections) {
+        // Losing the member forced a resume, on the new primary, from the last token seen.
+        expect(aggregates.slice(1)).toContainEqual({ address: replicaSet.primary, resumed: true });
+      } else {
+        expect(aggregates).toHaveLength(1);
+      }
+      await stream.close();
+    },
+    60_000,
+  );
 });

@@ -1,4 +1,9 @@
-import { PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PipeNotFoundError, StateConflictError } from '../../core/errors.js';
 import { PIPE_EVENTS, PIPE_STATES, type PipeEvent, transition } from '../../core/lifecycle.js';
@@ -69,6 +74,7 @@ export async function applyEvent(
     actor,
     at: now,
   };
+  let written: Record<string, AttributeValue> | undefined;
   try {
     const result = await ctx.client.send(
       new UpdateItemCommand({
@@ -90,14 +96,15 @@ export async function applyEvent(
         ReturnValues: 'ALL_NEW',
       }),
     );
-    await copyNewestBestEffort(ctx, pipeId, change);
-    return pipeRecordOf(parsePipeItem(unmarshall(result.Attributes ?? {})));
+    written = result.Attributes;
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     const current = await getItem(ctx, pipeKey(pipeId));
     if (!current) throw new PipeNotFoundError(pipeId);
     throw new StateConflictError(pipeId, expectedState ?? pipe.state, parsePipeItem(current).state);
   }
+  await copyNewestBestEffort(ctx, pipeId, change);
+  return pipeRecordOf(parsePipeItem(unmarshall(written ?? {})));
 }
 
 /**

@@ -25,7 +25,7 @@ export const historyKey = (pipeId: string, version: number): ItemKey => ({
 });
 
 export const TABLE_PREFIX = 'TABLE#';
-export const tableKeyItem = (pipeId: string, tableKey: string): ItemKey => ({
+export const tableMappingKey = (pipeId: string, tableKey: string): ItemKey => ({
   PK: pipePartition(pipeId),
   SK: `${TABLE_PREFIX}${encode(tableKey)}`,
 });

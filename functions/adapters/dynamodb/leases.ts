@@ -71,8 +71,7 @@ export async function renewLease(
   ttlMsInput: number,
 ): Promise<LeaseRecord> {
   const ttlMs = requirePositive(ttlMsInput, 'ttlMs', MAX_TTL_MS);
-  const result = await updateHeld(ctx, pipeIdInput, nameInput, holderInput, fenceInput, ctx.now() + ttlMs);
-  return result;
+  return updateHeld(ctx, pipeIdInput, nameInput, holderInput, fenceInput, ctx.now() + ttlMs);
 }
 
 /** Expires the lease now; the item and its fence stay so the next holder gets a higher fence. */

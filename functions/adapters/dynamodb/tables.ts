@@ -17,7 +17,7 @@ import {
   toAttributes,
 } from './context.js';
 import { InvalidStoreInputError, TableMappingNotFoundError } from './errors.js';
-import { pipePartition, TABLE_PREFIX, tableKeyItem } from './keys.js';
+import { pipePartition, TABLE_PREFIX, tableMappingKey } from './keys.js';
 import { listPartitions } from './partitions.js';
 import { getPipe } from './pipes.js';
 import { requireCount, requireOneOf, requirePipeId, requireTableKey, requireText } from './validate.js';
@@ -75,7 +75,10 @@ export async function getTableMapping(
   pipeIdInput: string,
   tableKeyInput: string,
 ): Promise<TableMappingRecord | null> {
-  const item = await getItem(ctx, tableKeyItem(requirePipeId(pipeIdInput), requireTableKey(tableKeyInput)));
+  const item = await getItem(
+    ctx,
+    tableMappingKey(requirePipeId(pipeIdInput), requireTableKey(tableKeyInput)),
+  );
   return item ? toTableMapping(item) : null;
 }
 
@@ -164,7 +167,7 @@ async function updateTable(
     const result = await ctx.client.send(
       new UpdateItemCommand({
         TableName: ctx.tableName,
-        Key: toAttributes({ ...tableKeyItem(pipeId, tableKey) }),
+        Key: toAttributes({ ...tableMappingKey(pipeId, tableKey) }),
         UpdateExpression: updateExpression,
         ConditionExpression: mustExist ? 'attribute_exists(PK)' : undefined,
         ExpressionAttributeNames: usesState ? { '#state': 'state' } : undefined,

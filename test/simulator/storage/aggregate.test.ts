@@ -25,7 +25,11 @@ describe('aggregate', () => {
   it('groups, sorts and counts', async () => {
     const coll = h.client.db('agg').collection('orders');
     const groups = await coll
-      .aggregate([{ $match: { total: { $gt: 1 } } }, { $group: { _id: '$cust', sum: { $sum: '$total' } } }, { $sort: { _id: 1 } }])
+      .aggregate([
+        { $match: { total: { $gt: 1 } } },
+        { $group: { _id: '$cust', sum: { $sum: '$total' } } },
+        { $sort: { _id: 1 } },
+      ])
       .toArray();
     expect(groups).toEqual([
       { _id: 'a', sum: 17 },
@@ -49,15 +53,22 @@ describe('aggregate', () => {
       .toArray();
     expect(joined).toEqual([{ name: 'Bob' }]);
     const [facets] = await coll
-      .aggregate([{ $facet: { big: [{ $match: { total: { $gte: 7 } } }, { $count: 'n' }], all: [{ $count: 'n' }] } }])
+      .aggregate([
+        { $facet: { big: [{ $match: { total: { $gte: 7 } } }, { $count: 'n' }], all: [{ $count: 'n' }] } },
+      ])
       .toArray();
     expect(facets).toEqual({ big: [{ n: 2 }], all: [{ n: 3 }] });
   });
 
   it('writes results with $out, replacing the target collection', async () => {
     const db = h.client.db('agg');
-    await db.collection('orders').aggregate([{ $match: { cust: 'a' } }, { $out: 'a_orders' }]).toArray();
-    expect((await db.collection('a_orders').find().sort({ _id: 1 }).toArray()).map((d) => d._id)).toEqual([1, 3]);
+    await db
+      .collection('orders')
+      .aggregate([{ $match: { cust: 'a' } }, { $out: 'a_orders' }])
+      .toArray();
+    expect((await db.collection('a_orders').find().sort({ _id: 1 }).toArray()).map((d) => d._id)).toEqual([
+      1, 3,
+    ]);
     const names = (await db.listCollections().toArray()).map((c) => c.name);
     expect(names.filter((n) => n.startsWith('tmp.'))).toEqual([]);
   });
@@ -78,6 +89,8 @@ describe('aggregate', () => {
   });
 
   it('requires the cursor option', async () => {
-    await expect(h.client.db('agg').command({ aggregate: 'orders', pipeline: [] })).rejects.toMatchObject({ code: 9 });
+    await expect(h.client.db('agg').command({ aggregate: 'orders', pipeline: [] })).rejects.toMatchObject({
+      code: 9,
+    });
   });
 });

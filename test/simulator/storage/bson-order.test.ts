@@ -63,7 +63,9 @@ describe('compareBson', () => {
   });
 
   it('orders ObjectIds by bytes and binaries by length, subtype, then bytes', () => {
-    expect(compareBson(new ObjectId('65a000000000000000000000'), new ObjectId('64ffffffffffffffffffffff'))).toBe(1);
+    expect(
+      compareBson(new ObjectId('65a000000000000000000000'), new ObjectId('64ffffffffffffffffffffff')),
+    ).toBe(1);
     expect(compareBson(new Binary(Buffer.from([9])), new Binary(Buffer.from([1, 1])))).toBe(-1);
     expect(compareBson(new Binary(Buffer.from([1]), 0), new Binary(Buffer.from([1]), 4))).toBe(-1);
   });
@@ -75,6 +77,8 @@ describe('valueKey', () => {
     expect(valueKey(Long.fromNumber(1))).toBe(valueKey(1));
     expect(valueKey('1')).not.toBe(valueKey(1));
     expect(valueKey({ a: 1, b: 2 })).not.toBe(valueKey({ b: 2, a: 1 }));
-    expect(valueKey(new ObjectId('65a000000000000000000000'))).toBe(valueKey(new ObjectId('65a000000000000000000000')));
+    expect(valueKey(new ObjectId('65a000000000000000000000'))).toBe(
+      valueKey(new ObjectId('65a000000000000000000000')),
+    );
   });
 });

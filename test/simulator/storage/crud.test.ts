@@ -58,7 +58,9 @@ describe('insert and find through the driver', () => {
     await coll.insertOne({ _id: 1 } as never);
     const error = await coll.insertOne({ _id: 1 } as never).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 11000, keyPattern: { _id: 1 }, keyValue: { _id: 1 } });
-    expect(String((error as Error).message)).toContain('E11000 duplicate key error collection: crud.dups index: _id_');
+    expect(String((error as Error).message)).toContain(
+      'E11000 duplicate key error collection: crud.dups index: _id_',
+    );
   });
 
   it('continues past errors in unordered inserts and reports each index', async () => {
@@ -83,7 +85,11 @@ describe('updates and deletes', () => {
     expect(many).toMatchObject({ matchedCount: 2, modifiedCount: 2 });
     const noop = await coll.updateOne({ _id: 1 } as never, { $set: { n: 2 } });
     expect(noop).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
-    const up = await coll.updateOne({ _id: 7 } as never, { $set: { x: 1 }, $setOnInsert: { created: true } }, { upsert: true });
+    const up = await coll.updateOne(
+      { _id: 7 } as never,
+      { $set: { x: 1 }, $setOnInsert: { created: true } },
+      { upsert: true },
+    );
     expect(up).toMatchObject({ upsertedCount: 1, upsertedId: 7 });
     expect(await coll.findOne({ _id: 7 } as never)).toEqual({ _id: 7, x: 1, created: true });
     await coll.replaceOne({ _id: 2 } as never, { only: 'this' });
@@ -95,14 +101,20 @@ describe('updates and deletes', () => {
   it('updates array elements chosen by arrayFilters', async () => {
     const coll = h.client.db('crud').collection('arrays');
     await coll.insertOne({ _id: 1, grades: [80, 95, 100] } as never);
-    await coll.updateOne({ _id: 1 } as never, { $set: { 'grades.$[g]': 100 } }, { arrayFilters: [{ g: { $gte: 95 } }] });
+    await coll.updateOne(
+      { _id: 1 } as never,
+      { $set: { 'grades.$[g]': 100 } },
+      { arrayFilters: [{ g: { $gte: 95 } }] },
+    );
     expect(await coll.findOne({ _id: 1 } as never)).toEqual({ _id: 1, grades: [80, 100, 100] });
   });
 
   it('refuses to change _id', async () => {
     const coll = h.client.db('crud').collection('immutable');
     await coll.insertOne({ _id: 1, a: 1 } as never);
-    await expect(coll.updateOne({ _id: 1 } as never, { $set: { _id: 2 } })).rejects.toMatchObject({ code: 66 });
+    await expect(coll.updateOne({ _id: 1 } as never, { $set: { _id: 2 } })).rejects.toMatchObject({
+      code: 66,
+    });
   });
 
   it('deletes one or many', async () => {
@@ -118,9 +130,17 @@ describe('updates and deletes', () => {
       { _id: 1, v: 3 },
       { _id: 2, v: 1 },
     ] as never[]);
-    const after = await coll.findOneAndUpdate({}, { $inc: { v: 10 } }, { sort: { v: 1 }, returnDocument: 'after' });
+    const after = await coll.findOneAndUpdate(
+      {},
+      { $inc: { v: 10 } },
+      { sort: { v: 1 }, returnDocument: 'after' },
+    );
     expect(after).toEqual({ _id: 2, v: 11 });
-    const before = await coll.findOneAndUpdate({ _id: 1 } as never, { $set: { v: 0 } }, { returnDocument: 'before' });
+    const before = await coll.findOneAndUpdate(
+      { _id: 1 } as never,
+      { $set: { v: 0 } },
+      { returnDocument: 'before' },
+    );
     expect(before).toEqual({ _id: 1, v: 3 });
     const upserted = await coll.findOneAndUpdate(
       { _id: 3 } as never,

@@ -15,7 +15,9 @@ beforeAll(async () => {
     [ids[i], ids[j]] = [ids[j] as number, ids[i] as number];
   }
   for (let start = 0; start < LARGE; start += 10_000) {
-    await coll.insertMany(ids.slice(start, start + 10_000).map((_id) => ({ _id, pad: 'p'.repeat(20) })) as never[]);
+    await coll.insertMany(
+      ids.slice(start, start + 10_000).map((_id) => ({ _id, pad: 'p'.repeat(20) })) as never[],
+    );
   }
 }, 120_000);
 
@@ -26,7 +28,9 @@ afterAll(async () => {
 describe('large collection scans', () => {
   it('range-scans 100k documents in _id order with a batch size', async () => {
     const coll = h.client.db('cursors').collection('large');
-    const cursor = coll.find({ _id: { $gte: 1000, $lt: 91_000 } } as never, { batchSize: 5000 }).sort({ _id: 1 });
+    const cursor = coll
+      .find({ _id: { $gte: 1000, $lt: 91_000 } } as never, { batchSize: 5000 })
+      .sort({ _id: 1 });
     let expected = 1000;
     let count = 0;
     for await (const doc of cursor) {
@@ -39,9 +43,16 @@ describe('large collection scans', () => {
 
   it('scans descending and resumes from a key like a snapshot reader does', async () => {
     const coll = h.client.db('cursors').collection('large');
-    const tail = await coll.find({ _id: { $gt: LARGE - 4 } } as never).sort({ _id: -1 }).toArray();
+    const tail = await coll
+      .find({ _id: { $gt: LARGE - 4 } } as never)
+      .sort({ _id: -1 })
+      .toArray();
     expect(tail.map((d) => d._id)).toEqual([LARGE - 1, LARGE - 2, LARGE - 3]);
-    const page = await coll.find({ _id: { $gt: 500 } } as never).sort({ _id: 1 }).limit(3).toArray();
+    const page = await coll
+      .find({ _id: { $gt: 500 } } as never)
+      .sort({ _id: 1 })
+      .limit(3)
+      .toArray();
     expect(page.map((d) => d._id)).toEqual([501, 502, 503]);
   });
 

@@ -44,7 +44,10 @@ describe('collections', () => {
     expect(await db.listCollections({ name: 'one' }, { nameOnly: true }).toArray()).toEqual([
       { name: 'one', type: 'collection' },
     ]);
-    await expect(db.command({ create: 'one' })).rejects.toMatchObject({ code: 48, codeName: 'NamespaceExists' });
+    await expect(db.command({ create: 'one' })).rejects.toMatchObject({
+      code: 48,
+      codeName: 'NamespaceExists',
+    });
   });
 
   it('renames and drops collections and databases with their oplog entries', async () => {
@@ -101,7 +104,11 @@ describe('collections', () => {
       .collection('s')
       .aggregate([{ $collStats: { storageStats: {}, count: {} } }])
       .toArray();
-    expect(viaStage).toMatchObject({ ns: 'ddl_stats.s', count: 10, storageStats: { count: 10, size: stats.size } });
+    expect(viaStage).toMatchObject({
+      ns: 'ddl_stats.s',
+      count: 10,
+      storageStats: { count: 10, size: stats.size },
+    });
     const listed = await h.client.db('admin').admin().listDatabases();
     expect(listed.databases.find((d) => d.name === 'ddl_stats')?.sizeOnDisk).toBeGreaterThan(0);
     await expect(db.command({ collStats: 'missing' })).rejects.toMatchObject({ code: 26 });
@@ -114,10 +121,23 @@ describe('indexes', () => {
     await db.createCollection('empty');
     await db.collection('empty').createIndex({ a: 1 }, { name: 'a_1' });
     await db.collection('full').insertMany([{ b: 1 }, { b: 2 }]);
-    const result = await db.command({ createIndexes: 'full', indexes: [{ key: { b: 1 }, name: 'b_1', unique: true }] });
-    expect(result).toMatchObject({ numIndexesBefore: 1, numIndexesAfter: 2, createdCollectionAutomatically: false });
+    const result = await db.command({
+      createIndexes: 'full',
+      indexes: [{ key: { b: 1 }, name: 'b_1', unique: true }],
+    });
+    expect(result).toMatchObject({
+      numIndexesBefore: 1,
+      numIndexesAfter: 2,
+      createdCollectionAutomatically: false,
+    });
     const entries = commandEntries('ddl_idx');
-    expect(kinds(entries)).toEqual(['create', 'createIndexes', 'create', 'startIndexBuild', 'commitIndexBuild']);
+    expect(kinds(entries)).toEqual([
+      'create',
+      'createIndexes',
+      'create',
+      'startIndexBuild',
+      'commitIndexBuild',
+    ]);
     const start = entries[3] as OplogEntry;
     const commit = entries[4] as OplogEntry;
     expect(start.o.indexes).toEqual([{ v: 2, key: { b: 1 }, name: 'b_1', unique: true }]);
@@ -129,11 +149,18 @@ describe('indexes', () => {
   it('aborts a unique build over duplicates with abortIndexBuild and the 11000 error', async () => {
     const db = h.client.db('ddl_abort');
     await db.collection('c').insertMany([{ k: 'x' }, { k: 'x' }]);
-    const error = await db.collection('c').createIndex({ k: 1 }, { unique: true }).catch((e: unknown) => e);
+    const error = await db
+      .collection('c')
+      .createIndex({ k: 1 }, { unique: true })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 11000, keyPattern: { k: 1 }, keyValue: { k: 'x' } });
     const entries = commandEntries('ddl_abort');
     expect(kinds(entries)).toEqual(['create', 'startIndexBuild', 'abortIndexBuild']);
-    expect((entries[2] as OplogEntry).o.cause).toMatchObject({ ok: 0, code: 11000, codeName: 'DuplicateKey' });
+    expect((entries[2] as OplogEntry).o.cause).toMatchObject({
+      ok: 0,
+      code: 11000,
+      codeName: 'DuplicateKey',
+    });
     expect((await db.collection('c').listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_']);
   });
 
@@ -147,7 +174,9 @@ describe('indexes', () => {
       keyValue: { email: 'a@x' },
     });
     await coll.insertOne({ email: 'b@x' });
-    await expect(coll.updateOne({ email: 'b@x' }, { $set: { email: 'a@x' } })).rejects.toMatchObject({ code: 11000 });
+    await expect(coll.updateOne({ email: 'b@x' }, { $set: { email: 'a@x' } })).rejects.toMatchObject({
+      code: 11000,
+    });
     await coll.dropIndex('email_1');
     await coll.insertOne({ email: 'a@x' });
     expect(await coll.countDocuments({ email: 'a@x' })).toBe(2);

@@ -80,7 +80,9 @@ describe('multi-document transactions', () => {
         .updateOne({ _id: 1 } as never, { $set: { v: 2 } }, { session })
         .catch((e: { code?: number; hasErrorLabel?: (l: string) => boolean }) => e);
       expect(error).toMatchObject({ code: 112 });
-      expect((error as { hasErrorLabel(l: string): boolean }).hasErrorLabel('TransientTransactionError')).toBe(true);
+      expect(
+        (error as { hasErrorLabel(l: string): boolean }).hasErrorLabel('TransientTransactionError'),
+      ).toBe(true);
       await session.abortTransaction().catch(() => undefined);
     } finally {
       await session.endSession();
