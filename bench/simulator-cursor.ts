@@ -10,9 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BSON, ObjectId } from 'bson';
 import { MongoClient } from 'mongodb';
-import { createChangeStreamOpener } from '../simulator/changestreams/open.js';
 import { startReplicaSet } from '../simulator/index.js';
-import { storageCommands } from '../simulator/storage/commands.js';
 
 const { values } = parseArgs({
   options: {
@@ -64,26 +62,21 @@ function sampleDocument(i: number): Record<string, unknown> {
   };
 }
 
-/** Starts the simulator with the storage commands registered; returns its URI and a stop function. */
-async function startSimulator(): Promise<{ uri: string; stop: () => Promise<void> }> {
+/** Starts the simulator in this process; returns its URI and a stop function. */
+async function startSimulator(): Promise<Simulator> {
   const rs = await startReplicaSet({ members: 1, noopIntervalMs: 0 });
-  const deployment = rs.deployment;
-  if (!deployment.registry.has('find')) {
-    const parts = {
-      catalog: deployment.catalog,
-      cursors: deployment.sessions,
-      oplog: deployment.oplog,
-      clock: deployment.clock,
-    };
-    deployment.registry.registerAll(
-      storageCommands({ ...parts, openChangeStream: createChangeStreamOpener(parts) }),
-    );
-  }
   return { uri: rs.uri, stop: () => rs.stop() };
 }
 
 /** Runs the simulator in a child process until the parent disconnects. */
-async function startChildSimulator(): Promise<{ uri: string; stop: () => Promise<void> }> {
+interface Simulator {
+  uri: string;
+  stop: () => Promise<void>;
+  /** CPU time the simulator process has used so far, when it runs in its own process. */
+  cpuMicros?: () => Promise<number>;
+}
+
+async function startChildSimulator(): Promise<Simulator> {
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
     execArgv: [
       ...process.execArgv,
@@ -97,8 +90,17 @@ async function startChildSimulator(): Promise<{ uri: string; stop: () => Promise
   });
   return {
     uri,
+    cpuMicros: () =>
+      new Promise<number>((resolve) => {
+        child.once('message', (message) => resolve(Number((message as { cpuMicros: number }).cpuMicros)));
+        child.send('cpu');
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
+        if (child.exitCode !== null || !child.connected) {
+          resolve();
+          return;
+        }
         child.once('exit', () => resolve());
         child.disconnect();
       }),
@@ -108,6 +110,13 @@ async function startChildSimulator(): Promise<{ uri: string; stop: () => Promise
 if (values.serve) {
   const simulator = await startSimulator();
   process.send?.(simulator.uri);
+  // The parent asks for our CPU time around each read to report what the simulator itself costs.
+  process.on('message', (message) => {
+    if (message === 'cpu') {
+      const usage = process.cpuUsage();
+      process.send?.({ cpuMicros: usage.user + usage.system });
+    }
+  });
   process.once('disconnect', () => {
     void simulator.stop().then(() => process.exit(0));
   });
@@ -134,6 +143,7 @@ async function runBenchmark(): Promise<void> {
       `loaded ${docCount} docs (~${avgSize} B each) in ${loadSeconds.toFixed(2)} s: ${Math.round(docCount / loadSeconds)} docs/s`,
     );
     for (let round = 1; round <= rounds; round += 1) {
+      const cpuBefore = await simulator.cpuMicros?.();
       const readStart = performance.now();
       const cursor = coll.find({}, batchSize === undefined ? {} : { batchSize });
       let read = 0;
@@ -145,6 +155,14 @@ async function runBenchmark(): Promise<void> {
         `round ${round}: read ${read} docs (batchSize ${batchSize ?? 'default'}) in ${seconds.toFixed(2)} s: ` +
           `${Math.round(read / seconds)} docs/s, ${(mb / seconds).toFixed(1)} MB/s`,
       );
+      const cpuAfter = await simulator.cpuMicros?.();
+      if (cpuBefore !== undefined && cpuAfter !== undefined) {
+        const cpuSeconds = (cpuAfter - cpuBefore) / 1e6;
+        console.log(
+          `  simulator CPU ${cpuSeconds.toFixed(2)} s: it alone could serve ${Math.round(read / cpuSeconds)} docs/s ` +
+            `(${(mb / cpuSeconds).toFixed(1)} MB/s); the rest of the time is the driver decoding`,
+        );
+      }
     }
   } finally {
     await client.close();

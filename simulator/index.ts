@@ -10,7 +10,10 @@ import type { FailPointRegistry } from './faults/fail-points.js';
 export type { MemberState } from './contract.js';
 export type { DeploymentOptions } from './deployment.js';
 export { Deployment } from './deployment.js';
+export { FailPointRegistry } from './faults/fail-points.js';
 export { CommandRegistry } from './server/registry.js';
+export type { MemberOptions } from './topology/config.js';
+export type { ReplicaSetTopology } from './topology/topology.js';
 
 export interface MemberInfo {
   /** `127.0.0.1:port`, as the member names itself in `hello`. */

@@ -58,7 +58,8 @@ function byteLength(value: bigint): number {
 export function encodeInteger(value: bigint): number[] {
   if (value === 0n) return [NUMERIC.zero];
   if (value === -(1n << 63n)) return encodeLargeDouble(-TWO_63);
-  if (value >= 1n << 63n || value < -(1n << 63n)) throw new KeyStringError(`integer ${value} is out of range`);
+  if (value >= 1n << 63n || value < -(1n << 63n))
+    throw new KeyStringError(`integer ${value} is out of range`);
   const negative = value < 0n;
   const preshifted = (negative ? -value : value) << 1n;
   const length = byteLength(preshifted);
@@ -69,7 +70,9 @@ export function encodeInteger(value: bigint): number[] {
 function encodeLargeDouble(value: number): number[] {
   const negative = value < 0;
   const type = negative ? NUMERIC.negativeLargeMagnitude : NUMERIC.positiveLargeMagnitude;
-  const encoded = Number.isFinite(value) ? ((doubleBits(Math.abs(value)) << 1n) & ~(1n << 63n)) & MASK_64 : MASK_64;
+  const encoded = Number.isFinite(value)
+    ? (doubleBits(Math.abs(value)) << 1n) & ~(1n << 63n) & MASK_64
+    : MASK_64;
   return [type, ...toBytes(encoded, 8, negative)];
 }
 
@@ -90,7 +93,9 @@ export function encodeDouble(value: number): number[] {
   if (Number(integerPart) === magnitude) return encodeInteger(negative ? -integerPart : integerPart);
   const leadingZeroBits = 64 - (integerPart << 1n).toString(2).length;
   const fractionalBytes = Math.floor(leadingZeroBits / 8);
-  const type = negative ? NUMERIC.negative8ByteInt + fractionalBytes : NUMERIC.positive8ByteInt - fractionalBytes;
+  const type = negative
+    ? NUMERIC.negative8ByteInt + fractionalBytes
+    : NUMERIC.positive8ByteInt - fractionalBytes;
   // magnitude * 256^fractionalBytes is exact: it only moves the binary point.
   const scaled = BigInt(magnitude * 256 ** fractionalBytes);
   const encoded = scaled + ((integerPart + 1n) << BigInt(fractionalBytes * 8));

@@ -4,7 +4,7 @@
  * orders values the way the server orders them. Field names are part of object bodies; the
  * numeric type of each number goes to the separate type bits.
  */
-import { Binary, Double, type Document, Int32, Long, ObjectId, Timestamp } from 'bson';
+import { Binary, Decimal128, type Document, Double, type Int32, Long, ObjectId, Timestamp } from 'bson';
 import { KeyStringError } from './keystring-errors.js';
 import { decodeNumber, encodeDouble, encodeInteger, isNumericType } from './keystring-numbers.js';
 import { type NumberKind, TypeBitsReader, TypeBitsWriter } from './type-bits.js';
@@ -58,14 +58,15 @@ function writeCString(out: KeyWriter, text: string): void {
   out.byte(0);
 }
 
-function writeNumber(out: KeyWriter, value: number, kind: NumberKind): void {
+function writeNumber(out: KeyWriter, value: number, kind: 'int' | 'double'): void {
   out.typeBits.number(kind);
   out.raw(kind === 'double' ? encodeDouble(value) : encodeInteger(BigInt(value)));
 }
 
 /** A JS number is written the way the driver would serialise it: int32 when it fits, else double. */
 function writePlainNumber(out: KeyWriter, value: number): void {
-  const isInt32 = Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX && !Object.is(value, -0);
+  const isInt32 =
+    Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX && !Object.is(value, -0);
   writeNumber(out, value, isInt32 ? 'int' : 'double');
 }
 
@@ -112,6 +113,14 @@ function writeBsonValue(out: KeyWriter, value: { _bsontype?: string }): void {
     case 'Double':
       writeNumber(out, (value as Double).value, 'double');
       break;
+    case 'Decimal128': {
+      // Decimals equal to a double get the double's bytes, as on the server; others are close
+      // (ordered by their nearest double) but not byte-exact.
+      const decimal = value as Decimal128;
+      out.typeBits.decimal(decimalExponent(decimal));
+      out.raw(encodeDouble(Number(decimal.toString())));
+      break;
+    }
     case 'ObjectId':
       out.byte(T.objectId);
       out.raw((value as ObjectId).id);
@@ -139,6 +148,13 @@ function writeBsonValue(out: KeyWriter, value: { _bsontype?: string }): void {
     default:
       throw new KeyStringError(`cannot encode a ${value._bsontype} value in a resume token`);
   }
+}
+
+/** The biased exponent of a Decimal128 (IEEE 754-2008 BID layout, little-endian bytes). */
+function decimalExponent(decimal: Decimal128): number {
+  const high = Buffer.from(decimal.bytes).readBigUInt64LE(8);
+  const largeCoefficient = ((high >> 61n) & 3n) === 3n;
+  return Number((high >> (largeCoefficient ? 47n : 49n)) & 0x3fffn);
 }
 
 function writeObjectBody(out: KeyWriter, doc: Document): void {
@@ -199,12 +215,17 @@ class KeyReader {
 
 function typedNumber(raw: bigint | number, kind: NumberKind): unknown {
   if (kind === 'long') return Long.fromBigInt(BigInt(raw));
+  if (kind === 'decimal') return Decimal128.fromString(String(Number(raw)));
   if (kind === 'double') return Number.isInteger(Number(raw)) ? new Double(Number(raw)) : Number(raw);
   return Number(raw);
 }
 
 function readValue(reader: KeyReader, type: number): unknown {
-  if (isNumericType(type)) return typedNumber(decodeNumber(type, (length) => reader.take(length)), reader.typeBits.number());
+  if (isNumericType(type))
+    return typedNumber(
+      decodeNumber(type, (length) => reader.take(length)),
+      reader.typeBits.number(),
+    );
   switch (type) {
     case T.null:
       return null;

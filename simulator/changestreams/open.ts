@@ -15,7 +15,12 @@ import {
 } from '../contract.js';
 import { compareTimestamps } from '../oplog/clock.js';
 import type { Oplog } from '../oplog/oplog.js';
-import { decodeResumeToken, HIGH_WATER_MARK, highWaterMarkToken } from './resume-token.js';
+import {
+  decodeResumeToken,
+  HIGH_WATER_MARK,
+  highWaterMarkToken,
+  type ResumeTokenDocument,
+} from './resume-token.js';
 import { type ChangeStreamTarget, cursorNamespace, resolveScope } from './scope.js';
 import {
   ChangeStreamCursor,
@@ -135,7 +140,9 @@ function startPosition(options: Document, oplog: Oplog, clock: ClusterClock): St
         "Attempting to resume a change stream using 'resumeAfter' is not allowed from an invalidate notification.",
       );
     }
-    const tokenDoc = { _data: (token as { _data: string })._data.toUpperCase() };
+    const given = token as ResumeTokenDocument;
+    const tokenDoc: ResumeTokenDocument = { _data: given._data.toUpperCase() };
+    if (given._typeBits) tokenDoc._typeBits = given._typeBits;
     position =
       data.tokenType === HIGH_WATER_MARK
         ? { startAt: data.clusterTime, skipThrough: tokenDoc, initialToken: tokenDoc }

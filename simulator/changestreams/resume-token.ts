@@ -25,17 +25,28 @@ export interface ResumeTokenData {
   eventIdentifier?: Document;
 }
 
-export function encodeResumeToken(data: ResumeTokenData): { _data: string } {
+/** The token document: `_typeBits` is present only when some value's numeric type needs it. */
+export interface ResumeTokenDocument {
+  _data: string;
+  _typeBits?: Binary;
+}
+
+export function encodeResumeToken(data: ResumeTokenData): ResumeTokenDocument {
   const values: unknown[] = [data.clusterTime, data.version];
   if (data.version >= 1) values.push(data.tokenType);
   values.push(data.txnOpIndex);
   if (data.version >= 1) values.push(data.fromInvalidate);
+  // From version 2 on, a missing UUID is written as an explicit null.
   if (data.uuid) values.push(data.uuid);
+  else if (data.version >= 2) values.push(null);
   if (data.eventIdentifier) values.push(data.eventIdentifier);
-  return { _data: encodeKey(values).toString('hex').toUpperCase() };
+  const { key, typeBits } = encodeKey(values);
+  const token: ResumeTokenDocument = { _data: key.toString('hex').toUpperCase() };
+  if (typeBits) token._typeBits = typeBits;
+  return token;
 }
 
-export function highWaterMarkToken(clusterTime: Timestamp): { _data: string } {
+export function highWaterMarkToken(clusterTime: Timestamp): ResumeTokenDocument {
   return encodeResumeToken({
     clusterTime,
     version: TOKEN_VERSION,
@@ -61,9 +72,11 @@ export function decodeResumeToken(token: unknown): ResumeTokenData {
   }
   const hex = (token as Document)._data as string;
   if (!/^([0-9A-Fa-f]{2})+$/.test(hex)) throw invalidToken('_data is not a hex string');
+  const typeBits = (token as Document)._typeBits;
+  if (typeBits !== undefined && !(typeBits instanceof Binary)) throw invalidToken('_typeBits is not BinData');
   let values: unknown[];
   try {
-    values = decodeKey(Buffer.from(hex, 'hex'));
+    values = decodeKey(Buffer.from(hex, 'hex'), typeBits);
   } catch (error) {
     throw invalidToken((error as Error).message);
   }
@@ -81,7 +94,9 @@ export function decodeResumeToken(token: unknown): ResumeTokenData {
   }
   const data: ResumeTokenData = { clusterTime, version, tokenType, txnOpIndex, fromInvalidate };
   let next = rest.shift();
-  if (next instanceof Binary) {
+  if (next === null) {
+    next = rest.shift();
+  } else if (next instanceof Binary) {
     if (next.sub_type !== Binary.SUBTYPE_UUID || next.position !== 16)
       throw invalidToken('bad collection UUID');
     data.uuid = new UUID(Buffer.from(next.buffer.subarray(0, 16)));

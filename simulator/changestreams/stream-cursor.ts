@@ -46,8 +46,8 @@ export interface ChangeStreamSources {
   catalog: CatalogReader;
 }
 
-/** The real server caps a reply at 16 MiB; a getMore without batchSize fills up to that. */
-const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+/** Replies stay under the 16 MiB BSON limit, with room for the envelope around the batch. */
+const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 const DEFAULT_BATCH_SIZE = 101;
 /** Entries read from the oplog at a time, so a stream far behind does not copy the whole log. */
 const SCAN_CHUNK = 1000;
@@ -70,8 +70,6 @@ function noMatchingDocument(what: 'pre-image' | 'post-image', event: Document): 
 }
 
 export class ChangeStreamCursor implements ServerCursor {
-  /** Lets the wire layer tell change stream cursors apart (for the ResumableChangeStreamError label). */
-  readonly kind = 'changeStream' as const;
   private scannedThrough: Timestamp | undefined;
   private readonly pending: Document[] = [];
   private latestToken: { _data: string };

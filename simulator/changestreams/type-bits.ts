@@ -5,13 +5,17 @@
  */
 import { Binary } from 'bson';
 
-export type NumberKind = 'int' | 'long' | 'double';
+export type NumberKind = 'int' | 'long' | 'double' | 'decimal';
 
 const KIND_BITS: Record<NumberKind, [number, number]> = {
   int: [0, 0],
   long: [0, 1],
   double: [1, 0],
+  decimal: [1, 1],
 };
+
+/** A Decimal128 also records the low bits of its exponent (its precision). */
+const DECIMAL_EXPONENT_BITS = 6;
 
 /** Above this many data bytes the server switches to a 4-byte length prefix. */
 const MAX_SHORT_ENCODING = 127;
@@ -23,8 +27,13 @@ export class TypeBitsWriter {
     this.bits.push(0);
   }
 
-  number(kind: NumberKind): void {
+  number(kind: Exclude<NumberKind, 'decimal'>): void {
     this.bits.push(...KIND_BITS[kind]);
+  }
+
+  decimal(biasedExponent: number): void {
+    this.bits.push(...KIND_BITS.decimal);
+    for (let bit = DECIMAL_EXPONENT_BITS - 1; bit >= 0; bit -= 1) this.bits.push((biasedExponent >> bit) & 1);
   }
 
   /** The `_typeBits` value, or undefined when every bit is zero (the server omits it then). */
@@ -77,6 +86,8 @@ export class TypeBitsReader {
     const high = this.bit();
     const low = this.bit();
     if (high === 0) return low === 0 ? 'int' : 'long';
-    return 'double';
+    if (low === 0) return 'double';
+    for (let bit = 0; bit < DECIMAL_EXPONENT_BITS; bit += 1) this.bit();
+    return 'decimal';
   }
 }

@@ -19,6 +19,44 @@ const ALLOWED_STAGES = new Set([
   '$redact',
 ]);
 
+/** Every stage name MongoDB 7.0 knows; other names are unrecognized (40324), not just disallowed. */
+const KNOWN_STAGES = new Set([
+  ...ALLOWED_STAGES,
+  '$bucket',
+  '$bucketAuto',
+  '$changeStream',
+  '$changeStreamSplitLargeEvent',
+  '$collStats',
+  '$count',
+  '$currentOp',
+  '$densify',
+  '$documents',
+  '$facet',
+  '$fill',
+  '$geoNear',
+  '$graphLookup',
+  '$group',
+  '$indexStats',
+  '$limit',
+  '$listLocalSessions',
+  '$listSearchIndexes',
+  '$listSessions',
+  '$lookup',
+  '$merge',
+  '$out',
+  '$planCacheStats',
+  '$sample',
+  '$search',
+  '$searchMeta',
+  '$setWindowFields',
+  '$skip',
+  '$sort',
+  '$sortByCount',
+  '$unionWith',
+  '$unwind',
+  '$vectorSearch',
+]);
+
 export type EventTransform = (event: Document) => Document | null;
 
 function stageName(stage: unknown): string {
@@ -39,8 +77,13 @@ function stageName(stage: unknown): string {
 function sameToken(original: Document, output: Document): boolean {
   const id = output._id as Document | undefined;
   if (id === null || typeof id !== 'object') return false;
+  const expectedKeys = Object.keys(original._id ?? {});
   const keys = Object.keys(id);
-  return keys.length === 1 && keys[0] === '_data' && id._data === original._id?._data;
+  return (
+    keys.length === expectedKeys.length &&
+    keys.every((key) => expectedKeys.includes(key)) &&
+    id._data === original._id?._data
+  );
 }
 
 /**
@@ -60,6 +103,9 @@ function inOriginalOrder(result: Document, event: Document): Document {
 export function compileUserPipeline(stages: Document[]): EventTransform {
   for (const stage of stages) {
     const name = stageName(stage);
+    if (!KNOWN_STAGES.has(name)) {
+      throw new CommandError(40324, 'Location40324', `Unrecognized pipeline stage name: '${name}'`);
+    }
     if (!ALLOWED_STAGES.has(name)) {
       throw new CommandError(20, 'IllegalOperation', `${name} is not permitted in a $changeStream pipeline`);
     }

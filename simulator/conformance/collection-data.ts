@@ -1,8 +1,9 @@
 /** `initialData` setup and `outcome` verification, always through the runner's internal client. */
 import { type MongoClient, MongoServerError, ReadConcern, ReadPreference, WriteConcern } from 'mongodb';
-import { AssertionFailure } from './errors.js';
+import { isDocument } from './bson-types.js';
+import { AssertionFailure, TestFileError, UnsupportedFeature } from './errors.js';
 import type { CollectionData } from './load.js';
-import { documentsEqualExactly } from './matcher.js';
+import { describeValue, documentsEqualExactly } from './matcher.js';
 
 const majority = new WriteConcern('majority');
 const namespaceNotFound = 26;
@@ -15,8 +16,26 @@ export async function dropCollection(client: MongoClient, databaseName: string, 
   }
 }
 
+const collectionDataKeys = new Set(['collectionName', 'databaseName', 'createOptions', 'documents']);
+
+function checkCollectionData(data: unknown, what: string): asserts data is CollectionData[] {
+  if (!Array.isArray(data)) throw new TestFileError(`${what} must be a list`);
+  for (const collection of data) {
+    if (!isDocument(collection) || typeof collection.collectionName !== 'string') {
+      throw new TestFileError(`${what} entries need a collectionName`);
+    }
+    if (typeof collection.databaseName !== 'string' || !Array.isArray(collection.documents)) {
+      throw new TestFileError(`${what} entries need a databaseName and a documents list`);
+    }
+    for (const key of Object.keys(collection)) {
+      if (!collectionDataKeys.has(key)) throw new UnsupportedFeature(`${what} field: ${key}`);
+    }
+  }
+}
+
 /** Drops each collection, recreates it (with `createOptions` when given) and inserts its documents. */
 export async function setUpInitialData(client: MongoClient, data: CollectionData[]): Promise<void> {
+  checkCollectionData(data, 'initialData');
   for (const collection of data) {
     const db = client.db(collection.databaseName);
     await dropCollection(client, collection.databaseName, collection.collectionName);
@@ -36,6 +55,7 @@ export async function setUpInitialData(client: MongoClient, data: CollectionData
 
 /** Each collection must hold exactly the expected documents, sorted by `_id`. */
 export async function verifyOutcome(client: MongoClient, outcome: CollectionData[]): Promise<void> {
+  checkCollectionData(outcome, 'outcome');
   for (const expected of outcome) {
     const actual = await client
       .db(expected.databaseName)
@@ -52,7 +72,7 @@ export async function verifyOutcome(client: MongoClient, outcome: CollectionData
     if (!documentsEqualExactly(expected.documents, actual)) {
       const name = `${expected.databaseName}.${expected.collectionName}`;
       throw new AssertionFailure(
-        `outcome of ${name}: expected ${JSON.stringify(expected.documents)}, got ${JSON.stringify(actual)}`,
+        `outcome of ${name}: expected ${describeValue(expected.documents)}, got ${describeValue(actual)}`,
       );
     }
   }

@@ -61,6 +61,12 @@ type EntityOf<K extends Entity['kind']> = Extract<Entity, { kind: K }>;
 
 export class EntityMap implements EntityLookup {
   private readonly entries = new Map<string, Entity>();
+  /** Change streams and cursors an operation opened without saving them; closed with the entities. */
+  private readonly unnamed: (ChangeStream | AbstractCursor)[] = [];
+
+  trackUnnamed(resource: ChangeStream | AbstractCursor): void {
+    this.unnamed.push(resource);
+  }
 
   set(id: string, entity: Entity): void {
     if (this.entries.has(id)) throw new TestFileError(`entity ${id} already exists`);
@@ -106,6 +112,7 @@ export class EntityMap implements EntityLookup {
   /** Ends sessions, closes cursors, change streams and clients (in that order); never throws. */
   async closeAll(): Promise<void> {
     const entities = [...this.entries.values()];
+    for (const resource of this.unnamed.splice(0)) await resource.close().catch(() => undefined);
     for (const entity of entities) {
       if (entity.kind === 'changeStream') await entity.stream.close().catch(() => undefined);
       if (entity.kind === 'cursor') await entity.cursor.close().catch(() => undefined);

@@ -5,7 +5,7 @@ import type { Entity } from './entities.js';
 import type { TestEnvironment } from './environment.js';
 import { AssertionFailure, TestFileError, UnsupportedFeature } from './errors.js';
 import { checkExpectedError, describeError } from './expect-error.js';
-import { matchValue } from './matcher.js';
+import { describeValue, matchValue } from './matcher.js';
 import { Arguments } from './operations/arguments.js';
 import { collectionOperations } from './operations/collection-operations.js';
 import {
@@ -89,7 +89,7 @@ function matchResult(expected: unknown, result: OperationResult, env: TestEnviro
   }
   const actual = result.value;
   if (actual.length !== expected.length) {
-    return `expected ${expected.length} documents, got ${actual.length}: ${JSON.stringify(actual)}`;
+    return `expected ${expected.length} documents, got ${actual.length}: ${describeValue(actual)}`;
   }
   for (let index = 0; index < expected.length; index++) {
     const reason = matchValue(expected[index], actual[index], { root: true, entities });
@@ -119,16 +119,27 @@ export async function executeOperation(operation: unknown, env: TestEnvironment)
   let failed = false;
   try {
     result = await dispatch(entity, name, args);
-    if (result.value instanceof ChangeStream) await initializeChangeStream(result.value);
+    if (result.value instanceof ChangeStream) {
+      const stream = result.value;
+      await initializeChangeStream(stream).catch(async (error: unknown) => {
+        await stream.close().catch(() => undefined);
+        throw error;
+      });
+    }
   } catch (caught) {
     if (caught instanceof UnsupportedFeature || caught instanceof TestFileError) throw caught;
     error = caught;
     failed = true;
   }
-  if (operation.ignoreResultAndError === true) return;
+  if (operation.ignoreResultAndError === true) {
+    if (result?.value instanceof ChangeStream || result?.value instanceof AbstractCursor) {
+      env.entities.trackUnnamed(result.value);
+    }
+    return;
+  }
   if (operation.expectError !== undefined) {
     if (!failed)
-      throw new AssertionFailure(`${name}: expected an error, got ${JSON.stringify(result?.value)}`);
+      throw new AssertionFailure(`${name}: expected an error, got ${describeValue(result?.value)}`);
     checkExpectedError(operation.expectError, error, env.entities);
     return;
   }
@@ -138,4 +149,7 @@ export async function executeOperation(operation: unknown, env: TestEnvironment)
     if (reason) throw new AssertionFailure(`${name} result: ${reason}`);
   }
   if (operation.saveResultAsEntity !== undefined) saveResult(operation.saveResultAsEntity, result!, env);
+  else if (result?.value instanceof ChangeStream || result?.value instanceof AbstractCursor) {
+    env.entities.trackUnnamed(result.value);
+  }
 }

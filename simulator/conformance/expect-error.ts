@@ -10,7 +10,8 @@ function labelsOf(error: unknown): string[] {
   return error instanceof MongoError ? error.errorLabels : [];
 }
 
-function describeError(error: unknown): string {
+/** One line naming the error's class, code and labels, for failure reasons. */
+export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = error instanceof MongoError && error.code !== undefined ? ` code=${String(error.code)}` : '';
   const labels = labelsOf(error);
@@ -82,5 +83,3 @@ export function checkExpectedError(expected: unknown, error: unknown, entities: 
     }
   }
 }
-
-export { describeError };

@@ -33,16 +33,30 @@ export interface TestFile {
   tests: TestCase[];
 }
 
-/** Every `.json` file under `dir`, recursively, in a stable order. */
+/**
+ * Every `.json` file under `dir`, recursively, in a stable order, except JSON that is plainly not
+ * a test file (neither `schemaVersion` nor `tests`, e.g. the format's JSON schema next to the tests).
+ */
 export async function listTestFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) files.push(...(await listTestFiles(path)));
-    else if (entry.isFile() && entry.name.endsWith('.json')) files.push(path);
+    else if (entry.isFile() && entry.name.endsWith('.json') && (await looksLikeTestFile(path)))
+      files.push(path);
   }
   return files;
+}
+
+async function looksLikeTestFile(path: string): Promise<boolean> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+    return isDocument(parsed) && ('schemaVersion' in parsed || 'tests' in parsed);
+  } catch {
+    // Unparseable JSON is reported as a failing file rather than silently ignored.
+    return true;
+  }
 }
 
 export function schemaVersionSupported(version: string): boolean {

@@ -46,7 +46,8 @@ function specialOperator(value: unknown): [string, unknown] | null {
   return key.startsWith('$$') ? [key, (value as Record<string, unknown>)[key]] : null;
 }
 
-function describe(value: unknown): string {
+/** Extended JSON of a value for failure messages; never throws (driver objects can be circular). */
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   try {
     return EJSON.stringify(value as never, { relaxed: true });
@@ -63,6 +64,8 @@ function match(
   entities: EntityLookup,
 ): string | null {
   const operator = specialOperator(expected);
+  // The driver sends some documents (e.g. `sort`) as Maps; BSON encodes them as documents.
+  if (actual instanceof Map) actual = Object.fromEntries(actual);
   if (operator) return matchOperator(operator[0], operator[1], actual, root, path, entities);
   if (Array.isArray(expected)) return matchArray(expected, actual, path, entities);
   if (isDocument(expected)) return matchDocument(expected, actual, root, path, entities);
@@ -75,9 +78,9 @@ function matchArray(
   path: string,
   entities: EntityLookup,
 ): string | null {
-  if (!Array.isArray(actual)) return `${path}: expected an array, got ${describe(actual)}`;
+  if (!Array.isArray(actual)) return `${path}: expected an array, got ${describeValue(actual)}`;
   if (actual.length !== expected.length) {
-    return `${path}: expected ${expected.length} elements, got ${actual.length}: ${describe(actual)}`;
+    return `${path}: expected ${expected.length} elements, got ${actual.length}: ${describeValue(actual)}`;
   }
   for (let index = 0; index < expected.length; index++) {
     const reason = match(expected[index], actual[index], false, `${path}[${index}]`, entities);
@@ -93,7 +96,7 @@ function matchDocument(
   path: string,
   entities: EntityLookup,
 ): string | null {
-  if (!isDocument(actual)) return `${path}: expected a document, got ${describe(actual)}`;
+  if (!isDocument(actual)) return `${path}: expected a document, got ${describeValue(actual)}`;
   const actualDoc = actual as Record<string, unknown>;
   for (const [key, value] of Object.entries(expected)) {
     const keyPath = `${path}.${key}`;
@@ -103,18 +106,19 @@ function matchDocument(
       if (typeof operator[1] !== 'boolean')
         throw new MatcherUsageError(`${keyPath}: $$exists needs a boolean`);
       if (operator[1] !== present) {
-        return `${keyPath}: expected the key to ${operator[1] ? 'exist' : 'be absent'}, got ${describe(actualDoc[key])}`;
+        return `${keyPath}: expected the key to ${operator[1] ? 'exist' : 'be absent'}, got ${describeValue(actualDoc[key])}`;
       }
       continue;
     }
     if (operator?.[0] === '$$unsetOrMatches' && !present) continue;
-    if (!present) return `${keyPath}: missing (expected ${describe(value)})`;
+    if (!present) return `${keyPath}: missing (expected ${describeValue(value)})`;
     const reason = match(value, actualDoc[key], false, keyPath, entities);
     if (reason) return reason;
   }
   if (!root) {
     const extra = Object.keys(actualDoc).filter((key) => actualDoc[key] !== undefined && !(key in expected));
-    if (extra.length > 0) return `${path}: unexpected extra keys ${extra.join(', ')} in ${describe(actual)}`;
+    if (extra.length > 0)
+      return `${path}: unexpected extra keys ${extra.join(', ')} in ${describeValue(actual)}`;
   }
   return null;
 }
@@ -133,7 +137,7 @@ function matchOperator(
       if (typeof argument !== 'boolean') throw new MatcherUsageError(`${path}: $$exists needs a boolean`);
       return argument === (actual !== undefined)
         ? null
-        : `${path}: expected presence ${argument}, got ${describe(actual)}`;
+        : `${path}: expected presence ${argument}, got ${describeValue(actual)}`;
     case '$$type':
       return matchType(argument, actual, path);
     case '$$unsetOrMatches':
@@ -150,13 +154,13 @@ function matchOperator(
     case '$$lte':
       if (!isNumeric(argument)) throw new MatcherUsageError(`${path}: $$lte needs a number`);
       if (!isNumeric(actual))
-        return `${path}: expected a number <= ${describe(argument)}, got ${describe(actual)}`;
+        return `${path}: expected a number <= ${describeValue(argument)}, got ${describeValue(actual)}`;
       return toNumber(actual) <= toNumber(argument)
         ? null
-        : `${path}: expected <= ${describe(argument)}, got ${describe(actual)}`;
+        : `${path}: expected <= ${describeValue(argument)}, got ${describeValue(actual)}`;
     case '$$matchAsDocument': {
       if (typeof actual !== 'string')
-        return `${path}: expected an extended JSON string, got ${describe(actual)}`;
+        return `${path}: expected an extended JSON string, got ${describeValue(actual)}`;
       let parsed: unknown;
       try {
         parsed = EJSON.parse(actual, { relaxed: false });
@@ -181,7 +185,7 @@ function matchType(argument: unknown, actual: unknown, path: string): string | n
   const names = bsonTypeName(actual);
   return wanted.some((type) => names.includes(type as string))
     ? null
-    : `${path}: expected type ${wanted.join('|')}, got ${names.join('|')} (${describe(actual)})`;
+    : `${path}: expected type ${wanted.join('|')}, got ${names.join('|')} (${describeValue(actual)})`;
 }
 
 function matchHexBytes(argument: unknown, actual: unknown, path: string): string | null {
@@ -192,7 +196,7 @@ function matchHexBytes(argument: unknown, actual: unknown, path: string): string
   if (typeof actual === 'string') actualHex = Buffer.from(actual, 'latin1').toString('hex');
   else if (actual instanceof Uint8Array) actualHex = Buffer.from(actual).toString('hex');
   else if (actual instanceof Binary) actualHex = Buffer.from(actual.buffer).toString('hex');
-  else return `${path}: expected bytes, got ${describe(actual)}`;
+  else return `${path}: expected bytes, got ${describeValue(actual)}`;
   return actualHex === argument.toLowerCase()
     ? null
     : `${path}: expected bytes ${argument}, got ${actualHex}`;
@@ -201,7 +205,7 @@ function matchHexBytes(argument: unknown, actual: unknown, path: string): string
 function matchScalar(expected: unknown, actual: unknown, path: string): string | null {
   return scalarsEqual(expected, actual)
     ? null
-    : `${path}: expected ${describe(expected)}, got ${describe(actual)}`;
+    : `${path}: expected ${describeValue(expected)}, got ${describeValue(actual)}`;
 }
 
 /** Equality for non-container values; numbers (except Decimal128) compare by value. */
@@ -231,7 +235,7 @@ export function scalarsEqual(expected: unknown, actual: unknown): boolean {
     return regexSource(expected) === regexSource(actual);
   }
   if (typeof expected === 'object' && typeof actual === 'object') {
-    return EJSON.stringify(expected as never) === EJSON.stringify(actual as never);
+    return describeValue(expected) === describeValue(actual);
   }
   return expected === actual;
 }

@@ -5,13 +5,22 @@ import { isDocument } from './bson-types.js';
 import { createEntities } from './create-entities.js';
 import type { TestEnvironment } from './environment.js';
 import { AssertionFailure, TestFileError, UnsupportedFeature } from './errors.js';
-import { categoryOf, countMatchingEvents } from './events.js';
+import { categoryOf, countMatchingEvents, type RecordedEvent } from './events.js';
 import { scalarsEqual } from './matcher.js';
 
 type Execute = (operation: unknown, env: TestEnvironment) => Promise<void>;
 type RunnerOperation = (args: unknown, env: TestEnvironment, execute: Execute) => Promise<void>;
 
 const pollIntervalMs = 25;
+
+function describeRecorded(recorded: RecordedEvent): string {
+  const { event } = recorded;
+  if (event.commandName) return `${recorded.type}:${String(event.commandName)}`;
+  const change = (description: unknown) => (isDocument(description) ? String(description.type) : '?');
+  if (event.newDescription)
+    return `${recorded.type}:${change(event.previousDescription)}->${change(event.newDescription)}`;
+  return recorded.type;
+}
 
 function argumentsOf(raw: unknown, allowed: string[], operation: string): Record<string, unknown> {
   if (!isDocument(raw)) throw new TestFileError(`${operation}: arguments must be a document`);
@@ -106,8 +115,9 @@ export const runnerOperations: Record<string, RunnerOperation> = {
     const seen = () => countMatchingEvents(args.event, recorder.events, env.entities) >= count;
     if (!(await waitUntil(seen, env.waitTimeoutMs))) {
       const have = countMatchingEvents(args.event, recorder.events, env.entities);
+      const seenTypes = recorder.events.map(describeRecorded).join(', ');
       throw new AssertionFailure(
-        `waitForEvent: ${JSON.stringify(args.event)} seen ${have} times, wanted ${count}`,
+        `waitForEvent: ${JSON.stringify(args.event)} seen ${have} times, wanted ${count}; observed [${seenTypes}]`,
       );
     }
   },

@@ -125,6 +125,11 @@ export class FailPointRegistry {
     return previous;
   }
 
+  /** How many times a fail point fired since it was last configured. */
+  timesEntered(name: string): number {
+    return this.points.get(name)?.timesEntered ?? 0;
+  }
+
   clear(): void {
     this.points.clear();
   }

@@ -5,7 +5,11 @@
  */
 import type { Document } from 'bson';
 
-export type CommandKind = 'write' | 'read' | 'any';
+/**
+ * `cursor`: continuing an open cursor (getMore) needs a member that can serve reads, but no
+ * secondaryOk, which the cursor's opening command already checked.
+ */
+export type CommandKind = 'write' | 'read' | 'cursor' | 'any';
 
 const WRITES = new Set([
   'insert',
@@ -55,6 +59,7 @@ export function commandKind(name: string, body: Document): CommandKind {
   if (WRITES.has(name)) return 'write';
   if (name === 'aggregate' && writesOutput(body.pipeline)) return 'write';
   if (READS.has(name)) return 'read';
+  if (name === 'getMore') return 'cursor';
   return 'any';
 }
 

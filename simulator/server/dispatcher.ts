@@ -28,6 +28,9 @@ export interface DispatcherDeps {
 
 const HANDSHAKE_COMMANDS = new Set(['hello', 'isMaster', 'ismaster']);
 
+/** The server's NotPrimaryError category. */
+const NOT_PRIMARY_ERROR_CODES: ReadonlySet<number> = new Set([189, 10107, 11602, 13435, 13436]);
+
 function liftSession(body: Document): SessionInfo | undefined {
   const lsid = body.lsid;
   if (typeof lsid !== 'object' || lsid === null) return undefined;
@@ -95,7 +98,11 @@ export class Dispatcher {
         commandError instanceof FailCommandError
           ? commandError.errorLabels
           : [...new Set([...commandError.errorLabels, ...errorLabelsFor(labelContext, commandError.code)])];
-      return errorReply(commandError, labels, this.deps.clock.current());
+      return errorReply(
+        this.withTopologyVersion(commandError, memberName),
+        labels,
+        this.deps.clock.current(),
+      );
     }
   }
 
@@ -123,7 +130,7 @@ export class Dispatcher {
     const topology = this.deps.topology;
     const kind = commandKind(name, body);
     const secondaryOk = secondaryOkRequested(body, command.secondaryOkFlag);
-    checkMemberState(topology.stateOf(memberName), kind, secondaryOk, topology.topologyVersion(memberName));
+    checkMemberState(topology.stateOf(memberName), kind, secondaryOk);
 
     const failure = this.deps
       .failPoints(memberName)
@@ -181,7 +188,14 @@ export class Dispatcher {
     if (data.blockConnection && data.blockTimeMS > 0) await this.block(data.blockTimeMS);
     if (data.errorCode !== undefined) {
       // Explicit `errorLabels` replace the labels the server would compute, even when empty.
-      const labels = data.errorLabels ?? errorLabelsFor(labelContext, data.errorCode);
+      // failCommand fires before a getMore checks out its cursor, so the server cannot know the
+      // cursor is a change stream and adds no ResumableChangeStreamError (hence the separate
+      // failGetMoreAfterCursorCheckout fail point).
+      const context = {
+        ...labelContext,
+        changeStream: labelContext.changeStream && labelContext.name !== 'getMore',
+      };
+      const labels = data.errorLabels ?? errorLabelsFor(context, data.errorCode);
       throw new FailCommandError(data, labels);
     }
   }
@@ -196,6 +210,21 @@ export class Dispatcher {
         resolve,
       };
       this.blocked.add(block);
+    });
+  }
+
+  /**
+   * The real server appends its `topologyVersion` to a NotPrimaryError only while it is primary
+   * (the error then comes from a fail point or a step-down in progress; drivers ignore it as
+   * stale when they already know that version), and to shutdown errors only while shutting down.
+   */
+  private withTopologyVersion(error: CommandError, memberName: string): CommandError {
+    if (!NOT_PRIMARY_ERROR_CODES.has(error.code) || error.extra.topologyVersion !== undefined) return error;
+    if (this.deps.topology.stateOf(memberName) !== 'PRIMARY') return error;
+    const topologyVersion = this.deps.topology.topologyVersion(memberName);
+    return new CommandError(error.code, error.codeName, error.message, error.errorLabels, {
+      ...error.extra,
+      topologyVersion,
     });
   }
 

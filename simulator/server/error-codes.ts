@@ -66,5 +66,8 @@ export const RESUMABLE_CHANGE_STREAM_CODES: ReadonlySet<number> = new Set([
   6, 7, 63, 89, 91, 133, 150, 175, 189, 234, 262, 9001, 10107, 11600, 11602, 13388, 13435, 13436,
 ]);
 
+/** The server's NonResumableChangeStreamError category (ChangeStreamFatalError, ChangeStreamHistoryLost). */
+export const NON_RESUMABLE_CHANGE_STREAM_CODES: ReadonlySet<number> = new Set([280, 286]);
+
 /** "Not primary" style errors, which also end a transaction with `TransientTransactionError`. */
 export const NOT_PRIMARY_CODES: ReadonlySet<number> = new Set([91, 189, 10107, 11600, 11602, 13435, 13436]);

@@ -4,7 +4,12 @@
  */
 import type { SessionInfo } from '../contract.js';
 import { isRetryableWriteCommand, isTransactionEnd } from './command-kinds.js';
-import { NOT_PRIMARY_CODES, RESUMABLE_CHANGE_STREAM_CODES, RETRYABLE_WRITE_CODES } from './error-codes.js';
+import {
+  NON_RESUMABLE_CHANGE_STREAM_CODES,
+  NOT_PRIMARY_CODES,
+  RESUMABLE_CHANGE_STREAM_CODES,
+  RETRYABLE_WRITE_CODES,
+} from './error-codes.js';
 
 export interface LabelContext {
   name: string;
@@ -34,6 +39,7 @@ export function errorLabelsFor(context: LabelContext, code: number): string[] {
   }
   if (context.changeStream && RESUMABLE_CHANGE_STREAM_CODES.has(code))
     labels.push('ResumableChangeStreamError');
+  if (NON_RESUMABLE_CHANGE_STREAM_CODES.has(code)) labels.push('NonResumableChangeStreamError');
   return labels;
 }
 

@@ -14,23 +14,17 @@ export function secondaryOkRequested(body: Document, secondaryOkFlag: boolean): 
 }
 
 /** Throws the error the real server returns when `kind` may not run on a member in `state`. */
-export function checkMemberState(
-  state: MemberState,
-  kind: CommandKind,
-  secondaryOk: boolean,
-  topologyVersion: Document,
-): void {
+export function checkMemberState(state: MemberState, kind: CommandKind, secondaryOk: boolean): void {
   if (kind === 'any' || state === 'PRIMARY') return;
+  if (kind === 'cursor' && state === 'SECONDARY') return;
   if (kind === 'read' && !secondaryOk) {
-    throw new CommandError(13435, 'NotPrimaryNoSecondaryOk', 'not primary and secondaryOk=false', [], {
-      topologyVersion,
-    });
+    throw new CommandError(13435, 'NotPrimaryNoSecondaryOk', 'not primary and secondaryOk=false');
   }
   if (kind === 'write') {
-    throw new CommandError(10107, 'NotWritablePrimary', 'not primary', [], { topologyVersion });
+    throw new CommandError(10107, 'NotWritablePrimary', 'not primary');
   }
   if (state === 'SECONDARY') return;
   const message =
     state === 'RECOVERING' ? 'node is recovering' : 'node is not in primary or recovering state';
-  throw new CommandError(13436, 'NotPrimaryOrSecondary', message, [], { topologyVersion });
+  throw new CommandError(13436, 'NotPrimaryOrSecondary', message);
 }

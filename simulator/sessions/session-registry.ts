@@ -21,7 +21,13 @@ interface SessionRecord {
   cursorIds: Map<string, Long>;
 }
 
+/** Sessions idle this long without cursors are forgotten, like the server's 30-minute timeout. */
+const SESSION_TIMEOUT_MS = 30 * 60 * 1000;
+/** The idle sweep runs once per this many touches, keeping `touch` O(1) amortised. */
+const SWEEP_EVERY = 1024;
+
 export class SessionRegistry implements CursorRegistry {
+  private touches = 0;
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly cursorOwners = new Map<string, string>();
   /** Change stream cursor ids, so errors on their getMores get `ResumableChangeStreamError`. */
@@ -36,6 +42,14 @@ export class SessionRegistry implements CursorRegistry {
     const record = this.sessions.get(key);
     if (record) record.lastUse = new Date();
     else this.sessions.set(key, { lsid, lastUse: new Date(), cursorIds: new Map() });
+    this.touches += 1;
+    if (this.touches % SWEEP_EVERY === 0) this.sweepIdle(Date.now() - SESSION_TIMEOUT_MS);
+  }
+
+  private sweepIdle(idleBefore: number): void {
+    for (const [key, record] of this.sessions) {
+      if (record.cursorIds.size === 0 && record.lastUse.getTime() < idleBefore) this.sessions.delete(key);
+    }
   }
 
   get activeCount(): number {

@@ -7,7 +7,8 @@
 import { BSON, type Document, UUID } from 'bson';
 import { CommandError } from '../contract.js';
 import { compareBson } from './bson-order.js';
-import { duplicateKeyError, ID_INDEX, type IndexSpec, indexKeys } from './index-keys.js';
+import { duplicateKeyError, ID_INDEX, type IndexSpec } from './index-keys.js';
+import { firstDuplicate, UniqueIndexes } from './unique-indexes.js';
 import { valueKey } from './value-key.js';
 
 export interface StoredEntry {
@@ -43,8 +44,7 @@ export class Collection {
   private tombstones = 0;
   private nextRecordId = 1;
   private bytes = 0;
-  /** Per unique index name: index key → owning document's `_id` key. */
-  private readonly uniqueKeys = new Map<string, Map<string, string>>();
+  private readonly unique = new UniqueIndexes();
   indexes: IndexSpec[] = [{ ...ID_INDEX }];
   /**
    * Called before a document changes, with its `_id` key and current version: a transaction's
@@ -88,7 +88,7 @@ export class Collection {
     const id = doc._id;
     const key = valueKey(id);
     if (this.byKey.has(key)) throw duplicateKeyError(this.ns, ID_INDEX, { _id: id });
-    this.checkUnique(doc, key);
+    this.unique.check(this.ns, doc, key);
     this.beforeWrite?.(key, undefined);
     const entry: StoredEntry = {
       id,
@@ -104,7 +104,7 @@ export class Collection {
     this.idOrder.push(entry);
     this.natural.push(entry);
     this.bytes += entry.size;
-    this.indexUnique(doc, key);
+    this.unique.index(doc, key);
     this.enforceCap();
   }
 
@@ -113,14 +113,14 @@ export class Collection {
     const key = valueKey(doc._id);
     const entry = this.byKey.get(key);
     if (!entry) throw new CommandError(8, 'UnknownError', `no document with _id key ${key} in ${this.ns}`);
-    this.checkUnique(doc, key);
+    this.unique.check(this.ns, doc, key);
     this.beforeWrite?.(key, entry.doc);
-    this.unindexUnique(entry.doc);
+    this.unique.unindex(entry.doc, key);
     entry.doc = doc;
     this.bytes -= entry.size;
     entry.size = BSON.calculateObjectSize(doc);
     this.bytes += entry.size;
-    this.indexUnique(doc, key);
+    this.unique.index(doc, key);
   }
 
   /** Removes a document by `_id`; returns the removed document. */
@@ -129,11 +129,12 @@ export class Collection {
     if (!entry) return undefined;
     this.beforeWrite?.(entry.key, entry.doc);
     this.byKey.delete(entry.key);
-    this.unindexUnique(entry.doc);
+    this.unique.unindex(entry.doc, entry.key);
     entry.deleted = true;
     this.bytes -= entry.size;
     this.tombstones += 1;
-    if (this.tombstones >= COMPACT_MIN_TOMBSTONES && this.tombstones * 2 > this.natural.length) this.compact();
+    if (this.tombstones >= COMPACT_MIN_TOMBSTONES && this.tombstones * 2 > this.natural.length)
+      this.compact();
     return entry.doc;
   }
 
@@ -148,7 +149,9 @@ export class Collection {
         if (!entry.deleted) yield entry;
       }
     } else {
-      let i = bounds.upper ? this.lowerBound(order, bounds.upper.value, !bounds.upper.inclusive) - 1 : order.length - 1;
+      let i = bounds.upper
+        ? this.lowerBound(order, bounds.upper.value, !bounds.upper.inclusive) - 1
+        : order.length - 1;
       for (; i >= 0; i--) {
         const entry = order[i] as StoredEntry;
         if (bounds.lower && belowLower(entry.id, bounds.lower)) return;
@@ -173,36 +176,49 @@ export class Collection {
     }
   }
 
+  /** Up to `size` distinct random documents (what a leading `$sample` returns). */
+  sample(size: number): Document[] {
+    const live = this.count;
+    if (size >= live) {
+      const all = [...this.liveDocuments()];
+      for (let i = all.length - 1; i > 0; i -= 1) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [all[i], all[j]] = [all[j] as Document, all[i] as Document];
+      }
+      return all;
+    }
+    const picked = new Set<StoredEntry>();
+    // Rejection sampling over the natural array stays cheap while tombstones are under half of it.
+    while (picked.size < size) {
+      const entry = this.natural[Math.floor(Math.random() * this.natural.length)] as StoredEntry;
+      if (!entry.deleted) picked.add(entry);
+    }
+    return [...picked].map((entry) => entry.doc);
+  }
+
   /** Checks that a new unique index can be built; returns the first duplicate key if not. */
   findDuplicate(spec: IndexSpec): Document | null {
-    const seen = new Set<string>();
-    for (const entry of this.natural) {
-      if (entry.deleted) continue;
-      for (const key of new Set(indexKeys(spec, entry.doc).map((tuple) => valueKey(tuple)))) {
-        if (seen.has(key)) return indexKeys(spec, entry.doc).find((tuple) => valueKey(tuple) === key) ?? null;
-        seen.add(key);
-      }
-    }
-    return null;
+    return firstDuplicate(spec, this.liveDocuments());
   }
 
   addIndex(spec: IndexSpec): void {
     this.indexes.push(spec);
-    if (spec.unique) {
-      const keys = new Map<string, string>();
-      this.uniqueKeys.set(spec.name, keys);
-      for (const entry of this.natural) {
-        if (entry.deleted) continue;
-        for (const tuple of indexKeys(spec, entry.doc)) keys.set(valueKey(tuple), entry.key);
-      }
-    }
+    if (spec.unique) this.unique.add(spec, this.liveEntries());
+  }
+
+  private *liveDocuments(): Generator<Document> {
+    for (const entry of this.natural) if (!entry.deleted) yield entry.doc;
+  }
+
+  private *liveEntries(): Generator<[string, Document]> {
+    for (const entry of this.natural) if (!entry.deleted) yield [entry.key, entry.doc];
   }
 
   dropIndex(name: string): IndexSpec | undefined {
     const spec = this.indexes.find((index) => index.name === name);
     if (!spec) return undefined;
     this.indexes = this.indexes.filter((index) => index !== spec);
-    this.uniqueKeys.delete(name);
+    this.unique.drop(name);
     return spec;
   }
 
@@ -233,37 +249,11 @@ export class Collection {
     this.idOrderSorted = false;
   }
 
-  private checkUnique(doc: Document, ownKey: string): void {
-    for (const spec of this.indexes) {
-      const keys = this.uniqueKeys.get(spec.name);
-      if (!keys) continue;
-      for (const tuple of indexKeys(spec, doc)) {
-        const owner = keys.get(valueKey(tuple));
-        if (owner !== undefined && owner !== ownKey) throw duplicateKeyError(this.ns, spec, tuple);
-      }
-    }
-  }
-
-  private indexUnique(doc: Document, ownKey: string): void {
-    for (const spec of this.indexes) {
-      const keys = this.uniqueKeys.get(spec.name);
-      if (!keys) continue;
-      for (const tuple of indexKeys(spec, doc)) keys.set(valueKey(tuple), ownKey);
-    }
-  }
-
-  private unindexUnique(doc: Document): void {
-    for (const spec of this.indexes) {
-      const keys = this.uniqueKeys.get(spec.name);
-      if (!keys) continue;
-      for (const tuple of indexKeys(spec, doc)) keys.delete(valueKey(tuple));
-    }
-  }
-
   /** Capped collections drop their oldest documents once over `max` documents or `size` bytes. */
   private enforceCap(): void {
     if (!this.options.capped) return;
-    const maxDocs = typeof this.options.max === 'number' && this.options.max > 0 ? this.options.max : Infinity;
+    const maxDocs =
+      typeof this.options.max === 'number' && this.options.max > 0 ? this.options.max : Infinity;
     const maxBytes = typeof this.options.size === 'number' ? this.options.size : Infinity;
     for (const entry of this.natural) {
       if (this.count <= maxDocs && this.bytes <= maxBytes) break;

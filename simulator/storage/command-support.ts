@@ -67,7 +67,12 @@ export function numberArg(body: Document, field: string, fallback: number): numb
 
 export function nonNegativeArg(body: Document, field: string, fallback: number): number {
   const n = numberArg(body, field, fallback);
-  if (n < 0) throw new CommandError(51024, 'Location51024', `BSON field '${field}' value must be >= 0, actual value '${n}'`);
+  if (n < 0)
+    throw new CommandError(
+      51024,
+      'Location51024',
+      `BSON field '${field}' value must be >= 0, actual value '${n}'`,
+    );
   return n;
 }
 
@@ -115,7 +120,11 @@ export function writeScope(deps: ResolvedDeps, ctx: CommandContext): WriteScope 
 }
 
 /** The collection as this command sees it (a transaction sees its own writes). */
-export function readCollection(deps: ResolvedDeps, ctx: CommandContext, name: string): Collection | undefined {
+export function readCollection(
+  deps: ResolvedDeps,
+  ctx: CommandContext,
+  name: string,
+): Collection | undefined {
   if (ctx.session?.inTransaction) return deps.transactions.scopeFor(ctx.session).collection(ctx.db, name);
   return deps.catalog.get(ctx.db, name);
 }

@@ -2,7 +2,7 @@
  * The storage part's command table, for the composition root to register:
  * `registry.registerAll(storageCommands({catalog, cursors, oplog, clock, openChangeStream}))`.
  */
-import type { CommandHandler } from '../contract.js';
+
 import { aggregate } from '../commands/crud/aggregate.js';
 import { count, distinct } from '../commands/crud/count-distinct.js';
 import { getMore, killCursors } from '../commands/crud/cursor-commands.js';
@@ -12,6 +12,7 @@ import { insert, remove, update } from '../commands/crud/write-commands.js';
 import { collMod, create, drop, dropDatabase, renameCollection } from '../commands/ddl/collections.js';
 import { createIndexes, dropIndexes, listIndexes } from '../commands/ddl/indexes.js';
 import { collStats, dbStats, listCollections, listDatabases } from '../commands/ddl/listing.js';
+import type { CommandHandler } from '../contract.js';
 import type { ResolvedDeps, StorageDeps } from './command-support.js';
 import { TransactionManager } from './transactions.js';
 
@@ -21,7 +22,9 @@ export function storageCommands(deps: StorageDeps): Record<string, CommandHandle
     transactions: deps.transactions ?? new TransactionManager(deps.catalog, deps.oplog),
   };
   const bind =
-    (handler: (deps: ResolvedDeps, ctx: Parameters<CommandHandler>[0]) => ReturnType<CommandHandler>): CommandHandler =>
+    (
+      handler: (deps: ResolvedDeps, ctx: Parameters<CommandHandler>[0]) => ReturnType<CommandHandler>,
+    ): CommandHandler =>
     (ctx) =>
       handler(resolved, ctx);
   return {

@@ -3,14 +3,16 @@
  * getMore on the same process), plus the simple cursor over an already materialised result.
  */
 import { randomBytes } from 'node:crypto';
-import { BSON, Long } from 'bson';
 import type { Document } from 'bson';
+import { BSON, Long } from 'bson';
 import type { CursorBatch, CursorRegistry, ServerCursor } from '../contract.js';
 
 /** Default first-batch size of find/aggregate when the client gives none. */
 export const DEFAULT_FIRST_BATCH = 101;
 /** Replies stay under the 16 MiB BSON limit with room for the envelope. */
 export const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
+/** Bytes each document adds to a batch array beyond its own size: type byte and index key. */
+export const ARRAY_ELEMENT_OVERHEAD = 8;
 
 export class CursorRegistryImpl implements CursorRegistry {
   private readonly cursors = new Map<string, ServerCursor>();
@@ -84,7 +86,7 @@ export class ArrayCursor implements ServerCursor {
     let bytes = 0;
     while (this.position < this.documents.length && out.length < limit) {
       const doc = this.documents[this.position] as Document;
-      bytes += estimateSize(doc);
+      bytes += estimateSize(doc) + ARRAY_ELEMENT_OVERHEAD;
       if (out.length > 0 && bytes > MAX_BATCH_BYTES) break;
       out.push(doc);
       this.position += 1;

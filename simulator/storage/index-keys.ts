@@ -94,7 +94,11 @@ export function validateIndexSpec(raw: unknown): IndexSpec {
     throw new CommandError(9, 'FailedToParse', "The 'key' field must be a non-empty object");
   }
   if (typeof spec.name !== 'string' || spec.name.length === 0) {
-    throw new CommandError(9, 'FailedToParse', "The 'name' field is a required property of an index specification");
+    throw new CommandError(
+      9,
+      'FailedToParse',
+      "The 'name' field is a required property of an index specification",
+    );
   }
   const { v: _ignoredVersion, background: _ignoredBackground, ...rest } = spec;
   return { v: 2, ...rest } as IndexSpec;

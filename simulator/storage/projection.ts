@@ -41,7 +41,9 @@ function buildTree(paths: string[]): ProjectionTree {
 
 function include(value: unknown, tree: ProjectionTree): unknown {
   if (Array.isArray(value)) {
-    return value.filter((item) => isPlainObject(item) || Array.isArray(item)).map((item) => include(item, tree));
+    return value
+      .filter((item) => isPlainObject(item) || Array.isArray(item))
+      .map((item) => include(item, tree));
   }
   if (!isPlainObject(value)) return undefined;
   const out: Document = {};

@@ -47,7 +47,8 @@ export function planIdScan(filter: Document | undefined): IdScanPlan | null {
   const condition = filter._id;
   const { _id: _handled, ...residual } = filter;
   if (!isPlainObject(condition) || !Object.keys(condition).some((key) => key.startsWith('$'))) {
-    if (condition instanceof RegExp || (condition as { _bsontype?: string })?._bsontype === 'BSONRegExp') return null;
+    if (condition instanceof RegExp || (condition as { _bsontype?: string })?._bsontype === 'BSONRegExp')
+      return null;
     return {
       bounds: { lower: { value: condition, inclusive: true }, upper: { value: condition, inclusive: true } },
       rank: undefined,
@@ -94,7 +95,11 @@ export function parseSort(raw: unknown): [string, 1 | -1][] | null {
     const n = Number((direction as { valueOf(): unknown })?.valueOf?.());
     if (n !== 1 && n !== -1) {
       if (isPlainObject(direction) && '$meta' in direction) continue;
-      throw new CommandError(15974, 'Location15974', `Illegal key in $sort specification: ${field}: ${String(direction)}`);
+      throw new CommandError(
+        15974,
+        'Location15974',
+        `Illegal key in $sort specification: ${field}: ${String(direction)}`,
+      );
     }
     fields.push([field, n]);
   }

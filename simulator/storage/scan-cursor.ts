@@ -7,7 +7,7 @@ import type { Document, Long } from 'bson';
 import { CommandError, type CursorBatch, type ServerCursor } from '../contract.js';
 import { canonicalRank } from './bson-order.js';
 import type { Collection, IdBounds, StoredEntry } from './collection.js';
-import { MAX_BATCH_BYTES } from './cursors.js';
+import { ARRAY_ELEMENT_OVERHEAD, MAX_BATCH_BYTES } from './cursors.js';
 import type { DocumentPredicate } from './query.js';
 
 export interface ScanOptions {
@@ -69,7 +69,7 @@ export class CollectionScanCursor implements ServerCursor {
       }
       const doc = project ? project(entry.doc) : entry.doc;
       documents.push(doc);
-      bytes += entry.size;
+      bytes += entry.size + ARRAY_ELEMENT_OVERHEAD;
       this.returned += 1;
       if (limit > 0 && this.returned >= limit) break;
       if (documents.length >= wanted || bytes >= MAX_BATCH_BYTES) {

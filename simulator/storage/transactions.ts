@@ -40,17 +40,33 @@ interface TouchedCollection {
   firstSeen: Map<string, Document | undefined>;
 }
 
+/** Which active transaction has written a document (`ns` + `_id` key), shared by all transactions. */
+type DocumentLocks = Map<string, Transaction>;
+
 class Transaction implements WriteScope {
-  state: TransactionState = 'active';
+  private currentState: TransactionState = 'active';
   readonly drafts: OplogDraft[] = [];
   readonly touched = new Map<string, TouchedCollection>();
+  private readonly held: string[] = [];
 
   constructor(
     readonly txnNumber: Long,
     readonly lsid: Document,
     private readonly catalog: Catalog,
     private readonly oplog: OplogWriter,
+    private readonly locks: DocumentLocks,
   ) {}
+
+  get state(): TransactionState {
+    return this.currentState;
+  }
+
+  /** Ends the transaction and releases the documents it wrote. */
+  finish(state: 'committed' | 'aborted'): void {
+    this.currentState = state;
+    for (const lock of this.held) if (this.locks.get(lock) === this) this.locks.delete(lock);
+    this.held.length = 0;
+  }
 
   collection(db: string, name: string): Collection | undefined {
     const ns = `${db}.${name}`;
@@ -62,7 +78,13 @@ class Transaction implements WriteScope {
     const firstSeen = new Map<string, Document | undefined>();
     copy.beforeWrite = (key, current) => {
       if (firstSeen.has(key)) return;
+      // First writer wins: another open transaction's write, or a newer committed version, conflicts.
+      const lock = `${ns}\0${key}`;
+      const holder = this.locks.get(lock);
+      if (holder && holder !== this && holder.state === 'active') throw writeConflict();
       if (committed.getByKey(key) !== current) throw writeConflict();
+      this.locks.set(lock, this);
+      this.held.push(lock);
       firstSeen.set(key, current);
     };
     this.touched.set(ns, { committed, copy, firstSeen });
@@ -108,12 +130,13 @@ class Transaction implements WriteScope {
         { op: 'c', ns: 'admin.$cmd', o: { applyOps }, lsid: this.lsid, txnNumber: this.txnNumber },
       ]);
     }
-    this.state = 'committed';
+    this.finish('committed');
   }
 }
 
 export class TransactionManager {
   private readonly bySession = new Map<string, Transaction>();
+  private readonly locks: DocumentLocks = new Map();
 
   constructor(
     private readonly catalog: Catalog,
@@ -129,7 +152,7 @@ export class TransactionManager {
     const key = sessionKey(session.lsid);
     const current = this.bySession.get(key);
     if (session.startTransaction) {
-      if (current && current.txnNumber.greaterThan(txnNumber)) {
+      if (current?.txnNumber.greaterThan(txnNumber)) {
         throw new CommandError(
           225,
           'TransactionTooOld',
@@ -137,20 +160,22 @@ export class TransactionManager {
         );
       }
       if (current?.txnNumber.equals(txnNumber)) throw noSuchTransaction(txnNumber);
-      const started = new Transaction(txnNumber, session.lsid, this.catalog, this.oplog);
+      if (current?.state === 'active') current.finish('aborted');
+      const started = new Transaction(txnNumber, session.lsid, this.catalog, this.oplog, this.locks);
       this.bySession.set(key, started);
       return started;
     }
-    if (!current || !current.txnNumber.equals(txnNumber) || current.state !== 'active') {
+    if (current === undefined) throw noSuchTransaction(txnNumber);
+    if (!current.txnNumber.equals(txnNumber) || current.state !== 'active')
       throw noSuchTransaction(txnNumber);
-    }
     return current;
   }
 
   /** A write failed inside the transaction: the server aborts it. */
   abortOnError(session: SessionInfo): void {
     const current = this.bySession.get(sessionKey(session.lsid));
-    if (current && session.txnNumber && current.txnNumber.equals(session.txnNumber)) current.state = 'aborted';
+    if (current && session.txnNumber && current.txnNumber.equals(session.txnNumber))
+      current.finish('aborted');
   }
 
   commit(session: SessionInfo | undefined): void {
@@ -160,7 +185,7 @@ export class TransactionManager {
     try {
       current.commit();
     } catch (error) {
-      current.state = 'aborted';
+      current.finish('aborted');
       throw error;
     }
   }
@@ -171,20 +196,27 @@ export class TransactionManager {
       throw new CommandError(256, 'TransactionCommitted', 'Transaction has been committed.');
     }
     if (current.state === 'aborted') throw noSuchTransaction(current.txnNumber, []);
-    current.state = 'aborted';
+    current.finish('aborted');
   }
 
   /** Forgets a session's transaction (endSessions / killSessions). */
   endSession(lsid: Document): void {
+    const current = this.bySession.get(sessionKey(lsid));
+    if (current?.state === 'active') current.finish('aborted');
     this.bySession.delete(sessionKey(lsid));
   }
 
   private lookup(session: SessionInfo | undefined): Transaction {
     if (!session?.txnNumber) {
-      throw new CommandError(50768, 'Location50768', 'Transaction commands require a session and a txnNumber');
+      throw new CommandError(
+        50768,
+        'Location50768',
+        'Transaction commands require a session and a txnNumber',
+      );
     }
     const current = this.bySession.get(sessionKey(session.lsid));
-    if (!current || !current.txnNumber.equals(session.txnNumber)) throw noSuchTransaction(session.txnNumber);
+    if (current === undefined) throw noSuchTransaction(session.txnNumber);
+    if (!current.txnNumber.equals(session.txnNumber)) throw noSuchTransaction(session.txnNumber);
     return current;
   }
 }

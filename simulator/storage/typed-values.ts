@@ -3,8 +3,9 @@
  * they go back to the driver byte-identical. mingo only understands JS numbers, so queries and
  * updates run on a "plain view" and updated documents get their original number types back.
  */
-import { Double, Int32, Long } from 'bson';
+
 import type { Document } from 'bson';
+import { Double, Int32, Long } from 'bson';
 
 type Tagged = { _bsontype?: string };
 

@@ -59,7 +59,11 @@ export function validateUpdateSpec(raw: unknown): UpdateSpec {
       throw new CommandError(9, 'FailedToParse', `Unknown modifier: ${op}. Expected a valid update modifier`);
     }
     if (!isPlainObject(raw[op])) {
-      throw new CommandError(9, 'FailedToParse', `Modifiers operate on fields but we found type ${typeof raw[op]} instead.`);
+      throw new CommandError(
+        9,
+        'FailedToParse',
+        `Modifiers operate on fields but we found type ${typeof raw[op]} instead.`,
+      );
     }
   }
   if (operators.length === 0) {
@@ -96,7 +100,7 @@ function withIdFirst(id: unknown, doc: Document): Document {
 export function applyUpdate(
   doc: Document,
   spec: UpdateSpec,
-  options: { arrayFilters?: Document[]; inserting?: boolean } = {},
+  options: { arrayFilters?: Document[]; inserting?: boolean; query?: Document } = {},
 ): Document {
   if (Array.isArray(spec)) return applyPipeline(doc, spec);
   if (!isOperatorUpdate(spec)) {
@@ -112,9 +116,20 @@ export function applyUpdate(
     const value = STORING_OPERATORS.has(op) ? args : toPlain(args);
     modifier[op] = op === '$set' ? { ...(modifier.$set ?? {}), ...value } : value;
   }
+  // Setting `_id` to its current value is allowed (a no-op); mingo would refuse it.
+  if (isPlainObject(modifier.$set) && '_id' in modifier.$set && bsonEquals(modifier.$set._id, doc._id)) {
+    const { _id: _same, ...rest } = modifier.$set;
+    modifier.$set = rest;
+  }
   const working = toPlain(doc);
   try {
-    mingoUpdate(working, modifier, options.arrayFilters?.map((filter) => toPlain(filter)));
+    // The query lets mingo resolve the positional `$` operator.
+    mingoUpdate(
+      working,
+      modifier,
+      options.arrayFilters?.map((filter) => toPlain(filter)),
+      options.query && Object.keys(options.query).length > 0 ? toPlain(options.query) : undefined,
+    );
   } catch (error) {
     const message = (error as Error).message;
     if (/immutable/i.test(message) && message.includes('_id')) throw immutableIdError();

@@ -3,7 +3,7 @@
  * statement to a collection and emits the oplog drafts the real server would write for it.
  */
 import { type Document, ObjectId } from 'bson';
-import type { OplogDraft } from '../contract.js';
+import { CommandError, type OplogDraft } from '../contract.js';
 import { updateDiff, updateOplogObject } from '../oplog/update-diff.js';
 import { canonicalRank } from './bson-order.js';
 import type { Collection } from './collection.js';
@@ -35,9 +35,15 @@ export function selectDocuments(
   return options.limit ? sorted.slice(0, options.limit) : sorted;
 }
 
+function isRegex(value: unknown): boolean {
+  return value instanceof RegExp || (value as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp';
+}
+
 /** A document as stored: typed numbers and `_id` first (generated when missing). */
 export function prepareInsert(raw: Document): Document {
   const typed = toTyped(raw);
+  if (Array.isArray(typed._id)) throw new CommandError(2, 'BadValue', "can't use an array for _id");
+  if (isRegex(typed._id)) throw new CommandError(2, 'BadValue', "can't use a regex for _id");
   if ('_id' in typed) {
     if (Object.keys(typed)[0] === '_id') return typed;
     const { _id, ...rest } = typed;
@@ -60,8 +66,12 @@ export function updateDocument(
   before: Document,
   spec: UpdateSpec,
   arrayFilters?: Document[],
+  query?: Document,
 ): Document | null {
-  const after = applyUpdate(before, toTyped(spec), { arrayFilters });
+  const after = applyUpdate(before, toTyped(spec), {
+    ...(arrayFilters ? { arrayFilters } : {}),
+    ...(query ? { query } : {}),
+  });
   let o: Document;
   if (Array.isArray(spec)) {
     o = updateOplogObject(before, after);
@@ -105,7 +115,12 @@ export interface UpdateOutcome {
   after?: Document;
 }
 
-export function runUpdate(scope: WriteScope, db: string, name: string, statement: UpdateStatement): UpdateOutcome {
+export function runUpdate(
+  scope: WriteScope,
+  db: string,
+  name: string,
+  statement: UpdateStatement,
+): UpdateOutcome {
   const existing = scope.collection(db, name);
   const targets = selectDocuments(existing, statement.q, {
     sort: statement.sort ?? null,
@@ -114,7 +129,11 @@ export function runUpdate(scope: WriteScope, db: string, name: string, statement
   if (targets.length === 0) {
     if (!statement.upsert) return { matched: 0, modified: 0 };
     const collection = scope.ensureCollection(db, name);
-    const doc = insertDocument(scope, collection, upsertDocument(toTyped(statement.q), toTyped(statement.u), statement.arrayFilters));
+    const doc = insertDocument(
+      scope,
+      collection,
+      upsertDocument(toTyped(statement.q), toTyped(statement.u), statement.arrayFilters),
+    );
     return { matched: 0, modified: 0, upsertedId: doc._id, after: doc };
   }
   const collection = existing as Collection;
@@ -123,7 +142,14 @@ export function runUpdate(scope: WriteScope, db: string, name: string, statement
   let after: Document | undefined;
   for (const target of targets) {
     before = target;
-    const updated = updateDocument(scope, collection, target, statement.u, statement.arrayFilters);
+    const updated = updateDocument(
+      scope,
+      collection,
+      target,
+      statement.u,
+      statement.arrayFilters,
+      statement.q,
+    );
     after = updated ?? target;
     if (updated) modified += 1;
   }

@@ -40,6 +40,17 @@ export function helloResponse(
     .map((m) => m.host);
   const arbiters = visible.filter((member) => member.arbiterOnly).map((m) => m.host);
   const primary = topology.primary;
+  if (state === 'STARTUP') {
+    // A member still loading its config does not know its set yet (drivers see an RSGhost).
+    return {
+      topologyVersion: topology.topologyVersion(request.memberName),
+      [request.legacy ? 'ismaster' : 'isWritablePrimary']: false,
+      secondary: false,
+      info: 'Does not have a valid replica set config',
+      isreplicaset: true,
+      ...commonFields(request),
+    };
+  }
   const reply: Document = {
     topologyVersion: topology.topologyVersion(request.memberName),
     hosts,
@@ -65,6 +76,13 @@ export function helloResponse(
           },
         }
       : {}),
+    ...commonFields(request),
+  };
+  return reply;
+}
+
+function commonFields(request: HelloRequest): Document {
+  return {
     maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
     maxMessageSizeBytes: MAX_MESSAGE_SIZE_BYTES,
     maxWriteBatchSize: 100_000,
@@ -76,5 +94,4 @@ export function helloResponse(
     readOnly: false,
     ...(request.helloOk ? { helloOk: true } : {}),
   };
-  return reply;
 }

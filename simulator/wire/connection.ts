@@ -73,7 +73,8 @@ export class WireConnection implements ClientConnection {
       return;
     }
     for (const frame of frames) {
-      this.queue = this.queue.then(() => this.handleFrame(frame));
+      // A failure while answering leaves the stream in an unknown state: drop the connection.
+      this.queue = this.queue.then(() => this.handleFrame(frame)).catch(() => this.close());
     }
   }
 

@@ -38,11 +38,15 @@ async function collectEvents(
 
 describe('change stream across a step-down', () => {
   it.each([
-    { resetConnections: false, label: 'the stream keeps reading from the stepped-down member' },
-    { resetConnections: true, label: 'the stream resumes on the new primary when the old one goes down' },
-  ])(
+    { oldPrimaryBecomes: 'SECONDARY', label: 'the stream keeps reading from the stepped-down member' },
+    {
+      oldPrimaryBecomes: 'RECOVERING',
+      label: 'the stream resumes on the new primary when the old one recovers',
+    },
+    { oldPrimaryBecomes: 'DOWN', label: 'the stream resumes on the new primary when the old one goes down' },
+  ] as const)(
     'delivers every event exactly once in order: $label',
-    async ({ resetConnections }) => {
+    async ({ oldPrimaryBecomes }) => {
       replicaSet = await startReplicaSet({ members: 3, electionDelayMs: 100, noopIntervalMs: 500 });
       client = new MongoClient(replicaSet.uri, {
         retryWrites: true,
@@ -77,8 +81,8 @@ describe('change stream across a step-down', () => {
 
       const oldPrimary = replicaSet.primary!;
       replicaSet.stepDown({ stepDownSecs: 60 });
-      // Going DOWN drops every connection to the old primary and refuses new ones.
-      if (resetConnections) replicaSet.setMemberState(oldPrimary, 'DOWN');
+      // RECOVERING refuses getMore (13436, labelled resumable); DOWN drops every connection.
+      if (oldPrimaryBecomes !== 'SECONDARY') replicaSet.setMemberState(oldPrimary, oldPrimaryBecomes);
 
       for (let id = 20; id < 40; id += 1) {
         await orders.insertOne({ _id: id, phase: 'after' });
@@ -96,7 +100,7 @@ describe('change stream across a step-down', () => {
       expect(await next()).toBeNull();
       expect(await orders.countDocuments()).toBe(40);
       expect(aggregates[0]).toEqual({ address: oldPrimary, resumed: false });
-      if (resetConnections) {
+      if (oldPrimaryBecomes !== 'SECONDARY') {
         // Losing the member forced a resume, on the new primary, from the last token seen.
         expect(aggregates.slice(1)).toContainEqual({ address: replicaSet.primary, resumed: true });
       } else {

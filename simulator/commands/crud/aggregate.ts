@@ -7,6 +7,7 @@
 import type { Document } from 'bson';
 import { Aggregator } from 'mingo';
 import { type CommandContext, CommandError } from '../../contract.js';
+import { validateCollectionName } from '../../storage/catalog.js';
 import {
   arrayArg,
   documentArg,
@@ -15,7 +16,6 @@ import {
   type ResolvedDeps,
   readCollection,
 } from '../../storage/command-support.js';
-import { validateCollectionName } from '../../storage/catalog.js';
 import { ArrayCursor, DEFAULT_FIRST_BATCH } from '../../storage/cursors.js';
 import { requireDocument } from '../../storage/query.js';
 import { storageStats } from '../../storage/stats.js';
@@ -23,7 +23,9 @@ import { isPlainObject, retype, toPlain, toTyped } from '../../storage/typed-val
 import { valueKey } from '../../storage/value-key.js';
 import { selectDocuments } from '../../storage/writes.js';
 import { openCursor } from './find.js';
+import { OPLOG_NS, queryOplog, readableOplog } from './oplog-view.js';
 import { runOut } from './out-stage.js';
+import { runNativePrefix } from './pipeline-prefix.js';
 
 function stageName(stage: Document): string {
   return Object.keys(stage)[0] ?? '';
@@ -31,7 +33,10 @@ function stageName(stage: Document): string {
 
 function targetOf(ctx: CommandContext): string | null {
   const target = ctx.body.aggregate;
-  if (target === 1 || (typeof target === 'object' && Number((target as { valueOf(): unknown }).valueOf()) === 1)) {
+  if (
+    target === 1 ||
+    (typeof target === 'object' && Number((target as { valueOf(): unknown }).valueOf()) === 1)
+  ) {
     return null;
   }
   return validateCollectionName(ctx.db, target);
@@ -40,25 +45,41 @@ function targetOf(ctx: CommandContext): string | null {
 export async function aggregate(deps: ResolvedDeps, ctx: CommandContext): Promise<Document> {
   const name = targetOf(ctx);
   const pipeline = arrayArg(ctx.body, 'pipeline').map((stage) => requireDocument(stage, 'pipeline'));
-  if (ctx.body.explain) throw new CommandError(72, 'InvalidOptions', 'explain is not supported by the simulator');
+  if (ctx.body.explain)
+    throw new CommandError(72, 'InvalidOptions', 'explain is not supported by the simulator');
   if (!documentArg(ctx.body, 'cursor')) {
-    throw new CommandError(9, 'FailedToParse', "The 'cursor' option is required, except for aggregate with the explain argument");
+    throw new CommandError(
+      9,
+      'FailedToParse',
+      "The 'cursor' option is required, except for aggregate with the explain argument",
+    );
   }
   const batchSize = firstBatchSize(ctx.body, DEFAULT_FIRST_BATCH);
   const first = pipeline[0];
   if (first && stageName(first) === '$changeStream') {
     const stageOptions = requireDocument(first.$changeStream, '$changeStream');
-    const maxAwait = ctx.body.maxAwaitTimeMS === undefined ? undefined : numberArg(ctx.body, 'maxAwaitTimeMS', 0);
-    const cursor = await deps.openChangeStream(ctx, { db: ctx.db, collection: name }, stageOptions, pipeline.slice(1), {
-      batchSize,
-      ...(maxAwait !== undefined ? { maxAwaitTimeMS: maxAwait } : {}),
-      ...(ctx.body.comment !== undefined ? { comment: ctx.body.comment } : {}),
-    });
+    const maxAwait =
+      ctx.body.maxAwaitTimeMS === undefined ? undefined : numberArg(ctx.body, 'maxAwaitTimeMS', 0);
+    const cursor = await deps.openChangeStream(
+      ctx,
+      { db: ctx.db, collection: name },
+      stageOptions,
+      pipeline.slice(1),
+      {
+        batchSize,
+        ...(maxAwait !== undefined ? { maxAwaitTimeMS: maxAwait } : {}),
+        ...(ctx.body.comment !== undefined ? { comment: ctx.body.comment } : {}),
+      },
+    );
     // Change stream cursors report a postBatchResumeToken even with an empty first batch.
     return openCursor(deps, cursor, batchSize, false, { askForEmptyBatch: true });
   }
   if (name === null) {
-    throw new CommandError(73, 'InvalidNamespace', "{aggregate: 1} is not valid for '" + (first ? stageName(first) : '') + "'; a collection is required");
+    throw new CommandError(
+      73,
+      'InvalidNamespace',
+      "{aggregate: 1} is not valid for '" + (first ? stageName(first) : '') + "'; a collection is required",
+    );
   }
   const ns = `${ctx.db}.${name}`;
   const collection = readCollection(deps, ctx, name);
@@ -68,12 +89,11 @@ export async function aggregate(deps: ResolvedDeps, ctx: CommandContext): Promis
     input = [collStatsDocument(ctx, ns, first.$collStats, collection)];
     stages = stages.slice(1);
   } else {
-    let filter: Document = {};
-    while (stages[0] && stageName(stages[0]) === '$match') {
-      filter = Object.keys(filter).length === 0 ? stages[0].$match : { $and: [filter, stages[0].$match] };
-      stages = stages.slice(1);
-    }
-    input = selectDocuments(collection, filter);
+    const oplog = ns === OPLOG_NS ? readableOplog(deps.oplog) : undefined;
+    const source = oplog
+      ? queryOplog(oplog, { filter: {}, sort: undefined, projection: undefined, skip: 0, limit: 0 })
+      : collection;
+    ({ input, stages } = runNativePrefix(source, stages));
   }
   const last = stages[stages.length - 1];
   const outTarget = last && (stageName(last) === '$out' || stageName(last) === '$merge') ? last : undefined;
@@ -86,7 +106,12 @@ export async function aggregate(deps: ResolvedDeps, ctx: CommandContext): Promis
   return openCursor(deps, (id) => new ArrayCursor(id, ns, output, ctx.session?.lsid), batchSize, false);
 }
 
-function runPipeline(deps: ResolvedDeps, ctx: CommandContext, stages: Document[], input: Document[]): Document[] {
+function runPipeline(
+  deps: ResolvedDeps,
+  ctx: CommandContext,
+  stages: Document[],
+  input: Document[],
+): Document[] {
   const originals = new Map<string, Document>();
   for (const doc of input) originals.set(valueKey(doc._id), doc);
   let results: Document[];
@@ -110,11 +135,17 @@ function collStatsDocument(
   rawSpec: unknown,
   collection: ReturnType<typeof readCollection>,
 ): Document {
-  if (!collection) throw new CommandError(26, 'NamespaceNotFound', `Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [${ns}] not found.`);
+  if (!collection)
+    throw new CommandError(
+      26,
+      'NamespaceNotFound',
+      `Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [${ns}] not found.`,
+    );
   const spec = isPlainObject(rawSpec) ? rawSpec : {};
   const out: Document = { ns, host: ctx.memberName, localTime: new Date() };
   if (isPlainObject(spec.storageStats)) {
-    const scale = Number((spec.storageStats.scale as { valueOf(): unknown } | undefined)?.valueOf?.() ?? 1) || 1;
+    const scale =
+      Number((spec.storageStats.scale as { valueOf(): unknown } | undefined)?.valueOf?.() ?? 1) || 1;
     out.storageStats = storageStats(collection, scale);
   }
   if (isPlainObject(spec.count)) out.count = collection.count;

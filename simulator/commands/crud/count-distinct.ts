@@ -30,7 +30,11 @@ export function distinct(deps: ResolvedDeps, ctx: CommandContext): Document {
   const name = targetCollection(ctx);
   const key = ctx.body.key;
   if (typeof key !== 'string' || key.length === 0) {
-    throw new CommandError(40414, 'Location40414', "BSON field 'distinct.key' is missing but a required field");
+    throw new CommandError(
+      40414,
+      'Location40414',
+      "BSON field 'distinct.key' is missing but a required field",
+    );
   }
   const collection = readCollection(deps, ctx, name);
   const seen = new Set<string>();

@@ -14,7 +14,11 @@ export async function getMore(deps: ResolvedDeps, ctx: CommandContext): Promise<
   const id = cursorIdArg(ctx.body.getMore, 'getMore.getMore');
   const collection = ctx.body.collection;
   if (typeof collection !== 'string') {
-    throw new CommandError(40414, 'Location40414', "BSON field 'getMore.collection' is missing but a required field");
+    throw new CommandError(
+      40414,
+      'Location40414',
+      "BSON field 'getMore.collection' is missing but a required field",
+    );
   }
   const cursor = deps.cursors.get(id);
   if (!cursor) throw new CommandError(43, 'CursorNotFound', `cursor id ${id.toString()} not found`);

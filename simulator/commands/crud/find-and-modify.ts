@@ -31,7 +31,11 @@ export function findAndModify(deps: ResolvedDeps, ctx: CommandContext): Document
     throw new CommandError(9, 'FailedToParse', 'Either an update or remove=true must be specified');
   }
   if (removing && (upsert || returnNew)) {
-    throw new CommandError(9, 'FailedToParse', 'Cannot specify both upsert=true and remove=true, or new=true and remove=true');
+    throw new CommandError(
+      9,
+      'FailedToParse',
+      'Cannot specify both upsert=true and remove=true, or new=true and remove=true',
+    );
   }
   const shape = (doc: Document | undefined | null): Document | null => {
     if (!doc) return null;

@@ -19,10 +19,12 @@ import { compileProjection } from '../../storage/projection.js';
 import { compileFilter, parseSort, planIdScan } from '../../storage/query.js';
 import { CollectionScanCursor } from '../../storage/scan-cursor.js';
 import { selectDocuments } from '../../storage/writes.js';
+import { OPLOG_NS, oplogCursor, queryOplog, readableOplog } from './oplog-view.js';
 
 /** Registers a cursor unless its maker (e.g. the change stream part) already did. */
 function registered(deps: ResolvedDeps, make: ServerCursor | ((id: Long) => ServerCursor)): ServerCursor {
-  if (typeof make !== 'function') return deps.cursors.get(make.id) === make ? make : deps.cursors.add(() => make);
+  if (typeof make !== 'function')
+    return deps.cursors.get(make.id) === make ? make : deps.cursors.add(() => make);
   return deps.cursors.add(make);
 }
 
@@ -48,7 +50,7 @@ export async function openCursor(
 }
 
 function idOrderOf(sort: [string, 1 | -1][] | null): 1 | -1 | 'natural' | null {
-  if (!sort) return 'natural';
+  if (!sort || (sort.length === 1 && sort[0]?.[0] === '$natural' && sort[0][1] === 1)) return 'natural';
   if (sort.length === 1 && sort[0]?.[0] === '_id') return sort[0][1];
   return null;
 }
@@ -63,14 +65,31 @@ export async function find(deps: ResolvedDeps, ctx: CommandContext): Promise<Doc
   const skip = nonNegativeArg(body, 'skip', 0);
   const rawLimit = numberArg(body, 'limit', 0);
   if (rawLimit < 0) {
-    throw new CommandError(51024, 'Location51024', `BSON field 'limit' value must be >= 0, actual value '${rawLimit}'`);
+    throw new CommandError(
+      51024,
+      'Location51024',
+      `BSON field 'limit' value must be >= 0, actual value '${rawLimit}'`,
+    );
   }
   const batchSize = nonNegativeArg(body, 'batchSize', DEFAULT_FIRST_BATCH);
   const singleBatch = boolArg(body, 'singleBatch', false);
+  const oplog = ns === OPLOG_NS ? readableOplog(deps.oplog) : undefined;
+  if (oplog) {
+    const documents = queryOplog(oplog, {
+      filter,
+      sort: body.sort,
+      projection: body.projection,
+      skip,
+      limit: rawLimit,
+    });
+    return openCursor(deps, oplogCursor(ctx, documents), batchSize, singleBatch);
+  }
   const collection = readCollection(deps, ctx, name);
   if (!collection) return cursorReply(Long.ZERO, ns, { documents: [], exhausted: true }, 'firstBatch');
 
-  const isLive = ctx.session?.inTransaction ? () => true : () => deps.catalog.get(ctx.db, name) === collection;
+  const isLive = ctx.session?.inTransaction
+    ? () => true
+    : () => deps.catalog.get(ctx.db, name) === collection;
   const order = idOrderOf(sort);
   const plan = planIdScan(filter);
   if (order !== null) {
@@ -98,8 +117,16 @@ export async function find(deps: ResolvedDeps, ctx: CommandContext): Promise<Doc
       singleBatch,
     );
   }
-  const matched = selectDocuments(collection, filter, { sort });
+  const reverseNatural = sort?.length === 1 && sort[0]?.[0] === '$natural' && sort[0][1] === -1;
+  const matched = reverseNatural
+    ? selectDocuments(collection, filter).reverse()
+    : selectDocuments(collection, filter, { sort });
   const window = matched.slice(skip, rawLimit > 0 ? skip + rawLimit : undefined);
   const documents = project ? window.map(project) : window;
-  return openCursor(deps, (id) => new ArrayCursor(id, ns, documents, ctx.session?.lsid), batchSize, singleBatch);
+  return openCursor(
+    deps,
+    (id) => new ArrayCursor(id, ns, documents, ctx.session?.lsid),
+    batchSize,
+    singleBatch,
+  );
 }

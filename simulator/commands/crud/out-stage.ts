@@ -20,7 +20,11 @@ function targetNamespace(ctx: CommandContext, spec: unknown, field: string): { d
 
 export function runOut(deps: ResolvedDeps, ctx: CommandContext, stage: Document, results: Document[]): void {
   if (ctx.session?.inTransaction) {
-    throw new CommandError(263, 'OperationNotSupportedInTransaction', '$out and $merge cannot be used in a transaction');
+    throw new CommandError(
+      263,
+      'OperationNotSupportedInTransaction',
+      '$out and $merge cannot be used in a transaction',
+    );
   }
   const scope = new DirectWriteScope(deps.catalog, deps.oplog);
   if ('$out' in stage) {
@@ -42,13 +46,21 @@ export function runOut(deps: ResolvedDeps, ctx: CommandContext, stage: Document,
     const current = doc._id === undefined ? undefined : collection.getById(doc._id);
     if (!current) {
       if (whenNotMatched === 'fail') {
-        throw new CommandError(13113, 'MergeStageNoMatchingDocument', '$merge could not find a matching document');
+        throw new CommandError(
+          13113,
+          'MergeStageNoMatchingDocument',
+          '$merge could not find a matching document',
+        );
       }
       if (whenNotMatched === 'insert') insertDocument(scope, collection, doc);
       continue;
     }
     if (whenMatched === 'fail') {
-      throw new CommandError(11000, 'DuplicateKey', `$merge found a matching document for _id in ${collection.ns}`);
+      throw new CommandError(
+        11000,
+        'DuplicateKey',
+        `$merge found a matching document for _id in ${collection.ns}`,
+      );
     }
     if (whenMatched === 'keepExisting') continue;
     const update = whenMatched === 'replace' ? doc : { $set: doc };

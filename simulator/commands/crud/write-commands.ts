@@ -21,7 +21,11 @@ const MAX_BATCH = 100_000;
 function statements(ctx: CommandContext, field: string): Document[] {
   const list = arrayArg(ctx.body, field);
   if (list.length === 0 || list.length > MAX_BATCH) {
-    throw new CommandError(16, 'InvalidLength', `Write batch sizes must be between 1 and ${MAX_BATCH}. Got ${list.length} operations.`);
+    throw new CommandError(
+      16,
+      'InvalidLength',
+      `Write batch sizes must be between 1 and ${MAX_BATCH}. Got ${list.length} operations.`,
+    );
   }
   return list;
 }
@@ -52,7 +56,8 @@ function runBatch(
     } catch (error) {
       if (ctx.session?.inTransaction) {
         deps.transactions.abortOnError(ctx.session);
-        if (error instanceof CommandError && error.errorLabels.includes('TransientTransactionError')) throw error;
+        if (error instanceof CommandError && error.errorLabels.includes('TransientTransactionError'))
+          throw error;
       }
       errors.push(writeError(index, error));
       if (ordered || ctx.session?.inTransaction) break;
@@ -89,14 +94,20 @@ export function update(deps: ResolvedDeps, ctx: CommandContext): Document {
     const u = validateUpdateSpec(statement.u);
     const multi = boolArg(statement, 'multi', false);
     if (multi && !Array.isArray(u) && !isOperatorUpdate(u)) {
-      throw new CommandError(9, 'FailedToParse', 'multi update is not supported for replacement-style update');
+      throw new CommandError(
+        9,
+        'FailedToParse',
+        'multi update is not supported for replacement-style update',
+      );
     }
     const outcome = runUpdate(scope, ctx.db, name, {
       q,
       u,
       multi,
       upsert: boolArg(statement, 'upsert', false),
-      ...(Array.isArray(statement.arrayFilters) ? { arrayFilters: statement.arrayFilters as Document[] } : {}),
+      ...(Array.isArray(statement.arrayFilters)
+        ? { arrayFilters: statement.arrayFilters as Document[] }
+        : {}),
       sort: parseSort(statement.sort),
     });
     if (outcome.upsertedId !== undefined) {
@@ -119,7 +130,11 @@ export function remove(deps: ResolvedDeps, ctx: CommandContext): Document {
     const statement = requireDocument(raw, 'delete.deletes');
     const limit = Number((statement.limit as { valueOf(): unknown } | undefined)?.valueOf?.() ?? 0);
     if (limit !== 0 && limit !== 1) {
-      throw new CommandError(9, 'FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${limit}`);
+      throw new CommandError(
+        9,
+        'FailedToParse',
+        `The limit field in delete objects must be 0 or 1. Got ${limit}`,
+      );
     }
     const q = requireDocument(statement.q ?? {}, 'q');
     n += runDelete(scope, ctx.db, name, q, limit, parseSort(statement.sort)).length;

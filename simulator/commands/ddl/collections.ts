@@ -1,13 +1,26 @@
 /** create, drop, dropDatabase, renameCollection and collMod, each with its `c` oplog entry. */
 import type { Document } from 'bson';
 import { type CommandContext, CommandError } from '../../contract.js';
+import { bsonEquals } from '../../storage/bson-order.js';
 import { parseNamespace } from '../../storage/catalog.js';
 import type { Collection, CollectionOptions } from '../../storage/collection.js';
 import { boolArg, documentArg, type ResolvedDeps, targetCollection } from '../../storage/command-support.js';
 import { createDraft } from '../../storage/write-scope.js';
 
 const UNSUPPORTED_CREATE_OPTIONS = ['viewOn', 'timeseries', 'clusteredIndex'];
-const IGNORED_OPTIONS = new Set(['writeConcern', 'lsid', 'txnNumber', '$db', '$clusterTime', '$readPreference', 'comment']);
+const IGNORED_OPTIONS = new Set([
+  'writeConcern',
+  'lsid',
+  'txnNumber',
+  '$db',
+  '$clusterTime',
+  '$readPreference',
+  'comment',
+]);
+
+function sortedOptions(options: CollectionOptions): Document {
+  return Object.fromEntries(Object.entries(options).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
 
 export function create(deps: ResolvedDeps, ctx: CommandContext): Document {
   const name = targetCollection(ctx);
@@ -22,11 +35,25 @@ export function create(deps: ResolvedDeps, ctx: CommandContext): Document {
     options[key] = value;
   }
   if (options.capped && options.size === undefined) {
-    throw new CommandError(72, 'InvalidOptions', 'the size field is required when creating a capped collection');
+    throw new CommandError(
+      72,
+      'InvalidOptions',
+      'the size field is required when creating a capped collection',
+    );
   }
   if (options.capped) {
     options.size = Number((options.size as { valueOf(): unknown }).valueOf());
     if (options.max !== undefined) options.max = Number((options.max as { valueOf(): unknown }).valueOf());
+  }
+  const existing = deps.catalog.get(ctx.db, name);
+  if (existing) {
+    // Since 7.0 (SERVER-64416) creating an existing collection with the same options succeeds.
+    if (bsonEquals(sortedOptions(existing.options), sortedOptions(options))) return { ok: 1 };
+    throw new CommandError(
+      48,
+      'NamespaceExists',
+      `Collection ${ctx.db}.${name} already exists with different options.`,
+    );
   }
   const collection = deps.catalog.create(ctx.db, name, options);
   deps.oplog.append([createDraft(collection)]);
@@ -72,7 +99,8 @@ export function renameNamespace(deps: ResolvedDeps, from: string, to: string, dr
   if (!source) throw new CommandError(26, 'NamespaceNotFound', `Source collection ${from} does not exist`);
   const targetNs = parseNamespace(to);
   const target = deps.catalog.get(targetNs.db, targetNs.collection);
-  if (target === source) throw new CommandError(20, 'IllegalOperation', "Can't rename a collection to itself");
+  if (target === source)
+    throw new CommandError(20, 'IllegalOperation', "Can't rename a collection to itself");
   if (target && !dropTarget) throw new CommandError(48, 'NamespaceExists', 'target namespace exists');
   if (target) deps.catalog.remove(target.db, target.name);
   deps.catalog.remove(source.db, source.name);
@@ -86,12 +114,20 @@ export function renameNamespace(deps: ResolvedDeps, from: string, to: string, dr
 
 export function renameCollection(deps: ResolvedDeps, ctx: CommandContext): Document {
   if (ctx.db !== 'admin') {
-    throw new CommandError(13, 'Unauthorized', 'renameCollection may only be run against the admin database.');
+    throw new CommandError(
+      13,
+      'Unauthorized',
+      'renameCollection may only be run against the admin database.',
+    );
   }
   const from = ctx.body.renameCollection;
   const to = ctx.body.to;
   if (typeof from !== 'string' || typeof to !== 'string') {
-    throw new CommandError(73, 'InvalidNamespace', 'renameCollection needs string source and target namespaces');
+    throw new CommandError(
+      73,
+      'InvalidNamespace',
+      'renameCollection needs string source and target namespaces',
+    );
   }
   renameNamespace(deps, from, to, boolArg(ctx.body, 'dropTarget', false));
   return { ok: 1 };

@@ -3,7 +3,7 @@
  * as `startIndexBuild` then `commitIndexBuild` (or `abortIndexBuild` when a unique index meets
  * duplicate keys), on an empty one as plain `createIndexes` entries, as the server does.
  */
-import { type Document, Long, UUID } from 'bson';
+import { type Document, UUID } from 'bson';
 import { type CommandContext, CommandError } from '../../contract.js';
 import { bsonEquals } from '../../storage/bson-order.js';
 import type { Collection } from '../../storage/collection.js';
@@ -34,7 +34,11 @@ function newIndexes(collection: Collection, requested: IndexSpec[]): IndexSpec[]
     }
     const sameKey = collection.indexes.find((index) => bsonEquals(index.key, spec.key));
     if (sameKey && Boolean(sameKey.unique) === Boolean(spec.unique)) {
-      throw new CommandError(85, 'IndexOptionsConflict', `Index already exists with a different name: ${sameKey.name}`);
+      throw new CommandError(
+        85,
+        'IndexOptionsConflict',
+        `Index already exists with a different name: ${sameKey.name}`,
+      );
     }
     fresh.push(spec);
   }
@@ -44,7 +48,8 @@ function newIndexes(collection: Collection, requested: IndexSpec[]): IndexSpec[]
 export function createIndexes(deps: ResolvedDeps, ctx: CommandContext): Document {
   const name = targetCollection(ctx);
   const requested = arrayArg(ctx.body, 'indexes').map(validateIndexSpec);
-  if (requested.length === 0) throw new CommandError(2, 'BadValue', 'Must specify at least one index to create');
+  if (requested.length === 0)
+    throw new CommandError(2, 'BadValue', 'Must specify at least one index to create');
   let collection = deps.catalog.get(ctx.db, name);
   const createdCollectionAutomatically = !collection;
   if (!collection) {
@@ -70,14 +75,22 @@ export function createIndexes(deps: ResolvedDeps, ctx: CommandContext): Document
       const duplicate = collection.findDuplicate(spec);
       if (!duplicate) continue;
       const error = duplicateKeyError(collection.ns, spec, duplicate);
-      const cause = { ok: 0, code: error.code, codeName: error.codeName, errmsg: error.message, ...error.extra };
+      const cause = {
+        ok: 0,
+        code: error.code,
+        codeName: error.codeName,
+        errmsg: error.message,
+        ...error.extra,
+      };
       deps.oplog.append([
         { op: 'c', ns: cmdNs, ui: collection.uuid, o: { abortIndexBuild: name, ...header, cause } },
       ]);
       throw error;
     }
     for (const spec of specs) collection.addIndex(spec);
-    deps.oplog.append([{ op: 'c', ns: cmdNs, ui: collection.uuid, o: { commitIndexBuild: name, ...header } }]);
+    deps.oplog.append([
+      { op: 'c', ns: cmdNs, ui: collection.uuid, o: { commitIndexBuild: name, ...header } },
+    ]);
   }
   return {
     numIndexesBefore,
@@ -116,7 +129,13 @@ export function dropIndexes(deps: ResolvedDeps, ctx: CommandContext): Document {
   for (const spec of indexesToDrop(collection, ctx.body.index)) {
     collection.dropIndex(spec.name);
     deps.oplog.append([
-      { op: 'c', ns: `${ctx.db}.$cmd`, ui: collection.uuid, o: { dropIndexes: name, index: spec.name }, o2: spec },
+      {
+        op: 'c',
+        ns: `${ctx.db}.$cmd`,
+        ui: collection.uuid,
+        o: { dropIndexes: name, index: spec.name },
+        o2: spec,
+      },
     ]);
   }
   const reply: Document = { nIndexesWas, ok: 1 };
@@ -128,7 +147,7 @@ export async function listIndexes(deps: ResolvedDeps, ctx: CommandContext): Prom
   const name = targetCollection(ctx);
   const collection = deps.catalog.get(ctx.db, name);
   if (!collection) throw new CommandError(26, 'NamespaceNotFound', `ns does not exist: ${ctx.db}.${name}`);
-  const specs = collection.indexes.map((spec) => ({ ...spec, v: new Long(spec.v).toInt() }));
+  const specs = collection.indexes.map((spec) => ({ ...spec }));
   const ns = `${ctx.db}.$cmd.listIndexes.${name}`;
   return openCursor(
     deps,

@@ -40,12 +40,17 @@ export function listDatabases(deps: ResolvedDeps, ctx: CommandContext): Document
     const size = sizeOnDisk(deps.catalog.collectionsOf(name));
     return { name, sizeOnDisk: size, empty: size === 0 };
   });
-  const internal = INTERNAL_DATABASES.filter(([name]) => !deps.catalog.hasDatabase(name)).map(([name, size]) => ({
-    name,
-    sizeOnDisk: size,
-    empty: false,
-  }));
-  const all = matching(documentArg(ctx.body, 'filter'), [...internal, ...user].sort((a, b) => a.name.localeCompare(b.name)));
+  const internal = INTERNAL_DATABASES.filter(([name]) => !deps.catalog.hasDatabase(name)).map(
+    ([name, size]) => ({
+      name,
+      sizeOnDisk: size,
+      empty: false,
+    }),
+  );
+  const all = matching(
+    documentArg(ctx.body, 'filter'),
+    [...internal, ...user].sort((a, b) => a.name.localeCompare(b.name)),
+  );
   if (nameOnly) return { databases: all.map((db) => ({ name: db.name })), ok: 1 };
   const totalSize = all.reduce((sum, db) => sum + Number(db.sizeOnDisk), 0);
   return { databases: all, totalSize, totalSizeMb: Math.trunc(totalSize / (1024 * 1024)), ok: 1 };
@@ -90,6 +95,7 @@ export function dbStats(deps: ResolvedDeps, ctx: CommandContext): Document {
 export function collStats(deps: ResolvedDeps, ctx: CommandContext): Document {
   const name = targetCollection(ctx);
   const collection = deps.catalog.get(ctx.db, name);
-  if (!collection) throw new CommandError(26, 'NamespaceNotFound', `Collection [${ctx.db}.${name}] not found.`);
+  if (!collection)
+    throw new CommandError(26, 'NamespaceNotFound', `Collection [${ctx.db}.${name}] not found.`);
   return { ns: collection.ns, ...storageStats(collection, scaleArg(ctx.body)), ok: 1 };
 }

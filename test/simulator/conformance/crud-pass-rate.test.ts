@@ -7,7 +7,7 @@ const specTestsPresent = existsSync(crudDir);
 
 describe('CRUD spec tests through the real driver against the simulator', () => {
   it.skipIf(!specTestsPresent)(
-    `passes at least 90% of ${crudDir} (skipped: folder absent)`,
+    `passes at least 90% of the CRUD spec tests (needs ${crudDir})`,
     async () => {
       const summary = await runConformance({ dir: crudDir });
       const failures = summary.results

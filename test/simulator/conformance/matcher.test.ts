@@ -146,3 +146,10 @@ describe('outcome comparison', () => {
     expect(documentsEqualExactly([{ _id: 1 }], [])).toBe(false);
   });
 });
+
+describe('driver-shaped values', () => {
+  it('treats a Map (as the driver sends sort specs) as a document', () => {
+    expect(matches({ sort: { _id: 1 } }, { sort: new Map([['_id', 1]]) })).toBe(true);
+    expect(matches({ sort: { _id: 1 } }, { sort: new Map([['_id', -1]]) })).toBe(false);
+  });
+});

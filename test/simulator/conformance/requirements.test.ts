@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withUriOptions } from '../../../simulator/conformance/create-entities.js';
 import { UnsupportedFeature } from '../../../simulator/conformance/errors.js';
 import { schemaVersionSupported } from '../../../simulator/conformance/load.js';
 import {
@@ -78,5 +79,17 @@ describe('schemaVersion', () => {
     expect(schemaVersionSupported('1.28')).toBe(true);
     expect(schemaVersionSupported('1.29')).toBe(false);
     expect(schemaVersionSupported('2.0')).toBe(false);
+  });
+});
+
+describe('client URI options', () => {
+  it('appends options and replaces ones already in the connection string', () => {
+    const base = 'mongodb://127.0.0.1:1,127.0.0.1:2/?replicaSet=rs0&appname=old';
+    expect(withUriOptions(base, { appname: 'new', heartbeatFrequencyMS: 500 })).toBe(
+      'mongodb://127.0.0.1:1,127.0.0.1:2/?replicaSet=rs0&appname=new&heartbeatFrequencyMS=500',
+    );
+    expect(withUriOptions('mongodb://127.0.0.1:1', { w: 'majority' })).toBe(
+      'mongodb://127.0.0.1:1/?w=majority',
+    );
   });
 });

@@ -88,6 +88,22 @@ describe('aggregate', () => {
     }
   });
 
+  it('samples distinct random documents and counts with skip and limit', async () => {
+    const coll = h.client.db('agg').collection('sampled');
+    await coll.insertMany([
+      { _id: 1, cust: 'a' },
+      { _id: 2, cust: 'b' },
+      { _id: 3, cust: 'a' },
+    ] as never[]);
+    const sample = await coll.aggregate([{ $sample: { size: 2 } }]).toArray();
+    expect(sample).toHaveLength(2);
+    expect(new Set(sample.map((d) => d._id)).size).toBe(2);
+    expect(await coll.aggregate([{ $sample: { size: 10 } }, { $count: 'n' }]).toArray()).toEqual([{ n: 3 }]);
+    expect(await coll.countDocuments({ cust: 'a' })).toBe(2);
+    expect(await coll.countDocuments({}, { skip: 1, limit: 1 })).toBe(1);
+    expect(await coll.countDocuments({ cust: 'nobody' })).toBe(0);
+  });
+
   it('requires the cursor option', async () => {
     await expect(h.client.db('agg').command({ aggregate: 'orders', pipeline: [] })).rejects.toMatchObject({
       code: 9,

@@ -19,6 +19,7 @@ describe('insert and find through the driver', () => {
       _id: new ObjectId(),
       i: new Int32(7),
       d: new Double(2.5),
+      wholeDouble: new Double(1),
       l: Long.fromString('9007199254740993'),
       dec: Decimal128.fromString('1.10'),
       s: 'text',
@@ -29,6 +30,7 @@ describe('insert and find through the driver', () => {
     expect(found?.l).toEqual(Long.fromString('9007199254740993'));
     expect(found?.i).toEqual(new Int32(7));
     expect(found?.d).toEqual(new Double(2.5));
+    expect(found?.wholeDouble).toEqual(new Double(1));
     expect(String(found?.dec)).toBe('1.10');
     expect(found?.nested).toEqual({ arr: [new Int32(1), 'two', { three: new Int32(3) }] });
   });

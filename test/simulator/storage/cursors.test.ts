@@ -100,3 +100,23 @@ describe('getMore and killCursors', () => {
     await db.command({ killCursors: 'large', cursors: [first.cursor.id] });
   });
 });
+
+describe('natural order and the oplog collection', () => {
+  it('reads a collection in insertion order and in reverse with $natural', async () => {
+    const coll = h.client.db('cursors').collection('natural');
+    await coll.insertMany([{ _id: 3 }, { _id: 1 }, { _id: 2 }] as never[]);
+    expect((await coll.find().toArray()).map((d) => d._id)).toEqual([3, 1, 2]);
+    expect((await coll.find().sort({ $natural: -1 }).toArray()).map((d) => d._id)).toEqual([2, 1, 3]);
+  });
+
+  it('serves local.oplog.rs so the oplog window can be read', async () => {
+    const oplog = h.client.db('local').collection('oplog.rs');
+    const [first] = await oplog.find().sort({ $natural: 1 }).limit(1).toArray();
+    const [last] = await oplog.find().sort({ $natural: -1 }).limit(1).toArray();
+    const entries = h.rs.deployment.oplog.all();
+    expect(first?.ts).toEqual(entries[0]?.ts);
+    expect(last?.ts).toEqual(entries[entries.length - 1]?.ts);
+    const inserts = await oplog.countDocuments({ op: 'i', ns: 'cursors.natural' });
+    expect(inserts).toBe(3);
+  });
+});

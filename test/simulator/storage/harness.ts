@@ -1,11 +1,6 @@
-/**
- * A 1-member simulator with the storage commands registered, driven by the real `mongodb` driver.
- * The composition root may already register them; then this only connects.
- */
+/** A 1-member simulator (storage commands included) driven by the real `mongodb` driver. */
 import { MongoClient } from 'mongodb';
-import { createChangeStreamOpener } from '../../../simulator/changestreams/open.js';
 import { type ReplicaSetHandle, startReplicaSet } from '../../../simulator/index.js';
-import { storageCommands } from '../../../simulator/storage/commands.js';
 
 export interface StorageHarness {
   rs: ReplicaSetHandle;
@@ -15,18 +10,6 @@ export interface StorageHarness {
 
 export async function startStorageHarness(): Promise<StorageHarness> {
   const rs = await startReplicaSet({ members: 1, noopIntervalMs: 0 });
-  const deployment = rs.deployment;
-  if (!deployment.registry.has('find')) {
-    const parts = {
-      catalog: deployment.catalog,
-      cursors: deployment.sessions,
-      oplog: deployment.oplog,
-      clock: deployment.clock,
-    };
-    deployment.registry.registerAll(
-      storageCommands({ ...parts, openChangeStream: createChangeStreamOpener(parts) }),
-    );
-  }
   const client = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5000 });
   try {
     await client.connect();

@@ -90,6 +90,30 @@ describe('multi-document transactions', () => {
     expect(await coll.findOne({ _id: 1 } as never)).toEqual({ _id: 1, v: 1 });
   });
 
+  it('lets the first of two open transactions writing one document win', async () => {
+    const coll = h.client.db('txn_two').collection('t');
+    await coll.insertOne({ _id: 1, v: 0 } as never);
+    const first = h.client.startSession();
+    const second = h.client.startSession();
+    try {
+      first.startTransaction();
+      second.startTransaction();
+      await coll.updateOne({ _id: 1 } as never, { $set: { v: 1 } }, { session: first });
+      await expect(
+        coll.updateOne({ _id: 1 } as never, { $set: { v: 2 } }, { session: second }),
+      ).rejects.toMatchObject({
+        code: 112,
+        codeName: 'WriteConflict',
+      });
+      await second.abortTransaction().catch(() => undefined);
+      await first.commitTransaction();
+    } finally {
+      await first.endSession();
+      await second.endSession();
+    }
+    expect(await coll.findOne({ _id: 1 } as never)).toEqual({ _id: 1, v: 1 });
+  });
+
   it('answers NoSuchTransaction for a commit of an unknown transaction', async () => {
     const admin = h.client.db('admin');
     const session = h.client.startSession();

@@ -142,4 +142,24 @@ describe('driver discovery', () => {
     expect(ping.ok).toBe(1);
     expect(replicaSet.deployment.listener(oldPrimary).connectionCount).toBe(0);
   });
+
+  it('discovers an arbiter that holds no data and a STARTUP member as a ghost', async () => {
+    const replicaSet = await startSet({ memberOptions: [{}, {}, { arbiterOnly: true }] });
+    const [, second, arbiter] = replicaSet.members;
+    expect(arbiter!.state).toBe('ARBITER');
+    replicaSet.setMemberState(second!.name, 'STARTUP');
+    const mongoClient = client(replicaSet.uri);
+    const discovered = waitForTopology(mongoClient, (event) => {
+      const types = [...event.newDescription.servers.values()].map((server) => server.type);
+      return types.includes('RSArbiter') && types.includes('RSGhost') && types.includes('RSPrimary');
+    });
+    await mongoClient.connect();
+    await discovered;
+    const hello = await mongoClient.db('admin').command({ hello: 1 });
+    expect(hello.arbiters).toEqual([arbiter!.name]);
+    expect(hello.hosts).toEqual([replicaSet.members[0]!.name, second!.name]);
+    const direct = client(`mongodb://${arbiter!.name}/?directConnection=true`);
+    await expect(direct.db('app').collection('items').findOne({})).rejects.toMatchObject({ code: 13436 });
+    expect((await direct.db('admin').command({ hello: 1 })).arbiterOnly).toBe(true);
+  });
 });

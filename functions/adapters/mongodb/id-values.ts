@@ -1,0 +1,143 @@
+import { type Document, Double, EJSON, Long, ObjectId } from 'bson';
+import { bsonKind } from '../../core/bson-kind.js';
+import { UnsupportedValueError } from '../../core/errors.js';
+import {
+  type BoundValue,
+  bracketOfBound,
+  bracketOfType,
+  type IdSummary,
+  type PartitionBounds,
+  typesOutsideBracket,
+} from '../../core/partition-plan.js';
+
+/**
+ * `_id` values between the pure planner's representation, BSON and their stored text.
+ *
+ * Checkpoints are the canonical Extended JSON (v2) of the last copied `_id`, e.g.
+ * `{"$oid":"65a1…"}`, `{"$numberInt":"7"}`, `"abc"`: exact for every BSON type.
+ */
+
+export function encodeCheckpoint(id: unknown): string {
+  return EJSON.stringify(id, { relaxed: false });
+}
+
+export function decodeCheckpoint(text: string): unknown {
+  try {
+    return EJSON.parse(text, { relaxed: false });
+  } catch (err) {
+    throw new UnsupportedValueError(`stored checkpoint is not Extended JSON: ${(err as Error).message}`);
+  }
+}
+
+export function boundToBson(bound: BoundValue): unknown {
+  switch (bound.type) {
+    case 'objectId':
+      return ObjectId.createFromHexString(bound.hex);
+    case 'integer':
+      return Long.fromString(bound.value);
+    case 'double':
+      return new Double(bound.value);
+    case 'string':
+      return bound.value;
+  }
+}
+
+/** MongoDB's `$type` name of a value as the driver hands it out (with or without promoteValues). */
+export function bsonTypeName(value: unknown): string {
+  const kind = bsonKind(value);
+  switch (kind) {
+    case 'number':
+      return Number.isInteger(value) && Math.abs(value as number) <= 0x7fffffff ? 'int' : 'double';
+    case 'Int32':
+      return 'int';
+    case 'Double':
+      return 'double';
+    case 'Long':
+    case 'bigint':
+      return 'long';
+    case 'Decimal128':
+      return 'decimal';
+    case 'string':
+      return 'string';
+    case 'BSONSymbol':
+      return 'symbol';
+    case 'document':
+    case 'DBRef':
+      return 'object';
+    case 'array':
+      return 'array';
+    case 'Binary':
+    case 'Bytes':
+      return 'binData';
+    case 'ObjectId':
+      return 'objectId';
+    case 'boolean':
+      return 'bool';
+    case 'Date':
+      return 'date';
+    case 'Timestamp':
+      return 'timestamp';
+    case 'RegExp':
+    case 'BSONRegExp':
+      return 'regex';
+    case 'Code':
+      return (value as { scope?: unknown }).scope ? 'javascriptWithScope' : 'javascript';
+    case 'MinKey':
+      return 'minKey';
+    case 'MaxKey':
+      return 'maxKey';
+    case 'null':
+      return 'null';
+    default:
+      return 'undefined';
+  }
+}
+
+/** What the planner needs to know about a smallest or largest `_id`. */
+export function summarizeId(value: unknown): IdSummary {
+  const type = bsonTypeName(value);
+  switch (type) {
+    case 'objectId':
+      return { type: 'objectId', hex: (value as ObjectId).toHexString() };
+    case 'int':
+    case 'long':
+      return { type: 'integer', value: integerText(value) };
+    case 'double': {
+      const number = Number(typeof value === 'number' ? value : (value as Double).value);
+      return Number.isFinite(number) ? { type: 'double', value: number } : { type: 'other', bsonType: 'double' };
+    }
+    case 'string':
+      return { type: 'string', value: value as string };
+    default:
+      return { type: 'other', bsonType: type };
+  }
+}
+
+function integerText(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (bsonKind(value) === 'Int32') return String((value as { value: number }).value);
+  return (value as Long).toString();
+}
+
+/**
+ * The find filter of a partition. A comparison only matches values of its bound's type bracket,
+ * so an open end is widened with `$type` to every bracket beyond it: the first partition also
+ * holds every `_id` sorting before the split type, the last every `_id` sorting after it.
+ */
+export function partitionFilter(bounds: PartitionBounds): Document {
+  const { lower, upper } = bounds;
+  if (lower !== null && upper !== null) return { _id: { $gte: boundToBson(lower), $lt: boundToBson(upper) } };
+  if (upper !== null) return widen({ $lt: boundToBson(upper) }, typesOutsideBracket(bracketOfBound(upper), 'below'));
+  if (lower !== null) return widen({ $gte: boundToBson(lower) }, typesOutsideBracket(bracketOfBound(lower), 'above'));
+  return {};
+}
+
+/** `_id` strictly after `id` in MongoDB's full sort order, whatever its type. */
+export function afterIdFilter(id: unknown): Document {
+  return widen({ $gt: id }, typesOutsideBracket(bracketOfType(bsonTypeName(id)), 'above'));
+}
+
+function widen(comparison: Document, otherTypes: string[]): Document {
+  if (otherTypes.length === 0) return { _id: comparison };
+  return { $or: [{ _id: comparison }, { _id: { $type: otherTypes } }] };
+}

@@ -1,0 +1,115 @@
+/**
+ * The MongoDB side of a pipe as the engines see it: a snapshot source (plan and read `_id`
+ * ranges) and a change source (read change events in bounded batches). Adapters implement
+ * these; the engines never touch the driver.
+ */
+import type { PartitionBounds, PartitionPlan } from '../core/partition-plan.js';
+import type { ChangeEventLike } from '../core/rows.js';
+import type { ClusterTime, StartPointInput } from './pipe-store.js';
+
+/** One mapped collection, as MongoDB names it. */
+export interface SourceNamespace {
+  db: string;
+  coll: string;
+}
+
+export interface PlanOptions {
+  targetRowsPerPartition: number;
+  /** Size of the `$sample` of `_id`s taken when the `_id`s are strings (default 1000). */
+  sampleSize?: number;
+}
+
+export interface SnapshotReadOptions {
+  bounds: PartitionBounds;
+  /** The serialized last `_id` already copied (exclusive); null to start at the lower bound. */
+  checkpoint: string | null;
+  maxRows: number;
+  maxBytes: number;
+  /** Cluster time the snapshot must not read before (start point): needed for secondary reads. */
+  afterClusterTime?: ClusterTime | null;
+}
+
+/** A batch of documents in `_id` order, bounded by rows and bytes (BSON size as read). */
+export interface SnapshotBatch {
+  documents: Record<string, unknown>[];
+  /** Sum of the BSON sizes of `documents`. */
+  bytes: number;
+  /** The serialized `_id` of the last document: the checkpoint to store once the batch is inserted. */
+  checkpoint: string;
+}
+
+export interface SnapshotSource {
+  /** Plans partitions of one collection from its `_id` distribution. */
+  planPartitions(namespace: SourceNamespace, options: PlanOptions): Promise<PartitionPlan & PlanFacts>;
+  /** Streams one partition; breaking out of the loop closes the cursor. */
+  readPartition(namespace: SourceNamespace, options: SnapshotReadOptions): AsyncIterable<SnapshotBatch>;
+}
+
+/** What the plan was based on: shown in pipe status (documents estimated per table). */
+export interface PlanFacts {
+  estimatedCount: number;
+  /** `$type` names seen among the smallest, largest and sampled `_id`s, with counts. */
+  idTypeCensus: Record<string, number>;
+}
+
+/** Where a change batch starts: the committed resume point first, then the recorded start point. */
+export interface ChangeResumeRequest {
+  /** The committed resume point (token and its cluster time), if any. */
+  resumePoint: { token: string | null; clusterTime: ClusterTime | null } | null;
+  /** The start point recorded before the snapshot, if any. */
+  startPoint: StartPointInput | null;
+}
+
+/** Which step of the resume order of docs/source.md opened the stream. */
+export type ResumeMethod =
+  | 'resume-token'
+  | 'resume-token-cluster-time'
+  | 'resume-point-cluster-time'
+  | 'start-point-token'
+  | 'start-point-token-cluster-time'
+  | 'start-point-cluster-time';
+
+export interface ChangeBatchRequest extends ChangeResumeRequest {
+  maxEvents: number;
+  maxBytes: number;
+  /** Longest time to wait for events once caught up (an idle batch returns after this). */
+  maxWaitMs: number;
+  /** Epoch milliseconds by which the batch must return, whatever it holds. */
+  deadline: number;
+}
+
+/** A change event as the engines use it: plain, with the resume token of the event. */
+export interface SourceChangeEvent extends ChangeEventLike {
+  /** The event's resume token, serialized. */
+  token: string;
+  ns: SourceNamespace;
+}
+
+export interface StoppedTable {
+  namespace: SourceNamespace;
+  operationType: string;
+  /** Plain-English reason for the pipe status. */
+  reason: string;
+}
+
+export interface ChangeBatch {
+  /** Row events (insert/update/replace/delete) of the mapped collections, in stream order. */
+  events: SourceChangeEvent[];
+  /** Where the next batch resumes: the token after the last event, or the post-batch token when idle. */
+  resumeToken: string;
+  /** Cluster time of `resumeToken`: what to store beside it. */
+  resumeClusterTime: ClusterTime;
+  /** Cluster time of the last event of the batch, null when the batch is empty. */
+  lastEventClusterTime: ClusterTime | null;
+  /** Tables ended by drop / rename / dropDatabase / invalidate. The batch ends at the first one. */
+  tablesStopped: StoppedTable[];
+  resumedWith: ResumeMethod;
+  /** Sum of the BSON sizes of the events read. */
+  bytes: number;
+}
+
+export interface ChangeSource {
+  /** The point CDC starts from, read now from the server (record it before a snapshot reads). */
+  captureStartPoint(): Promise<StartPointInput>;
+  readBatch(request: ChangeBatchRequest): Promise<ChangeBatch>;
+}

@@ -1,0 +1,10 @@
+import { Double, Int32, Long, MongoClient } from 'mongodb';
+import { startReplicaSet } from './simulator/index.js';
+const rs = await startReplicaSet({ noopIntervalMs: 0 });
+const client = new MongoClient(rs.uri);
+const c = client.db('t').collection('c');
+await c.insertOne({ _id: 1, d: new Double(1), i: new Int32(2), l: Long.fromNumber(3), f: 1.5 });
+await c.updateOne({ _id: 1 }, { $set: { d2: new Double(4) } });
+const doc = await c.findOne({ _id: 1 }, { promoteValues: false });
+console.log(Object.entries(doc!).map(([k, v]) => `${k}:${(v as any)?._bsontype ?? typeof v}`).join(' '));
+await client.close(); await rs.stop();
