@@ -14,6 +14,7 @@ import {
 } from '../contract.js';
 import { type Catalog, validateCollectionName, validateDbName } from './catalog.js';
 import type { Collection } from './collection.js';
+import type { RetryableWrites } from './retryable-writes.js';
 import type { TransactionManager } from './transactions.js';
 import { DirectWriteScope, type WriteScope } from './write-scope.js';
 
@@ -32,8 +33,10 @@ export interface StorageDeps {
   oplog: OplogWriter;
   clock: ClusterClock;
   openChangeStream: OpenChangeStream;
-  /** Created by `storageCommands` when not given. */
+  /** Created by `storageCommands` when not given; pass one to end its transactions with sessions. */
   transactions?: TransactionManager;
+  /** Created by `storageCommands` when not given; pass one to forget ended sessions. */
+  retryableWrites?: RetryableWrites;
 }
 
 export interface ResolvedDeps extends StorageDeps {

@@ -14,6 +14,7 @@ import { createIndexes, dropIndexes, listIndexes } from '../commands/ddl/indexes
 import { collStats, dbStats, listCollections, listDatabases } from '../commands/ddl/listing.js';
 import type { CommandHandler } from '../contract.js';
 import type { ResolvedDeps, StorageDeps } from './command-support.js';
+import { RetryableWrites } from './retryable-writes.js';
 import { TransactionManager } from './transactions.js';
 
 export function storageCommands(deps: StorageDeps): Record<string, CommandHandler> {
@@ -21,6 +22,7 @@ export function storageCommands(deps: StorageDeps): Record<string, CommandHandle
     ...deps,
     transactions: deps.transactions ?? new TransactionManager(deps.catalog, deps.oplog),
   };
+  const retryable = deps.retryableWrites ?? new RetryableWrites();
   const bind =
     (
       handler: (deps: ResolvedDeps, ctx: Parameters<CommandHandler>[0]) => ReturnType<CommandHandler>,
@@ -28,14 +30,14 @@ export function storageCommands(deps: StorageDeps): Record<string, CommandHandle
     (ctx) =>
       handler(resolved, ctx);
   return {
-    insert: bind(insert),
-    update: bind(update),
-    delete: bind(remove),
+    insert: retryable.wrap(bind(insert)),
+    update: retryable.wrap(bind(update)),
+    delete: retryable.wrap(bind(remove)),
     find: bind(find),
     getMore: bind(getMore),
     killCursors: bind(killCursors),
-    findAndModify: bind(findAndModify),
-    findandmodify: bind(findAndModify),
+    findAndModify: retryable.wrap(bind(findAndModify)),
+    findandmodify: retryable.wrap(bind(findAndModify)),
     aggregate: bind(aggregate),
     count: bind(count),
     distinct: bind(distinct),

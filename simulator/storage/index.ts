@@ -5,4 +5,5 @@ export { Collection } from './collection.js';
 export type { OpenChangeStream, StorageDeps } from './command-support.js';
 export { storageCommands } from './commands.js';
 export { CursorRegistryImpl } from './cursors.js';
+export { RetryableWrites } from './retryable-writes.js';
 export { TransactionManager } from './transactions.js';

@@ -221,6 +221,7 @@ export class TransactionManager {
   }
 }
 
-function sessionKey(lsid: Document): string {
+/** One key per logical session id. */
+export function sessionKey(lsid: Document): string {
   return valueKey(lsid.id ?? lsid);
 }

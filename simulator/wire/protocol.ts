@@ -3,6 +3,7 @@
  * OP_QUERY/OP_REPLY pair that drivers still use for the first handshake `hello`.
  */
 import { BSON, type Document } from 'bson';
+import { decodeDocument } from './typed-decode.js';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -22,9 +23,6 @@ export const QUERY_SECONDARY_OK = 1 << 2;
 
 /** Flag bits a client may set; any other bit set is a protocol error, as on the real server. */
 const KNOWN_MSG_FLAGS = MSG_CHECKSUM_PRESENT | MSG_MORE_TO_COME | MSG_EXHAUST_ALLOWED;
-
-/** Deserialisation keeps int64 values as `Long` so documents round-trip with their BSON types. */
-const DESERIALIZE_OPTIONS = { promoteLongs: false } as const;
 
 export class WireProtocolError extends Error {
   constructor(message: string) {
@@ -79,7 +77,7 @@ function readDocument(frame: Buffer, offset: number): { document: Document; end:
   if (size < 5 || offset + size > frame.length || size > MAX_BSON_OBJECT_SIZE + 16 * 1024) {
     throw new WireProtocolError(`Invalid BSON document size ${size}`);
   }
-  const document = BSON.deserialize(frame.subarray(offset, offset + size), DESERIALIZE_OPTIONS);
+  const document = decodeDocument(frame.subarray(offset, offset + size));
   return { document, end: offset + size };
 }
 

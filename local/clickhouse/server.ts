@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, gzipSync } from 'node:zlib';
+import type { ChdbEngine } from './engine.js';
+import {
+  engineFailure,
+  httpStatusForCode,
+  type HttpQueryRequest,
+  ProtocolError,
+  parseQueryRequest,
+  responseFormat,
+} from './protocol.js';
+
+/** Bodies are buffered whole before they reach the engine; past this a request gets 413. */
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+
+export interface ClickHouseFrontOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** When set, requests must carry these credentials; otherwise any credentials are accepted. */
+  user?: string;
+  password?: string;
+  maxBodyBytes?: number;
+}
+
+export interface RunningFront {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serve ClickHouse's HTTP interface on top of an engine. Resolves once listening. */
+export async function serveClickHouse(engine: ChdbEngine, options: ClickHouseFrontOptions = {}): Promise<RunningFront> {
+  const host = options.host ?? '127.0.0.1';
+  const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const server: Server = createServer((request, response) => {
+    handle(engine, options, timezone, request, response).catch((err: unknown) => {
+      response.destroy(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port ?? 8123, host, () => resolveListen());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(
+  engine: ChdbEngine,
+  options: ClickHouseFrontOptions,
+  timezone: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://front');
+  if (url.pathname === '/ping' || (url.pathname === '/' && request.method === 'GET' && !url.searchParams.has('query'))) {
+    response.writeHead(200, { 'Content-Type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
+    return;
+  }
+  const queryId = url.searchParams.get('query_id') || randomUUID();
+  const baseHeaders = { 'X-ClickHouse-Query-Id': queryId, 'X-ClickHouse-Timezone': timezone };
+  let parsed: HttpQueryRequest | undefined;
+  try {
+    if (url.pathname !== '/') throw new ProtocolError(0, 'UNKNOWN_HANDLER', `No handler for ${url.pathname}`);
+    checkCredentials(options, request, url.searchParams);
+    const body = await readBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+    parsed = parseQueryRequest(url.searchParams, body);
+    const result = await engine.execute(parsed);
+    const summary = {
+      read_rows: String(result.rowsRead),
+      read_bytes: String(result.bytesRead),
+      written_rows: '0',
+      written_bytes: '0',
+      total_rows_to_read: '0',
+      result_rows: '0',
+      result_bytes: String(result.body.byteLength),
+      elapsed_ns: String(Math.round(result.elapsedSeconds * 1e9)),
+    };
+    const compress = parsed.compressResponse && acceptsGzip(request);
+    const payload = compress ? gzipSync(result.body) : result.body;
+    response.writeHead(200, {
+      ...baseHeaders,
+      'Content-Type': 'text/plain; charset=UTF-8',
+      'X-ClickHouse-Format': responseFormat(parsed.sql, parsed.defaultFormat),
+      'X-ClickHouse-Summary': JSON.stringify(summary),
+      ...(compress ? { 'Content-Encoding': 'gzip' } : {}),
+    });
+    response.end(payload);
+  } catch (err) {
+    const failure =
+      err instanceof ProtocolError
+        ? { code: err.code, type: err.type, text: `Code: ${err.code}. DB::Exception: ${err.message}. (${err.type})` }
+        : engineFailure(err instanceof Error ? err.message : String(err));
+    const status = url.pathname === '/' ? httpStatusForCode(failure.code) : 404;
+    // The client reads the body before the connection is reused; drain what it may still send.
+    request.resume();
+    response.writeHead(status, {
+      ...baseHeaders,
+      'Content-Type': 'text/plain; charset=UTF-8',
+      'X-ClickHouse-Exception-Code': String(failure.code),
+    });
+    response.end(`${failure.text}\n`);
+  }
+}
+
+function acceptsGzip(request: IncomingMessage): boolean {
+  return /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
+}
+
+function checkCredentials(options: ClickHouseFrontOptions, request: IncomingMessage, search: URLSearchParams): void {
+  if (options.user === undefined) return;
+  let user = search.get('user') ?? header(request, 'x-clickhouse-user');
+  let password = search.get('password') ?? header(request, 'x-clickhouse-key');
+  const authorization = header(request, 'authorization');
+  if (authorization?.startsWith('Basic ')) {
+    const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    user = decoded.slice(0, colon < 0 ? undefined : colon);
+    password = colon < 0 ? '' : decoded.slice(colon + 1);
+  }
+  if (user !== options.user || (password ?? '') !== (options.password ?? '')) {
+    throw new ProtocolError(
+      516,
+      'AUTHENTICATION_FAILED',
+      `${user ?? 'default'}: Authentication failed: password is incorrect, or there is no user with such name`,
+    );
+  }
+}
+
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
+  if (request.method === 'GET' || request.method === 'HEAD') return '';
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of decoded(request)) {
+    const buffer = chunk as Buffer;
+    total += buffer.byteLength;
+    if (total > maxBytes) {
+      throw new ProtocolError(307, 'TOO_MANY_BYTES', `Request body is larger than the front's limit of ${maxBytes} bytes`);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+function decoded(request: IncomingMessage): Readable {
+  const encoding = header(request, 'content-encoding');
+  if (encoding === undefined || encoding === 'identity') return request;
+  if (encoding === 'gzip') return request.pipe(createGunzip());
+  if (encoding === 'deflate') return request.pipe(createInflate());
+  if (encoding === 'br') return request.pipe(createBrotliDecompress());
+  throw new ProtocolError(1001, 'UNKNOWN_COMPRESSION_METHOD', `Unknown Content-Encoding ${encoding}`);
+}
