@@ -12,7 +12,7 @@ import { Oplog } from './oplog/oplog.js';
 import { Dispatcher } from './server/dispatcher.js';
 import { CommandRegistry } from './server/registry.js';
 import { SessionRegistry } from './sessions/session-registry.js';
-import { Catalog, CursorRegistryImpl, storageCommands } from './storage/index.js';
+import { Catalog, CursorRegistryImpl, storageCommands, TransactionManager } from './storage/index.js';
 import { buildConfig, isUnreachable, type MemberOptions } from './topology/config.js';
 import type { LastWrite } from './topology/hello-response.js';
 import { ReplicaSetTopology } from './topology/topology.js';
@@ -41,6 +41,7 @@ export class Deployment {
   readonly registry = new CommandRegistry();
   readonly sessions: SessionRegistry;
   readonly oplog: Oplog;
+  readonly transactions: TransactionManager;
   private topologyRef: ReplicaSetTopology | undefined;
   private dispatcherRef: Dispatcher | undefined;
   private readonly listeners = new Map<string, MemberListener>();
@@ -48,13 +49,16 @@ export class Deployment {
   private stopped = false;
 
   private constructor(private readonly options: DeploymentOptions) {
-    this.sessions = new SessionRegistry(new CursorRegistryImpl());
     this.oplog = new Oplog({
       clock: this.clock,
       term: () => this.topology.termLong(),
       ...(options.oplogMaxBytes !== undefined ? { maxBytes: options.oplogMaxBytes } : {}),
       ...(options.oplogMaxEntries !== undefined ? { maxEntries: options.oplogMaxEntries } : {}),
     });
+    this.transactions = new TransactionManager(this.catalog, this.oplog);
+    this.sessions = new SessionRegistry(new CursorRegistryImpl(), (lsid) =>
+      this.transactions.endSession(lsid),
+    );
   }
 
   static async start(options: DeploymentOptions = {}): Promise<Deployment> {
@@ -175,6 +179,7 @@ export class Deployment {
         oplog: this.oplog,
         clock: this.clock,
         openChangeStream,
+        transactions: this.transactions,
       }),
     );
     this.topologyRef.onChange((change) => this.applyTopologyChange(change.primary, change.previousPrimary));
@@ -187,6 +192,8 @@ export class Deployment {
     for (const [name, listener] of this.listeners) {
       listener.setAccepting(!isUnreachable(this.topology.stateOf(name) as MemberState));
     }
+    // A primary that loses its role aborts its open transactions.
+    if (previousPrimary && previousPrimary !== primary) this.sessions.abortTransactions();
     // A new primary writes a no-op, as the real server does on stepping up.
     if (primary && primary !== previousPrimary)
       this.oplog.append([{ op: 'n', ns: '', o: { msg: 'new primary' } }]);

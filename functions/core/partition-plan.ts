@@ -45,7 +45,12 @@ export interface PartitionPlanInput {
   maxPartitions?: number;
 }
 
-export type PlanStrategy = 'single' | 'objectId-range' | 'integer-range' | 'double-range' | 'string-quantiles';
+export type PlanStrategy =
+  | 'single'
+  | 'objectId-range'
+  | 'integer-range'
+  | 'double-range'
+  | 'string-quantiles';
 
 export interface PartitionPlan {
   strategy: PlanStrategy;
@@ -121,7 +126,9 @@ export function planPartitions(input: PartitionPlanInput): PartitionPlan {
   const { minId, maxId } = input;
   if (minId === null || maxId === null) return single('the collection looked empty');
   if (minId.type === 'other' || maxId.type === 'other') {
-    return single(`_id type ${minId.type === 'other' ? minId.bsonType : (maxId as { bsonType: string }).bsonType} is not split`);
+    return single(
+      `_id type ${minId.type === 'other' ? minId.bsonType : (maxId as { bsonType: string }).bsonType} is not split`,
+    );
   }
   if (bracketOfBound(minId) !== bracketOfBound(maxId)) {
     return single(`mixed _id types (${minId.type} … ${maxId.type}): one partition covers them all`);
@@ -154,7 +161,11 @@ function cutPoints(min: BoundValue, max: BoundValue, wanted: number, sample: rea
     const values = splitBigInt(objectIdToBigInt(min.hex), objectIdToBigInt(max.hex), wanted).map(
       (value): BoundValue => ({ type: 'objectId', hex: value.toString(16).padStart(24, '0') }),
     );
-    return { strategy: 'objectId-range', reason: `${wanted} even ObjectId ranges between min and max`, values };
+    return {
+      strategy: 'objectId-range',
+      reason: `${wanted} even ObjectId ranges between min and max`,
+      values,
+    };
   }
   if (min.type === 'integer' && max.type === 'integer') {
     const values = splitBigInt(BigInt(min.value), BigInt(max.value), wanted).map(
@@ -166,7 +177,11 @@ function cutPoints(min: BoundValue, max: BoundValue, wanted: number, sample: rea
     const values = stringQuantiles(sample, min.value, wanted).map(
       (value): BoundValue => ({ type: 'string', value }),
     );
-    return { strategy: 'string-quantiles', reason: `quantiles of ${sample.length} sampled string _ids`, values };
+    return {
+      strategy: 'string-quantiles',
+      reason: `quantiles of ${sample.length} sampled string _ids`,
+      values,
+    };
   }
   const low = numericValue(min);
   const high = numericValue(max);
@@ -217,7 +232,10 @@ function stringQuantiles(sample: readonly string[], min: string, parts: number):
   const cuts: string[] = [];
   for (let k = 1; k <= count; k++) {
     const value = sorted[Math.floor((k * sorted.length) / (count + 1))];
-    if (value !== undefined && (cuts.length === 0 || compareStrings(value, cuts[cuts.length - 1] as string) > 0))
+    if (
+      value !== undefined &&
+      (cuts.length === 0 || compareStrings(value, cuts[cuts.length - 1] as string) > 0)
+    )
       cuts.push(value);
   }
   return cuts;

@@ -7,6 +7,8 @@ export interface EngineResult {
   body: Uint8Array;
   rowsRead: number;
   bytesRead: number;
+  rowsWritten: number;
+  bytesWritten: number;
   elapsedSeconds: number;
 }
 
@@ -45,6 +47,23 @@ export class ChdbEngine {
         ...[...request.settings].map(([name, value]) => settingStatement(name, value)),
       ];
       if (preamble.length > 0) await connection.queryAsync(preamble.join(';\n'), { format: 'TabSeparated' });
+      if (request.rawInsert !== undefined) {
+        const { table, columns, format, data } = request.rawInsert;
+        const summary = await connection.insert({
+          table,
+          format,
+          values: data,
+          ...(columns === undefined ? {} : { columns }),
+        });
+        return {
+          body: new Uint8Array(0),
+          rowsRead: 0,
+          bytesRead: summary.bytesSent,
+          rowsWritten: summary.rowsWritten,
+          bytesWritten: summary.bytesWritten,
+          elapsedSeconds: summary.elapsed,
+        };
+      }
       const options = { format: request.defaultFormat };
       const result =
         request.parameters.size === 0
@@ -54,6 +73,8 @@ export class ChdbEngine {
         body: result.bytes(),
         rowsRead: result.rowsRead,
         bytesRead: result.bytesRead,
+        rowsWritten: 0,
+        bytesWritten: 0,
         elapsedSeconds: result.elapsed,
       };
     } finally {

@@ -1,3 +1,5 @@
+import { type RawInsert, rawInsertOf } from './raw-insert.js';
+
 /**
  * The parts of ClickHouse's HTTP interface that are pure text handling: which URL parameters
  * are settings, how query parameters are decoded, which HTTP status an exception code gets and
@@ -40,6 +42,8 @@ const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export interface HttpQueryRequest {
   /** The SQL: the `query` URL parameter and the body joined by a newline (INSERT data included). */
   sql: string;
+  /** Set when the body is rows for an INSERT that goes to the engine as bytes; `sql` is then the statement alone. */
+  rawInsert: RawInsert | undefined;
   database: string | undefined;
   defaultFormat: string;
   queryId: string | undefined;
@@ -60,30 +64,42 @@ export class ProtocolError extends Error {
   }
 }
 
-export function parseQueryRequest(search: URLSearchParams, body: string): HttpQueryRequest {
+export function parseQueryRequest(search: URLSearchParams, body: Buffer): HttpQueryRequest {
   const settings = new Map<string, string>();
   const parameters = new Map<string, string | null>();
   for (const [name, value] of search) {
     if (name.startsWith('param_')) {
       const parameter = name.slice('param_'.length);
       if (!PARAMETER_NAME.test(parameter)) {
-        throw new ProtocolError(36, 'BAD_ARGUMENTS', `Invalid query parameter name ${JSON.stringify(parameter)}`);
+        throw new ProtocolError(
+          36,
+          'BAD_ARGUMENTS',
+          `Invalid query parameter name ${JSON.stringify(parameter)}`,
+        );
       }
       parameters.set(parameter, unescapeParameterValue(value));
     } else if (!RESERVED_PARAMETERS.has(name) && !HTTP_ONLY_SETTINGS.has(name)) {
       if (!SETTING_NAME.test(name)) {
-        throw new ProtocolError(115, 'UNKNOWN_SETTING', `Setting ${JSON.stringify(name)} is neither a builtin setting nor valid`);
+        throw new ProtocolError(
+          115,
+          'UNKNOWN_SETTING',
+          `Setting ${JSON.stringify(name)} is neither a builtin setting nor valid`,
+        );
       }
       settings.set(name, value);
     }
   }
   const urlQuery = search.get('query') ?? '';
-  const sql = [urlQuery, body].filter((part) => part.length > 0).join('\n');
+  const rawInsert = rawInsertOf(urlQuery, body);
+  const sql = rawInsert
+    ? urlQuery
+    : [urlQuery, body.toString('utf8')].filter((part) => part.length > 0).join('\n');
   if (sql.trim().length === 0) {
     throw new ProtocolError(62, 'SYNTAX_ERROR', 'Empty query');
   }
   return {
     sql,
+    rawInsert,
     database: nonEmpty(search.get('database')),
     defaultFormat: nonEmpty(search.get('default_format')) ?? 'TabSeparated',
     queryId: nonEmpty(search.get('query_id')),
@@ -127,7 +143,8 @@ export function stringLiteral(value: string): string {
 }
 
 export function settingStatement(name: string, value: string): string {
-  if (!SETTING_NAME.test(name)) throw new ProtocolError(115, 'UNKNOWN_SETTING', `Invalid setting name ${name}`);
+  if (!SETTING_NAME.test(name))
+    throw new ProtocolError(115, 'UNKNOWN_SETTING', `Invalid setting name ${name}`);
   return `SET ${name} = ${stringLiteral(value)}`;
 }
 
@@ -145,7 +162,8 @@ export interface EngineFailure {
 /** Read the exception code and type out of an engine message, keeping ClickHouse's wording. */
 export function engineFailure(message: string, fallbackCode = 1001): EngineFailure {
   const start = message.indexOf('Code: ');
-  const text = start >= 0 ? message.slice(start) : `Code: ${fallbackCode}. DB::Exception: ${message}. (STD_EXCEPTION)`;
+  const text =
+    start >= 0 ? message.slice(start) : `Code: ${fallbackCode}. DB::Exception: ${message}. (STD_EXCEPTION)`;
   const code = Number(/^Code: (\d+)\./.exec(text)?.[1] ?? fallbackCode);
   const types = [...text.matchAll(/\(([A-Z][A-Z0-9_]+)\)/g)];
   const type = types.at(-1)?.[1] ?? 'STD_EXCEPTION';
@@ -154,8 +172,8 @@ export function engineFailure(message: string, fallbackCode = 1001): EngineFailu
 
 const NOT_FOUND_CODES = new Set([46, 47, 50, 60, 73, 81, 83, 115, 390]);
 const BAD_REQUEST_CODES = new Set([
-  6, 25, 26, 27, 28, 32, 33, 34, 35, 36, 38, 41, 42, 43, 44, 53, 62, 69, 70, 72, 117, 130, 131, 190, 232, 233, 410, 457,
-  472, 573,
+  6, 25, 26, 27, 28, 32, 33, 34, 35, 36, 38, 41, 42, 43, 44, 53, 62, 69, 70, 72, 117, 130, 131, 190, 232, 233,
+  410, 457, 472, 573,
 ]);
 
 /** The HTTP status ClickHouse's own server answers with for an exception code. */

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate, gzipSync } from 'node:zlib';
 import type { ChdbEngine } from './engine.js';
 import {
   engineFailure,
-  httpStatusForCode,
   type HttpQueryRequest,
+  httpStatusForCode,
   ProtocolError,
   parseQueryRequest,
   responseFormat,
@@ -33,7 +33,10 @@ export interface RunningFront {
 }
 
 /** Serve ClickHouse's HTTP interface on top of an engine. Resolves once listening. */
-export async function serveClickHouse(engine: ChdbEngine, options: ClickHouseFrontOptions = {}): Promise<RunningFront> {
+export async function serveClickHouse(
+  engine: ChdbEngine,
+  options: ClickHouseFrontOptions = {},
+): Promise<RunningFront> {
   const host = options.host ?? '127.0.0.1';
   const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const server: Server = createServer((request, response) => {
@@ -65,7 +68,10 @@ async function handle(
   response: ServerResponse,
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://front');
-  if (url.pathname === '/ping' || (url.pathname === '/' && request.method === 'GET' && !url.searchParams.has('query'))) {
+  if (
+    url.pathname === '/ping' ||
+    (url.pathname === '/' && request.method === 'GET' && !url.searchParams.has('query'))
+  ) {
     response.writeHead(200, { 'Content-Type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
     return;
   }
@@ -81,8 +87,8 @@ async function handle(
     const summary = {
       read_rows: String(result.rowsRead),
       read_bytes: String(result.bytesRead),
-      written_rows: '0',
-      written_bytes: '0',
+      written_rows: String(result.rowsWritten),
+      written_bytes: String(result.bytesWritten),
       total_rows_to_read: '0',
       result_rows: '0',
       result_bytes: String(result.body.byteLength),
@@ -101,7 +107,11 @@ async function handle(
   } catch (err) {
     const failure =
       err instanceof ProtocolError
-        ? { code: err.code, type: err.type, text: `Code: ${err.code}. DB::Exception: ${err.message}. (${err.type})` }
+        ? {
+            code: err.code,
+            type: err.type,
+            text: `Code: ${err.code}. DB::Exception: ${err.message}. (${err.type})`,
+          }
         : engineFailure(err instanceof Error ? err.message : String(err));
     const status = url.pathname === '/' ? httpStatusForCode(failure.code) : 404;
     // The client reads the body before the connection is reused; drain what it may still send.
@@ -119,7 +129,11 @@ function acceptsGzip(request: IncomingMessage): boolean {
   return /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
 }
 
-function checkCredentials(options: ClickHouseFrontOptions, request: IncomingMessage, search: URLSearchParams): void {
+function checkCredentials(
+  options: ClickHouseFrontOptions,
+  request: IncomingMessage,
+  search: URLSearchParams,
+): void {
   if (options.user === undefined) return;
   let user = search.get('user') ?? header(request, 'x-clickhouse-user');
   let password = search.get('password') ?? header(request, 'x-clickhouse-key');
@@ -144,19 +158,23 @@ function header(request: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-async function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
-  if (request.method === 'GET' || request.method === 'HEAD') return '';
+async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  if (request.method === 'GET' || request.method === 'HEAD') return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of decoded(request)) {
     const buffer = chunk as Buffer;
     total += buffer.byteLength;
     if (total > maxBytes) {
-      throw new ProtocolError(307, 'TOO_MANY_BYTES', `Request body is larger than the front's limit of ${maxBytes} bytes`);
+      throw new ProtocolError(
+        307,
+        'TOO_MANY_BYTES',
+        `Request body is larger than the front's limit of ${maxBytes} bytes`,
+      );
     }
     chunks.push(buffer);
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return Buffer.concat(chunks, total);
 }
 
 function decoded(request: IncomingMessage): Readable {

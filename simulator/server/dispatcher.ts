@@ -8,7 +8,7 @@ import { type ClusterClock, type CommandContext, CommandError, type SessionInfo 
 import type { FailCommandData, FailPointRegistry } from '../faults/fail-points.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { ReplicaSetTopology } from '../topology/topology.js';
-import type { ClientConnection, CommandExecutor } from '../wire/connection.js';
+import type { ClientConnection } from '../wire/connection.js';
 import { type InboundCommand, OP_QUERY } from '../wire/protocol.js';
 import { commandKind, isChangeStreamAggregate } from './command-kinds.js';
 import { errorReply, successReply } from './envelope.js';
@@ -55,11 +55,6 @@ export class Dispatcher {
   private readonly blocked = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   constructor(private readonly deps: DispatcherDeps) {}
-
-  /** The executor a member's listener hands its commands to. */
-  forMember(memberName: string): CommandExecutor {
-    return { execute: (command, connection) => this.execute(memberName, command, connection) };
-  }
 
   /** Releases commands blocked by `blockConnection` so a stopping deployment leaves no timers. */
   close(): void {
@@ -126,6 +121,7 @@ export class Dispatcher {
     const handler = this.deps.registry.lookup(name);
     if (!handler) throw new CommandError(59, 'CommandNotFound', `no such command: '${name}'`);
     this.deps.sessions.touch(session?.lsid);
+    if (session?.inTransaction) this.deps.sessions.noteTransaction(session.lsid);
 
     const topology = this.deps.topology;
     const kind = commandKind(name, body);
@@ -136,13 +132,17 @@ export class Dispatcher {
       .failPoints(memberName)
       .evaluateFailCommand(name, connection.appName, namespaceOf(db, name, body));
     if (failure) {
-      await this.applyFailure(failure.data, connection, labelContext);
+      await this.applyFailure(
+        failure.data,
+        connection,
+        labelContext,
+        kind === 'write' ? memberName : undefined,
+      );
       if (kind === 'write' && topology.stateOf(memberName) !== 'PRIMARY') {
         throw new CommandError(11602, 'InterruptedDueToReplStateChange', 'operation was interrupted');
       }
     }
 
-    // `remoteAddress` rides along for `whatsmyuri`; it is not part of the shared context seam.
     if (name === 'getMore') {
       const getMoreFailure = this.deps.failPoints(memberName).evaluateGetMoreFailure();
       if (getMoreFailure !== null) {
@@ -154,6 +154,7 @@ export class Dispatcher {
       }
     }
 
+    // `remoteAddress` rides along for `whatsmyuri`; it is not part of the shared context seam.
     const context: CommandContext & { remoteAddress: string } = {
       remoteAddress: connection.remoteAddress,
       db,
@@ -180,12 +181,18 @@ export class Dispatcher {
     data: FailCommandData,
     connection: ClientConnection,
     labelContext: LabelContext,
+    /** For a write: its member, whose step-down interrupts the block at once, as on the server. */
+    writeOn: string | undefined,
   ): Promise<void> {
     if (data.closeConnection) {
       connection.close();
       throw new CommandError(50985, 'Location50985', "Failing command due to 'failCommand' failpoint");
     }
-    if (data.blockConnection && data.blockTimeMS > 0) await this.block(data.blockTimeMS);
+    if (data.blockConnection && data.blockTimeMS > 0) {
+      await (writeOn === undefined
+        ? this.block(data.blockTimeMS)
+        : this.blockWrite(data.blockTimeMS, writeOn));
+    }
     if (data.errorCode !== undefined) {
       // Explicit `errorLabels` replace the labels the server would compute, even when empty.
       // failCommand fires before a getMore checks out its cursor, so the server cannot know the
@@ -197,6 +204,19 @@ export class Dispatcher {
       };
       const labels = data.errorLabels ?? errorLabelsFor(context, data.errorCode);
       throw new FailCommandError(data, labels);
+    }
+  }
+
+  /** Blocks until `ms` elapse or the member stops being primary. */
+  private async blockWrite(ms: number, memberName: string): Promise<void> {
+    const topology = this.deps.topology;
+    const deadline = Date.now() + ms;
+    for (let remaining = ms; remaining > 0; remaining = deadline - Date.now()) {
+      const counter = topology.counter;
+      await topology.waitForChange(counter, remaining);
+      if (topology.stateOf(memberName) !== 'PRIMARY') return;
+      // Released without a change: the topology is closing, stop waiting.
+      if (topology.counter === counter) return;
     }
   }
 

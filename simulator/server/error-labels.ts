@@ -20,6 +20,15 @@ export interface LabelContext {
 
 const TRANSIENT_TRANSACTION_CODES: ReadonlySet<number> = new Set([24, 112, 251]);
 
+/**
+ * Inside a transaction, errors after which the whole transaction may be retried. Commit and
+ * abort only qualify with NoSuchTransaction (the transaction is gone, nothing was committed).
+ */
+function isTransientTransactionError(name: string, code: number): boolean {
+  if (isTransactionEnd(name)) return code === 251;
+  return TRANSIENT_TRANSACTION_CODES.has(code) || NOT_PRIMARY_CODES.has(code);
+}
+
 function isRetryableWrite(context: LabelContext): boolean {
   if (isTransactionEnd(context.name)) return true;
   const session = context.session;
@@ -30,11 +39,7 @@ function isRetryableWrite(context: LabelContext): boolean {
 export function errorLabelsFor(context: LabelContext, code: number): string[] {
   const labels: string[] = [];
   if (RETRYABLE_WRITE_CODES.has(code) && isRetryableWrite(context)) labels.push('RetryableWriteError');
-  if (
-    context.session?.inTransaction &&
-    !isTransactionEnd(context.name) &&
-    (TRANSIENT_TRANSACTION_CODES.has(code) || NOT_PRIMARY_CODES.has(code))
-  ) {
+  if (context.session?.inTransaction && isTransientTransactionError(context.name, code)) {
     labels.push('TransientTransactionError');
   }
   if (context.changeStream && RESUMABLE_CHANGE_STREAM_CODES.has(code))

@@ -33,7 +33,29 @@ export class SessionRegistry implements CursorRegistry {
   /** Change stream cursor ids, so errors on their getMores get `ResumableChangeStreamError`. */
   private readonly changeStreamCursors = new Set<string>();
 
-  constructor(private readonly cursors: CursorRegistry) {}
+  /** Sessions that ran a command inside a multi-document transaction. */
+  private readonly transactionSessions = new Map<string, Document>();
+
+  /**
+   * @param endTransaction aborts and forgets a session's transaction (STORAGE's
+   *   `TransactionManager.endSession`), called when the session ends or its member steps down.
+   */
+  constructor(
+    private readonly cursors: CursorRegistry,
+    private readonly endTransaction: (lsid: Document) => void = () => {},
+  ) {}
+
+  /** Records that `lsid` runs a transaction, so a step-down can abort it. */
+  noteTransaction(lsid: Document): void {
+    const key = sessionKey(lsid);
+    if (key) this.transactionSessions.set(key, lsid);
+  }
+
+  /** Aborts every open transaction, as a primary does when it steps down. */
+  abortTransactions(): void {
+    for (const lsid of this.transactionSessions.values()) this.endTransaction(lsid);
+    this.transactionSessions.clear();
+  }
 
   /** Records that a command used `lsid`. */
   touch(lsid: Document | undefined): void {
@@ -68,13 +90,21 @@ export class SessionRegistry implements CursorRegistry {
       if (!key) continue;
       this.killCursorsOf(key);
       this.sessions.delete(key);
+      this.transactionSessions.delete(key);
+      this.endTransaction(lsid);
     }
   }
 
   /** Closes the cursors of the given sessions (all sessions when `lsids` is undefined). */
   kill(lsids: Document[] | undefined): void {
     const keys = lsids === undefined ? [...this.sessions.keys()] : lsids.map((lsid) => sessionKey(lsid));
-    for (const key of keys) if (key) this.killCursorsOf(key);
+    for (const key of keys) {
+      if (!key) continue;
+      this.killCursorsOf(key);
+      const transaction = this.transactionSessions.get(key);
+      if (transaction) this.endTransaction(transaction);
+      this.transactionSessions.delete(key);
+    }
   }
 
   markChangeStream(cursorId: Long): void {

@@ -12,6 +12,7 @@ import {
   type OplogWriter,
   type ServerCursor,
 } from '../contract.js';
+import { bsonEquals } from './bson-order.js';
 import { type Catalog, validateCollectionName, validateDbName } from './catalog.js';
 import type { Collection } from './collection.js';
 import type { RetryableWrites } from './retryable-writes.js';
@@ -159,4 +160,24 @@ export function firstBatchSize(body: Document, fallback: number): number {
   const options = documentArg(body, 'cursor');
   if (options && options.batchSize !== undefined) return nonNegativeArg(options, 'batchSize', fallback);
   return nonNegativeArg(body, 'batchSize', fallback);
+}
+
+/**
+ * Rejects a `hint` naming an index the collection does not have, as the query planner does
+ * (a missing collection ignores its hint).
+ */
+export function checkHint(collection: Collection | undefined, hint: unknown): void {
+  if (hint === undefined || hint === null || !collection) return;
+  if (typeof hint === 'string') {
+    if (collection.indexes.some((index) => index.name === hint)) return;
+  } else if (typeof hint === 'object' && !Array.isArray(hint)) {
+    const keys = Object.keys(hint as Document);
+    if (keys.length === 0 || keys[0] === '$natural') return;
+    if (collection.indexes.some((index) => bsonEquals(index.key, hint))) return;
+  }
+  throw new CommandError(
+    2,
+    'BadValue',
+    'error processing query: planner returned error :: caused by :: hint provided does not correspond to an existing index',
+  );
 }

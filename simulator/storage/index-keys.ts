@@ -3,9 +3,9 @@
  * enforcement. Multikey fields (arrays) contribute one key per element, like the server.
  */
 import type { Document } from 'bson';
-import { Query } from 'mingo';
 import { CommandError } from '../contract.js';
-import { toPlain } from './typed-values.js';
+import { compileMatcher } from './matcher.js';
+import { valuesAtPath } from './paths.js';
 
 export interface IndexSpec {
   v: number;
@@ -19,51 +19,12 @@ export interface IndexSpec {
 
 export const ID_INDEX: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
-/** Every value at a dotted path, descending through arrays of sub-documents; missing → []. */
-export function valuesAtPath(doc: unknown, path: string): unknown[] {
-  const parts = path.split('.');
-  let current: unknown[] = [doc];
-  for (const part of parts) {
-    const next: unknown[] = [];
-    for (const value of current) {
-      if (Array.isArray(value)) {
-        const index = Number(part);
-        if (Number.isInteger(index) && String(index) === part) {
-          if (index < value.length) next.push(value[index]);
-        } else {
-          for (const item of value) {
-            if (item !== null && typeof item === 'object' && !Array.isArray(item) && part in item) {
-              next.push((item as Document)[part]);
-            }
-          }
-        }
-      } else if (value !== null && typeof value === 'object' && part in (value as Document)) {
-        next.push((value as Document)[part]);
-      }
-    }
-    current = next;
-  }
-  return current;
-}
-
-/** The value at a dotted path without array expansion, or undefined. */
-export function valueAtPath(doc: unknown, path: string): unknown {
-  let current = doc;
-  for (const part of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Document)[part];
-  }
-  return current;
-}
-
 /**
  * The key tuples (as `{field: value}` documents) a document contributes to an index, or an empty
  * list when a sparse or partial index skips it.
  */
 export function indexKeys(spec: IndexSpec, doc: Document): Document[] {
-  if (spec.partialFilterExpression && !new Query(toPlain(spec.partialFilterExpression)).test(toPlain(doc))) {
-    return [];
-  }
+  if (spec.partialFilterExpression && !compileMatcher(spec.partialFilterExpression)?.(doc)) return [];
   const fields = Object.keys(spec.key);
   const perField = fields.map((field) => {
     const found = valuesAtPath(doc, field).flatMap((value) =>

@@ -8,7 +8,8 @@ import { Query } from 'mingo';
 import { CommandError } from '../contract.js';
 import { canonicalRank, compareBson } from './bson-order.js';
 import type { IdBounds } from './collection.js';
-import { valuesAtPath } from './index-keys.js';
+import { compileMatcher } from './matcher.js';
+import { valuesAtPath } from './paths.js';
 import { isPlainObject, toPlain } from './typed-values.js';
 
 export type DocumentPredicate = (doc: Document) => boolean;
@@ -20,9 +21,14 @@ export function requireDocument(value: unknown, field: string): Document {
   return value;
 }
 
-/** A predicate for a query filter; `{}` matches without evaluating anything. */
+/**
+ * A predicate for a query filter; `{}` matches without evaluating anything. The storage matcher
+ * handles the standard operators on typed documents; anything else runs in mingo.
+ */
 export function compileFilter(filter: Document | undefined): DocumentPredicate {
   if (!filter || Object.keys(filter).length === 0) return () => true;
+  const native = compileMatcher(filter);
+  if (native) return native;
   let query: Query;
   try {
     query = new Query(toPlain(filter));
@@ -84,6 +90,26 @@ function tighten(bounds: IdBounds, side: 'lower' | 'upper', value: unknown, incl
   const cmp = compareBson(value, current.value);
   const tighter = side === 'lower' ? cmp > 0 : cmp < 0;
   if (tighter || (cmp === 0 && !inclusive)) bounds[side] = { value, inclusive };
+}
+
+/** `_id: {$in: [...]}` answered by point lookups: the distinct ids in `_id` order. */
+export function planIdLookup(filter: Document | undefined): { ids: unknown[]; residual: Document } | null {
+  const condition = filter?._id;
+  if (!isPlainObject(condition) || Object.keys(condition).length !== 1 || !Array.isArray(condition.$in))
+    return null;
+  const values = condition.$in as unknown[];
+  if (
+    values.some(
+      (value) => value instanceof RegExp || (value as { _bsontype?: string })?._bsontype === 'BSONRegExp',
+    )
+  ) {
+    return null;
+  }
+  const { _id: _handled, ...residual } = filter as Document;
+  const ids = [...values]
+    .sort(compareBson)
+    .filter((value, i, sorted) => i === 0 || compareBson(sorted[i - 1], value) !== 0);
+  return { ids, residual };
 }
 
 /** Validates a sort specification (`{field: 1 | -1}`). */

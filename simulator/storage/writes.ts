@@ -7,7 +7,7 @@ import { CommandError, type OplogDraft } from '../contract.js';
 import { updateDiff, updateOplogObject } from '../oplog/update-diff.js';
 import { canonicalRank } from './bson-order.js';
 import type { Collection } from './collection.js';
-import { compileFilter, planIdScan, sortDocuments } from './query.js';
+import { compileFilter, planIdLookup, planIdScan, sortDocuments } from './query.js';
 import { toTyped } from './typed-values.js';
 import { applyUpdate, isOperatorUpdate, type UpdateSpec, upsertDocument } from './update.js';
 import type { WriteScope } from './write-scope.js';
@@ -20,6 +20,18 @@ export function selectDocuments(
 ): Document[] {
   if (!collection) return [];
   const limit = options.sort ? 0 : (options.limit ?? 0);
+  const lookup = planIdLookup(filter);
+  if (lookup) {
+    const matchesRest = compileFilter(lookup.residual);
+    const found = lookup.ids.flatMap((id) => {
+      const doc = collection.getById(id);
+      return doc && matchesRest(doc) ? [doc] : [];
+    });
+    const limited = limit > 0 ? found.slice(0, limit) : found;
+    if (!options.sort) return limited;
+    const sorted = sortDocuments(limited, options.sort);
+    return options.limit ? sorted.slice(0, options.limit) : sorted;
+  }
   const plan = planIdScan(filter);
   const matches = compileFilter(plan ? plan.residual : filter);
   const out: Document[] = [];

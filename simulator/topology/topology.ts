@@ -4,7 +4,7 @@
  */
 import { Long, ObjectId, type Timestamp } from 'bson';
 import { CommandError, type MemberState } from '../contract.js';
-import type { ReplicaSetConfig } from './config.js';
+import { isUnreachable, type ReplicaSetConfig } from './config.js';
 import { electionIdHex, runElection } from './election.js';
 
 export interface TopologyOptions {
@@ -137,6 +137,11 @@ export class ReplicaSetTopology {
     }
     if (member.state === state) return;
     const previousPrimary = this.primaryHost;
+    if (isUnreachable(member.state) && !isUnreachable(state)) {
+      // Coming back is a restart: a new process, so a new topologyVersion.processId.
+      member.processId = new ObjectId();
+      member.startedAt = this.now();
+    }
     member.state = state;
     if (host === this.primaryHost) this.primaryHost = undefined;
     this.changed(previousPrimary);

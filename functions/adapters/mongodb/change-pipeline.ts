@@ -37,7 +37,9 @@ export function changeStreamPipeline(
 }
 
 /** The scope a pipe watches: one database when all collections share it, else the cluster. */
-export function watchScope(namespaces: readonly SourceNamespace[]): { kind: 'database'; db: string } | { kind: 'cluster' } {
+export function watchScope(
+  namespaces: readonly SourceNamespace[],
+): { kind: 'database'; db: string } | { kind: 'cluster' } {
   const databases = [...new Set(namespaces.map((namespace) => namespace.db))];
   return databases.length === 1 ? { kind: 'database', db: databases[0] as string } : { kind: 'cluster' };
 }

@@ -18,6 +18,8 @@ export class StandaloneSourceError extends FatalError {
 /** The pipe has neither a committed resume point nor a recorded start point to open a change stream from. */
 export class NoResumePointError extends FatalError {
   constructor() {
-    super('no resume point and no recorded start point: record the start point (setup) before reading changes');
+    super(
+      'no resume point and no recorded start point: record the start point (setup) before reading changes',
+    );
   }
 }

@@ -104,7 +104,9 @@ export function summarizeId(value: unknown): IdSummary {
       return { type: 'integer', value: integerText(value) };
     case 'double': {
       const number = Number(typeof value === 'number' ? value : (value as Double).value);
-      return Number.isFinite(number) ? { type: 'double', value: number } : { type: 'other', bsonType: 'double' };
+      return Number.isFinite(number)
+        ? { type: 'double', value: number }
+        : { type: 'other', bsonType: 'double' };
     }
     case 'string':
       return { type: 'string', value: value as string };
@@ -127,8 +129,10 @@ function integerText(value: unknown): string {
 export function partitionFilter(bounds: PartitionBounds): Document {
   const { lower, upper } = bounds;
   if (lower !== null && upper !== null) return { _id: { $gte: boundToBson(lower), $lt: boundToBson(upper) } };
-  if (upper !== null) return widen({ $lt: boundToBson(upper) }, typesOutsideBracket(bracketOfBound(upper), 'below'));
-  if (lower !== null) return widen({ $gte: boundToBson(lower) }, typesOutsideBracket(bracketOfBound(lower), 'above'));
+  if (upper !== null)
+    return widen({ $lt: boundToBson(upper) }, typesOutsideBracket(bracketOfBound(upper), 'below'));
+  if (lower !== null)
+    return widen({ $gte: boundToBson(lower) }, typesOutsideBracket(bracketOfBound(lower), 'above'));
   return {};
 }
 

@@ -10,9 +10,7 @@ export type OplogWindow =
   | { available: true; source: 'local.oplog.rs'; firstAt: string; lastAt: string; seconds: number }
   | { available: false; reason: string };
 
-export type PrivilegeCheck =
-  | { checked: true; missing: string[] }
-  | { checked: false; reason: string };
+export type PrivilegeCheck = { checked: true; missing: string[] } | { checked: false; reason: string };
 
 /** The pre-flight report (pipe status shows it); every text in it is free of credentials. */
 export interface PreflightReport {
@@ -38,7 +36,8 @@ export interface PreflightOptions {
 /** Checks a source before a pipe is created (and on demand). Throws StandaloneSourceError for a standalone. */
 export async function preflight(uri: string, options: PreflightOptions): Promise<PreflightReport> {
   const host = redactText(hostsOfUri(uri));
-  const client = options.client ?? new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, ...options.clientOptions });
+  const client =
+    options.client ?? new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, ...options.clientOptions });
   try {
     return await runChecks(client, host, options.namespaces);
   } catch (err) {
@@ -48,7 +47,11 @@ export async function preflight(uri: string, options: PreflightOptions): Promise
   }
 }
 
-async function runChecks(client: MongoClient, host: string, namespaces: readonly SourceNamespace[]): Promise<PreflightReport> {
+async function runChecks(
+  client: MongoClient,
+  host: string,
+  namespaces: readonly SourceNamespace[],
+): Promise<PreflightReport> {
   const admin = client.db('admin');
   const hello = await admin.command({ hello: 1 });
   const topology = classifyDeployment(hello, host);
@@ -82,10 +85,16 @@ async function runChecks(client: MongoClient, host: string, namespaces: readonly
 
 async function readMemberStates(client: MongoClient, topology: TopologySummary): Promise<MemberStates> {
   if (topology.kind === 'sharded') {
-    return { available: false, reason: 'the source is a sharded cluster (mongos): member states are per shard' };
+    return {
+      available: false,
+      reason: 'the source is a sharded cluster (mongos): member states are per shard',
+    };
   }
   try {
-    return { available: true, members: memberStatesFrom(await client.db('admin').command({ replSetGetStatus: 1 })) };
+    return {
+      available: true,
+      members: memberStatesFrom(await client.db('admin').command({ replSetGetStatus: 1 })),
+    };
   } catch (err) {
     return { available: false, reason: unavailableReason(err, 'replSetGetStatus') };
   }
@@ -93,7 +102,8 @@ async function readMemberStates(client: MongoClient, topology: TopologySummary):
 
 /** Oldest and newest oplog entries in natural (insertion) order. */
 async function readOplogWindow(client: MongoClient, topology: TopologySummary): Promise<OplogWindow> {
-  if (topology.kind === 'sharded') return { available: false, reason: 'read it on each shard: mongos has no oplog' };
+  if (topology.kind === 'sharded')
+    return { available: false, reason: 'read it on each shard: mongos has no oplog' };
   try {
     const oplog = client.db('local').collection('oplog.rs');
     const edge = (direction: 1 | -1) =>
@@ -101,7 +111,8 @@ async function readOplogWindow(client: MongoClient, topology: TopologySummary): 
     const [first, last] = await Promise.all([edge(1), edge(-1)]);
     const firstTs = timestampSeconds(first);
     const lastTs = timestampSeconds(last);
-    if (firstTs === null || lastTs === null) return { available: false, reason: 'local.oplog.rs returned no entries' };
+    if (firstTs === null || lastTs === null)
+      return { available: false, reason: 'local.oplog.rs returned no entries' };
     return {
       available: true,
       source: 'local.oplog.rs',
@@ -121,11 +132,17 @@ function timestampSeconds(entry: Document | null): number | null {
   return null;
 }
 
-async function checkPrivileges(client: MongoClient, namespaces: readonly SourceNamespace[]): Promise<PrivilegeCheck> {
+async function checkPrivileges(
+  client: MongoClient,
+  namespaces: readonly SourceNamespace[],
+): Promise<PrivilegeCheck> {
   try {
     const status = await client.db('admin').command({ connectionStatus: 1, showPrivileges: true });
     if (!isAuthenticated(status)) {
-      return { checked: false, reason: 'the connection is not authenticated (the server runs without access control)' };
+      return {
+        checked: false,
+        reason: 'the connection is not authenticated (the server runs without access control)',
+      };
     }
     return { checked: true, missing: missingPrivileges(status, requiredPrivileges(namespaces)) };
   } catch (err) {

@@ -23,9 +23,19 @@ export function requiredPrivileges(namespaces: readonly SourceNamespace[]): Requ
     why: 'snapshot reads',
   }));
   if (databases.length === 1) {
-    required.push({ db: databases[0] as string, collection: '', actions: ['find', 'changeStream'], why: 'change stream on the database' });
+    required.push({
+      db: databases[0] as string,
+      collection: '',
+      actions: ['find', 'changeStream'],
+      why: 'change stream on the database',
+    });
   } else {
-    required.push({ db: '', collection: '', actions: ['find', 'changeStream'], why: 'change stream on the cluster' });
+    required.push({
+      db: '',
+      collection: '',
+      actions: ['find', 'changeStream'],
+      why: 'change stream on the cluster',
+    });
   }
   required.push({ db: 'local', collection: 'oplog.rs', actions: ['find'], why: 'oplog window' });
   return required;
@@ -40,19 +50,30 @@ function covers(resource: Privilege['resource'], need: RequiredPrivilege): boole
   if (!resource) return false;
   if (resource.anyResource === true) return true;
   if (typeof resource.db !== 'string' || typeof resource.collection !== 'string') return false;
-  const dbMatches = resource.db === need.db || (resource.db === '' && need.db !== 'local' && need.db !== 'admin' && need.db !== 'config');
-  const collMatches = resource.collection === need.collection || (resource.collection === '' && !need.collection.startsWith('system.'));
+  const dbMatches =
+    resource.db === need.db ||
+    (resource.db === '' && need.db !== 'local' && need.db !== 'admin' && need.db !== 'config');
+  const collMatches =
+    resource.collection === need.collection ||
+    (resource.collection === '' && !need.collection.startsWith('system.'));
   return dbMatches && collMatches;
 }
 
 /** The required privileges the `connectionStatus` reply does not grant, as readable lines. */
-export function missingPrivileges(connectionStatus: Document, required: readonly RequiredPrivilege[]): string[] {
-  const granted = ((connectionStatus.authInfo as Document | undefined)?.authenticatedUserPrivileges ?? []) as Privilege[];
+export function missingPrivileges(
+  connectionStatus: Document,
+  required: readonly RequiredPrivilege[],
+): string[] {
+  const granted = ((connectionStatus.authInfo as Document | undefined)?.authenticatedUserPrivileges ??
+    []) as Privilege[];
   const missing: string[] = [];
   for (const need of required) {
     for (const action of need.actions) {
-      const ok = granted.some((privilege) => covers(privilege.resource, need) && (privilege.actions ?? []).includes(action));
-      if (!ok) missing.push(`${action} on ${need.db || '(any database)'}.${need.collection || '*'} (${need.why})`);
+      const ok = granted.some(
+        (privilege) => covers(privilege.resource, need) && (privilege.actions ?? []).includes(action),
+      );
+      if (!ok)
+        missing.push(`${action} on ${need.db || '(any database)'}.${need.collection || '*'} (${need.why})`);
     }
   }
   return missing;

@@ -20,7 +20,11 @@ import {
 } from './id-values.js';
 
 /** How documents are deserialised everywhere in the adapter: Int32 / Double / Long keep their type. */
-export const DESERIALIZE_OPTIONS = { promoteValues: false, promoteBuffers: false, promoteLongs: false } as const;
+export const DESERIALIZE_OPTIONS = {
+  promoteValues: false,
+  promoteBuffers: false,
+  promoteLongs: false,
+} as const;
 
 const DEFAULT_SAMPLE_SIZE = 1000;
 /** Documents per server round trip: big enough to amortise the trip, small enough not to overshoot a batch. */
@@ -45,7 +49,8 @@ export class MongoSnapshotSource implements SnapshotSource {
       const collection = this.collection(namespace);
       const estimatedCount = await collection.estimatedDocumentCount();
       const [minId, maxId] = await Promise.all([this.edgeId(collection, 1), this.edgeId(collection, -1)]);
-      const sample = estimatedCount > 0 ? await this.sampleIds(collection, options.sampleSize ?? DEFAULT_SAMPLE_SIZE) : [];
+      const sample =
+        estimatedCount > 0 ? await this.sampleIds(collection, options.sampleSize ?? DEFAULT_SAMPLE_SIZE) : [];
       const census: PlanFacts['idTypeCensus'] = {};
       for (const id of [...(minId === undefined ? [] : [minId, maxId]), ...sample]) {
         const type = bsonTypeName(id);
@@ -64,8 +69,12 @@ export class MongoSnapshotSource implements SnapshotSource {
     }
   }
 
-  async *readPartition(namespace: SourceNamespace, options: SnapshotReadOptions): AsyncGenerator<SnapshotBatch> {
-    if (!(options.maxRows >= 1 && options.maxBytes >= 1)) throw new RangeError('maxRows and maxBytes must be ≥ 1');
+  async *readPartition(
+    namespace: SourceNamespace,
+    options: SnapshotReadOptions,
+  ): AsyncGenerator<SnapshotBatch> {
+    if (!(options.maxRows >= 1 && options.maxBytes >= 1))
+      throw new RangeError('maxRows and maxBytes must be ≥ 1');
     const clauses = [partitionFilter(options.bounds)];
     if (options.checkpoint !== null) clauses.push(afterIdFilter(decodeCheckpoint(options.checkpoint)));
     const filter = clauses.length === 1 ? (clauses[0] as Document) : { $and: clauses };
@@ -83,7 +92,10 @@ export class MongoSnapshotSource implements SnapshotSource {
       let bytes = 0;
       for await (const raw of cursor) {
         const buffer = raw as unknown as Uint8Array;
-        if (documents.length > 0 && (documents.length >= options.maxRows || bytes + buffer.length > options.maxBytes)) {
+        if (
+          documents.length > 0 &&
+          (documents.length >= options.maxRows || bytes + buffer.length > options.maxBytes)
+        ) {
           yield batchOf(documents, bytes);
           documents = [];
           bytes = 0;
@@ -121,7 +133,16 @@ export class MongoSnapshotSource implements SnapshotSource {
 
   private async edgeId(collection: Collection<Document>, direction: 1 | -1): Promise<unknown> {
     const [doc] = await collection
-      .find({}, { projection: { _id: 1 }, sort: { _id: direction }, hint: { _id: 1 }, limit: 1, ...DESERIALIZE_OPTIONS })
+      .find(
+        {},
+        {
+          projection: { _id: 1 },
+          sort: { _id: direction },
+          hint: { _id: 1 },
+          limit: 1,
+          ...DESERIALIZE_OPTIONS,
+        },
+      )
       .toArray();
     return doc?._id;
   }

@@ -1,5 +1,5 @@
 /** What the admin commands need from the deployment. */
-import type { Document, Timestamp } from 'bson';
+import type { Timestamp } from 'bson';
 import { CommandError } from '../../contract.js';
 import type { FailPointRegistry } from '../../faults/fail-points.js';
 import type { CommandRegistry } from '../../server/registry.js';
@@ -30,5 +30,3 @@ export function requireAdmin(db: string, name: string): void {
 export function portOf(memberName: string): number {
   return Number(memberName.slice(memberName.lastIndexOf(':') + 1));
 }
-
-export type { Document };

@@ -10,6 +10,7 @@ import { type CommandContext, CommandError } from '../../contract.js';
 import { validateCollectionName } from '../../storage/catalog.js';
 import {
   arrayArg,
+  checkHint,
   documentArg,
   firstBatchSize,
   numberArg,
@@ -83,6 +84,7 @@ export async function aggregate(deps: ResolvedDeps, ctx: CommandContext): Promis
   }
   const ns = `${ctx.db}.${name}`;
   const collection = readCollection(deps, ctx, name);
+  checkHint(collection, ctx.body.hint);
   let stages = pipeline;
   let input: Document[];
   if (first && stageName(first) === '$collStats') {

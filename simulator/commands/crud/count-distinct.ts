@@ -2,13 +2,14 @@
 import type { Document } from 'bson';
 import { type CommandContext, CommandError } from '../../contract.js';
 import {
+  checkHint,
   documentArg,
   nonNegativeArg,
   type ResolvedDeps,
   readCollection,
   targetCollection,
 } from '../../storage/command-support.js';
-import { valuesAtPath } from '../../storage/index-keys.js';
+import { valuesAtPath } from '../../storage/paths.js';
 import { valueKey } from '../../storage/value-key.js';
 import { selectDocuments } from '../../storage/writes.js';
 
@@ -18,6 +19,7 @@ export function count(deps: ResolvedDeps, ctx: CommandContext): Document {
   const skip = nonNegativeArg(ctx.body, 'skip', 0);
   const limit = Math.abs(Number((ctx.body.limit as { valueOf(): unknown } | undefined)?.valueOf?.() ?? 0));
   const collection = readCollection(deps, ctx, name);
+  checkHint(collection, ctx.body.hint);
   let n: number;
   if (!query || Object.keys(query).length === 0) n = collection?.count ?? 0;
   else n = selectDocuments(collection, query).length;

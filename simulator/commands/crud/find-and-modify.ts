@@ -3,6 +3,7 @@ import type { Document } from 'bson';
 import { type CommandContext, CommandError } from '../../contract.js';
 import {
   boolArg,
+  checkHint,
   documentArg,
   guardTransaction,
   type ResolvedDeps,
@@ -43,6 +44,7 @@ export function findAndModify(deps: ResolvedDeps, ctx: CommandContext): Document
   };
   return guardTransaction(deps, ctx, () => {
     const scope = writeScope(deps, ctx);
+    checkHint(scope.collection(ctx.db, name), body.hint);
     if (removing) {
       const [removed] = runDelete(scope, ctx.db, name, query, 1, sort);
       return { lastErrorObject: { n: removed ? 1 : 0 }, value: shape(removed), ok: 1 };

@@ -6,6 +6,7 @@ import { type Document, Long } from 'bson';
 import { type CommandContext, CommandError, type ServerCursor } from '../../contract.js';
 import {
   boolArg,
+  checkHint,
   cursorReply,
   documentArg,
   nonNegativeArg,
@@ -16,7 +17,7 @@ import {
 } from '../../storage/command-support.js';
 import { ArrayCursor, DEFAULT_FIRST_BATCH } from '../../storage/cursors.js';
 import { compileProjection } from '../../storage/projection.js';
-import { compileFilter, parseSort, planIdScan } from '../../storage/query.js';
+import { compileFilter, parseSort, planIdLookup, planIdScan } from '../../storage/query.js';
 import { CollectionScanCursor } from '../../storage/scan-cursor.js';
 import { selectDocuments } from '../../storage/writes.js';
 import { OPLOG_NS, oplogCursor, queryOplog, readableOplog } from './oplog-view.js';
@@ -85,12 +86,14 @@ export async function find(deps: ResolvedDeps, ctx: CommandContext): Promise<Doc
     return openCursor(deps, oplogCursor(ctx, documents), batchSize, singleBatch);
   }
   const collection = readCollection(deps, ctx, name);
+  checkHint(collection, body.hint);
   if (!collection) return cursorReply(Long.ZERO, ns, { documents: [], exhausted: true }, 'firstBatch');
 
   const isLive = ctx.session?.inTransaction
     ? () => true
     : () => deps.catalog.get(ctx.db, name) === collection;
-  const order = idOrderOf(sort);
+  // `_id: {$in: [...]}` is answered by point lookups (materialised below), not by a scan.
+  const order = planIdLookup(filter) ? null : idOrderOf(sort);
   const plan = planIdScan(filter);
   if (order !== null) {
     const predicate = compileFilter(plan ? plan.residual : filter);

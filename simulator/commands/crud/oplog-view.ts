@@ -2,7 +2,7 @@
  * `local.oplog.rs` as a read-only collection over the shared oplog, so tools can measure the
  * oplog window the usual way: `find().sort({$natural: 1}).limit(1)` and `{$natural: -1}`.
  */
-import type { Document, Long } from 'bson';
+import { BSON, type Document, type Long } from 'bson';
 import type { CommandContext, OplogEntry, OplogWriter } from '../../contract.js';
 import { ArrayCursor } from '../../storage/cursors.js';
 import { compileProjection } from '../../storage/projection.js';
@@ -48,4 +48,23 @@ export function queryOplog(oplog: ReadableOplog, query: OplogQuery): Document[] 
 
 export function oplogCursor(ctx: CommandContext, documents: Document[]): (id: Long) => ArrayCursor {
   return (id) => new ArrayCursor(id, OPLOG_NS, documents, ctx.session?.lsid);
+}
+
+/** `collStats` of `local.oplog.rs`: a capped collection sized by the retained entries. */
+export function oplogStats(oplog: ReadableOplog): Document {
+  const entries = oplog.all();
+  const bytes = entries.reduce((sum, entry) => sum + BSON.calculateObjectSize(asStored(entry)), 0);
+  return {
+    ns: OPLOG_NS,
+    size: bytes,
+    count: entries.length,
+    avgObjSize: entries.length === 0 ? 0 : Math.trunc(bytes / entries.length),
+    storageSize: bytes,
+    capped: true,
+    nindexes: 0,
+    totalIndexSize: 0,
+    indexSizes: {},
+    scaleFactor: 1,
+    ok: 1,
+  };
 }

@@ -7,6 +7,7 @@ import { type CommandContext, CommandError } from '../../contract.js';
 import {
   arrayArg,
   boolArg,
+  checkHint,
   type ResolvedDeps,
   targetCollection,
   writeScope,
@@ -91,6 +92,7 @@ export function update(deps: ResolvedDeps, ctx: CommandContext): Document {
   const errors = runBatch(deps, ctx, updates, (scope, raw, index) => {
     const statement = requireDocument(raw, 'update.updates');
     const q = requireDocument(statement.q ?? {}, 'q');
+    checkHint(scope.collection(ctx.db, name), statement.hint);
     const u = validateUpdateSpec(statement.u);
     const multi = boolArg(statement, 'multi', false);
     if (multi && !Array.isArray(u) && !isOperatorUpdate(u)) {
@@ -137,6 +139,7 @@ export function remove(deps: ResolvedDeps, ctx: CommandContext): Document {
       );
     }
     const q = requireDocument(statement.q ?? {}, 'q');
+    checkHint(scope.collection(ctx.db, name), statement.hint);
     n += runDelete(scope, ctx.db, name, q, limit, parseSort(statement.sort)).length;
   });
   return withErrors({ n, ok: 1 }, errors);

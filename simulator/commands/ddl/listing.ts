@@ -17,6 +17,7 @@ import { ID_INDEX } from '../../storage/index-keys.js';
 import { databaseStats, sizeOnDisk, storageStats } from '../../storage/stats.js';
 import { toPlain } from '../../storage/typed-values.js';
 import { openCursor } from '../crud/find.js';
+import { OPLOG_NS, oplogStats, readableOplog } from '../crud/oplog-view.js';
 
 /** The internal databases a real replica set always lists, with typical sizes. */
 const INTERNAL_DATABASES: [string, number][] = [
@@ -94,6 +95,8 @@ export function dbStats(deps: ResolvedDeps, ctx: CommandContext): Document {
 
 export function collStats(deps: ResolvedDeps, ctx: CommandContext): Document {
   const name = targetCollection(ctx);
+  const oplog = `${ctx.db}.${name}` === OPLOG_NS ? readableOplog(deps.oplog) : undefined;
+  if (oplog) return oplogStats(oplog);
   const collection = deps.catalog.get(ctx.db, name);
   if (!collection)
     throw new CommandError(26, 'NamespaceNotFound', `Collection [${ctx.db}.${name}] not found.`);

@@ -55,6 +55,21 @@ describe('insert and find through the driver', () => {
     expect((await coll.distinct('tags')).sort()).toEqual(['a', 'b', 'c']);
   });
 
+  it('accepts hints naming existing indexes and rejects others', async () => {
+    const coll = h.client.db('crud').collection('people');
+    expect(
+      await coll
+        .find({}, { hint: { _id: 1 } })
+        .limit(1)
+        .toArray(),
+    ).toHaveLength(1);
+    expect(await coll.find({}, { hint: '_id_' }).limit(1).toArray()).toHaveLength(1);
+    await expect(coll.find({}, { hint: { nope: 1 } }).toArray()).rejects.toMatchObject({ code: 2 });
+    await expect(coll.updateOne({}, { $set: { x: 1 } }, { hint: 'nope_1' })).rejects.toMatchObject({
+      code: 2,
+    });
+  });
+
   it('reports duplicate _id as a write error with keyPattern and keyValue', async () => {
     const coll = h.client.db('crud').collection('dups');
     await coll.insertOne({ _id: 1 } as never);

@@ -56,6 +56,14 @@ describe('large collection scans', () => {
     expect(page.map((d) => d._id)).toEqual([501, 502, 503]);
   });
 
+  it('answers _id $in by point lookups in _id order', async () => {
+    const coll = h.client.db('cursors').collection('large');
+    const found = await coll.find({ _id: { $in: [7, 3, -1, 3, LARGE - 1] } } as never).toArray();
+    expect(found.map((d) => d._id)).toEqual([3, 7, LARGE - 1]);
+    const filtered = await coll.countDocuments({ _id: { $in: [1, 2, 3] }, pad: { $exists: true } } as never);
+    expect(filtered).toBe(3);
+  });
+
   it('range predicates on _id only match values of the same type', async () => {
     const coll = h.client.db('cursors').collection('mixed');
     await coll.insertMany([{ _id: 1 }, { _id: 'a' }, { _id: new ObjectId() }, { _id: 2.5 }] as never[]);
@@ -118,5 +126,8 @@ describe('natural order and the oplog collection', () => {
     expect(last?.ts).toEqual(entries[entries.length - 1]?.ts);
     const inserts = await oplog.countDocuments({ op: 'i', ns: 'cursors.natural' });
     expect(inserts).toBe(3);
+    const stats = await h.client.db('local').command({ collStats: 'oplog.rs' });
+    expect(stats).toMatchObject({ ns: 'local.oplog.rs', capped: true });
+    expect(stats.count).toBeGreaterThanOrEqual(entries.length);
   });
 });

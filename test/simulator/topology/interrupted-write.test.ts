@@ -48,4 +48,27 @@ describe('a write in flight during a step-down', () => {
     expect(replicaSet.primary).not.toBe(oldPrimary);
     expect(await items.countDocuments({ _id: 1 })).toBe(1);
   });
+
+  it('aborts an open transaction on step-down so withTransaction retries it on the new primary', async () => {
+    const oldPrimary = replicaSet.primary!;
+    const accounts = client.db('app').collection<{ _id: string; attempt: number }>('accounts');
+    await client.db('app').createCollection('accounts');
+    const session = client.startSession();
+    let attempts = 0;
+    try {
+      await session.withTransaction(async () => {
+        attempts += 1;
+        await accounts.insertOne({ _id: 'alice', attempt: attempts }, { session });
+        if (attempts === 1) {
+          replicaSet.stepDown({ stepDownSecs: 60 });
+          await replicaSet.waitForPrimary(5000);
+        }
+      });
+    } finally {
+      await session.endSession();
+    }
+    expect(attempts).toBe(2);
+    expect(replicaSet.primary).not.toBe(oldPrimary);
+    expect(await accounts.find().toArray()).toEqual([{ _id: 'alice', attempt: 2 }]);
+  });
 });

@@ -88,4 +88,14 @@ describe('step-down and elections', () => {
     expect(set.counter).toBe(before + 1);
     expect(Number(set.topologyVersion(hosts[0]!).counter)).toBe(before + 1);
   });
+
+  it('gives a member that comes back from DOWN a new processId, like a restart', () => {
+    const set = topology();
+    const before = set.topologyVersion(hosts[2]!).processId;
+    set.setState(hosts[2]!, 'RECOVERING');
+    expect(set.topologyVersion(hosts[2]!).processId.equals(before)).toBe(true);
+    set.setState(hosts[2]!, 'DOWN');
+    set.setState(hosts[2]!, 'SECONDARY');
+    expect(set.topologyVersion(hosts[2]!).processId.equals(before)).toBe(false);
+  });
 });

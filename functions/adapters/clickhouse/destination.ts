@@ -1,0 +1,159 @@
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { CLICKHOUSE_JSON_SETTINGS } from '../../core/bson-json.js';
+import {
+  createTableSql,
+  quoteIdentifier,
+  resyncTableName,
+  type TableOptions,
+} from '../../core/table-schema.js';
+import type {
+  Destination,
+  InsertBatch,
+  InsertResult,
+  RowCountOptions,
+  StoredRow,
+  SwapMethod,
+  TableRef,
+} from '../../ports/destination.js';
+import { type ClickHouseConnection, createClickHouseClient, destinationCall } from './client.js';
+import { type BodyTally, jsonEachRowBody, nonEmptyRows } from './rows-body.js';
+import { swapResyncTable } from './swap.js';
+import { describeTables, qualifiedName, RESYNC_MARKER, setTableComment } from './tables.js';
+
+/**
+ * A non-replicated MergeTree only honours insert_deduplication_token when it keeps a window of
+ * recent insert hashes; replicated and shared (Cloud) engines keep one by default.
+ */
+export const DEDUPLICATION_WINDOW = 1000;
+
+const INSERT_COLUMNS = '(`_id`, `doc`, `_peerdb_version`, `_peerdb_is_deleted`)';
+
+export class ClickHouseDestination implements Destination {
+  constructor(private readonly client: ClickHouseClient) {}
+
+  static connect(connection: ClickHouseConnection): ClickHouseDestination {
+    return new ClickHouseDestination(createClickHouseClient(connection));
+  }
+
+  async ensureDatabase(database: string): Promise<void> {
+    await this.command(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}`);
+  }
+
+  async createTable(ref: TableRef, options: TableOptions): Promise<void> {
+    await this.command(createTableSql(ref.database, ref.table, options));
+    const [description] = await describeTables(this.client, ref.database, [ref.table]);
+    if (description && !/^(Replicated|Shared)/.test(description.engine)) {
+      await this.command(
+        `ALTER TABLE ${qualifiedName(ref)} MODIFY SETTING non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
+      );
+    }
+  }
+
+  async createResyncTable(ref: TableRef, options: TableOptions): Promise<string> {
+    const resync = { database: ref.database, table: resyncTableName(ref.table) };
+    // A leftover from an abandoned resync holds rows of an older start point: start clean.
+    await this.dropTable(resync);
+    await this.createTable(resync, options);
+    await setTableComment(this.client, resync, RESYNC_MARKER);
+    return resync.table;
+  }
+
+  async tableExists(ref: TableRef): Promise<boolean> {
+    quoteIdentifier(ref.database);
+    quoteIdentifier(ref.table);
+    const found = await describeTables(this.client, ref.database, [ref.table]);
+    return found.length > 0;
+  }
+
+  async insertRows(batch: InsertBatch): Promise<InsertResult> {
+    if (batch.deduplicationToken.length === 0) {
+      throw new TypeError('insertRows needs a non-empty deduplicationToken');
+    }
+    const tally: BodyTally = { rows: 0, bytes: 0 };
+    const rows = await nonEmptyRows(batch.rows);
+    if (rows === undefined) return tally;
+    const query = `INSERT INTO ${qualifiedName(batch)} ${INSERT_COLUMNS} FORMAT JSONEachRow`;
+    await destinationCall(async () => {
+      const result = await this.client.exec({
+        query,
+        values: Readable.from(jsonEachRowBody(rows, batch.useJsonNativeFormat, tally)),
+        clickhouse_settings: {
+          ...CLICKHOUSE_JSON_SETTINGS,
+          insert_deduplicate: 1,
+          insert_deduplication_token: batch.deduplicationToken,
+          async_insert: 0,
+        },
+      });
+      await drain(result.stream);
+    });
+    return tally;
+  }
+
+  swapResyncTable(ref: TableRef): Promise<SwapMethod> {
+    return swapResyncTable(this.client, ref);
+  }
+
+  async dropTable(ref: TableRef): Promise<void> {
+    await this.command(`DROP TABLE IF EXISTS ${qualifiedName(ref)}`);
+  }
+
+  async purgeDeletedRows(ref: TableRef): Promise<void> {
+    await this.command(`OPTIMIZE TABLE ${qualifiedName(ref)} FINAL CLEANUP`);
+  }
+
+  async countRows(ref: TableRef, options: Partial<RowCountOptions> = {}): Promise<number> {
+    const liveOnly = options.liveOnly ?? false;
+    const final = liveOnly || (options.final ?? false);
+    const sql =
+      `SELECT toString(count()) AS rows FROM ${qualifiedName(ref)}${final ? ' FINAL' : ''}` +
+      (liveOnly ? ' WHERE `_peerdb_is_deleted` = 0' : '');
+    const [row] = await this.selectRows<{ rows: string }>(sql);
+    return Number(row?.rows ?? 0);
+  }
+
+  async readLiveRows(ref: TableRef): Promise<StoredRow[]> {
+    const rows = await this.selectRows<{
+      _id: string;
+      doc: string;
+      _peerdb_version: string;
+      _peerdb_is_deleted: number;
+    }>(
+      // Versions exceed 2^53: read as text whatever the server's JSON number settings say (they
+      // would also change how numbers inside `doc` render, so they are left alone).
+      'SELECT `_id`, toString(`doc`) AS doc, toString(`_peerdb_version`) AS _peerdb_version, `_peerdb_is_deleted` ' +
+        `FROM ${qualifiedName(ref)} FINAL WHERE \`_peerdb_is_deleted\` = 0 ORDER BY \`_id\``,
+    );
+    return rows.map((row) => ({
+      _id: row._id,
+      doc: row.doc,
+      _peerdb_version: BigInt(row._peerdb_version),
+      _peerdb_is_deleted: row._peerdb_is_deleted === 1 ? 1 : 0,
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private async command(query: string, settings: Record<string, number> = {}): Promise<void> {
+    await destinationCall(() => this.client.command({ query, clickhouse_settings: settings }));
+  }
+
+  private selectRows<T>(query: string): Promise<T[]> {
+    return destinationCall(async () => {
+      const result = await this.client.query({
+        query,
+        format: 'JSONEachRow',
+        clickhouse_settings: { ...CLICKHOUSE_JSON_SETTINGS },
+      });
+      return result.json<T>();
+    });
+  }
+}
+
+async function drain(stream: NodeJS.ReadableStream): Promise<void> {
+  for await (const _ of stream) {
+    // The body of an INSERT answer is empty; reading it returns the socket to the pool.
+  }
+}

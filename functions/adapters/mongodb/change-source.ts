@@ -1,0 +1,200 @@
+import { BSON, type ChangeStream, type ChangeStreamOptions, type Document, type MongoClient } from 'mongodb';
+import { classifySourceError } from '../../core/classify.js';
+import { changeEventAction } from '../../core/rows.js';
+import { toClusterTime } from '../../core/version.js';
+import type { StartPointInput } from '../../ports/pipe-store.js';
+import type {
+  ChangeBatch,
+  ChangeBatchRequest,
+  ChangeSource,
+  SourceChangeEvent,
+  SourceNamespace,
+  StoppedTable,
+} from '../../ports/source.js';
+import { changeStreamPipeline, watchScope } from './change-pipeline.js';
+import {
+  encodeResumeToken,
+  isTokenNotFound,
+  normalizeErrorCode,
+  type ResumeAttempt,
+  resumeAttempt,
+  toStoreClusterTime,
+} from './resume-plan.js';
+import { DESERIALIZE_OPTIONS } from './snapshot-source.js';
+import { tokenFacts } from './token-time.js';
+
+export interface MongoChangeSourceOptions {
+  namespaces: readonly SourceNamespace[];
+  excludedOperationTypes?: readonly string[];
+  /** Events per server round trip (default 1000). */
+  batchSize?: number;
+  /** Where "resumed with …" lines go (default console.info). */
+  log?: (line: string) => void;
+}
+
+/** Drains empty getMores at most this long per call, so an idle batch still returns promptly. */
+const MIN_AWAIT_MS = 10;
+
+export class MongoChangeSource implements ChangeSource {
+  private readonly namespaces: readonly SourceNamespace[];
+  private readonly pipeline: Document[];
+  private readonly log: (line: string) => void;
+
+  constructor(
+    private readonly client: MongoClient,
+    private readonly options: MongoChangeSourceOptions,
+  ) {
+    if (options.namespaces.length === 0)
+      throw new RangeError('a change source needs at least one collection');
+    this.namespaces = options.namespaces;
+    this.pipeline = changeStreamPipeline(options.namespaces, options.excludedOperationTypes ?? []);
+    this.log = options.log ?? ((line) => console.info(line));
+  }
+
+  async captureStartPoint(): Promise<StartPointInput> {
+    const stream = this.open({}, 100);
+    try {
+      const event = await stream.tryNext();
+      // A fresh stream starts "now": an event in its first batch is replayed by starting at its time.
+      if (event !== null)
+        return { token: null, clusterTime: toStoreClusterTime(toClusterTime(event.clusterTime)) };
+      const token = stream.resumeToken;
+      return {
+        token: encodeResumeToken(token),
+        clusterTime: toStoreClusterTime(tokenFacts(token).clusterTime),
+      };
+    } catch (err) {
+      throw classifySourceError(normalizeErrorCode(err));
+    } finally {
+      await stream.close().catch(() => undefined);
+    }
+  }
+
+  async readBatch(request: ChangeBatchRequest): Promise<ChangeBatch> {
+    if (!(request.maxEvents >= 1 && request.maxBytes >= 1))
+      throw new RangeError('maxEvents and maxBytes must be ≥ 1');
+    let attempt: ResumeAttempt | null = resumeAttempt(request);
+    for (;;) {
+      try {
+        const batch = await this.drain(attempt, request);
+        this.log(
+          `change stream opened with ${attempt.method}; ${batch.events.length} events, ${batch.tablesStopped.length} tables stopped`,
+        );
+        return batch;
+      } catch (err) {
+        normalizeErrorCode(err);
+        if (isTokenNotFound(err) && attempt.fallback !== null) {
+          this.log(
+            `change stream ${attempt.method}: the server no longer has the token; falling back to ${attempt.fallback.method}`,
+          );
+          attempt = attempt.fallback;
+          continue;
+        }
+        throw classifySourceError(err);
+      }
+    }
+  }
+
+  private open(position: Document, awaitMs: number, batchSize?: number): ChangeStream {
+    const options: ChangeStreamOptions = {
+      ...position,
+      fullDocument: 'updateLookup',
+      showExpandedEvents: false,
+      maxAwaitTimeMS: Math.max(MIN_AWAIT_MS, Math.floor(awaitMs)),
+      batchSize: batchSize ?? this.options.batchSize ?? 1000,
+      ...DESERIALIZE_OPTIONS,
+    };
+    const scope = watchScope(this.namespaces);
+    return scope.kind === 'database'
+      ? this.client.db(scope.db).watch(this.pipeline, options)
+      : this.client.watch(this.pipeline, options);
+  }
+
+  /**
+   * Reads until caught up (an empty getMore after the first reply), or the event / byte / time
+   * bounds are hit, or a table-ending event arrives; then closes the stream (short runs keep no
+   * cursor open between invocations).
+   */
+  private async drain(attempt: ResumeAttempt, request: ChangeBatchRequest): Promise<ChangeBatch> {
+    const startedAt = Date.now();
+    const remaining = () => Math.min(request.deadline, startedAt + request.maxWaitMs) - Date.now();
+    const stream = this.open(
+      attempt.position,
+      Math.min(request.maxWaitMs, Math.max(0, request.deadline - startedAt)),
+      Math.min(request.maxEvents, this.options.batchSize ?? 1000),
+    );
+    const events: SourceChangeEvent[] = [];
+    const tablesStopped: StoppedTable[] = [];
+    let bytes = 0;
+    let emptyReplies = 0;
+    try {
+      while (events.length < request.maxEvents && bytes < request.maxBytes && Date.now() < request.deadline) {
+        const event = (await stream.tryNext()) as Document | null;
+        if (event === null) {
+          emptyReplies += 1;
+          // The aggregate's first reply is empty by design; an empty getMore means caught up.
+          if (emptyReplies >= 2 || events.length > 0 || remaining() <= 0) break;
+          continue;
+        }
+        bytes += BSON.calculateObjectSize(event);
+        const action = changeEventAction({ operationType: String(event.operationType) });
+        if (action === 'row') events.push(toSourceEvent(event));
+        else if (action === 'stop-table') {
+          tablesStopped.push(...this.stoppedBy(event));
+          break;
+        }
+      }
+      const token = stream.resumeToken;
+      const last = events[events.length - 1];
+      return {
+        events,
+        resumeToken: encodeResumeToken(token),
+        resumeClusterTime: toStoreClusterTime(tokenFacts(token).clusterTime),
+        lastEventClusterTime: last ? toStoreClusterTime(toClusterTime(last.clusterTime)) : null,
+        tablesStopped,
+        resumedWith: attempt.method,
+        bytes,
+      };
+    } finally {
+      await stream.close().catch(() => undefined);
+    }
+  }
+
+  /** The mapped tables a drop / rename / dropDatabase / invalidate event ends, with the reason. */
+  private stoppedBy(event: Document): StoppedTable[] {
+    const type = String(event.operationType);
+    const ns = (event.ns ?? {}) as { db?: string; coll?: string };
+    const to = event.to as { db?: string; coll?: string } | undefined;
+    const affected = this.namespaces.filter((namespace) => {
+      if (type === 'invalidate') return true;
+      if (type === 'dropDatabase') return namespace.db === ns.db;
+      return namespace.db === ns.db && namespace.coll === ns.coll;
+    });
+    const reason = (namespace: SourceNamespace): string => {
+      const name = `${namespace.db}.${namespace.coll}`;
+      switch (type) {
+        case 'drop':
+          return `collection ${name} was dropped`;
+        case 'rename':
+          return `collection ${name} was renamed to ${to?.db ?? '?'}.${to?.coll ?? '?'}`;
+        case 'dropDatabase':
+          return `database ${namespace.db} was dropped`;
+        default:
+          return `the change stream was invalidated (${name} can no longer be followed)`;
+      }
+    };
+    return affected.map((namespace) => ({ namespace, operationType: type, reason: reason(namespace) }));
+  }
+}
+
+function toSourceEvent(event: Document): SourceChangeEvent {
+  const ns = event.ns as { db: string; coll: string };
+  return {
+    operationType: String(event.operationType),
+    token: encodeResumeToken(event._id),
+    ns: { db: ns.db, coll: ns.coll },
+    clusterTime: event.clusterTime,
+    documentKey: (event.documentKey ?? null) as SourceChangeEvent['documentKey'],
+    fullDocument: (event.fullDocument ?? null) as SourceChangeEvent['fullDocument'],
+  };
+}

@@ -1,0 +1,92 @@
+import { changeEventRow, collapseByKey, type DestinationRow } from '../core/rows.js';
+import { toClusterTime } from '../core/version.js';
+import type { TableRef } from '../ports/destination.js';
+import type { ClusterTime, TableMappingRecord, TableState, TableStopReason } from '../ports/pipe-store.js';
+import type { SourceChangeEvent, StoppedTable } from '../ports/source.js';
+import { namespaceKey, type PipeContext, tableRefOf } from './table-context.js';
+
+/** Tables whose live destination table takes change rows. */
+export const CDC_TABLE_STATES: readonly TableState[] = ['Snapshot', 'Replicating', 'Resync'];
+
+export interface BatchCut {
+  /** The events applied by this run. */
+  kept: SourceChangeEvent[];
+  /** Trailing events left for the next run (see holdBackTrailingTransaction). */
+  heldBack: number;
+}
+
+/**
+ * Leaves the events that share the batch's last cluster time for the next run, unless that is
+ * every event. Events of one transaction share a cluster time and so a `_peerdb_version`; equal
+ * versions are settled by insertion order, and a replay after a crash may cut the batch at a
+ * different place. Applying a transaction only as a whole (its last event per `_id` always
+ * inside the same insert) makes every insert of a given (`_id`, version) carry the same row,
+ * whatever the order replays land in. A transaction larger than a whole batch is the one case
+ * that still spans runs; see docs/engines.md.
+ */
+export function holdBackTrailingTransaction(events: readonly SourceChangeEvent[]): BatchCut {
+  const last = events.at(-1);
+  if (!last) return { kept: [], heldBack: 0 };
+  const lastTime = versionKey(last);
+  let cut = events.length;
+  while (cut > 0 && versionKey(events[cut - 1] as SourceChangeEvent) === lastTime) cut -= 1;
+  if (cut === 0) return { kept: [...events], heldBack: 0 };
+  return { kept: events.slice(0, cut), heldBack: events.length - cut };
+}
+
+function versionKey(event: SourceChangeEvent): string {
+  const { t, i } = toClusterTime(event.clusterTime);
+  return `${t}:${i}`;
+}
+
+export function eventClusterTime(event: SourceChangeEvent): ClusterTime {
+  const { t, i } = toClusterTime(event.clusterTime);
+  return { seconds: t, increment: i };
+}
+
+export interface TableRows {
+  ref: TableRef;
+  rows: DestinationRow[];
+}
+
+/** The collapsed rows of a batch, grouped by target table (only tables that take CDC rows). */
+export function rowsByTable(
+  events: readonly SourceChangeEvent[],
+  mappings: readonly TableMappingRecord[],
+  context: PipeContext,
+): TableRows[] {
+  const targets = new Map<string, TableRef>();
+  for (const mapping of mappings) {
+    if (CDC_TABLE_STATES.includes(mapping.state)) targets.set(mapping.tableKey, tableRefOf(context, mapping));
+  }
+  const rows: DestinationRow[] = [];
+  const refs = new Map<string, TableRef>();
+  for (const event of events) {
+    const ref = targets.get(namespaceKey(event.ns));
+    if (ref === undefined) continue;
+    // The row's table field only groups rows here: database and table together, unambiguous.
+    const qualified = `${ref.database}.${ref.table}`;
+    refs.set(qualified, ref);
+    const row = changeEventRow(qualified, event);
+    if (row) rows.push(row);
+  }
+  const grouped = new Map<string, TableRows>();
+  for (const row of collapseByKey(rows)) {
+    const ref = refs.get(row.table) as TableRef;
+    const entry = grouped.get(row.table);
+    if (entry) entry.rows.push(row);
+    else grouped.set(row.table, { ref, rows: [row] });
+  }
+  return [...grouped.values()];
+}
+
+const STOP_REASONS: Record<string, TableStopReason> = {
+  drop: 'dropped',
+  rename: 'renamed',
+  dropDatabase: 'databaseDropped',
+  invalidate: 'invalidated',
+};
+
+export function stopReasonOf(stopped: StoppedTable): TableStopReason {
+  return STOP_REASONS[stopped.operationType] ?? 'invalidated';
+}

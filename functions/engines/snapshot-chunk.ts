@@ -1,0 +1,156 @@
+import { decodePartitionBounds } from '../core/partition-plan.js';
+import { snapshotRow } from '../core/rows.js';
+import { resyncTableName } from '../core/table-schema.js';
+import type { Clock } from '../ports/clock.js';
+import type { PartitionRecord, PipeStore } from '../ports/pipe-store.js';
+import type { SnapshotSource } from '../ports/source.js';
+import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
+import { deduplicationToken } from './dedup-token.js';
+import type { RowSink } from './destination-needs.js';
+import { loadPipeContext, loadTable, namespaceOf, tableRefOf } from './table-context.js';
+
+export interface SnapshotChunkDeps {
+  store: Pick<
+    PipeStore,
+    | 'getPipe'
+    | 'getTableMapping'
+    | 'listPartitions'
+    | 'checkpointPartition'
+    | 'markPartitionDone'
+    | 'refreshTableProgress'
+    | 'getStartPoint'
+  >;
+  source: Pick<SnapshotSource, 'readPartition'>;
+  destination: RowSink;
+  clock: Clock;
+}
+
+export interface SnapshotChunkInput {
+  pipeId: string;
+  /** The table key (`<database>.<collection>`). */
+  table: string;
+  partitionIndex: number;
+  budget: Budget;
+}
+
+export interface SnapshotChunkResult {
+  /** True once the whole partition is in the destination; false: call again (budget ran out). */
+  done: boolean;
+  /** Rows inserted by this call. */
+  rowsCopied: number;
+  /** Rows of the partition copied so far, across calls. */
+  partitionRowsCopied: number;
+  batches: number;
+  bytes: number;
+  targetTable: string;
+  checkpoint: string | null;
+}
+
+export class PartitionNotPlannedError extends Error {
+  constructor(
+    readonly tableKey: string,
+    readonly partitionIndex: number,
+  ) {
+    super(`table ${tableKey} has no planned partition ${partitionIndex}: plan the snapshot first`);
+    this.name = 'PartitionNotPlannedError';
+  }
+}
+
+/**
+ * Copies one snapshot partition, batch by batch, from its checkpoint on. Each batch is inserted
+ * with a token that names the batch (partition and the checkpoints around it) and only then is
+ * the checkpoint written, so a crash at any point either replays a batch ClickHouse drops as a
+ * duplicate, or resumes after it. Memory holds one batch at a time.
+ */
+export async function snapshotChunk(
+  deps: SnapshotChunkDeps,
+  input: SnapshotChunkInput,
+): Promise<SnapshotChunkResult> {
+  const budget = validateBudget(input.budget, 'snapshotChunk');
+  if (!Number.isInteger(input.partitionIndex) || input.partitionIndex < 0) {
+    throw new RangeError(
+      `snapshotChunk: partitionIndex must be a non-negative integer, got ${input.partitionIndex}`,
+    );
+  }
+  const context = await loadPipeContext(deps.store, input.pipeId);
+  const { settings } = context;
+  const mapping = await loadTable(deps.store, input.pipeId, input.table);
+  const live = tableRefOf(context, mapping);
+  const targetTable = mapping.state === 'Resync' ? resyncTableName(live.table) : live.table;
+  let partition = await findPartition(deps.store, input.pipeId, input.table, input.partitionIndex);
+  const result: SnapshotChunkResult = {
+    done: partition.done,
+    rowsCopied: 0,
+    partitionRowsCopied: partition.rowsCopied,
+    batches: 0,
+    bytes: 0,
+    targetTable,
+    checkpoint: partition.checkpoint,
+  };
+  if (partition.done) return result;
+
+  if (!hasTimeLeft(deps.clock, budget)) return result;
+
+  const startPoint = await deps.store.getStartPoint(input.pipeId);
+  const batches = deps.source.readPartition(namespaceOf(mapping), {
+    bounds: decodePartitionBounds(partition.bounds),
+    checkpoint: partition.checkpoint,
+    maxRows: settings.snapshotBatchMaxRows,
+    maxBytes: settings.snapshotBatchMaxBytes,
+    afterClusterTime: startPoint?.clusterTime ?? null,
+  });
+  let exhausted = true;
+  for await (const batch of batches) {
+    if (batch.documents.length > 0) {
+      const rows = batch.documents.map((document) => snapshotRow(targetTable, document));
+      const token = deduplicationToken('snapshot', [
+        input.pipeId,
+        input.table,
+        targetTable,
+        input.partitionIndex,
+        partition.checkpoint,
+        batch.checkpoint,
+      ]);
+      await deps.destination.insertRows({
+        database: live.database,
+        table: targetTable,
+        rows,
+        deduplicationToken: token,
+        useJsonNativeFormat: context.tableOptions.useJsonNativeFormat,
+      });
+      partition = await deps.store.checkpointPartition(input.pipeId, input.table, input.partitionIndex, {
+        seq: partition.seq + 1,
+        checkpoint: batch.checkpoint,
+        rowsCopied: partition.rowsCopied + rows.length,
+      });
+      result.rowsCopied += rows.length;
+      result.batches += 1;
+      result.bytes += batch.bytes;
+    }
+    // Checked after the write, so every call that starts makes progress and stops on a checkpoint.
+    if (!hasTimeLeft(deps.clock, budget)) {
+      exhausted = false;
+      break;
+    }
+  }
+
+  if (exhausted)
+    partition = await deps.store.markPartitionDone(input.pipeId, input.table, input.partitionIndex);
+  await deps.store.refreshTableProgress(input.pipeId, input.table);
+  result.done = partition.done;
+  result.partitionRowsCopied = partition.rowsCopied;
+  result.checkpoint = partition.checkpoint;
+  return result;
+}
+
+async function findPartition(
+  store: Pick<PipeStore, 'listPartitions'>,
+  pipeId: string,
+  tableKey: string,
+  index: number,
+): Promise<PartitionRecord> {
+  const partitions = await store.listPartitions(pipeId, tableKey);
+  const partition = partitions.find((candidate) => candidate.index === index);
+  if (!partition) throw new PartitionNotPlannedError(tableKey, index);
+  return partition;
+}

@@ -1,0 +1,85 @@
+import { type PipeSettings, parseSettings } from '../core/settings.js';
+import type { TableOptions } from '../core/table-schema.js';
+import type { TableRef } from '../ports/destination.js';
+import type { PipeStore, TableMappingRecord } from '../ports/pipe-store.js';
+import type { SourceNamespace } from '../ports/source.js';
+
+/** A pipe as the engines use it: its validated settings and where its tables live. */
+export interface PipeContext {
+  pipeId: string;
+  settings: PipeSettings;
+  tableOptions: TableOptions;
+  /** The destination's database, used by mappings that name no targetDatabase. */
+  defaultDatabase: string | null;
+}
+
+export class TableNotMappedError extends Error {
+  constructor(
+    readonly pipeId: string,
+    readonly tableKey: string,
+  ) {
+    super(`pipe ${pipeId} has no table mapping ${tableKey}`);
+    this.name = 'TableNotMappedError';
+  }
+}
+
+export class MissingTargetDatabaseError extends Error {
+  constructor(
+    readonly pipeId: string,
+    readonly tableKey: string,
+  ) {
+    super(
+      `pipe ${pipeId}: table ${tableKey} has no targetDatabase and the pipe's destination names no database`,
+    );
+    this.name = 'MissingTargetDatabaseError';
+  }
+}
+
+export async function loadPipeContext(
+  store: Pick<PipeStore, 'getPipe'>,
+  pipeId: string,
+): Promise<PipeContext> {
+  const pipe = await store.getPipe(pipeId);
+  const settings = parseSettings(pipe.settings, ['settings']);
+  const destination = pipe.destination as { database?: unknown } | null;
+  const database = destination && typeof destination.database === 'string' ? destination.database : null;
+  return {
+    pipeId,
+    settings,
+    tableOptions: {
+      useJsonNativeFormat: settings.useJsonNativeFormat,
+      deleteOnMerge: settings.deleteOnMerge,
+    },
+    defaultDatabase: database,
+  };
+}
+
+export function namespaceOf(mapping: TableMappingRecord): SourceNamespace {
+  return { db: mapping.sourceDatabaseName, coll: mapping.sourceCollection };
+}
+
+export function namespaceKey(namespace: SourceNamespace): string {
+  return `${namespace.db}.${namespace.coll}`;
+}
+
+/** The live destination table of a mapping: the settings' targetDatabase, else the destination's. */
+export function tableRefOf(context: PipeContext, mapping: TableMappingRecord): TableRef {
+  const configured = context.settings.tableMappings.find(
+    (entry) =>
+      entry.sourceDatabaseName === mapping.sourceDatabaseName &&
+      entry.sourceCollection === mapping.sourceCollection,
+  );
+  const database = configured?.targetDatabase ?? context.defaultDatabase;
+  if (!database) throw new MissingTargetDatabaseError(context.pipeId, mapping.tableKey);
+  return { database, table: mapping.targetTable };
+}
+
+export async function loadTable(
+  store: Pick<PipeStore, 'getTableMapping'>,
+  pipeId: string,
+  tableKey: string,
+): Promise<TableMappingRecord> {
+  const mapping = await store.getTableMapping(pipeId, tableKey);
+  if (!mapping) throw new TableNotMappedError(pipeId, tableKey);
+  return mapping;
+}

@@ -1,0 +1,80 @@
+import type { DestinationRow } from '../core/rows.js';
+import type { TableOptions } from '../core/table-schema.js';
+
+/**
+ * The destination port: everything the engines and the control plane ask of ClickHouse. One
+ * adapter implements it (functions/adapters/clickhouse, `@clickhouse/client` over HTTP), for
+ * ClickHouse Cloud and the embedded local engine alike. Names are validated by the core's strict
+ * identifier rule; every failure surfaces as DestinationUnavailableError (retry) or
+ * DestinationFatalError (stop).
+ */
+
+/** A table in a database, both validated identifiers. */
+export interface TableRef {
+  database: string;
+  table: string;
+}
+
+export interface InsertBatch extends TableRef {
+  /** Rows for this table (their own `table` field is not read; the batch names the table). */
+  rows: Iterable<DestinationRow> | AsyncIterable<DestinationRow>;
+  /**
+   * Same token for a replay of the same batch: ClickHouse keeps one copy. Derive it from what
+   * makes the batch unique (pipe, table, partition and checkpoint, or the CDC token range).
+   */
+  deduplicationToken: string;
+  /** True when `doc` is a JSON column, false when it is a String column. */
+  useJsonNativeFormat: boolean;
+}
+
+export interface InsertResult {
+  rows: number;
+  bytes: number;
+}
+
+/** How a resync table replaced the live one. */
+export type SwapMethod =
+  /** `EXCHANGE TABLES`: atomic, readers always see one of the two complete tables. */
+  | 'exchange'
+  /** `RENAME TABLE a TO a_old, b TO a`: on servers without EXCHANGE; see docs/clickhouse.md. */
+  | 'rename'
+  /** A previous attempt had already swapped; only the clean-up was left. */
+  | 'already-swapped';
+
+export interface RowCountOptions {
+  /** Read through `FINAL` (the latest version per `_id`). */
+  final: boolean;
+  /** Count only rows whose latest version is not a delete; implies `final`. */
+  liveOnly: boolean;
+}
+
+/** A destination row as read back (for tests and status). */
+export interface StoredRow {
+  _id: string;
+  /** `doc` as JSON text. */
+  doc: string;
+  _peerdb_version: bigint;
+  _peerdb_is_deleted: 0 | 1;
+}
+
+export interface Destination {
+  ensureDatabase(database: string): Promise<void>;
+  /** Create the table if missing (idempotent) with the core's DDL and insert deduplication on. */
+  createTable(ref: TableRef, options: TableOptions): Promise<void>;
+  /** Create `<table>_resync`, dropping a leftover one from an abandoned resync first; returns its name. */
+  createResyncTable(ref: TableRef, options: TableOptions): Promise<string>;
+  tableExists(ref: TableRef): Promise<boolean>;
+  insertRows(batch: InsertBatch): Promise<InsertResult>;
+  /**
+   * Put `<table>_resync` in place of `<table>` and drop the old data. Safe to call again after a
+   * crash at any point: it finishes what is left.
+   */
+  swapResyncTable(ref: TableRef): Promise<SwapMethod>;
+  dropTable(ref: TableRef): Promise<void>;
+  /** The optional hard-delete clean-up: physically remove rows whose latest version is a delete. */
+  purgeDeletedRows(ref: TableRef): Promise<void>;
+  countRows(ref: TableRef, options?: Partial<RowCountOptions>): Promise<number>;
+  /** The rows `FINAL` with `_peerdb_is_deleted = 0` returns, ordered by `_id`. */
+  readLiveRows(ref: TableRef): Promise<StoredRow[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,35 @@
+import { MongoClient } from 'mongodb';
+import { type ReplicaSetHandle, startReplicaSet } from '../../../simulator/index.js';
+
+export interface SourceFixture {
+  rs: ReplicaSetHandle;
+  client: MongoClient;
+  stop(): Promise<void>;
+}
+
+/** A 3-member simulator set on loopback and a driver client; stop() closes both. */
+export async function startSource(options: { noopIntervalMs?: number } = {}): Promise<SourceFixture> {
+  const rs = await startReplicaSet({ noopIntervalMs: options.noopIntervalMs ?? 0 });
+  const client = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    await rs.stop();
+    throw err;
+  }
+  return {
+    rs,
+    client,
+    async stop() {
+      await client.close().catch(() => undefined);
+      await rs.stop();
+    },
+  };
+}
+
+/** Collects a value's occurrences, to assert "exactly once". */
+export function countBy<T>(values: Iterable<T>, key: (value: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(key(value), (counts.get(key(value)) ?? 0) + 1);
+  return counts;
+}

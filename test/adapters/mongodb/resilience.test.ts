@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoChangeSource, MongoSnapshotSource } from '../../../functions/adapters/mongodb/index.js';
+import { SourceUnavailableError } from '../../../functions/core/errors.js';
+import type { SnapshotBatch } from '../../../functions/ports/source.js';
+import { type SourceFixture, startSource } from './fixtures.js';
+
+const DB = 'faults';
+let source: SourceFixture;
+
+beforeAll(async () => {
+  source = await startSource({ noopIntervalMs: 100 });
+}, 60_000);
+
+afterAll(async () => {
+  await source?.stop();
+});
+
+const failOnce = (failPoint: string, data: Record<string, unknown>) =>
+  source.client.db('admin').command({ configureFailPoint: failPoint, mode: { times: 1 }, data });
+
+describe('source adapter under faults', () => {
+  it('surfaces a lost snapshot cursor as retryable, and the checkpoint resumes with nothing lost or repeated', async () => {
+    const namespace = { db: DB, coll: 'snap' };
+    await source.client
+      .db(DB)
+      .collection(namespace.coll)
+      .insertMany([...Array(1000)].map((_, i) => ({ _id: i as never, key: `k${i}` })));
+    const reader = new MongoSnapshotSource(source.client);
+    const read: string[] = [];
+    let checkpoint: string | null = null;
+    await failOnce('failCommand', { failCommands: ['getMore'], errorCode: 43 });
+    const failure = await (async () => {
+      for await (const batch of reader.readPartition(namespace, {
+        bounds: { lower: null, upper: null },
+        checkpoint: null,
+        maxRows: 100,
+        maxBytes: 1 << 20,
+      })) {
+        read.push(...batch.documents.map((doc) => doc.key as string));
+        checkpoint = batch.checkpoint;
+      }
+    })().catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(SourceUnavailableError);
+    expect(source.rs.failPoints().timesEntered('failCommand')).toBe(1);
+    expect(read.length).toBeLessThan(1000);
+    const rest: SnapshotBatch[] = [];
+    for await (const batch of reader.readPartition(namespace, {
+      bounds: { lower: null, upper: null },
+      checkpoint,
+      maxRows: 100,
+      maxBytes: 1 << 20,
+    })) {
+      rest.push(batch);
+    }
+    const all = [...read, ...rest.flatMap((batch) => batch.documents.map((doc) => doc.key as string))];
+    expect(all).toEqual([...Array(1000)].map((_, i) => `k${i}`));
+  });
+
+  it('rides a resumable change stream error and a step-down within one batch sequence', async () => {
+    const reader = new MongoChangeSource(source.client, {
+      namespaces: [{ db: DB, coll: 'cdc' }],
+      log: () => {},
+    });
+    const start = await reader.captureStartPoint();
+    const collection = source.client.db(DB).collection('cdc');
+    await collection.insertMany([1, 2, 3].map((id) => ({ _id: id as never })));
+    await failOnce('failGetMoreAfterCursorCheckout', { errorCode: 11602 });
+    const request = (token: string | null) => ({
+      resumePoint: token ? { token, clusterTime: null } : null,
+      startPoint: start,
+      maxEvents: 1000,
+      maxBytes: 1 << 24,
+      maxWaitMs: 300,
+      deadline: Date.now() + 10_000,
+    });
+    const primary = source.rs.primary as string;
+    const first = await reader.readBatch(request(null));
+    expect(source.rs.failPoints(primary).timesEntered('failGetMoreAfterCursorCheckout')).toBe(1);
+    source.rs.stepDown({ stepDownSecs: 1, force: true });
+    await source.rs.waitForPrimary(5000);
+    await collection.insertMany([4, 5].map((id) => ({ _id: id as never })));
+    const second = await reader.readBatch(request(first.resumeToken));
+    const ids = [...first.events, ...second.events].map((event) => Number(event.documentKey?._id?.valueOf()));
+    expect(ids).toEqual([1, 2, 3, 4, 5]);
+  });
+});

@@ -1,0 +1,266 @@
+import { BSON, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoSnapshotSource } from '../../../functions/adapters/mongodb/index.js';
+import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
+import type { SnapshotBatch, SourceNamespace } from '../../../functions/ports/source.js';
+import { countBy, type SourceFixture, startSource } from './fixtures.js';
+
+const DB = 'snap';
+const COUNT = 3000;
+const TARGET = 500;
+
+let source: SourceFixture;
+let reader: MongoSnapshotSource;
+
+/** `_id` generators per collection, each with the planner strategy it should get. */
+const COLLECTIONS: Record<string, { id: (i: number) => unknown; strategy: string }> = {
+  oid: { id: (i) => ObjectId.createFromTime(1_700_000_000 + i * 37), strategy: 'objectId-range' },
+  int: { id: (i) => new Int32((i * 7919) % COUNT), strategy: 'integer-range' },
+  long: { id: (i) => Long.fromString('9007199254740993').add(i * 3), strategy: 'integer-range' },
+  double: { id: (i) => new Double(i * 1.5 + 0.25), strategy: 'double-range' },
+  string: { id: (i) => `user-${((i * 7919) % COUNT).toString(36)}-é`, strategy: 'string-quantiles' },
+  mixed: {
+    id: (i) => [new Int32(i), `s${i}`, { a: i }, new Double(i + 0.5), new Date(i)][i % 5],
+    strategy: 'single',
+  },
+  compound: { id: (i) => ({ tenant: i % 7, seq: i }), strategy: 'single' },
+};
+
+async function readAll(
+  namespace: SourceNamespace,
+  bounds: PartitionBounds,
+  options: { checkpoint?: string | null; maxRows?: number; maxBytes?: number } = {},
+): Promise<SnapshotBatch[]> {
+  const batches: SnapshotBatch[] = [];
+  for await (const batch of reader.readPartition(namespace, {
+    bounds,
+    checkpoint: options.checkpoint ?? null,
+    maxRows: options.maxRows ?? 200,
+    maxBytes: options.maxBytes ?? 1 << 20,
+  })) {
+    batches.push(batch);
+  }
+  return batches;
+}
+
+const keysOf = (batches: SnapshotBatch[]): string[] =>
+  batches.flatMap((batch) => batch.documents.map((doc) => doc.key as string));
+
+beforeAll(async () => {
+  source = await startSource();
+  reader = new MongoSnapshotSource(source.client);
+  for (const [name, { id }] of Object.entries(COLLECTIONS)) {
+    const docs = [...Array(COUNT)].map((_, i) => ({
+      _id: id(i),
+      key: `${name}-${i}`,
+      pad: 'x'.repeat(i % 50),
+    }));
+    await source.client
+      .db(DB)
+      .collection(name)
+      .insertMany(docs as never[]);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await source?.stop();
+});
+
+describe('MongoSnapshotSource', () => {
+  for (const [name, { strategy }] of Object.entries(COLLECTIONS)) {
+    it(`plans ${name} _ids (${strategy}) and reads every document exactly once across partitions`, async () => {
+      const namespace = { db: DB, coll: name };
+      const plan = await reader.planPartitions(namespace, {
+        targetRowsPerPartition: TARGET,
+        sampleSize: 300,
+      });
+      expect(plan.strategy).toBe(strategy);
+      expect(plan.estimatedCount).toBe(COUNT);
+      if (strategy !== 'single') expect(plan.partitions.length).toBeGreaterThan(2);
+      const keys: string[] = [];
+      for (const bounds of plan.partitions) {
+        const batches = await readAll(namespace, bounds);
+        for (const batch of batches) expect(batch.documents.length).toBeLessThanOrEqual(200);
+        keys.push(...keysOf(batches));
+      }
+      expect(keys).toHaveLength(COUNT);
+      expect(new Set(keys).size).toBe(COUNT);
+    });
+  }
+
+  /** Plans an ObjectId collection, then adds `_id`s of other types, as concurrent inserts would. */
+  async function readWithStrangers(
+    coll: string,
+    strangers: unknown[],
+  ): Promise<{ keys: string[]; first: string[]; last: string[] }> {
+    const namespace = { db: DB, coll };
+    const collection = source.client.db(DB).collection(coll);
+    await collection.insertMany(
+      [...Array(COUNT)].map((_, i) => ({ _id: ObjectId.createFromTime(1_600_000_000 + i), key: `oid-${i}` })),
+    );
+    const plan = await reader.planPartitions(namespace, { targetRowsPerPartition: TARGET });
+    expect(plan.strategy).toBe('objectId-range');
+    await collection.insertMany(strangers.map((id, i) => ({ _id: id, key: `stranger-${i}` })) as never[]);
+    const perPartition: string[][] = [];
+    for (const bounds of plan.partitions) perPartition.push(keysOf(await readAll(namespace, bounds)));
+    return {
+      keys: perPartition.flat(),
+      first: perPartition[0] ?? [],
+      last: perPartition[perPartition.length - 1] ?? [],
+    };
+  }
+
+  it('covers _ids of other types inserted after planning (open ends reach across type brackets)', async () => {
+    const strangers = [
+      new Double(-2.5),
+      new Int32(5),
+      Long.fromNumber(1e15),
+      'text',
+      { a: 1 },
+      true,
+      new Date(0),
+    ];
+    const { keys, first, last } = await readWithStrangers('late', strangers);
+    expect(keys).toHaveLength(COUNT + strangers.length);
+    expect([...countBy(keys, (key) => key).values()].every((count) => count === 1)).toBe(true);
+    expect(first.slice(0, 5)).toEqual(['stranger-0', 'stranger-1', 'stranger-2', 'stranger-3', 'stranger-4']);
+    expect(last.slice(-2)).toEqual(['stranger-5', 'stranger-6']);
+  });
+
+  it('covers MinKey, Binary, Timestamp and MaxKey _ids too', async () => {
+    const strangers = [
+      new MinKey(),
+      new BSON.Binary(Buffer.from('bin')),
+      new BSON.Timestamp({ t: 1, i: 1 }),
+      new MaxKey(),
+    ];
+    const { keys, first, last } = await readWithStrangers('late-bson', strangers);
+    expect(keys).toHaveLength(COUNT + strangers.length);
+    expect(first.slice(0, 2)).toEqual(['stranger-0', 'stranger-1']);
+    expect(last.slice(-2)).toEqual(['stranger-2', 'stranger-3']);
+  });
+
+  it('puts ObjectId, date and number _ids added to a string-split collection in its open ends', async () => {
+    const namespace = { db: DB, coll: 'late-strings' };
+    const collection = source.client.db(DB).collection(namespace.coll);
+    await collection.insertMany(
+      [...Array(COUNT)].map((_, i) => ({ _id: `k${i}` as never, key: `str-${i}` })),
+    );
+    const plan = await reader.planPartitions(namespace, { targetRowsPerPartition: TARGET });
+    expect(plan.strategy).toBe('string-quantiles');
+    const strangers = [new Int32(1), new ObjectId(), new Date(5), { nested: 'doc' }];
+    await collection.insertMany(strangers.map((id, i) => ({ _id: id, key: `stranger-${i}` })) as never[]);
+    const perPartition: string[][] = [];
+    for (const bounds of plan.partitions) perPartition.push(keysOf(await readAll(namespace, bounds)));
+    const keys = perPartition.flat();
+    expect(keys).toHaveLength(COUNT + strangers.length);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(perPartition[0]?.[0]).toBe('stranger-0');
+    expect(perPartition[perPartition.length - 1]?.slice(-3)).toEqual([
+      'stranger-3',
+      'stranger-1',
+      'stranger-2',
+    ]);
+  });
+
+  it('resumes after a checkpoint, exclusive, whatever the checkpoint _id type', async () => {
+    const namespace = { db: DB, coll: 'mixed' };
+    const all = keysOf(await readAll(namespace, { lower: null, upper: null }, { maxRows: 1000 }));
+    const batches = await readAll(namespace, { lower: null, upper: null }, { maxRows: 700 });
+    for (let index = 0; index < batches.length - 1; index++) {
+      const checkpoint = (batches[index] as SnapshotBatch).checkpoint;
+      const rest = keysOf(
+        await readAll(namespace, { lower: null, upper: null }, { checkpoint, maxRows: 1000 }),
+      );
+      const before = keysOf(batches.slice(0, index + 1));
+      expect([...before, ...rest]).toEqual(all);
+    }
+  });
+
+  it('bounds batches by rows and by BSON bytes, measured as read', async () => {
+    const namespace = { db: DB, coll: 'sized' };
+    await source.client
+      .db(DB)
+      .collection(namespace.coll)
+      .insertMany(
+        [...Array(500)].map((_, i) => ({
+          _id: i as never,
+          key: `sized-${i}`,
+          body: 'y'.repeat(900 + (i % 200)),
+        })),
+      );
+    const maxBytes = 10_000;
+    const batches = await readAll(namespace, { lower: null, upper: null }, { maxRows: 1000, maxBytes });
+    expect(keysOf(batches)).toHaveLength(500);
+    for (const batch of batches) {
+      const measured = batch.documents.reduce((sum, doc) => sum + BSON.calculateObjectSize(doc), 0);
+      expect(batch.bytes).toBe(measured);
+      expect(batch.bytes).toBeLessThanOrEqual(maxBytes);
+    }
+    expect(batches.length).toBeGreaterThan(40);
+    const byRows = await readAll(namespace, { lower: null, upper: null }, { maxRows: 7, maxBytes: 1 << 24 });
+    expect(byRows.map((batch) => batch.documents.length)).toEqual([...Array(71).fill(7), 3]);
+  });
+
+  it('reads from a secondary no earlier than the start point (afterClusterTime)', async () => {
+    const client = new MongoClient(source.rs.uri, { monitorCommands: true });
+    const finds: { address: string; readConcern: unknown }[] = [];
+    client.on('commandStarted', (event) => {
+      if (event.commandName === 'find')
+        finds.push({ address: event.address, readConcern: event.command.readConcern });
+    });
+    try {
+      const secondaryReader = new MongoSnapshotSource(client, { readPreference: 'secondaryPreferred' });
+      const hello = await client.db('admin').command({ hello: 1 });
+      const opTime = hello.lastWrite.opTime.ts as BSON.Timestamp;
+      const keys: string[] = [];
+      for await (const batch of secondaryReader.readPartition(
+        { db: DB, coll: 'int' },
+        {
+          bounds: { lower: null, upper: null },
+          checkpoint: null,
+          maxRows: 1000,
+          maxBytes: 1 << 20,
+          afterClusterTime: { seconds: opTime.t, increment: opTime.i },
+        },
+      )) {
+        keys.push(...batch.documents.map((doc) => doc.key as string));
+      }
+      expect(new Set(keys).size).toBe(COUNT);
+      expect(finds).toHaveLength(1);
+      expect(finds[0]?.address).not.toBe(source.rs.primary);
+      expect(finds[0]?.readConcern).toMatchObject({ afterClusterTime: opTime });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('measures partition reader throughput on ~1 KB documents', async () => {
+    const namespace = { db: DB, coll: 'bench' };
+    const collection = source.client.db(DB).collection(namespace.coll);
+    const total = 20_000;
+    for (let start = 0; start < total; start += 2000) {
+      await collection.insertMany(
+        [...Array(2000)].map((_, i) => ({ _id: new ObjectId(), n: start + i, body: 'z'.repeat(1000) })),
+      );
+    }
+    const started = performance.now();
+    let documents = 0;
+    let bytes = 0;
+    for (const batch of await readAll(
+      namespace,
+      { lower: null, upper: null },
+      { maxRows: 5000, maxBytes: 32 << 20 },
+    )) {
+      documents += batch.documents.length;
+      bytes += batch.bytes;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `partition reader: ${documents} docs, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ` +
+        `${Math.round(documents / seconds)} docs/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s`,
+    );
+    expect(documents).toBe(total);
+    expect(bytes / documents).toBeGreaterThan(1000);
+  }, 120_000);
+});

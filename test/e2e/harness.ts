@@ -1,0 +1,231 @@
+import { createHash } from 'node:crypto';
+import { type Document, MongoClient } from 'mongodb';
+import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
+import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
+import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
+import { MongoChangeSource } from '../../functions/adapters/mongodb/change-source.js';
+import { DESERIALIZE_OPTIONS, MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
+import { documentToJson } from '../../functions/core/bson-json.js';
+import { renderDocumentId } from '../../functions/core/document-id.js';
+import type { PipeSettingsInput } from '../../functions/core/settings.js';
+import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
+import { planTableSnapshot } from '../../functions/engines/snapshot-plan.js';
+import { systemClock } from '../../functions/ports/clock.js';
+import type { Destination } from '../../functions/ports/destination.js';
+import type { PipeStore } from '../../functions/ports/pipe-store.js';
+import type { ChangeSource, SnapshotSource } from '../../functions/ports/source.js';
+import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
+import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import { startTestClickHouse, type TestClickHouse } from '../support/clickhouse.js';
+import { createPipeWithTables, newStore, type TableSpec } from '../engines/support.js';
+
+export const DATABASE = 'e2e';
+
+/** Every real part of the data plane, on loopback: simulator, dynalite, embedded ClickHouse. */
+export interface World {
+  rs: ReplicaSetHandle;
+  mongo: MongoClient;
+  dynamo: LocalDynamo;
+  store: DynamoPipeStore;
+  clickhouse: TestClickHouse;
+  clickhouseUrl: string;
+  destination: ClickHouseDestination;
+  snapshotSource: MongoSnapshotSource;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(): Promise<World> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const rs = await startReplicaSet({ noopIntervalMs: 0 });
+    stops.push(() => rs.stop());
+    const mongo = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5_000 });
+    stops.push(() => mongo.close());
+    await mongo.connect();
+    const dynamo = await startDynalite();
+    stops.push(() => dynamo.stop());
+    const clickhouse = await startTestClickHouse();
+    stops.push(() => clickhouse.remove());
+    const destination = new ClickHouseDestination(createClickHouseClient({ url: clickhouse.url }));
+    stops.push(() => destination.close());
+    await destination.ensureDatabase(DATABASE);
+    return {
+      rs,
+      mongo,
+      dynamo,
+      store: newStore(dynamo),
+      clickhouse,
+      clickhouseUrl: clickhouse.url,
+      destination,
+      snapshotSource: new MongoSnapshotSource(mongo),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export interface PipeUnderTest {
+  pipeId: string;
+  tables: TableSpec[];
+  changeSource: MongoChangeSource;
+  useJsonNativeFormat: boolean;
+}
+
+/** A pipe in the store, its destination tables created and its CDC start point recorded. */
+export async function setUpPipe(
+  world: World,
+  tables: TableSpec[],
+  settings: Partial<PipeSettingsInput> = {},
+): Promise<PipeUnderTest> {
+  const pipeId = await createPipeWithTables(world.store, tables, settings, { kind: 'clickhouse', database: DATABASE });
+  const useJsonNativeFormat = settings.useJsonNativeFormat ?? true;
+  for (const table of tables) {
+    await world.destination.createTable(
+      { database: DATABASE, table: table.target },
+      { useJsonNativeFormat, deleteOnMerge: false },
+    );
+  }
+  const changeSource = new MongoChangeSource(world.mongo, {
+    namespaces: tables.map((table) => ({ db: table.db, coll: table.coll })),
+    log: () => undefined,
+  });
+  await world.store.recordStartPoint(pipeId, await changeSource.captureStartPoint());
+  return { pipeId, tables, changeSource, useJsonNativeFormat };
+}
+
+export interface EngineParts {
+  store: PipeStore;
+  snapshotSource: SnapshotSource;
+  changeSource: ChangeSource;
+  destination: Destination;
+}
+
+export function partsOf(world: World, pipe: PipeUnderTest): EngineParts {
+  return {
+    store: world.store,
+    snapshotSource: world.snapshotSource,
+    changeSource: pipe.changeSource,
+    destination: world.destination,
+  };
+}
+
+/** Plans every table (once: the store keeps the first plan) and runs chunks until each partition is done. */
+export async function snapshotAll(
+  pipe: PipeUnderTest,
+  parts: EngineParts,
+  chunkBudgetMs = 60_000,
+): Promise<{ rows: number; chunks: number; partitions: number }> {
+  let rows = 0;
+  let chunks = 0;
+  let partitions = 0;
+  for (const table of pipe.tables) {
+    const tableKey = `${table.db}.${table.coll}`;
+    const planned = await planTableSnapshot({ store: parts.store, source: parts.snapshotSource }, { pipeId: pipe.pipeId, tableKey });
+    partitions += planned.partitions.length;
+    for (const partition of planned.partitions) {
+      for (let call = 0; ; call += 1) {
+        if (call >= 200) throw new Error(`partition ${tableKey}#${partition.index} not done after 200 chunks`);
+        const result = await snapshotChunk(
+          { store: parts.store, source: parts.snapshotSource, destination: parts.destination, clock: systemClock },
+          {
+            pipeId: pipe.pipeId,
+            table: tableKey,
+            partitionIndex: partition.index,
+            budget: { deadline: Date.now() + chunkBudgetMs, safetyMarginMs: Math.min(5_000, chunkBudgetMs / 2) },
+          },
+        );
+        chunks += 1;
+        rows += result.rowsCopied;
+        if (result.done) break;
+      }
+    }
+  }
+  return { rows, chunks, partitions };
+}
+
+/** Marks every table Replicating, as the state machine does once the snapshot is done. */
+export async function markReplicating(store: PipeStore, pipe: PipeUnderTest): Promise<void> {
+  for (const table of pipe.tables) {
+    await store.setTableState(pipe.pipeId, `${table.db}.${table.coll}`, { state: 'Replicating' });
+  }
+}
+
+/** Runs CDC batches until one applies nothing and holds nothing back. */
+export async function cdcUntilCaughtUp(
+  pipe: PipeUnderTest,
+  parts: EngineParts,
+  holder = 'e2e',
+): Promise<{ events: number; batches: number }> {
+  let events = 0;
+  for (let batch = 1; batch <= 500; batch += 1) {
+    const result = await cdcBatch(
+      { store: parts.store, source: parts.changeSource, destination: parts.destination, clock: systemClock },
+      { pipeId: pipe.pipeId, holder, budget: { deadline: Date.now() + 30_000, safetyMarginMs: 5_000 }, maxWaitMs: 200 },
+    );
+    if (result.status === 'skipped') throw new Error(`CDC batch skipped: ${result.reason}`);
+    events += result.events;
+    if (result.events === 0 && result.heldBackEvents === 0) return { events, batches: batch };
+  }
+  throw new Error('CDC did not catch up within 500 batches');
+}
+
+/** JSON text parsed and written back with keys sorted at every level: key order is not content. */
+export function canonicalJson(text: string): string {
+  const sortKeys = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sortKeys);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+      );
+    }
+    return value;
+  };
+  return JSON.stringify(sortKeys(JSON.parse(text)));
+}
+
+export function hashOf(text: string): string {
+  return createHash('sha256').update(canonicalJson(text)).digest('hex');
+}
+
+export interface Comparison {
+  table: string;
+  mongoCount: number;
+  clickhouseCount: number;
+  missing: string[];
+  extra: string[];
+  different: string[];
+  duplicated: string[];
+}
+
+/** MongoDB vs ClickHouse FINAL (live rows), by rendered `_id` and the hash of the canonical doc. */
+export async function compareTable(world: World, table: TableSpec): Promise<Comparison> {
+  const expected = new Map<string, string>();
+  const cursor = world.mongo.db(table.db).collection(table.coll).find({}, DESERIALIZE_OPTIONS);
+  for await (const document of cursor) {
+    expected.set(renderDocumentId((document as Document)._id), hashOf(documentToJson(document as Document)));
+  }
+  const rows = await world.destination.readLiveRows({ database: DATABASE, table: table.target });
+  const seen = new Map<string, number>();
+  const actual = new Map<string, string>();
+  for (const row of rows) {
+    seen.set(row._id, (seen.get(row._id) ?? 0) + 1);
+    actual.set(row._id, hashOf(row.doc));
+  }
+  return {
+    table: table.target,
+    mongoCount: expected.size,
+    clickhouseCount: rows.length,
+    missing: [...expected.keys()].filter((id) => !actual.has(id)),
+    extra: [...actual.keys()].filter((id) => !expected.has(id)),
+    different: [...expected].filter(([id, hash]) => actual.has(id) && actual.get(id) !== hash).map(([id]) => id),
+    duplicated: [...seen].filter(([, count]) => count > 1).map(([id]) => id),
+  };
+}

@@ -1,0 +1,285 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
+import { ChangeStreamHistoryLostError, StaleFenceError } from '../../functions/core/errors.js';
+import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { CDC_LEASE } from '../../functions/ports/pipe-store.js';
+import type {
+  ChangeBatch,
+  ChangeBatchRequest,
+  ChangeSource,
+  SourceChangeEvent,
+  StoppedTable,
+} from '../../functions/ports/source.js';
+import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import {
+  createPipeWithTables,
+  instrumentStore,
+  ManualClock,
+  MemoryDestination,
+  newStore,
+} from './support.js';
+
+const NS = { db: 'shop', coll: 'items' };
+const FAR = Date.UTC(2030, 0, 1);
+
+function event(
+  position: number,
+  operationType: string,
+  id: number,
+  time: [number, number],
+  fields: Record<string, unknown> = {},
+): SourceChangeEvent {
+  return {
+    token: `tok-${position}`,
+    ns: NS,
+    operationType,
+    documentKey: { _id: id },
+    fullDocument: operationType === 'delete' ? null : { _id: id, ...fields },
+    clusterTime: { t: time[0], i: time[1] },
+  };
+}
+
+/** Serves a fixed event list from the resume point on; tokens are `tok-<position after the event>`. */
+class ScriptedChangeSource implements Pick<ChangeSource, 'readBatch'> {
+  readonly requests: ChangeBatchRequest[] = [];
+  stopAfter: { position: number; table: StoppedTable } | null = null;
+  onRead: (() => Promise<void>) | null = null;
+  constructor(
+    private readonly events: SourceChangeEvent[],
+    private readonly log: string[] = [],
+  ) {}
+
+  async readBatch(request: ChangeBatchRequest): Promise<ChangeBatch> {
+    this.requests.push(request);
+    this.log.push('readBatch');
+    await this.onRead?.();
+    const token = request.resumePoint?.token ?? request.startPoint?.token ?? 'tok-0';
+    const from = Number(token.split('-')[1]);
+    let to = Math.min(this.events.length, from + request.maxEvents);
+    const stop =
+      this.stopAfter && this.stopAfter.position > from && this.stopAfter.position <= to
+        ? this.stopAfter
+        : null;
+    if (stop) to = stop.position;
+    const events = this.events.slice(from, to);
+    const last = events.at(-1);
+    const lastTime = last ? (last.clusterTime as { t: number; i: number }) : null;
+    return {
+      events,
+      resumeToken: `tok-${to}`,
+      resumeClusterTime: lastTime
+        ? { seconds: lastTime.t, increment: lastTime.i }
+        : { seconds: 9_000, increment: 1 },
+      lastEventClusterTime: lastTime ? { seconds: lastTime.t, increment: lastTime.i } : null,
+      tablesStopped: stop ? [stop.table] : [],
+      resumedWith: request.resumePoint ? 'resume-token' : 'start-point-token',
+      bytes: events.length * 100,
+    };
+  }
+}
+
+describe('cdcBatch', () => {
+  let dynamo: LocalDynamo;
+  let store: DynamoPipeStore;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    store = newStore(dynamo);
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  async function replicatingPipe(pullBatchSize = 1_000): Promise<string> {
+    const pipeId = await createPipeWithTables(store, [{ ...NS, target: 'items', state: 'Replicating' }], {
+      pullBatchSize,
+    });
+    await store.recordStartPoint(pipeId, { token: 'tok-0', clusterTime: { seconds: 1, increment: 0 } });
+    return pipeId;
+  }
+
+  const run = (deps: Parameters<typeof cdcBatch>[0], pipeId: string, holder = 'run-a') =>
+    cdcBatch(deps, { pipeId, holder, budget: { deadline: FAR }, maxWaitMs: 0 });
+
+  it('collapses by _id, inserts, then commits the resume point under the fence, and reports metrics', async () => {
+    const pipeId = await replicatingPipe();
+    const log: string[] = [];
+    const destination = new MemoryDestination(log);
+    const source = new ScriptedChangeSource(
+      [
+        event(1, 'insert', 1, [100, 1], { v: 1 }),
+        event(2, 'insert', 2, [100, 2], { v: 1 }),
+        event(3, 'update', 1, [101, 1], { v: 2 }),
+        event(4, 'delete', 2, [102, 1]),
+        event(5, 'insert', 3, [103, 1], { v: 1 }),
+      ],
+      log,
+    );
+    const clock = new ManualClock(110_000);
+    const result = await run({ store: instrumentStore(store, log), source, destination, clock }, pipeId);
+    expect(result).toMatchObject({
+      status: 'applied',
+      events: 4,
+      heldBackEvents: 1,
+      rowsPerTable: { 'default.items': 2 },
+      resumedWith: 'start-point-token',
+      lagMs: 110_000 - 102_000,
+      committed: { token: 'tok-4', clusterTime: { seconds: 102, increment: 1 } },
+    });
+    const order = log.filter(
+      (entry) =>
+        ['readBatch', 'commitResumePoint', 'releaseLease'].includes(entry) || entry.startsWith('insert'),
+    );
+    expect(order).toEqual(['readBatch', 'insert:items:2', 'commitResumePoint', 'releaseLease']);
+    expect([...destination.final('items').keys()]).toEqual(['1']);
+    expect(JSON.parse(destination.final('items').get('1')?.doc ?? '{}')).toEqual({ _id: 1, v: 2 });
+
+    const second = await run({ store, source, destination, clock }, pipeId);
+    expect(second).toMatchObject({
+      status: 'applied',
+      events: 1,
+      heldBackEvents: 0,
+      committed: { token: 'tok-5' },
+    });
+    expect([...destination.final('items').keys()].sort()).toEqual(['1', '3']);
+    expect((await store.getResumePoint(pipeId))?.token).toBe('tok-5');
+  });
+
+  it('keeps a transaction whole: the events sharing the last cluster time wait for the next run', async () => {
+    const pipeId = await replicatingPipe(3);
+    const destination = new MemoryDestination();
+    const source = new ScriptedChangeSource([
+      event(1, 'insert', 1, [200, 1], { v: 1 }),
+      event(2, 'update', 1, [201, 1], { v: 2 }),
+      event(3, 'insert', 2, [201, 1], { v: 1 }),
+      event(4, 'delete', 1, [201, 1]),
+    ]);
+    const deps = { store, source, destination, clock: new ManualClock() };
+    const first = await run(deps, pipeId);
+    expect(first).toMatchObject({ events: 1, heldBackEvents: 2, committed: { token: 'tok-1' } });
+    const second = await run(deps, pipeId);
+    expect(second).toMatchObject({ events: 3, heldBackEvents: 0, committed: { token: 'tok-4' } });
+    expect([...destination.final('items').keys()]).toEqual(['2']);
+  });
+
+  it('replays a batch whose commit was lost with the same tokens, so the rows are not duplicated', async () => {
+    const pipeId = await replicatingPipe();
+    const destination = new MemoryDestination();
+    const crashing = instrumentStore(store, []);
+    const source = new ScriptedChangeSource([
+      event(1, 'insert', 1, [300, 1], { v: 1 }),
+      event(2, 'insert', 2, [301, 1]),
+    ]);
+    const deps = { store: crashing, source, destination, clock: new ManualClock() };
+    crashing.failNext('commitResumePoint');
+    await expect(run(deps, pipeId)).rejects.toThrow(/injected crash before commitResumePoint/);
+    expect(await store.getResumePoint(pipeId)).toBeNull();
+    const replay = await run(deps, pipeId);
+    expect(replay).toMatchObject({ status: 'applied', events: 1 });
+    expect(destination.inserts).toHaveLength(1);
+    expect(source.requests[1]?.resumePoint).toBeNull();
+  });
+
+  it('advances an idle pipe to the post-batch resume token', async () => {
+    const pipeId = await replicatingPipe();
+    const destination = new MemoryDestination();
+    const result = await run(
+      { store, source: new ScriptedChangeSource([]), destination, clock: new ManualClock() },
+      pipeId,
+    );
+    expect(result).toMatchObject({
+      status: 'applied',
+      events: 0,
+      lagMs: null,
+      committed: { token: 'tok-0' },
+    });
+    expect(await store.getResumePoint(pipeId)).toMatchObject({
+      token: 'tok-0',
+      clusterTime: { seconds: 9_000 },
+    });
+    expect(destination.inserts).toHaveLength(0);
+  });
+
+  it('skips without failing while another run holds the lease', async () => {
+    const pipeId = await replicatingPipe();
+    await store.acquireLease(pipeId, CDC_LEASE, 'other-run', 60_000);
+    const source = new ScriptedChangeSource([event(1, 'insert', 1, [400, 1])]);
+    const result = await run(
+      { store, source, destination: new MemoryDestination(), clock: new ManualClock() },
+      pipeId,
+    );
+    expect(result.status).toBe('skipped');
+    expect(result.status === 'skipped' && result.reason).toMatch(/another run holds the lease/);
+    expect(source.requests).toHaveLength(0);
+  });
+
+  it('refuses to commit once the lease was taken over: StaleFenceError, resume point unchanged', async () => {
+    const pipeId = await replicatingPipe();
+    const storeClock = new ManualClock(Date.now());
+    const slowStore = newStore(dynamo, storeClock);
+    const source = new ScriptedChangeSource([
+      event(1, 'insert', 1, [500, 1], { v: 1 }),
+      event(2, 'insert', 2, [501, 1]),
+    ]);
+    source.onRead = async () => {
+      storeClock.current += 2 * 60 * 60_000;
+      await slowStore.acquireLease(pipeId, CDC_LEASE, 'run-b', 60_000);
+    };
+    const destination = new MemoryDestination();
+    await expect(
+      cdcBatch(
+        { store: slowStore, source, destination, clock: new ManualClock() },
+        {
+          pipeId,
+          holder: 'run-a',
+          budget: { deadline: Date.now() + 60_000, safetyMarginMs: 1_000 },
+          maxWaitMs: 0,
+        },
+      ),
+    ).rejects.toBeInstanceOf(StaleFenceError);
+    expect(await store.getResumePoint(pipeId)).toBeNull();
+    expect((await store.getLease(pipeId, CDC_LEASE))?.holder).toBe('run-b');
+  });
+
+  it('lets history loss propagate by name and releases the lease', async () => {
+    const pipeId = await replicatingPipe();
+    const source = {
+      readBatch: async (): Promise<ChangeBatch> => {
+        throw new ChangeStreamHistoryLostError('oplog truncated');
+      },
+    };
+    const deps = { store, source, destination: new MemoryDestination(), clock: new ManualClock() };
+    const failure = run(deps, pipeId);
+    await expect(failure).rejects.toBeInstanceOf(ChangeStreamHistoryLostError);
+    await expect(failure).rejects.toThrow(/resync needed/);
+    const lease = await store.getLease(pipeId, CDC_LEASE);
+    expect(lease?.expiresAt).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('stops a dropped table and records why, then commits past the drop', async () => {
+    const pipeId = await replicatingPipe();
+    const source = new ScriptedChangeSource([
+      event(1, 'insert', 1, [600, 1]),
+      event(2, 'insert', 2, [601, 1]),
+    ]);
+    source.stopAfter = {
+      position: 1,
+      table: { namespace: NS, operationType: 'drop', reason: 'collection shop.items was dropped' },
+    };
+    const result = await run(
+      { store, source, destination: new MemoryDestination(), clock: new ManualClock() },
+      pipeId,
+    );
+    expect(result).toMatchObject({
+      status: 'applied',
+      events: 1,
+      tablesStopped: ['shop.items'],
+      committed: { token: 'tok-1' },
+    });
+    expect(await store.getTableMapping(pipeId, 'shop.items')).toMatchObject({
+      state: 'Stopped',
+      stopReason: 'dropped',
+      stopMessage: 'collection shop.items was dropped',
+    });
+  });
+});
