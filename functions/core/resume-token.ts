@@ -234,10 +234,13 @@ function readRest(reader: Reader, decoded: DecodedResumeToken): void {
     throw new MalformedResumeTokenError('resume token fromInvalidate is not a boolean');
   decoded.fromInvalidate = fromInvalidate;
   if (nextIsEnd(reader)) return;
-  const uuid = reader.typedValue() as { subtype?: number; bytes?: Buffer };
-  if (uuid?.subtype !== 4 || uuid.bytes?.length !== 16)
-    throw new MalformedResumeTokenError('resume token uuid is not a UUID');
-  decoded.uuid = uuidText(uuid.bytes);
+  const uuid = reader.typedValue() as { subtype?: number; bytes?: Buffer } | null | undefined;
+  // Tokens of events without a collection (high-water marks, database-level events) hold null here.
+  if (uuid !== null && uuid !== undefined) {
+    if (uuid.subtype !== 4 || uuid.bytes?.length !== 16)
+      throw new MalformedResumeTokenError('resume token uuid is not a UUID');
+    decoded.uuid = uuidText(uuid.bytes);
+  }
   if (nextIsEnd(reader)) return;
   const identifier = reader.typedValue();
   if (typeof identifier === 'object' && identifier !== null && !Array.isArray(identifier)) {

@@ -115,11 +115,17 @@ async function runLeased(
     deadline: readDeadline,
   });
 
-  // A batch that ends at a table-ending event stops there, at a boundary no transaction spans.
+  // Only a batch cut by a bound can end inside a transaction: one that ended because the stream
+  // was caught up, or at a table-ending event, holds whole transactions (docs/engines.md).
+  const maxBytes = input.maxBytes ?? DEFAULT_CDC_MAX_BYTES;
+  const cutByBound =
+    batch.events.length >= settings.pullBatchSize ||
+    batch.bytes >= maxBytes ||
+    deps.clock.now() >= readDeadline;
   const cut =
-    batch.tablesStopped.length > 0
-      ? { kept: batch.events, heldBack: 0 }
-      : holdBackTrailingTransaction(batch.events);
+    cutByBound && batch.tablesStopped.length === 0
+      ? holdBackTrailingTransaction(batch.events)
+      : { kept: batch.events, heldBack: 0 };
   const rowsPerTable: Record<string, number> = {};
   const first = cut.kept[0];
   const last = cut.kept.at(-1);

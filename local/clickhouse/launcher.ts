@@ -19,6 +19,8 @@ export interface EmbeddedClickHouse {
   port: number;
   version: string;
   pid: number;
+  /** Settles when the engine process ends, whether by stop() or not (a crash, an outside kill). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -43,12 +45,16 @@ export async function startEmbeddedClickHouse(options: StartClickHouseOptions): 
     env: { ...process.env, CLICKHOUSE_FRONT_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit({ code, signal }));
+  });
   const ready = await waitForReady(child, options.startTimeoutMs ?? 60_000);
   return {
     url: `http://${host}:${ready.port}`,
     port: ready.port,
     version: ready.version,
     pid: child.pid ?? -1,
+    exited,
     stop: () => stopChild(child),
   };
 }

@@ -40,6 +40,40 @@ export function toTyped<T>(value: T): T {
   return value;
 }
 
+/**
+ * Like `toTyped` but without copying: wraps JS numbers and drops undefined fields in place. For
+ * request documents the server owns (inserts), where a deep copy would only feed the GC.
+ */
+export function typeInPlace<T>(value: T): T {
+  if (typeof value === 'number' || typeof value === 'bigint') return toTyped(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (
+        item !== null &&
+        (typeof item === 'object' || typeof item === 'number' || typeof item === 'bigint')
+      ) {
+        value[i] = typeInPlace(item);
+      }
+    }
+    return value;
+  }
+  if (isPlainObject(value)) {
+    const record: Record<string, unknown> = value;
+    for (const key in record) {
+      const field = record[key];
+      if (field === undefined) delete record[key];
+      else if (
+        field !== null &&
+        (typeof field === 'object' || typeof field === 'number' || typeof field === 'bigint')
+      ) {
+        record[key] = typeInPlace(field);
+      }
+    }
+  }
+  return value;
+}
+
 /** The JS number for Int32/Double (and Long within 2^53), anything else unchanged. */
 export function plainScalar(value: unknown): unknown {
   const tag = (value as Tagged | null)?._bsontype;

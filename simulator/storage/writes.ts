@@ -8,7 +8,7 @@ import { updateDiff, updateOplogObject } from '../oplog/update-diff.js';
 import { canonicalRank } from './bson-order.js';
 import type { Collection } from './collection.js';
 import { compileFilter, planIdLookup, planIdScan, sortDocuments } from './query.js';
-import { toTyped } from './typed-values.js';
+import { toTyped, typeInPlace } from './typed-values.js';
 import { applyUpdate, isOperatorUpdate, type UpdateSpec, upsertDocument } from './update.js';
 import type { WriteScope } from './write-scope.js';
 
@@ -53,7 +53,7 @@ function isRegex(value: unknown): boolean {
 
 /** A document as stored: typed numbers and `_id` first (generated when missing). */
 export function prepareInsert(raw: Document): Document {
-  const typed = toTyped(raw);
+  const typed = typeInPlace(raw);
   if (Array.isArray(typed._id)) throw new CommandError(2, 'BadValue', "can't use an array for _id");
   if (isRegex(typed._id)) throw new CommandError(2, 'BadValue', "can't use a regex for _id");
   if ('_id' in typed) {

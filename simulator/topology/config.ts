@@ -70,9 +70,17 @@ export function canVote(member: MemberConfig, state: MemberState): boolean {
   return member.votes > 0 && VOTING_STATES.has(state);
 }
 
-export function majorityOf(config: ReplicaSetConfig): number {
-  const totalVotes = config.members.reduce((sum, member) => sum + member.votes, 0);
-  return Math.floor(totalVotes / 2) + 1;
+/**
+ * Whether the members that can vote right now hold a majority of the configured votes. REMOVED
+ * members count as reconfigured out of the set.
+ */
+export function hasVotingMajority(config: ReplicaSetConfig, stateOf: (host: string) => MemberState): boolean {
+  const members = config.members.filter((member) => stateOf(member.host) !== 'REMOVED');
+  const totalVotes = members.reduce((sum, member) => sum + member.votes, 0);
+  const votesUp = members
+    .filter((member) => canVote(member, stateOf(member.host)))
+    .reduce((sum, member) => sum + member.votes, 0);
+  return votesUp >= Math.floor(totalVotes / 2) + 1;
 }
 
 /** States in which a member answers no client at all. */

@@ -3,7 +3,7 @@
  * that is not frozen (stepped down recently or `replSetFreeze`), lowest `_id` on ties.
  */
 import type { MemberState } from '../contract.js';
-import { canVote, majorityOf, type ReplicaSetConfig } from './config.js';
+import { hasVotingMajority, type ReplicaSetConfig } from './config.js';
 
 export interface ElectionInput {
   config: ReplicaSetConfig;
@@ -20,10 +20,7 @@ export type ElectionOutcome =
 
 export function runElection(input: ElectionInput): ElectionOutcome {
   const { config, stateOf, frozenUntil, now } = input;
-  const votesUp = config.members
-    .filter((member) => canVote(member, stateOf(member.host)))
-    .reduce((sum, member) => sum + member.votes, 0);
-  if (votesUp < majorityOf(config)) return { kind: 'no-majority' };
+  if (!hasVotingMajority(config, stateOf)) return { kind: 'no-majority' };
   const standing = config.members.filter(
     (member) => !member.arbiterOnly && member.priority > 0 && stateOf(member.host) === 'SECONDARY',
   );

@@ -33,7 +33,9 @@ export function helloResponse(
   const state = topology.stateOf(request.memberName);
   const self = config.members.find((member) => member.host === request.memberName);
   const isPrimary = state === 'PRIMARY';
-  const visible = config.members.filter((member) => !member.hidden);
+  const visible = config.members.filter(
+    (member) => !member.hidden && topology.stateOf(member.host) !== 'REMOVED',
+  );
   const hosts = visible.filter((member) => !member.arbiterOnly && member.priority > 0).map((m) => m.host);
   const passives = visible
     .filter((member) => !member.arbiterOnly && member.priority === 0)

@@ -4,7 +4,7 @@
  */
 import { Long, ObjectId, type Timestamp } from 'bson';
 import { CommandError, type MemberState } from '../contract.js';
-import { isUnreachable, type ReplicaSetConfig } from './config.js';
+import { hasVotingMajority, isUnreachable, type ReplicaSetConfig } from './config.js';
 import { electionIdHex, runElection } from './election.js';
 
 export interface TopologyOptions {
@@ -142,6 +142,8 @@ export class ReplicaSetTopology {
       member.processId = new ObjectId();
       member.startedAt = this.now();
     }
+    // Removing a member (or adding it back) is a reconfiguration: a new config version.
+    if ((member.state === 'REMOVED') !== (state === 'REMOVED')) this.config.version += 1;
     member.state = state;
     if (host === this.primaryHost) this.primaryHost = undefined;
     this.changed(previousPrimary);
@@ -215,6 +217,11 @@ export class ReplicaSetTopology {
   }
 
   private changed(previousPrimary: string | undefined): void {
+    // A primary that no longer sees a majority of voters steps down, as the real one does.
+    if (this.primaryHost && !hasVotingMajority(this.config, (host) => this.stateOf(host))) {
+      this.runtime(this.primaryHost).state = 'SECONDARY';
+      this.primaryHost = undefined;
+    }
     this.changeCounter += 1;
     for (const waiter of [...this.waiters]) waiter.resolve();
     const change = { previousPrimary, primary: this.primaryHost };

@@ -93,16 +93,23 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
   it('survives mid-chunk, before-checkpoint, before-commit and mid-swap crashes', async () => {
     const started = Date.now();
     const ids = await seedCollections(world.mongo, COLLECTIONS, 400);
-    const pipe = await setUpPipe(world, COLLECTIONS, { snapshotBatchMaxRows: 100, snapshotNumRowsPerPartition: 1_000 });
+    const pipe = await setUpPipe(world, COLLECTIONS, {
+      snapshotBatchMaxRows: 100,
+      snapshotNumRowsPerPartition: 1_000,
+    });
     const parts = partsOf(world, pipe);
     const crashingStore = instrumentStore(world.store, []);
     const load = new WriteLoad(world.mongo, COLLECTIONS, ids, 7);
     load.start();
 
     const midChunk = failingMidChunk(world.snapshotSource, 2);
-    await expect(snapshotAll(pipe, { ...parts, snapshotSource: midChunk }, 60_000)).rejects.toThrow(/mid-chunk/);
+    await expect(snapshotAll(pipe, { ...parts, snapshotSource: midChunk }, 60_000)).rejects.toThrow(
+      /mid-chunk/,
+    );
     crashingStore.failNext('checkpointPartition');
-    await expect(snapshotAll(pipe, { ...parts, store: crashingStore }, 60_000)).rejects.toThrow(/before checkpointPartition/);
+    await expect(snapshotAll(pipe, { ...parts, store: crashingStore }, 60_000)).rejects.toThrow(
+      /before checkpointPartition/,
+    );
     const snapshot = await snapshotAll(pipe, parts, 60_000);
     const counts = await load.stop();
     await markReplicating(world.store, pipe);
@@ -113,8 +120,18 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
     const crashedParts: EngineParts = { ...parts, store: crashingStore };
     await expect(
       cdcBatch(
-        { store: crashedParts.store, source: parts.changeSource, destination: parts.destination, clock: systemClock },
-        { pipeId: pipe.pipeId, holder: 'crashing', budget: { deadline: Date.now() + 30_000 }, maxWaitMs: 200 },
+        {
+          store: crashedParts.store,
+          source: parts.changeSource,
+          destination: parts.destination,
+          clock: systemClock,
+        },
+        {
+          pipeId: pipe.pipeId,
+          holder: 'crashing',
+          budget: { deadline: Date.now() + 30_000 },
+          maxWaitMs: 200,
+        },
       ),
     ).rejects.toThrow(/before commitResumePoint/);
     expect(await world.store.getResumePoint(pipe.pipeId)).toBeNull();
@@ -123,18 +140,31 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
     // Resync one table while writes go on, and crash between EXCHANGE TABLES and the DROP.
     const resyncTable = COLLECTIONS[0] as LoadCollection;
     const tableKey = `${resyncTable.db}.${resyncTable.coll}`;
-    await prepareResyncTable({ store: world.store, destination: world.destination }, { pipeId: pipe.pipeId, tableKey });
+    await prepareResyncTable(
+      { store: world.store, destination: world.destination },
+      { pipeId: pipe.pipeId, tableKey },
+    );
     await load.burst(100);
     await snapshotAll({ ...pipe, tables: [resyncTable] }, parts, 60_000);
-    const faultyDestination = new ClickHouseDestination(crashingMidSwap(createClickHouseClient({ url: world.clickhouseUrl })));
+    const faultyDestination = new ClickHouseDestination(
+      crashingMidSwap(createClickHouseClient({ url: world.clickhouseUrl })),
+    );
     await expect(
-      swapResyncTable({ store: world.store, destination: faultyDestination }, { pipeId: pipe.pipeId, tableKey }),
+      swapResyncTable(
+        { store: world.store, destination: faultyDestination },
+        { pipeId: pipe.pipeId, tableKey },
+      ),
     ).rejects.toThrow(/mid-swap/);
     await faultyDestination.close();
     expect((await world.store.getTableMapping(pipe.pipeId, tableKey))?.state).toBe('Resync');
-    const swapped = await swapResyncTable({ store: world.store, destination: world.destination }, { pipeId: pipe.pipeId, tableKey });
+    const swapped = await swapResyncTable(
+      { store: world.store, destination: world.destination },
+      { pipeId: pipe.pipeId, tableKey },
+    );
     expect(swapped.swapped).toBe(true);
-    expect(await world.destination.tableExists({ database: DATABASE, table: `${resyncTable.target}_resync` })).toBe(false);
+    expect(
+      await world.destination.tableExists({ database: DATABASE, table: `${resyncTable.target}_resync` }),
+    ).toBe(false);
     const secondCdc = await cdcUntilCaughtUp(pipe, parts);
 
     const comparisons = await Promise.all(COLLECTIONS.map((collection) => compareTable(world, collection)));

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { type Document, MongoClient } from 'mongodb';
-import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
+import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { MongoChangeSource } from '../../functions/adapters/mongodb/change-source.js';
-import { DESERIALIZE_OPTIONS, MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
+import {
+  DESERIALIZE_OPTIONS,
+  MongoSnapshotSource,
+} from '../../functions/adapters/mongodb/snapshot-source.js';
 import { documentToJson } from '../../functions/core/bson-json.js';
 import { renderDocumentId } from '../../functions/core/document-id.js';
 import type { PipeSettingsInput } from '../../functions/core/settings.js';
@@ -16,9 +19,9 @@ import type { Destination } from '../../functions/ports/destination.js';
 import type { PipeStore } from '../../functions/ports/pipe-store.js';
 import type { ChangeSource, SnapshotSource } from '../../functions/ports/source.js';
 import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
-import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
-import { startTestClickHouse, type TestClickHouse } from '../support/clickhouse.js';
 import { createPipeWithTables, newStore, type TableSpec } from '../engines/support.js';
+import { startTestClickHouse, type TestClickHouse } from '../support/clickhouse.js';
+import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
 
 export const DATABASE = 'e2e';
 
@@ -83,7 +86,10 @@ export async function setUpPipe(
   tables: TableSpec[],
   settings: Partial<PipeSettingsInput> = {},
 ): Promise<PipeUnderTest> {
-  const pipeId = await createPipeWithTables(world.store, tables, settings, { kind: 'clickhouse', database: DATABASE });
+  const pipeId = await createPipeWithTables(world.store, tables, settings, {
+    kind: 'clickhouse',
+    database: DATABASE,
+  });
   const useJsonNativeFormat = settings.useJsonNativeFormat ?? true;
   for (const table of tables) {
     await world.destination.createTable(
@@ -126,18 +132,30 @@ export async function snapshotAll(
   let partitions = 0;
   for (const table of pipe.tables) {
     const tableKey = `${table.db}.${table.coll}`;
-    const planned = await planTableSnapshot({ store: parts.store, source: parts.snapshotSource }, { pipeId: pipe.pipeId, tableKey });
+    const planned = await planTableSnapshot(
+      { store: parts.store, source: parts.snapshotSource },
+      { pipeId: pipe.pipeId, tableKey },
+    );
     partitions += planned.partitions.length;
     for (const partition of planned.partitions) {
       for (let call = 0; ; call += 1) {
-        if (call >= 200) throw new Error(`partition ${tableKey}#${partition.index} not done after 200 chunks`);
+        if (call >= 200)
+          throw new Error(`partition ${tableKey}#${partition.index} not done after 200 chunks`);
         const result = await snapshotChunk(
-          { store: parts.store, source: parts.snapshotSource, destination: parts.destination, clock: systemClock },
+          {
+            store: parts.store,
+            source: parts.snapshotSource,
+            destination: parts.destination,
+            clock: systemClock,
+          },
           {
             pipeId: pipe.pipeId,
             table: tableKey,
             partitionIndex: partition.index,
-            budget: { deadline: Date.now() + chunkBudgetMs, safetyMarginMs: Math.min(5_000, chunkBudgetMs / 2) },
+            budget: {
+              deadline: Date.now() + chunkBudgetMs,
+              safetyMarginMs: Math.min(5_000, chunkBudgetMs / 2),
+            },
           },
         );
         chunks += 1;
@@ -166,7 +184,12 @@ export async function cdcUntilCaughtUp(
   for (let batch = 1; batch <= 500; batch += 1) {
     const result = await cdcBatch(
       { store: parts.store, source: parts.changeSource, destination: parts.destination, clock: systemClock },
-      { pipeId: pipe.pipeId, holder, budget: { deadline: Date.now() + 30_000, safetyMarginMs: 5_000 }, maxWaitMs: 200 },
+      {
+        pipeId: pipe.pipeId,
+        holder,
+        budget: { deadline: Date.now() + 30_000, safetyMarginMs: 5_000 },
+        maxWaitMs: 200,
+      },
     );
     if (result.status === 'skipped') throw new Error(`CDC batch skipped: ${result.reason}`);
     events += result.events;
@@ -225,7 +248,9 @@ export async function compareTable(world: World, table: TableSpec): Promise<Comp
     clickhouseCount: rows.length,
     missing: [...expected.keys()].filter((id) => !actual.has(id)),
     extra: [...actual.keys()].filter((id) => !expected.has(id)),
-    different: [...expected].filter(([id, hash]) => actual.has(id) && actual.get(id) !== hash).map(([id]) => id),
+    different: [...expected]
+      .filter(([id, hash]) => actual.has(id) && actual.get(id) !== hash)
+      .map(([id]) => id),
     duplicated: [...seen].filter(([, count]) => count > 1).map(([id]) => id),
   };
 }

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
 import { cdcBatch } from '../../functions/engines/cdc-batch.js';
 import { systemClock } from '../../functions/ports/clock.js';
-import { cdcUntilCaughtUp, markReplicating, partsOf, setUpPipe, snapshotAll, startWorld, type World } from './harness.js';
+import {
+  cdcUntilCaughtUp,
+  markReplicating,
+  partsOf,
+  setUpPipe,
+  snapshotAll,
+  startWorld,
+  type World,
+} from './harness.js';
 
 describe('history loss', () => {
   let world: World;
@@ -36,7 +44,12 @@ describe('history loss', () => {
 
     const failure = await cdcBatch(
       { store: world.store, source: pipe.changeSource, destination: world.destination, clock: systemClock },
-      { pipeId: pipe.pipeId, holder: 'after-truncation', budget: { deadline: Date.now() + 30_000 }, maxWaitMs: 200 },
+      {
+        pipeId: pipe.pipeId,
+        holder: 'after-truncation',
+        budget: { deadline: Date.now() + 30_000 },
+        maxWaitMs: 200,
+      },
     ).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ChangeStreamHistoryLostError);
     expect((failure as Error).name).toBe('ChangeStreamHistoryLostError');

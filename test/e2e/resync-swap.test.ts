@@ -2,7 +2,16 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
 import { prepareResyncTable, swapResyncTable } from '../../functions/engines/resync.js';
-import { compareTable, DATABASE, markReplicating, partsOf, setUpPipe, snapshotAll, startWorld, type World } from './harness.js';
+import {
+  compareTable,
+  DATABASE,
+  markReplicating,
+  partsOf,
+  setUpPipe,
+  snapshotAll,
+  startWorld,
+  type World,
+} from './harness.js';
 
 describe('resync swap', () => {
   let world: World;
@@ -21,7 +30,9 @@ describe('resync swap', () => {
     const table = { db: 'swap', coll: 'items', target: 'swap_items' };
     const tableKey = 'swap.items';
     const items = world.mongo.db(table.db).collection(table.coll);
-    await items.insertMany(Array.from({ length: 1_500 }, (_, n) => ({ _id: n as never, n, label: `row ${n}` })));
+    await items.insertMany(
+      Array.from({ length: 1_500 }, (_, n) => ({ _id: n as never, n, label: `row ${n}` })),
+    );
     const pipe = await setUpPipe(world, [table]);
     const parts = partsOf(world, pipe);
     await snapshotAll(pipe, parts);
@@ -48,7 +59,10 @@ describe('resync swap', () => {
     try {
       for (let round = 0; round < rounds; round += 1) {
         await items.updateMany({}, { $set: { round } });
-        await prepareResyncTable({ store: world.store, destination: world.destination }, { pipeId: pipe.pipeId, tableKey });
+        await prepareResyncTable(
+          { store: world.store, destination: world.destination },
+          { pipeId: pipe.pipeId, tableKey },
+        );
         await snapshotAll(pipe, parts);
         const swapped = await swapResyncTable(
           { store: world.store, destination: world.destination },
@@ -60,13 +74,21 @@ describe('resync swap', () => {
       swapping = false;
       await readLoop;
     }
-    console.info(`[e2e resync-swap] rounds=${rounds} reads=${observed.reads} empty=${observed.empty} errors=${observed.errors.length}`);
+    console.info(
+      `[e2e resync-swap] rounds=${rounds} reads=${observed.reads} empty=${observed.empty} errors=${observed.errors.length}`,
+    );
     expect(observed.errors).toEqual([]);
     expect(observed.empty).toBe(0);
     expect(observed.reads).toBeGreaterThan(rounds);
     expect((await world.store.getTableMapping(pipe.pipeId, tableKey))?.state).toBe('Replicating');
     // The swapped-in table holds the last resync's load: every document with its latest round.
     const comparison = await compareTable(world, table);
-    expect(comparison).toMatchObject({ missing: [], extra: [], different: [], duplicated: [], clickhouseCount: 1_500 });
+    expect(comparison).toMatchObject({
+      missing: [],
+      extra: [],
+      different: [],
+      duplicated: [],
+      clickhouseCount: 1_500,
+    });
   }, 120_000);
 });

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cdcUntilCaughtUp, compareTable, markReplicating, partsOf, setUpPipe, snapshotAll, startWorld, type World } from './harness.js';
+import {
+  cdcUntilCaughtUp,
+  compareTable,
+  markReplicating,
+  partsOf,
+  setUpPipe,
+  snapshotAll,
+  startWorld,
+  type World,
+} from './harness.js';
 import { type LoadCollection, seedCollections, WriteLoad } from './write-load.js';
 
 const COLLECTIONS: LoadCollection[] = [
@@ -23,7 +32,10 @@ describe('snapshot + CDC end to end (simulator → engines → embedded ClickHou
   it('replicates a snapshot taken under a concurrent write load, then CDC, into FINAL rows equal to MongoDB', async () => {
     const started = Date.now();
     const ids = await seedCollections(world.mongo, COLLECTIONS, PER_COLLECTION);
-    const pipe = await setUpPipe(world, COLLECTIONS, { snapshotBatchMaxRows: 250, snapshotNumRowsPerPartition: 1_000 });
+    const pipe = await setUpPipe(world, COLLECTIONS, {
+      snapshotBatchMaxRows: 250,
+      snapshotNumRowsPerPartition: 1_000,
+    });
     const parts = partsOf(world, pipe);
     const load = new WriteLoad(world.mongo, COLLECTIONS, ids);
     load.start();

@@ -27,10 +27,25 @@ export function typeCorpus(prefix: string, options: { large: boolean }): Record<
     { _id: `${prefix}objectId`, v: new ObjectId('6275077a2f3159f971e405c6') },
     { _id: `${prefix}unicode`, v: 'héllo 🌍 中文', ключ: 'значение', '': 'empty key' },
     { _id: `${prefix}int32`, v: new Int32(42), neg: new Int32(-7) },
-    { _id: `${prefix}long`, v: Long.fromString('9223372036854775807'), small: Long.fromNumber(5), beyond53: Long.fromString('9007199254740993') },
+    {
+      _id: `${prefix}long`,
+      v: Long.fromString('9223372036854775807'),
+      small: Long.fromNumber(5),
+      beyond53: Long.fromString('9007199254740993'),
+    },
     { _id: `${prefix}double`, v: new Double(2.5), integral: new Double(3), big: new Double(1e300) },
-    { _id: `${prefix}double-special`, nan: new Double(Number.NaN), inf: new Double(Number.POSITIVE_INFINITY), ninf: new Double(Number.NEGATIVE_INFINITY), nzero: new Double(-0) },
-    { _id: `${prefix}decimal`, v: Decimal128.fromString('1234.5600'), tiny: Decimal128.fromString('1E-6143') },
+    {
+      _id: `${prefix}double-special`,
+      nan: new Double(Number.NaN),
+      inf: new Double(Number.POSITIVE_INFINITY),
+      ninf: new Double(Number.NEGATIVE_INFINITY),
+      nzero: new Double(-0),
+    },
+    {
+      _id: `${prefix}decimal`,
+      v: Decimal128.fromString('1234.5600'),
+      tiny: Decimal128.fromString('1E-6143'),
+    },
     { _id: `${prefix}bool-null`, t: true, f: false, n: null },
     { _id: `${prefix}date-before-1970`, v: new Date('1969-07-20T20:17:40Z') },
     { _id: `${prefix}date-far-future`, v: new Date('+010000-01-01T00:00:00Z') },
@@ -44,9 +59,17 @@ export function typeCorpus(prefix: string, options: { large: boolean }): Record<
     { _id: `${prefix}keys-dots-dollar`, 'a.b': 1, a: { b: 2 }, $price: 3, nested: { 'x.y': { $z: 'deep' } } },
     { _id: `${prefix}nesting-100`, v: nested(99) },
     { _id: `${prefix}empty`, obj: {}, arr: [], str: '' },
-    { _id: `${prefix}arrays`, v: [new Int32(1), 'a', null, [true], { k: new Double(1.5) }], matrix: [[1, 2], [3, 4]] },
+    {
+      _id: `${prefix}arrays`,
+      v: [new Int32(1), 'a', null, [true], { k: new Double(1.5) }],
+      matrix: [
+        [1, 2],
+        [3, 4],
+      ],
+    },
   ];
-  if (options.large) documents.push({ _id: `${prefix}large-15mb`, blob: 'x'.repeat(LARGE_DOCUMENT_BYTES), tail: 'end' });
+  if (options.large)
+    documents.push({ _id: `${prefix}large-15mb`, blob: 'x'.repeat(LARGE_DOCUMENT_BYTES), tail: 'end' });
   return documents;
 }
 
@@ -77,3 +100,46 @@ export const DOCUMENTED_FRAGMENTS: Record<string, string[]> = {
   arrays: ['"v":[1,"a",null,[true],{"k":1.5}]'],
   'large-15mb': ['"tail":"end"'],
 };
+
+const DATETIME64_TEXT = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{9})$/;
+
+/**
+ * What a JSON `doc` column gives back for a document written as `json`, per the "What the JSON
+ * column does on its own" notes of docs/table-schema.md: null values and empty objects are
+ * dropped, and key order is the column's own (callers compare canonically).
+ */
+export function jsonColumnView(json: string): unknown {
+  const view = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(view);
+    if (value === null || typeof value !== 'object') return value;
+    const entries = Object.entries(value)
+      .map(([key, inner]) => [key, view(inner)] as const)
+      .filter(
+        ([, inner]) =>
+          inner !== null &&
+          !(typeof inner === 'object' && !Array.isArray(inner) && Object.keys(inner).length === 0),
+      );
+    return Object.fromEntries(entries);
+  };
+  return view(JSON.parse(json));
+}
+
+/**
+ * A `doc` read back from a JSON column, with DateTime64 text (`1969-07-20 20:17:40.000000000`)
+ * written back as the ISO text documentToJson wrote: whether the column infers a date or keeps
+ * the string differs from one insert to another (see the report), the instant does not.
+ */
+export function isoDates(json: string): string {
+  const view = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(view);
+    if (typeof value === 'string') {
+      const match = DATETIME64_TEXT.exec(value);
+      if (!match) return value;
+      const millis = (match[3] ?? '').slice(0, 3).replace(/0+$/, '');
+      return `${match[1]}T${match[2]}${millis ? `.${millis}` : ''}Z`;
+    }
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, view(inner)]));
+  };
+  return JSON.stringify(view(JSON.parse(json)));
+}

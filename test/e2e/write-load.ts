@@ -62,12 +62,17 @@ export async function seedCollections(
 ): Promise<Map<string, unknown[]>> {
   const ids = new Map<string, unknown[]>();
   for (const collection of collections) {
-    const documents = Array.from({ length: perCollection }, (_, n) => sampleDocument(newId(collection.idKind), n));
+    const documents = Array.from({ length: perCollection }, (_, n) =>
+      sampleDocument(newId(collection.idKind), n),
+    );
     const target = mongo.db(collection.db).collection(collection.coll);
     for (let start = 0; start < documents.length; start += 500) {
       await target.insertMany(documents.slice(start, start + 500));
     }
-    ids.set(collection.coll, documents.map((document) => document._id));
+    ids.set(
+      collection.coll,
+      documents.map((document) => document._id),
+    );
   }
   return ids;
 }
@@ -136,10 +141,18 @@ export class WriteLoad {
     const index = Math.floor(this.random() * ids.length);
     const id = ids[index];
     if (roll < 0.65) {
-      await target.updateOne({ _id: id as never }, { $set: { name: `updated ${n}`, 'nested.level': n % 11 }, $inc: { n: 1 } }, { session });
+      await target.updateOne(
+        { _id: id as never },
+        { $set: { name: `updated ${n}`, 'nested.level': n % 11 }, $inc: { n: 1 } },
+        { session },
+      );
       this.counts.updates += 1;
     } else if (roll < 0.82) {
-      await target.replaceOne({ _id: id as never }, { replaced: true, n, list: [n, `${n}`, { k: n }] }, { session });
+      await target.replaceOne(
+        { _id: id as never },
+        { replaced: true, n, list: [n, `${n}`, { k: n }] },
+        { session },
+      );
       this.counts.replaces += 1;
     } else {
       await target.deleteOne({ _id: id as never }, { session });

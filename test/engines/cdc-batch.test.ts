@@ -102,7 +102,7 @@ describe('cdcBatch', () => {
     cdcBatch(deps, { pipeId, holder, budget: { deadline: FAR }, maxWaitMs: 0 });
 
   it('collapses by _id, inserts, then commits the resume point under the fence, and reports metrics', async () => {
-    const pipeId = await replicatingPipe();
+    const pipeId = await replicatingPipe(5);
     const log: string[] = [];
     const destination = new MemoryDestination(log);
     const source = new ScriptedChangeSource(
@@ -162,6 +162,19 @@ describe('cdcBatch', () => {
     expect([...destination.final('items').keys()]).toEqual(['2']);
   });
 
+  it('applies a batch that ended caught up whole: it cannot end inside a transaction', async () => {
+    const pipeId = await replicatingPipe(10);
+    const destination = new MemoryDestination();
+    const source = new ScriptedChangeSource([
+      event(1, 'insert', 1, [250, 1], { v: 1 }),
+      event(2, 'insert', 2, [251, 1], { v: 1 }),
+      event(3, 'update', 2, [251, 1], { v: 2 }),
+    ]);
+    const result = await run({ store, source, destination, clock: new ManualClock() }, pipeId);
+    expect(result).toMatchObject({ events: 3, heldBackEvents: 0, committed: { token: 'tok-3' } });
+    expect(JSON.parse(destination.final('items').get('2')?.doc ?? '{}')).toEqual({ _id: 2, v: 2 });
+  });
+
   it('replays a batch whose commit was lost with the same tokens, so the rows are not duplicated', async () => {
     const pipeId = await replicatingPipe();
     const destination = new MemoryDestination();
@@ -175,7 +188,7 @@ describe('cdcBatch', () => {
     await expect(run(deps, pipeId)).rejects.toThrow(/injected crash before commitResumePoint/);
     expect(await store.getResumePoint(pipeId)).toBeNull();
     const replay = await run(deps, pipeId);
-    expect(replay).toMatchObject({ status: 'applied', events: 1 });
+    expect(replay).toMatchObject({ status: 'applied', events: 2, heldBackEvents: 0 });
     expect(destination.inserts).toHaveLength(1);
     expect(source.requests[1]?.resumePoint).toBeNull();
   });

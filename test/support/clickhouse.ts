@@ -7,6 +7,7 @@ export interface TestClickHouse {
   url: string;
   dataDir: string;
   version: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Stop the engine process; the data directory stays until remove(). */
   stop(): Promise<void>;
   /** Stop (if running) and delete the data directory when the helper created it. */
@@ -35,6 +36,7 @@ export async function startTestClickHouse(
     url: engine.url,
     dataDir,
     version: engine.version,
+    exited: engine.exited,
     stop,
     remove: async () => {
       await stop();

@@ -73,7 +73,7 @@ export class MongoChangeSource implements ChangeSource {
   async readBatch(request: ChangeBatchRequest): Promise<ChangeBatch> {
     if (!(request.maxEvents >= 1 && request.maxBytes >= 1))
       throw new RangeError('maxEvents and maxBytes must be ≥ 1');
-    let attempt: ResumeAttempt | null = resumeAttempt(request);
+    let attempt: ResumeAttempt = resumeAttempt(request);
     for (;;) {
       try {
         const batch = await this.drain(attempt, request);

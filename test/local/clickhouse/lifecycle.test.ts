@@ -28,6 +28,8 @@ describe('embedded engine lifecycle', () => {
     } finally {
       await second.stop();
     }
+    // A clean exit: the engine closed the data directory rather than being killed.
+    expect(await second.exited).toEqual({ code: 0, signal: null });
   });
 
   it('refuses a second engine on a directory that is in use', async () => {

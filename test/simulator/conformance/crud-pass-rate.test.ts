@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { passRate, runConformance, summaryLine } from '../../../simulator/conformance/runner.js';
+import { hasShared, sharedPath } from '../../support/shared.js';
 
-const crudDir = '/work/shared/mongodb-spec-tests/crud';
-const specTestsPresent = existsSync(crudDir);
+const crudDir = sharedPath('mongodb-spec-tests', 'crud');
+const specTestsPresent = hasShared('mongodb-spec-tests', 'crud');
 
 describe('CRUD spec tests through the real driver against the simulator', () => {
   it.skipIf(!specTestsPresent)(

@@ -1,7 +1,8 @@
-import { Timestamp } from 'bson';
+import { Long, Timestamp } from 'bson';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandError } from '../../../simulator/contract.js';
 import { buildConfig } from '../../../simulator/topology/config.js';
+import { helloResponse } from '../../../simulator/topology/hello-response.js';
 import { ReplicaSetTopology } from '../../../simulator/topology/topology.js';
 
 const hosts = ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'];
@@ -62,11 +63,13 @@ describe('step-down and elections', () => {
     expect(set.primary).toBeUndefined();
   });
 
-  it('elects nobody without a majority and recovers when a voter returns', async () => {
+  it('loses its primary without a majority and elects one when a voter returns', async () => {
     const set = topology();
     set.setState(hosts[1]!, 'DOWN');
+    expect(set.primary).toBe(hosts[0]);
     set.setState(hosts[2]!, 'DOWN');
-    set.stepDown(hosts[0]!, 0, true);
+    expect(set.primary).toBeUndefined();
+    expect(set.stateOf(hosts[0]!)).toBe('SECONDARY');
     await settle(set);
     expect(set.primary).toBeUndefined();
     set.setState(hosts[2]!, 'SECONDARY');
@@ -97,5 +100,19 @@ describe('step-down and elections', () => {
     set.setState(hosts[2]!, 'DOWN');
     set.setState(hosts[2]!, 'SECONDARY');
     expect(set.topologyVersion(hosts[2]!).processId.equals(before)).toBe(false);
+  });
+
+  it('treats REMOVED as reconfigured out: gone from hello, new config version, no vote counted', () => {
+    const set = topology();
+    const lastWrite = { opTime: { ts: new Timestamp({ t: 1, i: 1 }), t: Long.ONE }, wallTime: new Date() };
+    const request = { memberName: hosts[0]!, connectionId: 1, legacy: false, helloOk: false };
+    set.setState(hosts[2]!, 'REMOVED');
+    const hello = helloResponse(set, lastWrite, request);
+    expect(hello.hosts).toEqual([hosts[0], hosts[1]]);
+    expect(hello.setVersion).toBe(2);
+    // Two voters remain; losing one of them loses the majority.
+    expect(set.primary).toBe(hosts[0]);
+    set.setState(hosts[1]!, 'DOWN');
+    expect(set.primary).toBeUndefined();
   });
 });

@@ -1,0 +1,31 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The team's shared folder sits beside the repository (`../shared`), on developer machines and
+ * in CI alike. Tests that use its data skip visibly, naming the path, when it is absent.
+ */
+export const SHARED_DIR = join(import.meta.dirname, '..', '..', '..', 'shared');
+
+export function sharedPath(...parts: string[]): string {
+  return join(SHARED_DIR, ...parts);
+}
+
+export function hasShared(...parts: string[]): boolean {
+  return existsSync(sharedPath(...parts));
+}
+
+export interface ResumeTokenVector {
+  what: string;
+  _data: string;
+  decoded: Record<string, unknown> & { clusterTime: { t: number; i: number } };
+}
+
+/** Real-server resume tokens with their decoded fields; empty when `../shared` is absent. */
+export function resumeTokenVectors(): ResumeTokenVector[] {
+  if (!hasShared('mongodb-resume-tokens.json')) return [];
+  const file = JSON.parse(readFileSync(sharedPath('mongodb-resume-tokens.json'), 'utf8')) as {
+    tokens: ResumeTokenVector[];
+  };
+  return file.tokens;
+}
