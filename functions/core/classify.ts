@@ -84,8 +84,18 @@ function isClickHouseError(duck: Duck): boolean {
   return duck.name === 'ClickHouseError' || (typeof duck.code === 'string' && /^\d+$/.test(duck.code));
 }
 
+/** The driver hands back `code` as an Int32 wrapper (`{value}`) when a cursor asks for unpromoted values. */
+function numericValue(code: unknown): number | undefined {
+  if (typeof code === 'number') return code;
+  const wrapped = (code as { _bsontype?: unknown; value?: unknown } | null)?.value;
+  return typeof wrapped === 'number' && typeof (code as { _bsontype?: unknown })._bsontype === 'string'
+    ? wrapped
+    : undefined;
+}
+
 function mongoCode(duck: Duck): number | undefined {
-  if (typeof duck.code === 'number') return duck.code;
+  const numeric = numericValue(duck.code);
+  if (numeric !== undefined) return numeric;
   if (typeof duck.codeName === 'string') return MONGO_CODE_BY_NAME.get(duck.codeName);
   return undefined;
 }

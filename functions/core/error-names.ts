@@ -17,6 +17,18 @@ import {
   TransientError,
   UnsupportedValueError,
 } from './errors.js';
+import { NoResumePointError, StandaloneSourceError } from './source-errors.js';
+import {
+  CheckpointRegressionError,
+  CorruptStoreItemError,
+  IdempotencyConflictError,
+  InvalidStoreInputError,
+  PartitionNotFoundError,
+  PipeAlreadyExistsError,
+  PipeNameTakenError,
+  StoreUnavailableError,
+  TableMappingNotFoundError,
+} from './store-errors.js';
 
 /**
  * Every error name a Lambda can report, with what Step Functions should do about it. The state
@@ -39,6 +51,17 @@ export const ERROR_NAMES: Readonly<Record<string, Disposition>> = Object.freeze(
   SettingsLockedError: 'fatal',
   MalformedResumeTokenError: 'fatal',
   UnsupportedValueError: 'fatal',
+  InvalidStoreInputError: 'fatal',
+  IdempotencyConflictError: 'fatal',
+  PipeNameTakenError: 'fatal',
+  PipeAlreadyExistsError: 'fatal',
+  TableMappingNotFoundError: 'fatal',
+  PartitionNotFoundError: 'fatal',
+  CheckpointRegressionError: 'fatal',
+  CorruptStoreItemError: 'fatal',
+  StoreUnavailableError: 'retry',
+  StandaloneSourceError: 'fatal',
+  NoResumePointError: 'fatal',
 });
 
 /** The classes behind ERROR_NAMES, so a test can prove names and dispositions agree. */
@@ -59,6 +82,17 @@ export const ERROR_CLASSES = [
   SettingsLockedError,
   MalformedResumeTokenError,
   UnsupportedValueError,
+  InvalidStoreInputError,
+  IdempotencyConflictError,
+  PipeNameTakenError,
+  PipeAlreadyExistsError,
+  TableMappingNotFoundError,
+  PartitionNotFoundError,
+  CheckpointRegressionError,
+  CorruptStoreItemError,
+  StoreUnavailableError,
+  StandaloneSourceError,
+  NoResumePointError,
 ] as const;
 
 export function errorNamesWith(disposition: Disposition): string[] {

@@ -48,6 +48,14 @@ const codes = (table: Readonly<Record<number, string>>) =>
   Object.entries(table).map(([code, name]) => [Number(code), name] as const);
 
 describe('MongoDB errors', () => {
+  it('reads a code the driver wrapped as Int32 (unpromoted values) without a codeName', () => {
+    const wrapped = Object.assign(new Error('resume token was not found'), {
+      name: 'MongoServerError',
+      code: { _bsontype: 'Int32', value: 286 },
+    });
+    expect(classifyError(wrapped)).toBeInstanceOf(ChangeStreamHistoryLostError);
+  });
+
   it.each(codes(MONGO_HISTORY_LOST_CODES))('%i %s → history-lost with a resync message', (code, name) => {
     const source = mongoServerError(code, name);
     const result = classifyError(source);

@@ -35,6 +35,17 @@ const PINNED: Record<string, string> = {
   SettingsLockedError: 'fatal',
   MalformedResumeTokenError: 'fatal',
   UnsupportedValueError: 'fatal',
+  InvalidStoreInputError: 'fatal',
+  IdempotencyConflictError: 'fatal',
+  PipeNameTakenError: 'fatal',
+  PipeAlreadyExistsError: 'fatal',
+  TableMappingNotFoundError: 'fatal',
+  PartitionNotFoundError: 'fatal',
+  CheckpointRegressionError: 'fatal',
+  CorruptStoreItemError: 'fatal',
+  StoreUnavailableError: 'retry',
+  StandaloneSourceError: 'fatal',
+  NoResumePointError: 'fatal',
 };
 
 describe('error names (contract with the state machines)', () => {
@@ -52,6 +63,16 @@ describe('error names (contract with the state machines)', () => {
       StaleFenceError: ['cdc', 3],
       InvalidSettingsError: [[{ path: 'settings.x', message: 'bad' }]],
       SettingsLockedError: ['Running', ['pullBatchSize']],
+      InvalidStoreInputError: ['pipeId', 'must not be empty'],
+      IdempotencyConflictError: ['key-1', 'p1'],
+      PipeNameTakenError: ['shop', 'p1'],
+      PipeAlreadyExistsError: ['p1'],
+      TableMappingNotFoundError: ['p1', 'shop.orders'],
+      PartitionNotFoundError: ['p1', 'shop.orders', 3],
+      CheckpointRegressionError: ['p1', 'shop.orders', 3, 5, 4, false],
+      CorruptStoreItemError: ['PIPE#p1/PIPE', 'state missing'],
+      StandaloneSourceError: ['127.0.0.1:27017'],
+      NoResumePointError: [],
     };
     const error = new Ctor(...(args[name] ?? ['message']));
     expect(error.name).toBe(name);

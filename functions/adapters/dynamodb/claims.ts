@@ -1,7 +1,7 @@
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { StoreUnavailableError } from '../../core/store-errors.js';
 import { type ClaimItem, parseClaim } from './codecs.js';
 import { getItem, isConditionalCheckFailed, type StoreContext, toAttributes } from './context.js';
-import { StoreUnavailableError } from './errors.js';
 import { type ItemKey, pipeKey } from './keys.js';
 
 /**

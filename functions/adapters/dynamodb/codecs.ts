@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PIPE_EVENTS, PIPE_STATES } from '../../core/lifecycle.js';
+import { CorruptStoreItemError } from '../../core/store-errors.js';
 import {
   type HistoryEntry,
   type LeaseRecord,
@@ -12,7 +13,6 @@ import {
   type TableMappingRecord,
 } from '../../ports/pipe-store.js';
 import type { Item } from './context.js';
-import { CorruptStoreItemError } from './errors.js';
 
 /**
  * Items read back are parsed, not cast: a malformed item (hand edit, older layout) surfaces as a

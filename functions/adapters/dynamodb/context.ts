@@ -8,7 +8,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { StoreUnavailableError } from './errors.js';
+import { StoreUnavailableError } from '../../core/store-errors.js';
 import type { ItemKey } from './keys.js';
 
 /** What every part of the store needs: the client, the table and the clock. */

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { InvalidStoreInputError } from './errors.js';
+import { InvalidStoreInputError } from '../../core/store-errors.js';
 
 /** Page cursors are the DynamoDB LastEvaluatedKey as base64url JSON; decoding checks it is only key strings. */
 

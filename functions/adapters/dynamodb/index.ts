@@ -1,4 +1,4 @@
-export * from './errors.js';
+export * from '../../core/store-errors.js';
 export { DynamoPipeStore, type DynamoPipeStoreOptions } from './store.js';
 export {
   DEFAULT_PIPE_STORE_TABLE_NAME,

@@ -1,5 +1,10 @@
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  CheckpointRegressionError,
+  InvalidStoreInputError,
+  PartitionNotFoundError,
+} from '../../core/store-errors.js';
 import type { PartitionCheckpoint, PartitionPlanEntry, PartitionRecord } from '../../ports/pipe-store.js';
 import { toPartition } from './codecs.js';
 import {
@@ -12,7 +17,6 @@ import {
   type StoreContext,
   toAttributes,
 } from './context.js';
-import { CheckpointRegressionError, InvalidStoreInputError, PartitionNotFoundError } from './errors.js';
 import { partitionKey, partitionPrefix, pipePartition, planKey } from './keys.js';
 import { getPipe } from './pipes.js';
 import {

@@ -2,6 +2,11 @@ import { DeleteItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } fr
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PipeNotFoundError } from '../../core/errors.js';
 import { PIPE_STATES, type PipeState, transition } from '../../core/lifecycle.js';
+import {
+  IdempotencyConflictError,
+  PipeAlreadyExistsError,
+  PipeNameTakenError,
+} from '../../core/store-errors.js';
 import type {
   CreatePipeInput,
   CreatePipeResult,
@@ -22,7 +27,6 @@ import {
   toAttributes,
 } from './context.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, MAX_PAGE_SIZE } from './cursor.js';
-import { IdempotencyConflictError, PipeAlreadyExistsError, PipeNameTakenError } from './errors.js';
 import { copyNewestBestEffort } from './history.js';
 import {
   ALL_PIPES_PARTITION,

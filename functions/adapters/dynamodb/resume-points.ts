@@ -1,6 +1,7 @@
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { StaleFenceError } from '../../core/errors.js';
+import { InvalidStoreInputError } from '../../core/store-errors.js';
 import {
   CDC_LEASE,
   type ClusterTime,
@@ -11,7 +12,6 @@ import {
 } from '../../ports/pipe-store.js';
 import { toLease, toResumePoint, toStartPoint } from './codecs.js';
 import { getItem, isConditionalCheckFailed, type StoreContext, toAttributes } from './context.js';
-import { InvalidStoreInputError } from './errors.js';
 import { leaseKey, resumeKey, startPointKey } from './keys.js';
 import { getPipe } from './pipes.js';
 import { requireCount, requirePipeId, requirePositive, requireText } from './validate.js';

@@ -1,5 +1,6 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { InvalidStoreInputError, TableMappingNotFoundError } from '../../core/store-errors.js';
 import {
   TABLE_STATES,
   TABLE_STOP_REASONS,
@@ -16,7 +17,6 @@ import {
   type StoreContext,
   toAttributes,
 } from './context.js';
-import { InvalidStoreInputError, TableMappingNotFoundError } from './errors.js';
 import { pipePartition, TABLE_PREFIX, tableMappingKey } from './keys.js';
 import { listPartitions } from './partitions.js';
 import { getPipe } from './pipes.js';

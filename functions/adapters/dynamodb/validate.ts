@@ -1,4 +1,4 @@
-import { InvalidStoreInputError } from './errors.js';
+import { InvalidStoreInputError } from '../../core/store-errors.js';
 
 /** Input checks at the store's edge: anything that reaches a key or a condition is checked here. */
 

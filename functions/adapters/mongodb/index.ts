@@ -1,6 +1,6 @@
+export { NoResumePointError, StandaloneSourceError } from '../../core/source-errors.js';
 export { changeStreamPipeline, watchScope } from './change-pipeline.js';
 export { MongoChangeSource, type MongoChangeSourceOptions } from './change-source.js';
-export { NoResumePointError, StandaloneSourceError } from './errors.js';
 export { afterIdFilter, decodeCheckpoint, encodeCheckpoint, partitionFilter } from './id-values.js';
 export { type PreflightOptions, type PreflightReport, preflight } from './preflight.js';
 export { requiredPrivileges } from './privileges.js';

@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import { StandaloneSourceError } from './errors.js';
+import { StandaloneSourceError } from '../../core/source-errors.js';
 
 /** What `hello` says about the deployment, for the pre-flight report and pipe status. */
 export interface TopologySummary {

@@ -1,13 +1,13 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
+import { PipeNotFoundError } from '../../../functions/core/errors.js';
 import {
   IdempotencyConflictError,
   InvalidStoreInputError,
   PipeAlreadyExistsError,
   PipeNameTakenError,
-} from '../../../functions/adapters/dynamodb/errors.js';
-import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
-import { PipeNotFoundError } from '../../../functions/core/errors.js';
+} from '../../../functions/core/store-errors.js';
 import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
 import { crashOnce, ManualClock, newStore, pipeInput, uniqueId } from './fixtures.js';
 

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
+import { tableKeyOf } from '../../../functions/adapters/dynamodb/tables.js';
+import { PipeNotFoundError } from '../../../functions/core/errors.js';
 import {
   CheckpointRegressionError,
   InvalidStoreInputError,
   PartitionNotFoundError,
   TableMappingNotFoundError,
-} from '../../../functions/adapters/dynamodb/errors.js';
-import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
-import { tableKeyOf } from '../../../functions/adapters/dynamodb/tables.js';
-import { PipeNotFoundError } from '../../../functions/core/errors.js';
+} from '../../../functions/core/store-errors.js';
 import type { PartitionPlanEntry } from '../../../functions/ports/pipe-store.js';
 import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
 import { ManualClock, newStore, pipeInput } from './fixtures.js';

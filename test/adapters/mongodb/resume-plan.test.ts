@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { NoResumePointError } from '../../../functions/adapters/mongodb/errors.js';
 import {
   decodeStoredToken,
   encodeResumeToken,
@@ -8,6 +7,7 @@ import {
   resumeAttempt,
 } from '../../../functions/adapters/mongodb/resume-plan.js';
 import { tokenFacts } from '../../../functions/adapters/mongodb/token-time.js';
+import { NoResumePointError } from '../../../functions/core/source-errors.js';
 
 /** A format-2 high-water-mark token as the server sends after an empty batch (uuid slot null). */
 const HIGH_WATER_MARK = { _data: '826B024F34000000092B0429296E1404' };

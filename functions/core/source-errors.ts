@@ -1,8 +1,8 @@
-import { FatalError } from '../../core/errors.js';
+import { FatalError } from './errors.js';
 
 /**
- * Errors only the MongoDB source adapter raises. They live here until the lead moves them to
- * core/errors.ts and core/error-names.ts (their names become part of the statemachines/ contract).
+ * Errors only the MongoDB source adapter raises. Their names are part of the statemachines/
+ * contract and are listed in error-names.ts.
  */
 
 /** The source is a standalone mongod: it has no oplog, so no change stream can be opened on it. */

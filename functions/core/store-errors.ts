@@ -1,8 +1,8 @@
-import { FatalError, TransientError } from '../../core/errors.js';
+import { FatalError, TransientError } from './errors.js';
 
 /**
- * Errors only the pipe store raises. They live here until the lead moves them to core/errors.ts
- * (their names are part of the statemachines/ contract once a Task can throw them).
+ * Errors only the pipe store raises. Their names are part of the statemachines/ contract and are
+ * listed in error-names.ts.
  */
 
 /** A store call got input that breaks its rules (bad id, negative count, unserializable value). */
