@@ -12,6 +12,7 @@ import {
   compareTable,
   DATABASE,
   type EngineParts,
+  hurried,
   markReplicating,
   partsOf,
   setUpPipe,
@@ -103,14 +104,14 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
     load.start();
 
     const midChunk = failingMidChunk(world.snapshotSource, 2);
-    await expect(snapshotAll(pipe, { ...parts, snapshotSource: midChunk }, 60_000)).rejects.toThrow(
+    await expect(snapshotAll(pipe, { ...parts, snapshotSource: midChunk }, hurried())).rejects.toThrow(
       /mid-chunk/,
     );
     crashingStore.failNext('checkpointPartition');
-    await expect(snapshotAll(pipe, { ...parts, store: crashingStore }, 60_000)).rejects.toThrow(
+    await expect(snapshotAll(pipe, { ...parts, store: crashingStore }, hurried())).rejects.toThrow(
       /before checkpointPartition/,
     );
-    const snapshot = await snapshotAll(pipe, parts, 60_000);
+    const snapshot = await snapshotAll(pipe, parts, hurried());
     const counts = await load.stop();
     await markReplicating(world.store, pipe);
     for (const collection of COLLECTIONS) expect(await snapshotDuplicates(collection.target)).toBe(0);
@@ -145,7 +146,7 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
       { pipeId: pipe.pipeId, tableKey },
     );
     await load.burst(100);
-    await snapshotAll({ ...pipe, tables: [resyncTable] }, parts, 60_000);
+    await snapshotAll({ ...pipe, tables: [resyncTable] }, parts, hurried());
     const faultyDestination = new ClickHouseDestination(
       crashingMidSwap(createClickHouseClient({ url: world.clickhouseUrl })),
     );

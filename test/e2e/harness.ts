@@ -14,12 +14,12 @@ import type { PipeSettingsInput } from '../../functions/core/settings.js';
 import { cdcBatch } from '../../functions/engines/cdc-batch.js';
 import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
 import { planTableSnapshot } from '../../functions/engines/snapshot-plan.js';
-import { systemClock } from '../../functions/ports/clock.js';
+import { type Clock, systemClock } from '../../functions/ports/clock.js';
 import type { Destination } from '../../functions/ports/destination.js';
 import type { PipeStore } from '../../functions/ports/pipe-store.js';
 import type { ChangeSource, SnapshotSource } from '../../functions/ports/source.js';
 import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
-import { createPipeWithTables, newStore, type TableSpec } from '../engines/support.js';
+import { createPipeWithTables, ManualClock, newStore, type TableSpec } from '../engines/support.js';
 import { startTestClickHouse, type TestClickHouse } from '../support/clickhouse.js';
 import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
 
@@ -121,11 +121,26 @@ export function partsOf(world: World, pipe: PipeUnderTest): EngineParts {
   };
 }
 
+export interface ChunkPacing {
+  /** The clock the engine reads; a stepping clock makes budget stops deterministic. */
+  clock: Clock;
+  budgetMs: number;
+  safetyMarginMs: number;
+}
+
+/** Wall time, a budget no snapshot here reaches: one chunk per partition. */
+export const UNHURRIED: ChunkPacing = { clock: systemClock, budgetMs: 60_000, safetyMarginMs: 5_000 };
+
+/** Every clock read moves one second: a 5 s budget with a 2 s margin stops each chunk after three batches. */
+export function hurried(): ChunkPacing {
+  return { clock: new ManualClock(Date.now(), 1_000), budgetMs: 5_000, safetyMarginMs: 2_000 };
+}
+
 /** Plans every table (once: the store keeps the first plan) and runs chunks until each partition is done. */
 export async function snapshotAll(
   pipe: PipeUnderTest,
   parts: EngineParts,
-  chunkBudgetMs = 60_000,
+  pacing: ChunkPacing = UNHURRIED,
 ): Promise<{ rows: number; chunks: number; partitions: number }> {
   let rows = 0;
   let chunks = 0;
@@ -146,16 +161,13 @@ export async function snapshotAll(
             store: parts.store,
             source: parts.snapshotSource,
             destination: parts.destination,
-            clock: systemClock,
+            clock: pacing.clock,
           },
           {
             pipeId: pipe.pipeId,
             table: tableKey,
             partitionIndex: partition.index,
-            budget: {
-              deadline: Date.now() + chunkBudgetMs,
-              safetyMarginMs: Math.min(5_000, chunkBudgetMs / 2),
-            },
+            budget: { deadline: pacing.clock.now() + pacing.budgetMs, safetyMarginMs: pacing.safetyMarginMs },
           },
         );
         chunks += 1;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cdcUntilCaughtUp,
   compareTable,
+  hurried,
   markReplicating,
   partsOf,
   setUpPipe,
@@ -39,7 +40,7 @@ describe('snapshot + CDC end to end (simulator → engines → embedded ClickHou
     const parts = partsOf(world, pipe);
     const load = new WriteLoad(world.mongo, COLLECTIONS, ids);
     load.start();
-    const snapshot = await snapshotAll(pipe, parts, 3_000);
+    const snapshot = await snapshotAll(pipe, parts, hurried());
     const counts = await load.stop();
     await markReplicating(world.store, pipe);
     const cdc = await cdcUntilCaughtUp(pipe, parts);
