@@ -2,7 +2,7 @@ import { LeaseHeldError, StaleFenceError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
 import { CDC_LEASE, type LeaseRecord, type PipeStore, type ResumePointInput } from '../ports/pipe-store.js';
 import type { ChangeBatch, ChangeSource, ResumeMethod } from '../ports/source.js';
-import { type Budget, validateBudget } from './budget.js';
+import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
 import { eventClusterTime, holdBackTrailingTransaction, rowsByTable, stopReasonOf } from './cdc-rows.js';
 import { deduplicationToken } from './dedup-token.js';
 import type { RowSink } from './destination-needs.js';
@@ -75,6 +75,8 @@ const MAX_LEASE_MS = 15 * 60_000 + LEASE_GRACE_MS;
 export async function cdcBatch(deps: CdcBatchDeps, input: CdcBatchInput): Promise<CdcBatchResult> {
   const budget = validateBudget(input.budget, 'cdcBatch');
   if (!input.holder) throw new RangeError('cdcBatch: holder must be a non-empty string');
+  if (!hasTimeLeft(deps.clock, budget))
+    return { status: 'skipped', reason: 'the time budget is already spent' };
   const startedAt = deps.clock.now();
   const ttlMs = Math.min(Math.max(Math.ceil(budget.deadline - startedAt), 0) + LEASE_GRACE_MS, MAX_LEASE_MS);
   let lease: LeaseRecord;

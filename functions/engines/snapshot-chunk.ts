@@ -1,3 +1,4 @@
+import { FatalError } from '../core/errors.js';
 import { decodePartitionBounds } from '../core/partition-plan.js';
 import { snapshotRow } from '../core/rows.js';
 import { resyncTableName } from '../core/table-schema.js';
@@ -46,13 +47,12 @@ export interface SnapshotChunkResult {
   checkpoint: string | null;
 }
 
-export class PartitionNotPlannedError extends Error {
+export class PartitionNotPlannedError extends FatalError {
   constructor(
     readonly tableKey: string,
     readonly partitionIndex: number,
   ) {
     super(`table ${tableKey} has no planned partition ${partitionIndex}: plan the snapshot first`);
-    this.name = 'PartitionNotPlannedError';
   }
 }
 

@@ -1,3 +1,4 @@
+import { FatalError } from '../core/errors.js';
 import { type PipeSettings, parseSettings } from '../core/settings.js';
 import type { TableOptions } from '../core/table-schema.js';
 import type { TableRef } from '../ports/destination.js';
@@ -13,17 +14,18 @@ export interface PipeContext {
   defaultDatabase: string | null;
 }
 
-export class TableNotMappedError extends Error {
+/** The step names a table the pipe does not map (a removed table, or a caller's mistake). */
+export class TableNotMappedError extends FatalError {
   constructor(
     readonly pipeId: string,
     readonly tableKey: string,
   ) {
     super(`pipe ${pipeId} has no table mapping ${tableKey}`);
-    this.name = 'TableNotMappedError';
   }
 }
 
-export class MissingTargetDatabaseError extends Error {
+/** Neither the mapping nor the pipe's destination says which ClickHouse database to write to. */
+export class MissingTargetDatabaseError extends FatalError {
   constructor(
     readonly pipeId: string,
     readonly tableKey: string,
@@ -31,7 +33,6 @@ export class MissingTargetDatabaseError extends Error {
     super(
       `pipe ${pipeId}: table ${tableKey} has no targetDatabase and the pipe's destination names no database`,
     );
-    this.name = 'MissingTargetDatabaseError';
   }
 }
 

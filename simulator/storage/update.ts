@@ -181,14 +181,20 @@ function setPath(doc: Document, path: string, value: unknown): void {
   node[parts[parts.length - 1] as string] = value;
 }
 
+/** An `_id` that is present counts even when it is null: the server stores `_id: null` as given. */
+function firstPresentId(...sources: Document[]): unknown {
+  const source = sources.find((candidate) => '_id' in candidate);
+  return source ? source._id : new ObjectId();
+}
+
 /** The document an upsert inserts when nothing matched. */
 export function upsertDocument(filter: Document, spec: UpdateSpec, arrayFilters?: Document[]): Document {
   const fromFilter = equalityFields(filter);
   if (!Array.isArray(spec) && !isOperatorUpdate(spec)) {
-    return withIdFirst(fromFilter._id ?? spec._id ?? new ObjectId(), spec);
+    return withIdFirst(firstPresentId(fromFilter, spec), spec);
   }
   const seed: Document = {};
   for (const [path, value] of Object.entries(fromFilter)) setPath(seed, path, value);
-  const base = withIdFirst(seed._id ?? new ObjectId(), seed);
+  const base = withIdFirst(firstPresentId(seed), seed);
   return applyUpdate(base, spec, { arrayFilters, inserting: true });
 }

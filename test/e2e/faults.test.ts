@@ -71,6 +71,8 @@ function crashingMidSwap(client: ClickHouseClient): ClickHouseClient {
 
 describe('crash at every boundary, then re-run: converges, nothing lost, nothing duplicated', () => {
   let world: World;
+  /** Stopped in afterAll too, so a failing test never leaves writes running against a closed client. */
+  let load: WriteLoad | undefined;
   let probe: ClickHouseClient;
 
   beforeAll(async () => {
@@ -78,6 +80,7 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
     probe = createClickHouseClient({ url: world.clickhouseUrl });
   });
   afterAll(async () => {
+    await load?.stop();
     await probe?.close();
     await world?.stop();
   });
@@ -100,10 +103,10 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
     });
     const parts = partsOf(world, pipe);
     const crashingStore = instrumentStore(world.store, []);
-    const load = new WriteLoad(world.mongo, COLLECTIONS, ids, 7);
+    load = new WriteLoad(world.mongo, COLLECTIONS, ids, 7);
     load.start();
 
-    const midChunk = failingMidChunk(world.snapshotSource, 2);
+    const midChunk = failingMidChunk(world.snapshotSource, 1);
     await expect(snapshotAll(pipe, { ...parts, snapshotSource: midChunk }, hurried())).rejects.toThrow(
       /mid-chunk/,
     );

@@ -22,11 +22,14 @@ const PER_COLLECTION = 1_000;
 
 describe('snapshot + CDC end to end (simulator → engines → embedded ClickHouse)', () => {
   let world: World;
+  /** Stopped in afterAll too, so a failing test never leaves writes running against a closed client. */
+  let load: WriteLoad | undefined;
 
   beforeAll(async () => {
     world = await startWorld();
   });
   afterAll(async () => {
+    await load?.stop();
     await world?.stop();
   });
 
@@ -38,7 +41,7 @@ describe('snapshot + CDC end to end (simulator → engines → embedded ClickHou
       snapshotNumRowsPerPartition: 1_000,
     });
     const parts = partsOf(world, pipe);
-    const load = new WriteLoad(world.mongo, COLLECTIONS, ids);
+    load = new WriteLoad(world.mongo, COLLECTIONS, ids);
     load.start();
     const snapshot = await snapshotAll(pipe, parts, hurried());
     const counts = await load.stop();

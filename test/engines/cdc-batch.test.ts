@@ -226,6 +226,19 @@ describe('cdcBatch', () => {
     expect(source.requests).toHaveLength(0);
   });
 
+  it('skips without taking the lease when the budget is already spent', async () => {
+    const pipeId = await replicatingPipe();
+    const source = new ScriptedChangeSource([event(1, 'insert', 1, [450, 1])]);
+    const clock = new ManualClock(1_000_000);
+    const result = await cdcBatch(
+      { store, source, destination: new MemoryDestination(), clock },
+      { pipeId, holder: 'late', budget: { deadline: 1_003_000, safetyMarginMs: 5_000 } },
+    );
+    expect(result).toEqual({ status: 'skipped', reason: 'the time budget is already spent' });
+    expect(source.requests).toHaveLength(0);
+    expect(await store.getLease(pipeId, CDC_LEASE)).toBeNull();
+  });
+
   it('refuses to commit once the lease was taken over: StaleFenceError, resume point unchanged', async () => {
     const pipeId = await replicatingPipe();
     const storeClock = new ManualClock(Date.now());
