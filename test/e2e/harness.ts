@@ -186,26 +186,51 @@ export async function markReplicating(store: PipeStore, pipe: PipeUnderTest): Pr
   }
 }
 
+export interface CdcTotals {
+  events: number;
+  heldBack: number;
+  batches: number;
+}
+
+async function oneCdcBatch(pipe: PipeUnderTest, parts: EngineParts, holder: string) {
+  const result = await cdcBatch(
+    { store: parts.store, source: parts.changeSource, destination: parts.destination, clock: systemClock },
+    {
+      pipeId: pipe.pipeId,
+      holder,
+      budget: { deadline: Date.now() + 30_000, safetyMarginMs: 5_000 },
+      maxWaitMs: 200,
+    },
+  );
+  if (result.status === 'skipped') throw new Error(`CDC batch skipped: ${result.reason}`);
+  return result;
+}
+
+/** Runs `count` CDC batches, whatever they find (e.g. while a write load goes on). */
+export async function cdcBatches(pipe: PipeUnderTest, parts: EngineParts, count: number): Promise<CdcTotals> {
+  const totals: CdcTotals = { events: 0, heldBack: 0, batches: 0 };
+  for (let batch = 0; batch < count; batch += 1) {
+    const result = await oneCdcBatch(pipe, parts, 'e2e');
+    totals.events += result.events;
+    totals.heldBack += result.heldBackEvents;
+    totals.batches += 1;
+  }
+  return totals;
+}
+
 /** Runs CDC batches until one applies nothing and holds nothing back. */
 export async function cdcUntilCaughtUp(
   pipe: PipeUnderTest,
   parts: EngineParts,
   holder = 'e2e',
-): Promise<{ events: number; batches: number }> {
-  let events = 0;
+): Promise<CdcTotals> {
+  const totals: CdcTotals = { events: 0, heldBack: 0, batches: 0 };
   for (let batch = 1; batch <= 500; batch += 1) {
-    const result = await cdcBatch(
-      { store: parts.store, source: parts.changeSource, destination: parts.destination, clock: systemClock },
-      {
-        pipeId: pipe.pipeId,
-        holder,
-        budget: { deadline: Date.now() + 30_000, safetyMarginMs: 5_000 },
-        maxWaitMs: 200,
-      },
-    );
-    if (result.status === 'skipped') throw new Error(`CDC batch skipped: ${result.reason}`);
-    events += result.events;
-    if (result.events === 0 && result.heldBackEvents === 0) return { events, batches: batch };
+    const result = await oneCdcBatch(pipe, parts, holder);
+    totals.events += result.events;
+    totals.heldBack += result.heldBackEvents;
+    totals.batches = batch;
+    if (result.events === 0 && result.heldBackEvents === 0) return totals;
   }
   throw new Error('CDC did not catch up within 500 batches');
 }

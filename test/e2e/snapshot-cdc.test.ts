@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { systemClock } from '../../functions/ports/clock.js';
 import {
+  cdcBatches,
   cdcUntilCaughtUp,
   compareTable,
   hurried,
@@ -39,20 +42,24 @@ describe('snapshot + CDC end to end (simulator → engines → embedded ClickHou
     const pipe = await setUpPipe(world, COLLECTIONS, {
       snapshotBatchMaxRows: 250,
       snapshotNumRowsPerPartition: 1_000,
+      pullBatchSize: 100,
     });
     const parts = partsOf(world, pipe);
     load = new WriteLoad(world.mongo, COLLECTIONS, ids);
     load.start();
     const snapshot = await snapshotAll(pipe, parts, hurried());
-    const counts = await load.stop();
     await markReplicating(world.store, pipe);
-    const cdc = await cdcUntilCaughtUp(pipe, parts);
+    // CDC runs while the writes go on (batches of 100 events: cut by the bound, mid-transaction at times).
+    const during = await cdcBatches(pipe, parts, 6);
+    const counts = await load.stop();
+    const after = await cdcUntilCaughtUp(pipe, parts);
+    const cdc = { events: during.events + after.events, batches: during.batches + after.batches };
     const comparisons = await Promise.all(COLLECTIONS.map((collection) => compareTable(world, collection)));
     const seconds = (Date.now() - started) / 1000;
     const documents = comparisons.reduce((sum, c) => sum + c.mongoCount, 0);
     console.info(
       `[e2e snapshot-cdc] documents=${documents} snapshotRows=${snapshot.rows} partitions=${snapshot.partitions} ` +
-        `chunks=${snapshot.chunks} writes=${JSON.stringify(counts)} cdcEvents=${cdc.events} cdcBatches=${cdc.batches} seconds=${seconds.toFixed(1)}`,
+        `chunks=${snapshot.chunks} writes=${JSON.stringify(counts)} cdcEvents=${cdc.events} cdcBatches=${cdc.batches} heldBack=${during.heldBack + after.heldBack} seconds=${seconds.toFixed(1)}`,
     );
     expect(counts.transactions).toBeGreaterThan(0);
     expect(cdc.events).toBeGreaterThan(0);
@@ -62,4 +69,32 @@ describe('snapshot + CDC end to end (simulator → engines → embedded ClickHou
       expect(comparison.mongoCount).toBeGreaterThan(PER_COLLECTION / 2);
     }
   }, 240_000);
+
+  it('lets one of two simultaneous CDC runs hold the lease; the other exits without failing', async () => {
+    const table = { db: 'shop', coll: 'race', target: 'race' };
+    await world.mongo
+      .db(table.db)
+      .collection(table.coll)
+      .insertMany([{ n: 1 }, { n: 2 }]);
+    const pipe = await setUpPipe(world, [table]);
+    const parts = partsOf(world, pipe);
+    await snapshotAll(pipe, parts);
+    await markReplicating(world.store, pipe);
+    await world.mongo.db(table.db).collection(table.coll).insertOne({ n: 3 });
+    const run = (holder: string) =>
+      cdcBatch(
+        { store: world.store, source: pipe.changeSource, destination: world.destination, clock: systemClock },
+        { pipeId: pipe.pipeId, holder, budget: { deadline: Date.now() + 30_000 }, maxWaitMs: 200 },
+      );
+    const results = await Promise.all([run('run-a'), run('run-b')]);
+    expect(results.map((result) => result.status).sort()).toEqual(['applied', 'skipped']);
+    const comparison = await compareTable(world, table);
+    expect(comparison).toMatchObject({
+      missing: [],
+      extra: [],
+      different: [],
+      duplicated: [],
+      clickhouseCount: 3,
+    });
+  });
 });
