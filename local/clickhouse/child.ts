@@ -37,6 +37,9 @@ try {
     if (message === 'stop') void stop();
   });
   process.on('disconnect', () => void stop());
+  // Ctrl-C in a terminal signals the whole process group; the parent decides when the engine
+  // stops (after its in-flight work), and the lost IPC channel stops it if the parent dies.
+  process.on('SIGINT', () => undefined);
   send({ ready: true, port: front.port, version: engine.version });
 } catch (err) {
   send({ ready: false, error: err instanceof Error ? err.message : String(err) });

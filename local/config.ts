@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util';
+
+/** What `npm start` runs with: flags win over environment variables, which win over defaults. */
+export interface LocalConfig {
+  dataDir: string;
+  /** Address every local server listens on (loopback unless told otherwise). */
+  host: string;
+  clickhousePort: number;
+  dynamodbPort: number;
+  /** A real MongoDB replica set to replicate; without it the demo replica set starts. */
+  mongodbUri: string | null;
+  /** `db.collection` names to replicate from `mongodbUri`. */
+  collections: string[];
+  cdcIntervalSeconds: number;
+  /** With the demo: how often the live write load writes (0 turns it off). */
+  demoWriteIntervalMs: number;
+}
+
+export const USAGE = `usage: npm start -- [options]
+  --data-dir <dir>            where local data lives (env DATA_DIR, default ./.data)
+  --host <address>            address the local servers listen on (env HOST, default 127.0.0.1)
+  --clickhouse-port <port>    embedded ClickHouse HTTP port (env CLICKHOUSE_PORT, default 8123)
+  --dynamodb-port <port>      local DynamoDB port (env DYNAMODB_PORT, default 0 = any free port)
+  --mongodb-uri <uri>         replicate this replica set instead of the demo (env MONGODB_URI)
+  --collections <db.c,...>    collections to replicate from --mongodb-uri (env COLLECTIONS)
+  --cdc-interval <seconds>    how often a CDC batch runs (env CDC_INTERVAL_SECONDS, default 5)
+  --demo-write-interval <ms>  pace of the demo's live writes, 0 = none (env DEMO_WRITE_INTERVAL_MS, default 500)`;
+
+export class LocalConfigError extends Error {
+  constructor(message: string) {
+    super(`${message}\n${USAGE}`);
+    this.name = 'LocalConfigError';
+  }
+}
+
+function port(value: string, name: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
+    throw new LocalConfigError(`${name} must be a port number (0-65535), got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+function positive(value: string, name: string, allowZero: boolean): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || (!allowZero && parsed === 0))
+    throw new LocalConfigError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`);
+  return parsed;
+}
+
+export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'data-dir': { type: 'string' },
+        host: { type: 'string' },
+        'clickhouse-port': { type: 'string' },
+        'dynamodb-port': { type: 'string' },
+        'mongodb-uri': { type: 'string' },
+        collections: { type: 'string' },
+        'cdc-interval': { type: 'string' },
+        'demo-write-interval': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    throw new LocalConfigError((error as Error).message);
+  }
+  if (values.help) throw new LocalConfigError('');
+  const pick = (flag: string, variable: string, fallback: string): string =>
+    (values[flag] as string | undefined) ?? env[variable] ?? fallback;
+
+  const mongodbUri = pick('mongodb-uri', 'MONGODB_URI', '') || null;
+  const collections = pick('collections', 'COLLECTIONS', '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+  if (mongodbUri && collections.length === 0)
+    throw new LocalConfigError('--mongodb-uri needs --collections (e.g. shop.orders,shop.customers)');
+  for (const name of collections) {
+    if (!/^[^.]+\.[^.].*$/.test(name))
+      throw new LocalConfigError(`collection ${JSON.stringify(name)} must be written db.collection`);
+  }
+  return {
+    dataDir: pick('data-dir', 'DATA_DIR', './.data'),
+    host: pick('host', 'HOST', '127.0.0.1'),
+    clickhousePort: port(pick('clickhouse-port', 'CLICKHOUSE_PORT', '8123'), 'clickhouse port'),
+    dynamodbPort: port(pick('dynamodb-port', 'DYNAMODB_PORT', '0'), 'dynamodb port'),
+    mongodbUri,
+    collections,
+    cdcIntervalSeconds: positive(pick('cdc-interval', 'CDC_INTERVAL_SECONDS', '5'), 'cdc interval', false),
+    demoWriteIntervalMs: positive(
+      pick('demo-write-interval', 'DEMO_WRITE_INTERVAL_MS', '500'),
+      'demo write interval',
+      true,
+    ),
+  };
+}
