@@ -17,10 +17,14 @@ export const MAX_NESTING_DEPTH = 200;
 /**
  * ClickHouse settings the destination must use when it inserts `doc` into a JSON column (and
  * when it reads it back): without escaping, a key containing a dot is read as a nested path, so
- * `{"a.b":1}` and `{"a":{"b":1}}` would collide and an insert holding both fails.
+ * `{"a.b":1}` and `{"a":{"b":1}}` would collide and an insert holding both fails. Date inference
+ * is off because it is decided per insert from the first value of a path: the same date text
+ * would land as DateTime64 in one insert and as String in the next.
  */
 export const CLICKHOUSE_JSON_SETTINGS: Readonly<Record<string, number>> = Object.freeze({
   json_type_escape_dots_in_keys: 1,
+  input_format_try_infer_dates: 0,
+  input_format_try_infer_datetimes: 0,
 });
 
 /** How values render where `doc` (ClickPipes-compatible) and `_id` (equality-preserving) differ. */

@@ -60,16 +60,22 @@ export class CollectionScanCursor implements ServerCursor {
     let bytes = 0;
     let finishedScan = true;
     for (const entry of this.entries()) {
-      this.remember(entry);
-      if (idRank !== undefined && canonicalRank(entry.id) !== idRank) continue;
-      if (!predicate(entry.doc)) continue;
-      if (this.skipLeft > 0) {
-        this.skipLeft -= 1;
+      const matches = (idRank === undefined || canonicalRank(entry.id) === idRank) && predicate(entry.doc);
+      if (!matches || this.skipLeft > 0) {
+        this.remember(entry);
+        if (matches) this.skipLeft -= 1;
         continue;
       }
-      const doc = project ? project(entry.doc) : entry.doc;
-      documents.push(doc);
-      bytes += entry.size + ARRAY_ELEMENT_OVERHEAD;
+      const size = entry.size + ARRAY_ELEMENT_OVERHEAD;
+      // Checked before adding, like the server: the document that would overflow the reply opens
+      // the next batch (one document alone may fill a batch).
+      if (documents.length > 0 && bytes + size > MAX_BATCH_BYTES) {
+        finishedScan = false;
+        break;
+      }
+      this.remember(entry);
+      documents.push(project ? project(entry.doc) : entry.doc);
+      bytes += size;
       this.returned += 1;
       if (limit > 0 && this.returned >= limit) break;
       if (documents.length >= wanted || bytes >= MAX_BATCH_BYTES) {

@@ -12,13 +12,7 @@ import {
   startWorld,
   type World,
 } from './harness.js';
-import {
-  DOCUMENTED_FRAGMENTS,
-  isoDates,
-  jsonColumnView,
-  LARGE_DOCUMENT_BYTES,
-  typeCorpus,
-} from './type-corpus.js';
+import { DOCUMENTED_FRAGMENTS, jsonColumnView, LARGE_DOCUMENT_BYTES, typeCorpus } from './type-corpus.js';
 
 describe('type corpus: every BSON type and edge case lands in doc as docs/table-schema.md says', () => {
   let world: World;
@@ -87,7 +81,7 @@ describe('type corpus: every BSON type and edge case lands in doc as docs/table-
     for (const document of mongoDocs) {
       const id = String(document._id);
       const expected = JSON.stringify(jsonColumnView(documentToJson(document)));
-      expect(canonicalJson(isoDates(byId.get(id) ?? 'null')), id).toBe(canonicalJson(expected));
+      expect(canonicalJson(byId.get(id) ?? 'null'), id).toBe(canonicalJson(expected));
     }
     // Hand-written from docs/table-schema.md: exact Long, dotted and $ keys kept, nulls and MinKey dropped.
     expect(byId.get('cdc-long')).toContain('"v":9223372036854775807');
@@ -95,14 +89,12 @@ describe('type corpus: every BSON type and edge case lands in doc as docs/table-
     expect(byId.get('snap-keys-dots-dollar')).toContain('"$price":3');
     expect(byId.get('snap-bool-null')).not.toContain('"n"');
     expect(byId.get('snap-min-max-key')).toBe('{"_id":"snap-min-max-key"}');
-    expect(byId.get('snap-date-millis')).toMatch(/"v":"2025-08-19(T20:32:11\.705Z| 20:32:11\.705000000)"/);
+    expect(byId.get('snap-date-millis')).toContain('"v":"2025-08-19T20:32:11.705Z"');
     expect(byId.get('snap-date-far-future')).toContain('"v":"+010000-01-01T00:00:00Z"');
-    console.info(
-      `[e2e type-corpus json] documents=${mongoDocs.length} dates read back as DateTime64: ` +
-        [...byId]
-          .filter(([, doc]) => / \d{2}:\d{2}:\d{2}\.\d{9}"/.test(doc))
-          .map(([id]) => id)
-          .join(','),
+    // Date inference is off (docs/table-schema.md): no date may come back as a DateTime64.
+    expect([...byId].filter(([, doc]) => / \d{2}:\d{2}:\d{2}\.\d{9}"/.test(doc)).map(([id]) => id)).toEqual(
+      [],
     );
+    console.info(`[e2e type-corpus json] documents=${mongoDocs.length}`);
   }, 180_000);
 });

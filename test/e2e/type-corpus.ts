@@ -101,8 +101,6 @@ export const DOCUMENTED_FRAGMENTS: Record<string, string[]> = {
   'large-15mb': ['"tail":"end"'],
 };
 
-const DATETIME64_TEXT = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{9})$/;
-
 /**
  * What a JSON `doc` column gives back for a document written as `json`, per the "What the JSON
  * column does on its own" notes of docs/table-schema.md: null values and empty objects are
@@ -122,24 +120,4 @@ export function jsonColumnView(json: string): unknown {
     return Object.fromEntries(entries);
   };
   return view(JSON.parse(json));
-}
-
-/**
- * A `doc` read back from a JSON column, with DateTime64 text (`1969-07-20 20:17:40.000000000`)
- * written back as the ISO text documentToJson wrote: whether the column infers a date or keeps
- * the string differs from one insert to another (see the report), the instant does not.
- */
-export function isoDates(json: string): string {
-  const view = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(view);
-    if (typeof value === 'string') {
-      const match = DATETIME64_TEXT.exec(value);
-      if (!match) return value;
-      const millis = (match[3] ?? '').slice(0, 3).replace(/0+$/, '');
-      return `${match[1]}T${match[2]}${millis ? `.${millis}` : ''}Z`;
-    }
-    if (value === null || typeof value !== 'object') return value;
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, view(inner)]));
-  };
-  return JSON.stringify(view(JSON.parse(json)));
 }

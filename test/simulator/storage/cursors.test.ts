@@ -131,3 +131,25 @@ describe('natural order and the oplog collection', () => {
     expect(stats.count).toBeGreaterThanOrEqual(entries.length);
   });
 });
+
+describe('reply size', () => {
+  it('starts a new batch before a document would push a reply past 16 MiB', async () => {
+    const coll = h.client.db('cursors').collection('big');
+    const nineMiB = 'x'.repeat(9 * 1024 * 1024);
+    await coll.insertMany([
+      { _id: 1, pad: nineMiB },
+      { _id: 2, pad: nineMiB },
+      { _id: 3, pad: 'small' },
+    ] as never[]);
+    const reply = await h.client.db('cursors').command({ find: 'big', sort: { _id: 1 } });
+    const firstBatch = (reply.cursor as { firstBatch: { _id: number }[] }).firstBatch;
+    expect(firstBatch.map((doc) => doc._id)).toEqual([1]);
+    const ids: number[] = [];
+    for await (const doc of coll.find({}, { projection: { _id: 1 } }).sort({ _id: 1 }))
+      ids.push(doc._id as never);
+    expect(ids).toEqual([1, 2, 3]);
+    const full: number[] = [];
+    for await (const doc of coll.find({}).sort({ _id: 1 })) full.push(doc._id as never);
+    expect(full).toEqual([1, 2, 3]);
+  }, 60_000);
+});
