@@ -1,0 +1,118 @@
+import { redactUri } from '../adapters/mongodb/redact.js';
+import { isAllowed, type PipeState } from '../core/lifecycle.js';
+import type { HistoryEntry, PipeRecord, ResumePointRecord, TableMappingRecord } from '../ports/pipe-store.js';
+
+/**
+ * What the API shows of a pipe. Secrets never leave: MongoDB URIs lose their user-info and
+ * secret options, ClickHouse passwords are dropped (a Secrets Manager ARN is a name, not a
+ * secret, and is shown). Times are ISO 8601 text.
+ */
+
+const iso = (epochMs: number): string => new Date(epochMs).toISOString();
+
+/** The commands the pipe accepts right now, as the API spells them (delete is always accepted). */
+export function allowedCommands(state: PipeState): string[] {
+  const commands: string[] = [];
+  for (const command of ['pause', 'resume', 'resync'] as const) {
+    if (isAllowed(state, command)) commands.push(command);
+  }
+  if (isAllowed(state, 'addTables')) commands.push('addTables');
+  if (isAllowed(state, 'removeTables')) commands.push('removeTables');
+  commands.push('delete');
+  return commands;
+}
+
+function record(value: unknown): Record<string, unknown> | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}
+
+export function redactSource(source: unknown): Record<string, unknown> {
+  const value = record(source) ?? {};
+  if (typeof value.secretArn === 'string') return { secretArn: value.secretArn };
+  if (typeof value.uri === 'string') return { uri: redactUri(value.uri) };
+  return {};
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+export function redactDestination(destination: unknown): Record<string, unknown> {
+  const value = record(destination) ?? {};
+  const shown: Record<string, unknown> = {};
+  if (typeof value.url === 'string') shown.url = redactUrl(value.url);
+  for (const field of ['database', 'username', 'secretArn', 'kind'] as const) {
+    if (typeof value[field] === 'string') shown[field] = value[field];
+  }
+  return shown;
+}
+
+export function pipeSummary(pipe: PipeRecord) {
+  return {
+    id: pipe.id,
+    name: pipe.name,
+    state: pipe.state,
+    createdAt: iso(pipe.createdAt),
+    updatedAt: iso(pipe.updatedAt),
+    lastError: pipe.lastError
+      ? { name: pipe.lastError.name, message: pipe.lastError.message, at: iso(pipe.lastError.at) }
+      : null,
+  };
+}
+
+export function tableView(table: TableMappingRecord) {
+  return {
+    tableKey: table.tableKey,
+    sourceDatabaseName: table.sourceDatabaseName,
+    sourceCollection: table.sourceCollection,
+    targetTable: table.targetTable,
+    state: table.state,
+    stopReason: table.stopReason,
+    stopMessage: table.stopMessage,
+    progress: { ...table.progress },
+    updatedAt: iso(table.updatedAt),
+  };
+}
+
+/** Where CDC stands: the last commit and the time of the last change it covered, when known. */
+function cdcView(resume: ResumePointRecord | null) {
+  if (!resume) return { lastCommittedAt: null, lastChangeAt: null };
+  return {
+    lastCommittedAt: iso(resume.committedAt),
+    lastChangeAt: resume.clusterTime.seconds > 0 ? iso(resume.clusterTime.seconds * 1000) : null,
+  };
+}
+
+export function pipeView(pipe: PipeRecord, tables: TableMappingRecord[], resume: ResumePointRecord | null) {
+  return {
+    ...pipeSummary(pipe),
+    version: pipe.version,
+    settings: pipe.settings,
+    source: redactSource(pipe.source),
+    destination: redactDestination(pipe.destination),
+    tables: tables.filter((table) => table.state !== 'Removed').map(tableView),
+    cdc: cdcView(resume),
+    allowedCommands: allowedCommands(pipe.state),
+  };
+}
+
+export function historyView(entry: HistoryEntry) {
+  return {
+    version: entry.version,
+    from: entry.from,
+    to: entry.to,
+    event: entry.event,
+    reason: entry.reason,
+    actor: entry.actor,
+    at: iso(entry.at),
+  };
+}

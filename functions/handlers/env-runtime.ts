@@ -1,0 +1,35 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { z } from 'zod';
+import { DynamoPipeStore } from '../adapters/dynamodb/store.js';
+import { EventBridgeCdcScheduler, schedulerConfigFromEnv } from '../adapters/scheduler/index.js';
+import { FatalError } from '../core/errors.js';
+import { systemClock } from '../ports/clock.js';
+import { connectWith, type Runtime } from './runtime.js';
+
+/**
+ * The Lambda environment (set by CDK). Credentials never live here: a pipe's record names its
+ * MongoDB URI or a Secrets Manager ARN, and its ClickHouse url plus credentials or an ARN.
+ */
+const environment = z.object({ PIPE_STORE_TABLE: z.string().min(1) });
+
+export async function runtimeFromEnv(env: Record<string, string | undefined>): Promise<Runtime> {
+  const parsed = environment.safeParse(env);
+  if (!parsed.success) {
+    const missing = parsed.error.issues.map((issue) => issue.path.join('.'));
+    throw new FatalError(`the function's environment is incomplete: ${missing.join(', ')}`);
+  }
+  const config = parsed.data;
+  let scheduler: EventBridgeCdcScheduler;
+  try {
+    scheduler = new EventBridgeCdcScheduler(new SchedulerClient({}), schedulerConfigFromEnv(env));
+  } catch (error) {
+    throw new FatalError(error instanceof Error ? error.message : String(error));
+  }
+  return {
+    store: new DynamoPipeStore({ client: new DynamoDBClient({}), tableName: config.PIPE_STORE_TABLE }),
+    scheduler,
+    clock: systemClock,
+    connect: connectWith({}),
+  };
+}

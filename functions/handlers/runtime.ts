@@ -1,0 +1,89 @@
+import { MongoClient } from 'mongodb';
+import { ClickHouseDestination } from '../adapters/clickhouse/destination.js';
+import { MongoChangeSource } from '../adapters/mongodb/change-source.js';
+import { preflight } from '../adapters/mongodb/preflight.js';
+import { MongoSnapshotSource } from '../adapters/mongodb/snapshot-source.js';
+import { SourceFatalError } from '../core/errors.js';
+import type { PipeSettings } from '../core/settings.js';
+import type { Clock } from '../ports/clock.js';
+import type { Destination } from '../ports/destination.js';
+import type { CdcScheduler, LifecycleStarter } from '../ports/lifecycle.js';
+import type { PipeRecord, PipeStore } from '../ports/pipe-store.js';
+import type { ChangeSource, SnapshotSource, SourceNamespace } from '../ports/source.js';
+import {
+  type ClickHouseCredentials,
+  resolveDestination,
+  resolveSourceUri,
+  type SecretReader,
+} from './secrets.js';
+
+/**
+ * Everything a Task handler needs, built once per Lambda container (or once per local runner).
+ * Tests and the local runner build it with the stand-ins' endpoints; AWS builds it from env.
+ */
+export interface Runtime {
+  store: PipeStore;
+  scheduler: CdcScheduler;
+  clock: Clock;
+  /** Starts the resync machine after a history loss when the pipe opts in; absent = never. */
+  starter?: LifecycleStarter;
+  /** Opens the pipe's source and destination. Callers close what they open. */
+  connect(pipe: PipeRecord, settings: PipeSettings): Promise<PipeConnections>;
+}
+
+export interface PipeConnections {
+  snapshotSource: SnapshotSource;
+  /** Null when the pipe maps no table (a change stream needs at least one collection). */
+  changeSource: ChangeSource | null;
+  destination: Destination;
+  /** Checks the source for this pipe's collections; throws SourceFatalError listing the problems. */
+  checkSource(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConnectionDefaults {
+  /** Used when the pipe record names no source URI or secret (the local demo). */
+  mongoUri?: string;
+  /** Used when the pipe record names no destination URL (the embedded ClickHouse locally). */
+  clickhouse?: ClickHouseCredentials;
+  secrets?: SecretReader;
+  /** Where the change source's "resumed with …" lines go. */
+  log?: (line: string) => void;
+}
+
+export function namespacesOf(settings: PipeSettings): SourceNamespace[] {
+  return settings.tableMappings.map((mapping) => ({
+    db: mapping.sourceDatabaseName,
+    coll: mapping.sourceCollection,
+  }));
+}
+
+/** The real adapters: MongoDB driver and ClickHouse over HTTP, credentials resolved per pipe. */
+export function connectWith(defaults: ConnectionDefaults): Runtime['connect'] {
+  return async (pipe, settings) => {
+    const uri = await resolveSourceUri(pipe.source, defaults);
+    const credentials = await resolveDestination(pipe.destination, defaults);
+    const mongo = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+    const destination = ClickHouseDestination.connect(credentials);
+    const namespaces = namespacesOf(settings);
+    return {
+      snapshotSource: new MongoSnapshotSource(mongo, { readPreference: settings.readPreference }),
+      changeSource:
+        namespaces.length === 0
+          ? null
+          : new MongoChangeSource(mongo, {
+              namespaces,
+              excludedOperationTypes: settings.excludedOperationTypes,
+              ...(defaults.log ? { log: defaults.log } : {}),
+            }),
+      destination,
+      checkSource: async () => {
+        const report = await preflight(uri, { namespaces, client: mongo });
+        if (!report.ok) throw new SourceFatalError(`source pre-flight failed: ${report.problems.join('; ')}`);
+      },
+      close: async () => {
+        await Promise.allSettled([mongo.close(), destination.close()]);
+      },
+    };
+  };
+}

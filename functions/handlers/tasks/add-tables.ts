@@ -1,0 +1,40 @@
+import { FatalError } from '../../core/errors.js';
+import { defineTask } from '../task.js';
+import { loadPipe, pipeInput, tableKeys, targetDatabaseOf, withConnections } from './common.js';
+
+const input = pipeInput.extend({ tables: tableKeys.min(1) });
+
+/** A table to add must already be in the pipe's settings (the API's settings change puts it there). */
+export class TableNotInSettingsError extends FatalError {}
+
+/** Setup for the new tables only: their ClickHouse tables and mappings, in Snapshot. */
+export const addTablesTask = defineTask('AddTables', input, async (runtime, command) => {
+  const loaded = await loadPipe(runtime, command.pipeId);
+  const { pipe, settings } = loaded;
+  const mappings = command.tables.map((tableKey) => {
+    const mapping = settings.tableMappings.find(
+      (entry) => `${entry.sourceDatabaseName}.${entry.sourceCollection}` === tableKey,
+    );
+    if (!mapping)
+      throw new TableNotInSettingsError(`pipe ${pipe.id}: ${tableKey} is not in its tableMappings`);
+    return { tableKey, mapping, database: targetDatabaseOf(pipe, settings, tableKey) };
+  });
+  await withConnections(runtime, loaded, async ({ destination }) => {
+    for (const { mapping, database } of mappings) {
+      await destination.ensureDatabase(database);
+      await destination.createTable(
+        { database, table: mapping.targetTable },
+        { useJsonNativeFormat: settings.useJsonNativeFormat, deleteOnMerge: settings.deleteOnMerge },
+      );
+      // A table removed earlier and added again loads from scratch, not from its old plan.
+      await runtime.store.deletePartitionPlan(
+        pipe.id,
+        `${mapping.sourceDatabaseName}.${mapping.sourceCollection}`,
+      );
+      await runtime.store.putTableMapping(pipe.id, mapping, 'Snapshot');
+    }
+  });
+  return { tables: mappings.map((entry) => entry.tableKey) };
+});
+
+export const handler = addTablesTask.handler;

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { loadTable } from '../../engines/table-context.js';
+import type { TableMappingRecord } from '../../ports/pipe-store.js';
+import { defineTask } from '../task.js';
+import {
+  applyEvent,
+  loadPipe,
+  pipeInput,
+  pipeState,
+  tableKeys,
+  targetDatabaseOf,
+  withConnections,
+} from './common.js';
+
+const input = pipeInput.extend({
+  tables: tableKeys.min(1),
+  dropTables: z.boolean().default(false),
+  /** The first Task's output: the state to go back to. */
+  command: z.object({ previousState: pipeState }),
+});
+
+/** Modifying → back where the pipe was: tables Removed, their ClickHouse tables dropped only if asked. */
+export const removeTablesTask = defineTask('RemoveTables', input, async (runtime, command) => {
+  const loaded = await loadPipe(runtime, command.pipeId);
+  const { store } = runtime;
+  const mappings: TableMappingRecord[] = [];
+  for (const tableKey of command.tables) mappings.push(await loadTable(store, command.pipeId, tableKey));
+  if (command.dropTables) {
+    await withConnections(runtime, loaded, async ({ destination }) => {
+      for (const mapping of mappings) {
+        const database = targetDatabaseOf(loaded.pipe, loaded.settings, mapping.tableKey);
+        await destination.dropTable({ database, table: mapping.targetTable });
+      }
+    });
+  }
+  for (const mapping of mappings)
+    await store.setTableState(command.pipeId, mapping.tableKey, { state: 'Removed' });
+  const toPaused = command.command.previousState === 'Paused';
+  return applyEvent(runtime, command.pipeId, toPaused ? 'tablesRemovedToPaused' : 'tablesRemovedToRunning', {
+    expectedState: 'Modifying',
+    actor: command.requestedBy,
+    requestId: command.requestId,
+    reason: `removed ${command.tables.join(', ')}${command.dropTables ? ' (ClickHouse tables dropped)' : ''}`,
+  });
+});
+
+export const handler = removeTablesTask.handler;

@@ -1,0 +1,42 @@
+import { defineTask } from '../task.js';
+import { applyEvent, loadPipe, pipeInput, targetDatabaseOf, withConnections } from './common.js';
+
+/**
+ * Setup → Snapshot (or Running for cdc_only): ClickHouse database and tables, the table
+ * mappings, and the CDC start point, recorded before the snapshot reads anything.
+ */
+export const setUpDestinationTask = defineTask('SetUpDestination', pipeInput, async (runtime, input) => {
+  const loaded = await loadPipe(runtime, input.pipeId);
+  const { pipe, settings } = loaded;
+  const { store } = runtime;
+  const cdcOnly = settings.replicationMode === 'cdc_only';
+  const tables = await withConnections(runtime, loaded, async ({ destination, changeSource }) => {
+    const existing = new Set((await store.listTableMappings(pipe.id)).map((mapping) => mapping.tableKey));
+    const keys: string[] = [];
+    for (const mapping of settings.tableMappings) {
+      const tableKey = `${mapping.sourceDatabaseName}.${mapping.sourceCollection}`;
+      const database = targetDatabaseOf(pipe, settings, tableKey);
+      await destination.ensureDatabase(database);
+      await destination.createTable(
+        { database, table: mapping.targetTable },
+        { useJsonNativeFormat: settings.useJsonNativeFormat, deleteOnMerge: settings.deleteOnMerge },
+      );
+      if (!existing.has(tableKey)) await store.putTableMapping(pipe.id, mapping, 'Pending');
+      keys.push(tableKey);
+    }
+    if (changeSource && !(await store.getStartPoint(pipe.id)))
+      await store.recordStartPoint(pipe.id, await changeSource.captureStartPoint());
+    return keys;
+  });
+  for (const tableKey of tables)
+    await store.setTableState(pipe.id, tableKey, { state: cdcOnly ? 'Replicating' : 'Snapshot' });
+  const moved = await applyEvent(runtime, pipe.id, cdcOnly ? 'destinationReadyCdcOnly' : 'destinationReady', {
+    expectedState: 'Setup',
+    actor: input.requestedBy,
+    requestId: input.requestId,
+    reason: 'destination tables created, start point recorded',
+  });
+  return { state: moved.state, tables: cdcOnly ? [] : tables };
+});
+
+export const handler = setUpDestinationTask.handler;

@@ -1,0 +1,33 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ApiDeps } from '../../functions/api/deps.js';
+import { DynamoSettingsWriter } from '../../functions/api/dynamo-settings-writer.js';
+import type { LifecycleStarter } from '../../functions/ports/lifecycle.js';
+import type { PipeStore } from '../../functions/ports/pipe-store.js';
+
+export interface LocalApiDepsOptions {
+  /** The client the store was built with (the settings update writes the same table). */
+  client: DynamoDBClient;
+  tableName: string;
+  store: PipeStore;
+  /** Starts the local runs of the same ASL files. */
+  starter: LifecycleStarter;
+  /** The embedded ClickHouse, used when a create request names no destination. */
+  defaultDestination: Record<string, unknown>;
+  log?: (line: string) => void;
+}
+
+/** The API's dependencies for the local runtime: plain URIs allowed (nothing leaves the machine). */
+export function localApiDeps(options: LocalApiDepsOptions): ApiDeps {
+  const log = options.log ?? ((line: string) => console.error(line));
+  return {
+    store: options.store,
+    starter: options.starter,
+    settingsWriter: new DynamoSettingsWriter({
+      client: options.client,
+      store: options.store,
+      tableName: options.tableName,
+    }),
+    config: { allowPlainSecrets: true, defaultDestination: options.defaultDestination },
+    logger: { error: (message, detail) => log(`api: ${message} ${JSON.stringify(detail)}`) },
+  };
+}

@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/api/router.js';
+import { type Answer, type ApiFixture, call, createRequest, driveTo, startApi } from './fixtures.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is walked by path; ajv checks the shapes
+type Json = Record<string, any>;
+const doc: Json = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', '..', 'functions', 'api', 'openapi.json'), 'utf8'),
+);
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
+const SCHEMAS_ID = 'https://pipes.example/openapi/schemas';
+
+/** OpenAPI 3.1 schemas are JSON Schema 2020-12: load the components under one id and validate. */
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+addFormats.default(ajv);
+ajv.addKeyword('example');
+const rebased = JSON.parse(
+  JSON.stringify(doc.components.schemas).replaceAll('"#/components/schemas/', '"#/$defs/'),
+);
+ajv.addSchema({ $id: SCHEMAS_ID, $defs: rebased });
+
+function validatorFor(schemaRef: string) {
+  const name = schemaRef.replace('#/components/schemas/', '');
+  const validate = ajv.getSchema(`${SCHEMAS_ID}#/$defs/${name}`);
+  if (!validate) throw new Error(`no schema ${schemaRef}`);
+  return validate;
+}
+
+function documentedOperations(): string[] {
+  return Object.entries(doc.paths as Json).flatMap(([path, item]) =>
+    Object.keys(item)
+      .filter((key) => METHODS.includes(key))
+      .map((method) => `${method.toUpperCase()} ${path}`),
+  );
+}
+
+function responseSpec(template: string, method: string, status: number): Json | undefined {
+  const spec = doc.paths[template]?.[method.toLowerCase()]?.responses?.[String(status)];
+  if (spec?.$ref) return doc.components.responses[String(spec.$ref).split('/').pop() as string];
+  return spec;
+}
+
+const exercised = new Set<string>();
+
+/** Sends a real request and checks status and body against the operation's documentation. */
+async function conforming(
+  method: string,
+  template: string,
+  path: string,
+  options: Parameters<typeof call>[3] = {},
+): Promise<Answer> {
+  const answer = await call(api.url, method, path, options);
+  const spec = responseSpec(template, method, answer.status);
+  expect(spec, `${method} ${template} answered ${answer.status}, which is not documented`).toBeDefined();
+  const schema = spec?.content?.['application/json']?.schema;
+  if (schema) {
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    const validate = validatorFor(schema.$ref);
+    const valid = validate(answer.body);
+    expect(valid, `${method} ${path} ${answer.status}: ${JSON.stringify(validate.errors)}`).toBe(true);
+  }
+  exercised.add(`${method} ${template}`);
+  return answer;
+}
+
+let api: ApiFixture;
+beforeAll(async () => {
+  api = await startApi();
+});
+afterAll(async () => {
+  await api?.stop();
+});
+
+describe('the OpenAPI document', () => {
+  it('is OpenAPI 3.1 and lists exactly the routes the router serves', () => {
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    const served = ROUTES.map((route) => `${route.method} ${route.path}`).sort();
+    expect(documentedOperations().sort()).toEqual(served);
+  });
+
+  it('has request examples that validate against their schemas', () => {
+    for (const operation of documentedOperations()) {
+      const [method, path] = operation.split(' ') as [string, string];
+      const body = doc.paths[path][method.toLowerCase()].requestBody?.content?.['application/json'];
+      if (!body?.example) continue;
+      const validate = validatorFor(body.schema.$ref);
+      expect(validate(body.example), `${operation}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it('describes every status and body of real requests through the local server', async () => {
+    const minimal = doc.paths['/pipes'].post.requestBody.content['application/json'].example;
+    const created = await conforming('POST', '/pipes', '/pipes', { body: minimal });
+    expect(created.status).toBe(202);
+    const id = created.body.id as string;
+    await conforming('POST', '/pipes', '/pipes', { body: { ...minimal, name: 'x', sources: 1 } });
+    await conforming('POST', '/pipes', '/pipes', { body: createRequest('shop', 1) });
+    await conforming('POST', '/pipes', '/pipes', { raw: 'a=b', headers: { 'content-type': 'text/plain' } });
+    await conforming('GET', '/pipes', '/pipes');
+    await conforming('GET', '/pipes', '/pipes?state=Provisioning&limit=1');
+    await conforming('GET', '/pipes', '/pipes?limit=0');
+    await conforming('GET', '/pipes/{id}', `/pipes/${id}`);
+    await conforming('GET', '/pipes/{id}', '/pipes/unknown');
+    await conforming('PATCH', '/pipes/{id}/state', `/pipes/${id}/state`, { body: { command: 'pause' } });
+    await conforming('PATCH', '/pipes/{id}/state', `/pipes/${id}/state`, { body: { command: 'nap' } });
+    await conforming('PATCH', '/pipes/{id}/state', '/pipes/unknown/state', { body: { command: 'pause' } });
+    await driveTo(api.store, id, ['provisioned', 'destinationReady', 'snapshotDone']);
+    await conforming('PATCH', '/pipes/{id}/state', `/pipes/${id}/state`, { body: { command: 'pause' } });
+    await conforming('PATCH', '/pipes/{id}', `/pipes/${id}`, { body: { settings: { pullBatchSize: 10 } } });
+    await driveTo(api.store, id, ['pause', 'batchDrained']);
+    await conforming('PATCH', '/pipes/{id}', `/pipes/${id}`, { body: { settings: { pullBatchSize: 10 } } });
+    const patchExample = doc.paths['/pipes/{id}'].patch.requestBody.content['application/json'].example;
+    const added = await conforming('PATCH', '/pipes/{id}', `/pipes/${id}`, { body: patchExample });
+    expect(added.status).toBe(202);
+    await conforming('PATCH', '/pipes/{id}', `/pipes/${id}`, { body: {} });
+    await conforming('PATCH', '/pipes/{id}', '/pipes/unknown', { body: { settings: {} } });
+    await conforming('GET', '/pipes/{id}/history', `/pipes/${id}/history?limit=2`);
+    await conforming('GET', '/pipes/{id}/history', `/pipes/${id}/history?limit=x`);
+    await conforming('GET', '/pipes/{id}/history', '/pipes/unknown/history');
+    await conforming('DELETE', '/pipes/{id}', `/pipes/${id}`);
+    await conforming('DELETE', '/pipes/{id}', '/pipes/unknown');
+    expect([...exercised].sort()).toEqual(documentedOperations().sort());
+  });
+
+  it('documents the error body the server sends for an unexpected failure (500, details not returned)', async () => {
+    const failing = await startApi();
+    try {
+      failing.store.listPipes = async () => {
+        throw new Error('boom: mongodb://user:pw@host');
+      };
+      const answer = await call(failing.url, 'GET', '/pipes');
+      expect(answer.status).toBe(500);
+      const validate = validatorFor(
+        responseSpec('/pipes', 'GET', 500)?.content['application/json'].schema.$ref,
+      );
+      expect(validate(answer.body)).toBe(true);
+      expect(JSON.stringify(answer.body)).not.toContain('pw');
+      expect(failing.errors).toHaveLength(1);
+      expect(JSON.stringify(failing.errors)).not.toContain(':pw@');
+    } finally {
+      await failing.stop();
+    }
+  });
+});

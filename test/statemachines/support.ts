@@ -1,0 +1,182 @@
+import { MongoClient } from 'mongodb';
+import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
+import { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
+import type { PipeSettingsInput } from '../../functions/core/settings.js';
+import { connectWith, type Runtime } from '../../functions/handlers/runtime.js';
+import { systemClock } from '../../functions/ports/clock.js';
+import type { LifecycleOperation, OperationInput } from '../../functions/ports/lifecycle.js';
+import { type ExecutionResult, LocalStateMachines } from '../../local/stepfunctions/runner.js';
+import { LocalCdcScheduler } from '../../local/stepfunctions/scheduler.js';
+import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
+import { startTestClickHouse, type TestClickHouse } from '../support/clickhouse.js';
+import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+
+export const DATABASE = 'sm';
+
+type FaultTarget = 'store' | 'destination';
+
+/**
+ * Errors to throw once from a named adapter method, the next time a handler calls it: before
+ * the call (nothing happened) or after it (the write landed but the caller saw an error, as
+ * when a Lambda times out after its write).
+ */
+export class FaultPlan {
+  private readonly pending: { target: FaultTarget; method: string; error: Error; after: boolean }[] = [];
+  readonly thrown: string[] = [];
+
+  failOnce(target: FaultTarget, method: string, error: Error): void {
+    this.pending.push({ target, method, error, after: false });
+  }
+
+  failOnceAfterCall(target: FaultTarget, method: string, error: Error): void {
+    this.pending.push({ target, method, error, after: true });
+  }
+
+  take(target: FaultTarget, method: string): { error: Error; after: boolean } | undefined {
+    const index = this.pending.findIndex((fault) => fault.target === target && fault.method === method);
+    if (index < 0) return undefined;
+    const [fault] = this.pending.splice(index, 1);
+    this.thrown.push(`${target}.${method}`);
+    return fault;
+  }
+}
+
+function withFaults<T extends object>(target: T, kind: FaultTarget, plan: FaultPlan): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const fault = plan.take(kind, String(property));
+        if (fault && !fault.after) throw fault.error;
+        const result = await (value as (...inner: unknown[]) => unknown).apply(object, args);
+        if (fault) throw fault.error;
+        return result;
+      };
+    },
+  });
+}
+
+/** Simulator, dynalite and embedded ClickHouse on loopback, and the handlers' runtime over them. */
+export interface MachineWorld {
+  rs: ReplicaSetHandle;
+  mongo: MongoClient;
+  dynamo: LocalDynamo;
+  store: DynamoPipeStore;
+  clickhouse: TestClickHouse;
+  destination: ClickHouseDestination;
+  scheduler: LocalCdcScheduler;
+  faults: FaultPlan;
+  runtime: Runtime;
+  machines: LocalStateMachines;
+  stop(): Promise<void>;
+}
+
+export async function startMachineWorld(): Promise<MachineWorld> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const rs = await startReplicaSet({ noopIntervalMs: 0 });
+    stops.push(() => rs.stop());
+    const mongo = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5_000 });
+    stops.push(() => mongo.close());
+    await mongo.connect();
+    const dynamo = await startDynalite();
+    stops.push(() => dynamo.stop());
+    const clickhouse = await startTestClickHouse();
+    stops.push(() => clickhouse.remove());
+    const destination = ClickHouseDestination.connect({ url: clickhouse.url });
+    stops.push(() => destination.close());
+    const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: dynamo.tableName });
+    const faults = new FaultPlan();
+    const scheduler = new LocalCdcScheduler();
+    const connect = connectWith({
+      mongoUri: rs.uri,
+      clickhouse: { url: clickhouse.url },
+      log: () => undefined,
+    });
+    const runtime: Runtime = {
+      store: withFaults(store, 'store', faults),
+      scheduler,
+      clock: systemClock,
+      connect: async (pipe, settings) => {
+        const connections = await connect(pipe, settings);
+        return { ...connections, destination: withFaults(connections.destination, 'destination', faults) };
+      },
+    };
+    const machines = new LocalStateMachines({ runtime, retryIntervalMs: 0, waitMs: 5 });
+    return { rs, mongo, dynamo, store, clickhouse, destination, scheduler, faults, runtime, machines, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+let sequence = 0;
+
+/** A pipe as the API leaves it: the record in Provisioning, nothing else yet. */
+export async function newPipe(
+  world: MachineWorld,
+  collections: { db: string; coll: string }[],
+  settings: Partial<PipeSettingsInput> = {},
+): Promise<string> {
+  sequence += 1;
+  const { pipe } = await world.store.createPipe({
+    name: `sm-${sequence}-${process.pid}`,
+    settings: {
+      tableMappings: collections.map(({ db, coll }) => ({
+        sourceDatabaseName: db,
+        sourceCollection: coll,
+        targetTable: `${db}_${coll}`,
+      })),
+      ...settings,
+    },
+    source: {},
+    destination: { database: DATABASE },
+    actor: 'test',
+  });
+  return pipe.id;
+}
+
+export function run(
+  world: MachineWorld,
+  operation: LifecycleOperation,
+  pipeId: string,
+  extra: Partial<OperationInput> = {},
+): Promise<ExecutionResult> {
+  sequence += 1;
+  return world.machines.run(operation, {
+    pipeId,
+    expectedState: null,
+    requestedBy: 'test',
+    requestId: `request-${sequence}`,
+    ...extra,
+  });
+}
+
+export interface SeedDocument {
+  _id: number;
+  name: string;
+  tags: string[];
+}
+
+export async function seed(
+  world: MachineWorld,
+  db: string,
+  coll: string,
+  count: number,
+  offset = 0,
+): Promise<void> {
+  const documents = Array.from({ length: count }, (_, index) => ({
+    _id: offset + index,
+    name: `item ${offset + index}`,
+    tags: ['a', 'b'],
+  }));
+  await world.mongo.db(db).collection<SeedDocument>(coll).insertMany(documents);
+}
+
+export function liveRows(world: MachineWorld, db: string, coll: string): Promise<number> {
+  return world.destination.countRows({ database: DATABASE, table: `${db}_${coll}` }, { liveOnly: true });
+}
