@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cdcBatchTask } from '../../functions/handlers/cdc-batch.js';
 import {
+  compareWithSource,
   liveRows,
   type MachineWorld,
   newPipe,

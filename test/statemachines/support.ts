@@ -1,6 +1,8 @@
 import { MongoClient } from 'mongodb';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
+import { documentToJson } from '../../functions/core/bson-json.js';
+import { renderDocumentId } from '../../functions/core/document-id.js';
 import type { PipeSettingsInput } from '../../functions/core/settings.js';
 import { connectWith, type Runtime } from '../../functions/handlers/runtime.js';
 import { systemClock } from '../../functions/ports/clock.js';
@@ -179,4 +181,34 @@ export async function seed(
 
 export function liveRows(world: MachineWorld, db: string, coll: string): Promise<number> {
   return world.destination.countRows({ database: DATABASE, table: `${db}_${coll}` }, { liveOnly: true });
+}
+
+/** MongoDB vs the ClickHouse live rows: ids missing or extra, and documents that differ. */
+export async function compareWithSource(world: MachineWorld, db: string, coll: string) {
+  const expected = new Map<string, string>();
+  for await (const document of world.mongo.db(db).collection(coll).find({})) {
+    expected.set(renderDocumentId(document._id), canonical(documentToJson(document)));
+  }
+  const actual = new Map<string, string>();
+  for (const row of await world.destination.readLiveRows({ database: DATABASE, table: `${db}_${coll}` })) {
+    actual.set(row._id, canonical(row.doc));
+  }
+  return {
+    count: actual.size,
+    missing: [...expected.keys()].filter((id) => !actual.has(id)),
+    extra: [...actual.keys()].filter((id) => !expected.has(id)),
+    different: [...expected].filter(([id, doc]) => actual.has(id) && actual.get(id) !== doc).map(([id]) => id),
+  };
+}
+
+function canonical(json: string): string {
+  const sortKeys = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sortKeys);
+    if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+      return Object.fromEntries(entries.map(([key, inner]) => [key, sortKeys(inner)]));
+    }
+    return value;
+  };
+  return JSON.stringify(sortKeys(JSON.parse(json)));
 }
