@@ -1,7 +1,5 @@
-import type { PipeState } from '../core/lifecycle.js';
-import type { PipeSettings } from '../core/settings.js';
 import type { LifecycleStarter } from '../ports/lifecycle.js';
-import type { PipeRecord, PipeStore } from '../ports/pipe-store.js';
+import type { PipeStore } from '../ports/pipe-store.js';
 
 /** How this deployment of the API treats secrets and destinations. */
 export interface ApiConfig {
@@ -14,20 +12,6 @@ export interface ApiConfig {
   defaultDestination: Record<string, unknown> | null;
 }
 
-/**
- * Writes a pipe's settings (a settings change while Paused, or the table mappings an add-tables
- * command brings). The pipe store port has no settings update yet, so the API names the one
- * write it needs; it must be conditional on the state and version the caller read, so a
- * command racing the update makes one of them fail instead of mixing them.
- */
-export interface PipeSettingsWriter {
-  updateSettings(
-    pipeId: string,
-    settings: PipeSettings,
-    expected: { state: PipeState; version: number },
-  ): Promise<PipeRecord>;
-}
-
 /** Where a failure the caller is not told about goes (CloudWatch through console in Lambda). */
 export interface ApiLogger {
   error(message: string, detail: Record<string, unknown>): void;
@@ -36,7 +20,6 @@ export interface ApiLogger {
 export interface ApiDeps {
   store: PipeStore;
   starter: LifecycleStarter;
-  settingsWriter: PipeSettingsWriter;
   config: ApiConfig;
   logger: ApiLogger;
 }

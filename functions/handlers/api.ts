@@ -4,7 +4,6 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoPipeStore } from '../adapters/dynamodb/store.js';
 import { StepFunctionsStarter, stateMachineArnsFromEnv } from '../adapters/stepfunctions/starter.js';
 import type { ApiDeps } from '../api/deps.js';
-import { DynamoSettingsWriter } from '../api/dynamo-settings-writer.js';
 import type { ApiRequest } from '../api/http.js';
 import { handleApiRequest } from '../api/router.js';
 
@@ -19,7 +18,6 @@ function buildDeps(env: Record<string, string | undefined>): ApiDeps {
   return {
     store,
     starter: new StepFunctionsStarter(new SFNClient({}), stateMachineArnsFromEnv(env)),
-    settingsWriter: new DynamoSettingsWriter({ client: dynamo, store, tableName }),
     // The cloud never keeps a plain connection string or password: secret ARNs only.
     config: {
       allowPlainSecrets: false,

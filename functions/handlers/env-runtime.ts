@@ -30,6 +30,6 @@ export async function runtimeFromEnv(env: Record<string, string | undefined>): P
     store: new DynamoPipeStore({ client: new DynamoDBClient({}), tableName: config.PIPE_STORE_TABLE }),
     scheduler,
     clock: systemClock,
-    connect: connectWith({}),
+    connect: connectWith({ reuseClients: true }),
   };
 }

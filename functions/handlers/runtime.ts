@@ -49,6 +49,11 @@ export interface ConnectionDefaults {
   secrets?: SecretReader;
   /** Where the change source's "resumed with …" lines go. */
   log?: (line: string) => void;
+  /**
+   * Keep clients open between calls (a Lambda container serves many invocations: reconnecting
+   * to MongoDB over TLS on every chunk would cost more than the chunk). close() then keeps them.
+   */
+  reuseClients?: boolean;
 }
 
 export function namespacesOf(settings: PipeSettings): SourceNamespace[] {
@@ -63,8 +68,9 @@ export function connectWith(defaults: ConnectionDefaults): Runtime['connect'] {
   return async (pipe, settings) => {
     const uri = await resolveSourceUri(pipe.source, defaults);
     const credentials = await resolveDestination(pipe.destination, defaults);
-    const mongo = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
-    const destination = ClickHouseDestination.connect(credentials);
+    const reuse = defaults.reuseClients === true;
+    const mongo = reuse ? cachedMongo(uri) : new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+    const destination = reuse ? cachedDestination(credentials) : ClickHouseDestination.connect(credentials);
     const namespaces = namespacesOf(settings);
     return {
       snapshotSource: new MongoSnapshotSource(mongo, { readPreference: settings.readPreference }),
@@ -82,8 +88,30 @@ export function connectWith(defaults: ConnectionDefaults): Runtime['connect'] {
         if (!report.ok) throw new SourceFatalError(`source pre-flight failed: ${report.problems.join('; ')}`);
       },
       close: async () => {
-        await Promise.allSettled([mongo.close(), destination.close()]);
+        if (!reuse) await Promise.allSettled([mongo.close(), destination.close()]);
       },
     };
   };
+}
+
+const mongoClients = new Map<string, MongoClient>();
+const destinations = new Map<string, ClickHouseDestination>();
+
+function cachedMongo(uri: string): MongoClient {
+  let client = mongoClients.get(uri);
+  if (!client) {
+    client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+    mongoClients.set(uri, client);
+  }
+  return client;
+}
+
+function cachedDestination(credentials: ClickHouseCredentials): ClickHouseDestination {
+  const key = JSON.stringify([credentials.url, credentials.username ?? '', credentials.password ?? '']);
+  let destination = destinations.get(key);
+  if (!destination) {
+    destination = ClickHouseDestination.connect(credentials);
+    destinations.set(key, destination);
+  }
+  return destination;
 }

@@ -61,6 +61,11 @@ export interface CreatePipeResult {
   created: boolean;
 }
 
+export interface SettingsUpdateExpectation {
+  state: PipeState;
+  version: number;
+}
+
 export interface ApplyEventOptions {
   /** Refuse the change unless the pipe is in this state (the API passes what the user saw). */
   expectedState?: PipeState;
@@ -193,6 +198,8 @@ export interface PipeRecords {
   listHistory(pipeId: string, options?: ListOptions): Promise<Page<HistoryEntry>>;
   recordError(pipeId: string, error: { name: string; message: string }): Promise<void>;
   clearError(pipeId: string): Promise<void>;
+  /** Replaces the settings if the pipe is still in the state and version the caller read (StateConflictError otherwise). */
+  updateSettings(pipeId: string, settings: unknown, expected: SettingsUpdateExpectation): Promise<PipeRecord>;
 }
 
 export interface TableMappings {

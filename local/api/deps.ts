@@ -1,6 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApiDeps } from '../../functions/api/deps.js';
-import { DynamoSettingsWriter } from '../../functions/api/dynamo-settings-writer.js';
 import type { LifecycleStarter } from '../../functions/ports/lifecycle.js';
 import type { PipeStore } from '../../functions/ports/pipe-store.js';
 
@@ -22,11 +21,6 @@ export function localApiDeps(options: LocalApiDepsOptions): ApiDeps {
   return {
     store: options.store,
     starter: options.starter,
-    settingsWriter: new DynamoSettingsWriter({
-      client: options.client,
-      store: options.store,
-      tableName: options.tableName,
-    }),
     config: { allowPlainSecrets: true, defaultDestination: options.defaultDestination },
     logger: { error: (message, detail) => log(`api: ${message} ${JSON.stringify(detail)}`) },
   };

@@ -1,6 +1,5 @@
 import { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import type { ApiConfig, ApiDeps } from '../../functions/api/deps.js';
-import { DynamoSettingsWriter } from '../../functions/api/dynamo-settings-writer.js';
 import type {
   LifecycleOperation,
   LifecycleStarter,
@@ -47,7 +46,6 @@ export async function startApi(config: Partial<ApiConfig> = {}): Promise<ApiFixt
     const deps: ApiDeps = {
       store,
       starter,
-      settingsWriter: new DynamoSettingsWriter({ client, store, tableName: dynamo.tableName }),
       config: { allowPlainSecrets: true, defaultDestination: LOCAL_DESTINATION, ...config },
       logger: { error: (message, detail) => errors.push({ message, detail }) },
     };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_NAMES } from '../../functions/core/error-names.js';
 import { DestinationUnavailableError, FatalError } from '../../functions/core/errors.js';
 import { TableNotMappedError } from '../../functions/engines/table-context.js';
+import { runtimeFromEnv } from '../../functions/handlers/env-runtime.js';
 import type { Runtime } from '../../functions/handlers/runtime.js';
 import { resolveDestination, resolveSourceUri } from '../../functions/handlers/secrets.js';
 import { namedError } from '../../functions/handlers/task.js';
@@ -113,5 +114,30 @@ describe('the Node 20 polyfill the local runner installs', () => {
       if (original === undefined) delete holder.withResolvers;
       else holder.withResolvers = original;
     }
+  });
+});
+
+describe('the Lambda runtime from the environment', () => {
+  it('names what is missing, as a FatalError', async () => {
+    await expect(runtimeFromEnv({})).rejects.toMatchObject({
+      name: 'FatalError',
+      message: expect.stringContaining('PIPE_STORE_TABLE'),
+    });
+    await expect(runtimeFromEnv({ PIPE_STORE_TABLE: 'pipes' })).rejects.toMatchObject({
+      name: 'FatalError',
+      message: expect.stringContaining('CDC_SCHEDULE_GROUP'),
+    });
+  });
+
+  it('builds the store, scheduler and connections without calling AWS', async () => {
+    const runtime = await runtimeFromEnv({
+      PIPE_STORE_TABLE: 'pipes',
+      CDC_SCHEDULE_GROUP: 'cdc',
+      CDC_FUNCTION_ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:cdc',
+      CDC_SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler',
+    });
+    expect(typeof runtime.store.getPipe).toBe('function');
+    expect(typeof runtime.scheduler.enable).toBe('function');
+    expect(typeof runtime.connect).toBe('function');
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cdcBatchTask } from '../../functions/handlers/cdc-batch.js';
+import { CDC_LEASE } from '../../functions/ports/pipe-store.js';
 import {
   compareWithSource,
   liveRows,
@@ -66,6 +67,35 @@ describe('lifecycle machines on the stand-ins', () => {
     await expect(cdc()).resolves.toMatchObject({ status: 'skipped' });
   });
 
+  it('pause waits for the CDC batch holding the lease before Paused', async () => {
+    const other = await newPipe(world, [{ db: 'shop', coll: 'orders' }], { replicationMode: 'cdc_only' });
+    expect(await run(world, 'create', other)).toMatchObject({ status: 'SUCCEEDED' });
+    const lease = await world.store.acquireLease(other, CDC_LEASE, 'batch-in-flight', 600_000);
+    const pausing = run(world, 'pause', other, { expectedState: 'Running' });
+    let pausingSeen = 0;
+    for (let attempt = 0; attempt < 2_000 && pausingSeen < 3; attempt += 1) {
+      const history = (await world.store.listHistory(other, { limit: 1 })).items[0];
+      if (history?.to === 'Pausing') pausingSeen += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect((await world.store.getPipe(other)).state).toBe('Pausing');
+    await world.store.releaseLease(other, CDC_LEASE, 'batch-in-flight', lease.fence);
+    expect(await pausing).toMatchObject({ status: 'SUCCEEDED' });
+    expect((await world.store.getPipe(other)).state).toBe('Paused');
+  });
+
+  it('a batch that never lets go of the lease fails the pause after the bounded poll', async () => {
+    const other = await newPipe(world, [{ db: 'shop', coll: 'orders' }], { replicationMode: 'cdc_only' });
+    expect(await run(world, 'create', other)).toMatchObject({ status: 'SUCCEEDED' });
+    await world.store.acquireLease(other, CDC_LEASE, 'stuck-batch', 600_000);
+    expect(await run(world, 'pause', other, { expectedState: 'Running' })).toMatchObject({
+      status: 'FAILED',
+    });
+    const pipe = await world.store.getPipe(other);
+    expect(pipe.state).toBe('Failed');
+    expect(pipe.lastError).toMatchObject({ name: 'DrainTimeout' });
+  }, 60_000);
+
   it('a command the state does not allow ends the execution without failing the pipe', async () => {
     const result = await run(world, 'pause', pipeId, { expectedState: 'Running' });
     expect(result).toMatchObject({ status: 'FAILED', error: 'CommandRefused' });
@@ -121,6 +151,11 @@ describe('lifecycle machines on the stand-ins', () => {
     expect(result).toMatchObject({ status: 'SUCCEEDED' });
     expect(await state()).toBe('Running');
     expect(await liveRows(world, 'shop', 'customers')).toBe(100);
+    expect(await compareWithSource(world, 'shop', 'customers')).toMatchObject({
+      missing: [],
+      extra: [],
+      different: [],
+    });
     const history = (await world.store.listHistory(pipeId, { limit: 3 })).items.map((entry) => entry.to);
     expect(history).toEqual(['Running', 'Resync', 'Snapshot']);
   });
@@ -137,6 +172,10 @@ describe('lifecycle machines on the stand-ins', () => {
     await seed(world, 'shop', 'orders', 3, 30_000);
     await cdc();
     expect(await liveRows(world, 'shop', 'orders')).toBe(2_518);
+    for (const coll of ['orders', 'customers']) {
+      const comparison = await compareWithSource(world, 'shop', coll);
+      expect(comparison, coll).toMatchObject({ missing: [], extra: [], different: [] });
+    }
   });
 
   it('delete: schedule removed and the records gone; ClickHouse tables kept', async () => {

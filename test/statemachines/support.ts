@@ -197,7 +197,9 @@ export async function compareWithSource(world: MachineWorld, db: string, coll: s
     count: actual.size,
     missing: [...expected.keys()].filter((id) => !actual.has(id)),
     extra: [...actual.keys()].filter((id) => !expected.has(id)),
-    different: [...expected].filter(([id, doc]) => actual.has(id) && actual.get(id) !== doc).map(([id]) => id),
+    different: [...expected]
+      .filter(([id, doc]) => actual.has(id) && actual.get(id) !== doc)
+      .map(([id]) => id),
   };
 }
 

@@ -9,6 +9,7 @@ import type {
   PartitionPlanEntry,
   PipeStore,
   ResumePointInput,
+  SettingsUpdateExpectation,
   StartPointInput,
   TableMappingInput,
   TableState,
@@ -34,6 +35,7 @@ import {
   recordError,
 } from './pipes.js';
 import { commitResumePoint, getResumePoint, getStartPoint, recordStartPoint } from './resume-points.js';
+import { updateSettings } from './settings.js';
 import { DEFAULT_PIPE_STORE_TABLE_NAME } from './table-definition.js';
 import {
   getTableMapping,
@@ -76,6 +78,8 @@ export class DynamoPipeStore implements PipeStore {
   recordError = (pipeId: string, error: { name: string; message: string }) =>
     recordError(this.ctx, pipeId, error);
   clearError = (pipeId: string) => clearError(this.ctx, pipeId);
+  updateSettings = (pipeId: string, settings: unknown, expected: SettingsUpdateExpectation) =>
+    updateSettings(this.ctx, pipeId, settings, expected);
 
   putTableMapping = (pipeId: string, mapping: TableMappingInput, state?: TableState) =>
     putTableMapping(this.ctx, pipeId, mapping, state);

@@ -18,7 +18,7 @@ async function changeSettings(deps: ApiDeps, pipe: PipeRecord, patch: Record<str
   const updated =
     change.changed.length === 0
       ? pipe
-      : await deps.settingsWriter.updateSettings(pipe.id, change.settings, {
+      : await deps.store.updateSettings(pipe.id, change.settings, {
           state: pipe.state,
           version: pipe.version,
         });
@@ -76,7 +76,7 @@ async function addTables(
   });
   const settings = parseSettings({ ...current, tableMappings: [...kept, ...mappings] }, ['settings']);
   if (JSON.stringify(settings.tableMappings) !== JSON.stringify(current.tableMappings)) {
-    await deps.settingsWriter.updateSettings(pipe.id, settings, { state: pipe.state, version: pipe.version });
+    await deps.store.updateSettings(pipe.id, settings, { state: pipe.state, version: pipe.version });
   }
   return startCommand(deps, context, request, pipe, { operation: 'addTables', tables: newKeys });
 }
