@@ -249,3 +249,22 @@ describe('delete', () => {
     expect(await rawItemCount(pipe.id)).toBe(0);
   });
 });
+
+describe('settings updates', () => {
+  it('replaces the settings only while the pipe is in the state and version the caller read', async () => {
+    const { pipe } = await store.createPipe(pipeInput({ id: uniqueId('settings') }));
+    const changed = { ...(pipe.settings as Record<string, unknown>), pullBatchSize: 5 };
+    const updated = await store.updateSettings(pipe.id, changed, { state: 'Provisioning', version: 1 });
+    expect(updated.settings).toEqual(changed);
+    expect(updated.version).toBe(1);
+
+    await store.applyEvent(pipe.id, 'provisioned', { reason: 'test', actor: 'test' });
+    await expect(
+      store.updateSettings(pipe.id, { pullBatchSize: 7 }, { state: 'Provisioning', version: 1 }),
+    ).rejects.toMatchObject({ name: 'StateConflictError', actualState: 'Setup' });
+    expect((await store.getPipe(pipe.id)).settings).toEqual(changed);
+    await expect(
+      store.updateSettings('no-such-pipe', {}, { state: 'Paused', version: 1 }),
+    ).rejects.toBeInstanceOf(PipeNotFoundError);
+  });
+});
