@@ -1,10 +1,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { DynamoPipeStore } from '../adapters/dynamodb/store.js';
 import { EventBridgeCdcScheduler, schedulerConfigFromEnv } from '../adapters/scheduler/index.js';
+import {
+  STATE_MACHINE_ARN_ENV,
+  StepFunctionsStarter,
+  stateMachineArnsFromEnv,
+} from '../adapters/stepfunctions/index.js';
 import { FatalError } from '../core/errors.js';
 import { systemClock } from '../ports/clock.js';
+import type { LifecycleStarter } from '../ports/lifecycle.js';
 import { connectWith, type Runtime } from './runtime.js';
 
 /**
@@ -21,8 +28,10 @@ export async function runtimeFromEnv(env: Record<string, string | undefined>): P
   }
   const config = parsed.data;
   let scheduler: EventBridgeCdcScheduler;
+  let starter: LifecycleStarter | undefined;
   try {
     scheduler = new EventBridgeCdcScheduler(new SchedulerClient({}), schedulerConfigFromEnv(env));
+    starter = starterFromEnv(env);
   } catch (error) {
     throw new FatalError(error instanceof Error ? error.message : String(error));
   }
@@ -31,5 +40,17 @@ export async function runtimeFromEnv(env: Record<string, string | undefined>): P
     scheduler,
     clock: systemClock,
     connect: connectWith({ reuseClients: true }),
+    ...(starter ? { starter } : {}),
   };
+}
+
+/**
+ * Auto-resync after a lost history starts the resync machine, so MarkFailed and cdc-batch need
+ * the machines' ARNs. Without any of them auto-resync is off (the pipe just fails); with some
+ * but not all, the deployment is broken and says so.
+ */
+function starterFromEnv(env: Record<string, string | undefined>): LifecycleStarter | undefined {
+  const present = Object.values(STATE_MACHINE_ARN_ENV).filter((name) => env[name] !== undefined);
+  if (present.length === 0) return undefined;
+  return new StepFunctionsStarter(new SFNClient({}), stateMachineArnsFromEnv(env));
 }

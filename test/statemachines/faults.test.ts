@@ -279,4 +279,15 @@ describe('Retry and Catch paths', () => {
     await expectFailedWith(pipeId, 'DestinationFatalError', 'injected: bad row');
     expect(world.scheduler.get(pipeId)).toMatchObject({ enabled: false });
   });
+
+  it('start() runs in the background and starts one execution per request id', async () => {
+    const { pipeId } = await freshPipe(20);
+    const input = { pipeId, expectedState: null, requestedBy: 'test', requestId: `create-${pipeId}` };
+    const first = await world.machines.start('create', input);
+    const second = await world.machines.start('create', input);
+    expect(second.executionId).toBe(first.executionId);
+    await world.machines.idle();
+    const states = (await world.store.listHistory(pipeId)).items.map((entry) => entry.to).reverse();
+    expect(states).toEqual(['Provisioning', 'Setup', 'Snapshot', 'Running']);
+  });
 });

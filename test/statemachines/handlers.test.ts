@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/index.js';
 import { ERROR_NAMES } from '../../functions/core/error-names.js';
 import { DestinationUnavailableError, FatalError } from '../../functions/core/errors.js';
 import { TableNotMappedError } from '../../functions/engines/table-context.js';
@@ -139,5 +140,28 @@ describe('the Lambda runtime from the environment', () => {
     expect(typeof runtime.store.getPipe).toBe('function');
     expect(typeof runtime.scheduler.enable).toBe('function');
     expect(typeof runtime.connect).toBe('function');
+    expect(runtime.starter).toBeUndefined();
+  });
+
+  it('has a starter (auto-resync) only when every machine ARN is configured', async () => {
+    const base = {
+      PIPE_STORE_TABLE: 'pipes',
+      CDC_SCHEDULE_GROUP: 'cdc',
+      CDC_FUNCTION_ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:cdc',
+      CDC_SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler',
+    };
+    const arns = Object.fromEntries(
+      Object.entries(STATE_MACHINE_ARN_ENV).map(([operation, name]) => [
+        name,
+        `arn:aws:states:eu-west-1:123456789012:stateMachine:${operation}`,
+      ]),
+    );
+    expect((await runtimeFromEnv({ ...base, ...arns })).starter).toBeDefined();
+    await expect(
+      runtimeFromEnv({ ...base, RESYNC_STATE_MACHINE_ARN: arns.RESYNC_STATE_MACHINE_ARN }),
+    ).rejects.toMatchObject({
+      name: 'FatalError',
+      message: expect.stringContaining('CREATE_STATE_MACHINE_ARN'),
+    });
   });
 });
