@@ -5,6 +5,7 @@ export interface LocalConfig {
   dataDir: string;
   /** Address every local server listens on (loopback unless told otherwise). */
   host: string;
+  apiPort: number;
   clickhousePort: number;
   dynamodbPort: number;
   /** A real MongoDB replica set to replicate; without it the demo replica set starts. */
@@ -19,6 +20,7 @@ export interface LocalConfig {
 export const USAGE = `usage: npm start -- [options]
   --data-dir <dir>            where local data lives (env DATA_DIR, default ./.data)
   --host <address>            address the local servers listen on (env HOST, default 127.0.0.1)
+  --api-port <port>           pipe HTTP API port (env API_PORT, default 3000)
   --clickhouse-port <port>    embedded ClickHouse HTTP port (env CLICKHOUSE_PORT, default 8123)
   --dynamodb-port <port>      local DynamoDB port (env DYNAMODB_PORT, default 0 = any free port)
   --mongodb-uri <uri>         replicate this replica set instead of the demo (env MONGODB_URI)
@@ -55,6 +57,7 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
       options: {
         'data-dir': { type: 'string' },
         host: { type: 'string' },
+        'api-port': { type: 'string' },
         'clickhouse-port': { type: 'string' },
         'dynamodb-port': { type: 'string' },
         'mongodb-uri': { type: 'string' },
@@ -85,6 +88,7 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
   return {
     dataDir: pick('data-dir', 'DATA_DIR', './.data'),
     host: pick('host', 'HOST', '127.0.0.1'),
+    apiPort: port(pick('api-port', 'API_PORT', '3000'), 'api port'),
     clickhousePort: port(pick('clickhouse-port', 'CLICKHOUSE_PORT', '8123'), 'clickhouse port'),
     dynamodbPort: port(pick('dynamodb-port', 'DYNAMODB_PORT', '0'), 'dynamodb port'),
     mongodbUri,

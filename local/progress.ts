@@ -1,12 +1,18 @@
-import type { DriverOutput } from './pipe-driver.js';
+/** Where the local runtime prints. */
+export interface LocalOutput {
+  /** One line: a pipe state change, an execution's end, a CDC batch. */
+  line(text: string): void;
+  /** Snapshot progress of one table (documents copied of estimated). */
+  progress(pipe: string, tableKey: string, copied: number, estimated: number): void;
+}
 
 const BAR_WIDTH = 30;
 
 /**
- * Where the local runtime prints. On a terminal, snapshot progress redraws one bar per table in
+ * Prints to a stream. On a terminal, snapshot progress redraws one bar per table in
  * place; elsewhere (CI, a log file) it prints a plain line at each tenth of the way.
  */
-export function consoleOutput(stream: NodeJS.WriteStream = process.stdout): DriverOutput {
+export function consoleOutput(stream: NodeJS.WriteStream = process.stdout): LocalOutput {
   const lastTenth = new Map<string, number>();
   let barOpen = false;
   const endBar = () => {

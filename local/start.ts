@@ -3,96 +3,66 @@ import { join, resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { ClickHouseDestination } from '../functions/adapters/clickhouse/destination.js';
 import { DynamoPipeStore } from '../functions/adapters/dynamodb/store.js';
-import { MongoChangeSource } from '../functions/adapters/mongodb/change-source.js';
-import { redactUri } from '../functions/adapters/mongodb/redact.js';
-import { MongoSnapshotSource } from '../functions/adapters/mongodb/snapshot-source.js';
-import type { PipeState } from '../functions/core/lifecycle.js';
-import { parseSettings } from '../functions/core/settings.js';
+import { TRANSITIONAL_STATES } from '../functions/core/lifecycle.js';
+import { cdcBatchTask } from '../functions/handlers/cdc-batch.js';
+import { connectWith, type Runtime } from '../functions/handlers/runtime.js';
 import type { Clock } from '../functions/ports/clock.js';
-import type { PipeRecord, PipeStore } from '../functions/ports/pipe-store.js';
-import { type ReplicaSetHandle, startReplicaSet } from '../simulator/index.js';
+import type { PipeStore } from '../functions/ports/pipe-store.js';
+import { localApiDeps } from './api/deps.js';
+import { startLocalApiServer } from './api/server.js';
 import { startEmbeddedClickHouse } from './clickhouse/launcher.js';
-import { type LocalConfig, LocalConfigError, parseLocalConfig } from './config.js';
-import { DEMO_COLLECTIONS, DEMO_DATABASE, seedSampleData } from './demo/sample-data.js';
-import { startWriteLoad, type WriteLoad } from './demo/write-load.js';
+import { LocalConfigError, parseLocalConfig } from './config.js';
+import { createDemoPipe, DEMO_PIPE, type DemoSource, startDemoSource } from './demo/demo-pipe.js';
 import { startLocalDynamo } from './dynamodb.js';
-import { PipeDriver } from './pipe-driver.js';
 import { consoleOutput } from './progress.js';
+import { LocalStateMachines } from './stepfunctions/runner.js';
+import { LocalCdcScheduler } from './stepfunctions/scheduler.js';
+import { PipeWatcher } from './watch.js';
 
 const STORE_TABLE = 'Pipes';
-const DEMO_PIPE = 'demo';
-const LOCAL_PIPE = 'local';
-const SETTLING_STATES: readonly PipeState[] = ['Provisioning', 'Setup', 'Snapshot'];
+const WATCH_INTERVAL_MS = 1_000;
+/** How long Ctrl-C waits for running executions before stopping the stand-ins under them. */
+const SHUTDOWN_GRACE_MS = 15_000;
+/**
+ * What a local CDC run may take, given as the "Lambda time left": the handler keeps a 5 s margin,
+ * so a run reads for about 5 s. Locally batches run every few seconds and Ctrl-C waits for one.
+ */
+const LOCAL_CDC_RUN_MS = 10_000;
 
 const clock: Clock = { now: () => Date.now() };
 const output = consoleOutput();
 
-interface Source {
-  uri: string;
-  pipeName: string;
-  collections: { db: string; coll: string }[];
-  demo: ReplicaSetHandle | null;
-}
-
-async function startSource(config: LocalConfig): Promise<Source> {
-  if (config.mongodbUri) {
-    const collections = config.collections.map((name) => {
-      const dot = name.indexOf('.');
-      return { db: name.slice(0, dot), coll: name.slice(dot + 1) };
-    });
-    return { uri: config.mongodbUri, pipeName: LOCAL_PIPE, collections, demo: null };
-  }
-  const demo = await startReplicaSet({ noopIntervalMs: 1_000 });
-  return {
-    uri: demo.uri,
-    pipeName: DEMO_PIPE,
-    collections: DEMO_COLLECTIONS.map((coll) => ({ db: DEMO_DATABASE, coll })),
-    demo,
-  };
-}
-
-function tableName(coll: string): string {
-  const cleaned = coll.replace(/[^A-Za-z0-9_]/g, '_');
-  return /^[A-Za-z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
-}
-
-/**
- * The demo source lives in memory, so a demo pipe from an earlier run points at data that is
- * gone: it is removed (with its tables) and created afresh. A pipe on a real MONGODB_URI is kept
- * and resumes where it was.
- */
-async function ensurePipe(
+/** After a restart: Running pipes get their CDC schedule back; executions in flight were lost. */
+async function resumePipes(
   store: PipeStore,
-  destination: ClickHouseDestination,
-  source: Source,
-): Promise<PipeRecord> {
-  const database = source.demo ? DEMO_DATABASE : 'local';
-  const existing = (await store.listPipes()).items.find((pipe) => pipe.name === source.pipeName);
-  if (existing && !source.demo) return existing;
-  if (existing) {
-    for (const mapping of await store.listTableMappings(existing.id)) {
-      await destination.dropTable({ database, table: mapping.targetTable });
+  scheduler: LocalCdcScheduler,
+  skipName: string | null,
+): Promise<void> {
+  for (const pipe of (await store.listPipes()).items) {
+    if (pipe.name === skipName) continue;
+    if (pipe.state === 'Running') {
+      await scheduler.enable(pipe.id);
+      output.line(`pipe ${pipe.name}: Running, CDC resumes from its stored resume point`);
+    } else if (TRANSITIONAL_STATES.includes(pipe.state)) {
+      output.line(
+        `pipe ${pipe.name}: was ${pipe.state} when the runtime stopped; that execution did not survive the restart (delete the pipe and create it again)`,
+      );
     }
-    await store.deletePipe(existing.id);
-    output.line(`pipe ${source.pipeName}: the demo source is new, starting the demo pipe afresh`);
   }
-  const tableMappings = source.collections.map(({ db, coll }) => ({
-    sourceDatabaseName: db,
-    sourceCollection: coll,
-    targetTable: tableName(coll),
-  }));
-  const settings = parseSettings({ tableMappings, syncIntervalSeconds: 60 }, ['settings']);
-  const { pipe } = await store.createPipe({
-    name: source.pipeName,
-    settings,
-    source: { uri: redactUri(source.uri) },
-    destination: { kind: 'clickhouse', database },
-    actor: 'local-runtime',
-    reason: 'created by npm start',
-  });
-  for (const mapping of tableMappings) await store.putTableMapping(pipe.id, mapping, 'Pending');
-  output.line(`pipe ${pipe.name}: created (${pipe.state})`);
-  return pipe;
+}
+
+function every(intervalMs: number, work: () => Promise<void>, isStopped: () => boolean): () => Promise<void> {
+  let running: Promise<void> = Promise.resolve();
+  const schedule = () => {
+    if (isStopped()) return;
+    running = work()
+      .catch((error) => output.line(String(error)))
+      .finally(() => {
+        if (!isStopped()) setTimeout(schedule, intervalMs);
+      });
+  };
+  schedule();
+  return () => running;
 }
 
 async function main(): Promise<void> {
@@ -103,13 +73,18 @@ async function main(): Promise<void> {
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error) => output.line(`stop: ${String(error)}`));
   };
-  let shuttingDown = false;
-  let loop: Promise<void> = Promise.resolve();
+  let stopping = false;
+  const inFlight: (() => Promise<void>)[] = [];
+  let machines: LocalStateMachines | null = null;
   const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
+    if (stopping) return;
+    stopping = true;
     output.line(`${signal}: stopping (data stays in ${dataDir})`);
-    await loop;
+    await Promise.all(inFlight.map((current) => current()));
+    if (machines) {
+      const idle = machines.idle();
+      await Promise.race([idle, new Promise((done) => setTimeout(done, SHUTDOWN_GRACE_MS).unref())]);
+    }
     await stopAll();
     output.line('stopped');
     process.exit(0);
@@ -134,71 +109,129 @@ async function main(): Promise<void> {
     stops.push(() => dynamo.stop());
     output.line(`dynamodb: ${dynamo.endpoint} (table ${STORE_TABLE})`);
 
-    const source = await startSource(config);
-    if (source.demo) {
-      const demo = source.demo;
-      stops.push(() => demo.stop());
-      output.line(`demo source: ${source.uri}`);
-    }
-    const mongo = new MongoClient(source.uri, { serverSelectionTimeoutMS: 10_000 });
-    stops.push(() => mongo.close());
-    await mongo.connect();
-    let writeLoad: WriteLoad | null = null;
-    if (source.demo) {
-      const seeded = await seedSampleData(mongo.db(DEMO_DATABASE));
-      output.line(
-        `demo data: ${DEMO_DATABASE}.orders ${seeded.orders}, customers ${seeded.customers}, products ${seeded.products}`,
-      );
-      if (config.demoWriteIntervalMs > 0) {
-        const load = startWriteLoad(mongo.db(DEMO_DATABASE), config.demoWriteIntervalMs, (error) =>
-          output.line(`demo write load: ${String(error)}`),
-        );
-        writeLoad = load;
-        stops.push(() => load.stop());
-      }
+    let demo: DemoSource | null = null;
+    if (!config.mongodbUri) {
+      demo = await startDemoSource(config.demoWriteIntervalMs, output);
+      stops.push(() => (demo as DemoSource).stop());
+      output.line(`demo source: ${demo.uri}`);
     }
 
     const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: STORE_TABLE, now: clock.now });
-    const destination = ClickHouseDestination.connect({ url: clickhouse.url });
-    stops.push(() => destination.close());
-    const pipe = await ensurePipe(store, destination, source);
-    const driver = new PipeDriver(
-      {
+    const scheduler = new LocalCdcScheduler();
+    const runtime: Runtime = {
+      store,
+      scheduler,
+      clock,
+      connect: connectWith({
+        mongoUri: config.mongodbUri ?? demo?.uri,
+        clickhouse: { url: clickhouse.url },
+        reuseClients: true,
+        log: (line) => output.line(line),
+      }),
+    };
+    machines = new LocalStateMachines({
+      runtime,
+      onFinished: (execution) => {
+        if (execution.status === 'FAILED')
+          output.line(
+            `execution ${execution.operation} failed: ${execution.error ?? ''} ${execution.cause ?? ''}`,
+          );
+      },
+    });
+    const api = await startLocalApiServer({
+      deps: localApiDeps({
+        store,
+        starter: machines,
+        defaultDestination: { url: clickhouse.url, database: 'default', username: 'default', password: '' },
+        log: (line) => output.line(line),
+      }),
+      host: config.host,
+      port: config.apiPort,
+    });
+    stops.push(() => api.stop());
+    output.line(`api: ${api.url}`);
+
+    const watcher = new PipeWatcher(store, output);
+    await watcher.prime();
+    // The demo pipe is replaced below (its source was in memory), so it does not resume.
+    await resumePipes(store, scheduler, demo ? DEMO_PIPE : null);
+    if (demo) {
+      const destination = ClickHouseDestination.connect({ url: clickhouse.url });
+      await createDemoPipe({
         store,
         destination,
-        clock,
-        snapshotSource: new MongoSnapshotSource(mongo),
-        changeSource: new MongoChangeSource(mongo, {
-          namespaces: source.collections,
-          log: (line) => output.line(`pipe ${pipe.name}: ${line}`),
-        }),
-      },
-      output,
-    );
-
-    const tick = async () => {
-      let state = await driver.step(pipe.id);
-      while (!shuttingDown && SETTLING_STATES.includes(state)) state = await driver.step(pipe.id);
-    };
-    const schedule = () => {
-      if (shuttingDown) return;
-      loop = tick()
-        .catch((error) => output.line(`pipe ${pipe.name}: ${String(error)}`))
-        .finally(() => {
-          if (!shuttingDown) setTimeout(schedule, config.cdcIntervalSeconds * 1000);
-        });
-    };
-    schedule();
-    if (writeLoad) output.line(`demo write load: a write every ${config.demoWriteIntervalMs} ms`);
-    if (source.demo) {
-      output.line(
-        `try: curl '${clickhouse.url}/?query=SELECT+count()+FROM+${DEMO_DATABASE}.orders+FINAL+WHERE+_peerdb_is_deleted=0'`,
-      );
+        apiUrl: api.url,
+        sourceUri: demo.uri,
+        clickhouseUrl: clickhouse.url,
+        output,
+      });
+      await destination.close();
+    } else if (config.collections.length > 0) {
+      await createLocalPipe(api.url, config.mongodbUri as string, config.collections, clickhouse.url);
     }
+    inFlight.push(
+      every(
+        WATCH_INTERVAL_MS,
+        () => watcher.poll(),
+        () => stopping,
+      ),
+    );
+    inFlight.push(
+      every(
+        config.cdcIntervalSeconds * 1000,
+        async () => {
+          for (const pipeId of scheduler.enabledPipes()) {
+            const result = await cdcBatchTask.invoke(
+              runtime,
+              { pipeId },
+              { getRemainingTimeInMillis: () => LOCAL_CDC_RUN_MS },
+            );
+            reportCdc(watcher.nameOf(pipeId), result);
+          }
+        },
+        () => stopping,
+      ),
+    );
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+function reportCdc(pipeName: string, result: unknown): void {
+  const batch = result as { events?: number; durationMs?: number; lagMs?: number | null };
+  if (!batch.events) return;
+  const lag = typeof batch.lagMs === 'number' ? `, lag ${(batch.lagMs / 1000).toFixed(1)} s` : '';
+  output.line(`pipe ${pipeName}: CDC ${batch.events} events in ${batch.durationMs ?? '?'} ms${lag}`);
+}
+
+/** With --mongodb-uri: one pipe named `local` for the given collections, created through the API (idempotent by name). */
+async function createLocalPipe(
+  apiUrl: string,
+  uri: string,
+  collections: string[],
+  clickhouseUrl: string,
+): Promise<void> {
+  const tableMappings = collections.map((name) => {
+    const dot = name.indexOf('.');
+    const coll = name.slice(dot + 1);
+    return {
+      sourceDatabaseName: name.slice(0, dot),
+      sourceCollection: coll,
+      targetTable: coll.replace(/[^A-Za-z0-9_]/g, '_').replace(/^([^A-Za-z_])/, '_$1'),
+    };
+  });
+  const response = await fetch(`${apiUrl}/pipes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'local',
+      source: { uri },
+      destination: { url: clickhouseUrl, database: 'local', username: 'default', password: '' },
+      settings: { tableMappings },
+    }),
+  });
+  output.line(`pipe local: POST /pipes → ${response.status} ${await response.text()}`);
 }
 
 main().catch((error) => {

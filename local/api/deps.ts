@@ -1,12 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApiDeps } from '../../functions/api/deps.js';
 import type { LifecycleStarter } from '../../functions/ports/lifecycle.js';
 import type { PipeStore } from '../../functions/ports/pipe-store.js';
 
 export interface LocalApiDepsOptions {
-  /** The client the store was built with (the settings update writes the same table). */
-  client: DynamoDBClient;
-  tableName: string;
   store: PipeStore;
   /** Starts the local runs of the same ASL files. */
   starter: LifecycleStarter;

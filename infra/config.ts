@@ -1,0 +1,78 @@
+import type { Node } from 'constructs';
+
+/**
+ * Deployment settings, all from CDK context (`-c key=value` or cdk.json), all optional.
+ * Nothing here triggers a context lookup: synth stays offline.
+ */
+export interface PipesConfig {
+  /** Secrets a pipe may name: `arn:…:secret:<secretPrefix>/*`. */
+  secretPrefix: string;
+  /** RETAIN (default) keeps the pipe store when the stack is deleted. */
+  retainData: boolean;
+  logRetentionDays: number;
+  /** CDC lag (milliseconds) above which the lag alarm fires. */
+  lagAlarmMs: number;
+  vpc?: VpcPlacement;
+}
+
+export interface VpcPlacement {
+  vpcId: string;
+  subnetIds: string[];
+  securityGroupIds: string[];
+  /** Optional: functions name their subnets explicitly, so the AZs are informational. */
+  availabilityZones: string[];
+}
+
+const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,200}$/;
+
+function text(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+    throw new Error(`context ${key} must be a string`);
+  return String(value);
+}
+
+/** A comma-separated string (from `-c`) or a JSON array (from cdk.json). */
+function list(node: Node, key: string): string[] {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return [];
+  const items = Array.isArray(value) ? value : String(value).split(',');
+  return items.map((item) => String(item).trim()).filter((item) => item.length > 0);
+}
+
+function positiveNumber(node: Node, key: string, fallback: number): number {
+  const raw = text(node, key);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`context ${key} must be a positive number, not ${raw}`);
+  return value;
+}
+
+export function readConfig(node: Node): PipesConfig {
+  const secretPrefix = text(node, 'secretPrefix') ?? 'mongo-clickhouse-pipes';
+  if (!SECRET_PREFIX.test(secretPrefix) || secretPrefix.includes('*'))
+    throw new Error(`context secretPrefix must be a secret name prefix without wildcards, not ${secretPrefix}`);
+  const config: PipesConfig = {
+    secretPrefix: secretPrefix.replace(/\/+$/, ''),
+    retainData: text(node, 'retainData') !== 'false',
+    logRetentionDays: positiveNumber(node, 'logRetentionDays', 30),
+    lagAlarmMs: positiveNumber(node, 'lagAlarmMs', 10 * 60 * 1000),
+  };
+  const vpcId = text(node, 'vpcId');
+  if (vpcId === undefined) return config;
+  const subnetIds = list(node, 'subnetIds');
+  const securityGroupIds = list(node, 'securityGroupIds');
+  if (subnetIds.length === 0 || securityGroupIds.length === 0)
+    throw new Error('context vpcId needs subnetIds and securityGroupIds too');
+  const availabilityZones = list(node, 'availabilityZones');
+  return {
+    ...config,
+    vpc: {
+      vpcId,
+      subnetIds,
+      securityGroupIds,
+      availabilityZones,
+    },
+  };
+}

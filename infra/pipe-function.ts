@@ -1,0 +1,104 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** How much a function may use: the API and small tasks take seconds, chunks and batches minutes. */
+export interface FunctionSize {
+  memoryMiB: number;
+  timeout: Duration;
+}
+
+export const SMALL: FunctionSize = { memoryMiB: 512, timeout: Duration.seconds(30) };
+export const CONNECTING: FunctionSize = { memoryMiB: 1024, timeout: Duration.minutes(2) };
+export const HEAVY: FunctionSize = { memoryMiB: 2048, timeout: Duration.minutes(15) };
+
+export interface NetworkPlacement {
+  vpc: IVpc;
+  subnets: ISubnet[];
+  securityGroups: ISecurityGroup[];
+}
+
+export interface PipeFunctionProps {
+  /** The handler's TypeScript source, relative to the repository root; it exports `handler`. */
+  entry: string;
+  /** A fixed physical name where others must know the ARN before the function exists. */
+  functionName?: string;
+  description: string;
+  size: FunctionSize;
+  environment: Record<string, string>;
+  logRetention: RetentionDays;
+  network?: NetworkPlacement;
+}
+
+/**
+ * Modules never bundled: the AWS SDK v3 ships with the Node 22 runtime; the MongoDB driver's
+ * optional add-ons are loaded inside try/catch and unused here; chdb is the local embedded
+ * ClickHouse (the Lambdas speak HTTP to ClickHouse) and must never reach a Lambda.
+ */
+const EXTERNAL_MODULES = [
+  '@aws-sdk/*',
+  'chdb',
+  'kerberos',
+  '@mongodb-js/zstd',
+  'mongodb-client-encryption',
+  'snappy',
+  'socks',
+  'aws4',
+  'gcp-metadata',
+];
+
+/**
+ * The sources are ESM (`"type": "module"`), so the bundle is ESM too. CommonJS dependencies
+ * (the MongoDB driver) call `require` for Node built-ins, which ESM lacks: the banner provides it.
+ */
+const REQUIRE_SHIM = "import { createRequire as __pipesCreateRequire } from 'node:module'; const require = __pipesCreateRequire(import.meta.url);";
+
+/** One handler as a Lambda: Node 22 on ARM64, bundled by the local esbuild (never Docker), JSON logs. */
+export class PipeFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: PipeFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      ...(props.functionName ? { functionName: props.functionName } : {}),
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.size.memoryMiB,
+      timeout: props.size.timeout,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      loggingFormat: LoggingFormat.JSON,
+      logGroup,
+      tracing: Tracing.ACTIVE,
+      depsLockFilePath: 'package-lock.json',
+      projectRoot: '.',
+      bundling: {
+        forceDockerBundling: false,
+        target: 'node22',
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_SHIM,
+        minify: true,
+        sourceMap: true,
+        externalModules: EXTERNAL_MODULES,
+      },
+      ...(props.network
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: { subnets: props.network.subnets },
+            securityGroups: props.network.securityGroups,
+          }
+        : {}),
+    });
+    this.logGroupOf = logGroup;
+  }
+
+  /** The function's own log group (metric filters read it). */
+  readonly logGroupOf: LogGroup;
+}

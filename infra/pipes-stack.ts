@@ -1,0 +1,194 @@
+import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import {
+  PIPE_STORE_KEYS,
+  PIPES_BY_CREATION_INDEX,
+  PIPES_BY_STATE_INDEX,
+} from '../functions/adapters/dynamodb/table-definition.js';
+import { STATE_MACHINE_ARN_ENV } from '../functions/adapters/stepfunctions/starter.js';
+import { CdcSchedules } from './cdc-schedules.js';
+import type { PipesConfig } from './config.js';
+import { PipesMonitoring } from './monitoring.js';
+import { CONNECTING, HEAVY, type NetworkPlacement, PipeFunction, SMALL } from './pipe-function.js';
+import { PipesApi } from './pipes-api.js';
+import { suppressReviewedFindings } from './nag-suppressions.js';
+import { readMachineFiles, taskFunctionsOf } from './placeholders.js';
+import { LifecycleMachines, machineArnOf, machineNameOf, SNAPSHOT_MACHINE } from './state-machines.js';
+
+export interface PipesStackProps extends StackProps {
+  config: PipesConfig;
+}
+
+/** Tasks that talk to MongoDB or ClickHouse get minutes; the snapshot chunk gets the most. */
+const TASK_SIZES: Record<string, typeof SMALL> = {
+  SnapshotChunk: HEAVY,
+  PlanSnapshot: CONNECTING,
+  PlanTable: CONNECTING,
+  Provision: CONNECTING,
+  SetUpDestination: CONNECTING,
+  PrepareResync: CONNECTING,
+  SwapTables: CONNECTING,
+  AddTables: CONNECTING,
+  RemoveTables: CONNECTING,
+};
+
+/** Tasks that create, enable, disable or remove a pipe's CDC schedule (see functions/handlers/tasks). */
+const SCHEDULE_MANAGERS = new Set(['SetSchedule', 'Provision', 'DeletePipe', 'MarkFailed']);
+
+/** Fails a pipe and may start its resync machine (auto-resync after a lost change stream history). */
+const STARTS_RESYNC = new Set(['MarkFailed']);
+
+/** The whole deployment: pipe store, functions, state machines, API, CDC schedules, monitoring. */
+export class PipesStack extends Stack {
+  readonly table: TableV2;
+  readonly functions = new Map<string, PipeFunction>();
+
+  constructor(scope: Construct, id: string, props: PipesStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRetention = config.logRetentionDays as RetentionDays;
+    const network = this.networkOf(config);
+
+    this.table = new TableV2(this, 'PipeStore', {
+      partitionKey: { name: PIPE_STORE_KEYS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: PIPE_STORE_KEYS.sortKey, type: AttributeType.STRING },
+      globalSecondaryIndexes: [PIPES_BY_CREATION_INDEX, PIPES_BY_STATE_INDEX].map((index) => ({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+      })),
+      billing: Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryptionV2.awsManagedKey(),
+      deletionProtection: config.retainData,
+      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    // Names fixed in advance: the CDC function manages its own schedule, so needs its own ARN.
+    const cdcFunctionName = `${this.stackName}-cdc-batch`;
+    const cdcFunctionArn = this.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: cdcFunctionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const schedules = new CdcSchedules(this, 'CdcSchedules', { cdcFunctionArn });
+    const machineFiles = readMachineFiles();
+    const machineArns = Object.fromEntries(
+      Object.entries(STATE_MACHINE_ARN_ENV).map(([operation, name]) => [name, machineArnOf(this, operation)]),
+    );
+    const base = {
+      logRetention,
+      ...(network ? { network } : {}),
+    };
+    const runtimeEnv = { PIPE_STORE_TABLE: this.table.tableName, ...schedules.environment(cdcFunctionArn) };
+
+    for (const [task, entry] of taskFunctionsOf(machineFiles)) {
+      const fn = new PipeFunction(this, `${task}Function`, {
+        ...base,
+        entry,
+        description: `Step Functions task ${task}`,
+        size: TASK_SIZES[task] ?? SMALL,
+        environment: { ...runtimeEnv, ...(STARTS_RESYNC.has(task) ? machineArns : {}) },
+      });
+      this.functions.set(task, fn);
+      if (SCHEDULE_MANAGERS.has(task)) schedules.grantManage(fn);
+      if (STARTS_RESYNC.has(task)) this.allowStartResync(fn);
+    }
+
+    const cdc = new PipeFunction(this, 'CdcBatchFunction', {
+      ...base,
+      entry: 'infra/runtime/cdc-batch-metrics.ts',
+      functionName: cdcFunctionName,
+      description: 'Scheduled CDC batch of one pipe (EventBridge Scheduler)',
+      size: HEAVY,
+      environment: { ...runtimeEnv, ...machineArns },
+    });
+    this.functions.set('CdcBatch', cdc);
+    schedules.grantManage(cdc);
+    this.allowStartResync(cdc);
+
+    const api = new PipeFunction(this, 'ApiFunction', {
+      ...base,
+      entry: 'functions/handlers/api.ts',
+      description: 'HTTP API of the pipes (API Gateway proxy)',
+      size: SMALL,
+      environment: { PIPE_STORE_TABLE: this.table.tableName, ...machineArns },
+    });
+    this.functions.set('Api', api);
+
+    for (const fn of this.functions.values()) {
+      this.table.grantReadWriteData(fn);
+      if (fn !== api) this.allowPipeSecrets(fn, config.secretPrefix);
+    }
+
+    const machines = new LifecycleMachines(this, 'Machines', {
+      machines: machineFiles,
+      functions: this.functions as Map<string, IFunction>,
+      logRetention,
+    });
+    for (const [name, machine] of machines.byName) {
+      if (name in STATE_MACHINE_ARN_ENV) machine.grantStartExecution(api);
+    }
+
+    const pipesApi = new PipesApi(this, 'Http', { handler: api, logRetention });
+    const markFailed = this.functions.get('MarkFailed');
+    if (!markFailed) throw new Error('no MarkFailed task in statemachines/: every Catch should end there');
+    new PipesMonitoring(this, 'Monitoring', { functions: this.functions, markFailed, lagAlarmMs: config.lagAlarmMs });
+
+    new CfnOutput(this, 'ApiUrl', { value: pipesApi.api.url, description: 'Base URL of the pipes API' });
+    new CfnOutput(this, 'PipeStoreTable', { value: this.table.tableName });
+    new CfnOutput(this, 'ScheduleGroup', { value: schedules.groupName });
+    new CfnOutput(this, 'SecretNamePrefix', { value: `${config.secretPrefix}/` });
+    suppressReviewedFindings({
+      stack: this,
+      table: this.table,
+      functions: this.functions.values(),
+      secretPrefix: config.secretPrefix,
+      scheduleGroup: schedules.groupName,
+      snapshotMachineName: machineNameOf(this, SNAPSHOT_MACHINE),
+    });
+    for (const [name, machine] of machines.byName) {
+      new CfnOutput(this, `${name}StateMachineArn`, { value: machine.stateMachineArn });
+    }
+  }
+
+  private networkOf(config: PipesConfig): NetworkPlacement | undefined {
+    if (!config.vpc) return undefined;
+    const { vpcId, subnetIds, securityGroupIds, availabilityZones } = config.vpc;
+    return {
+      vpc: Vpc.fromVpcAttributes(this, 'Vpc', { vpcId, availabilityZones }),
+      subnets: subnetIds.map((subnetId, i) => Subnet.fromSubnetId(this, `Subnet${i}`, subnetId)),
+      securityGroups: securityGroupIds.map((groupId, i) =>
+        SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, groupId),
+      ),
+    };
+  }
+
+  /** Auto-resync after a lost history starts the resync machine (only that one). */
+  private allowStartResync(fn: PipeFunction): void {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['states:StartExecution'], resources: [machineArnOf(this, 'resync')] }));
+  }
+
+  /** Secrets a pipe names must live under `<prefix>/`: the naming rule in docs/deploy.md. */
+  private allowPipeSecrets(fn: PipeFunction, prefix: string): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [
+          this.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${prefix}/*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+  }
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resourcesOf, type Synthesized, synthesizeApp } from './synth.js';
+
+let synth: Synthesized;
+
+beforeAll(() => {
+  synth = synthesizeApp();
+}, 240_000);
+afterAll(() => synth?.cleanup());
+
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Effect: string;
+}
+
+/**
+ * Actions that support no resource-level permission. cdk-nag's IAM5 finding on their
+ * `Resource: "*"` is acknowledged with this reason in infra/nag-suppressions.ts.
+ */
+const RESOURCELESS = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+function statements(): Array<[string, Statement]> {
+  return resourcesOf(synth.template, 'AWS::IAM::Policy').flatMap(([id, resource]) =>
+    ((resource.Properties?.PolicyDocument as { Statement: Statement[] }).Statement ?? []).map(
+      (statement) => [id, statement] as [string, Statement],
+    ),
+  );
+}
+
+const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+
+describe('IAM', () => {
+  it('no statement grants Action "*" or a whole service', () => {
+    for (const [id, statement] of statements()) {
+      for (const action of list(statement.Action)) expect(action, id).not.toMatch(/(^\*$|:\*$)/);
+    }
+  });
+
+  it('Resource "*" only for actions that have no resource-level permissions', () => {
+    const starred = statements().filter(([, statement]) => JSON.stringify(statement.Resource) === '"*"');
+    expect(starred.length).toBeGreaterThan(0);
+    for (const [id, statement] of starred) {
+      for (const action of list(statement.Action)) expect(RESOURCELESS.has(action), `${id}: ${action}`).toBe(true);
+    }
+  });
+
+  it('secrets are readable only under the documented name prefix', () => {
+    const reads = statements().filter(([, statement]) =>
+      list(statement.Action).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(reads.length).toBeGreaterThan(0);
+    for (const [id, statement] of reads) {
+      expect(JSON.stringify(statement.Resource), id).toMatch(/:secret:mongo-clickhouse-pipes\/\*"\]\]\}$/);
+    }
+  });
+
+  it('schedules are managed in the stack group only, passing only the scheduler role', () => {
+    const manage = statements().filter(([, statement]) => list(statement.Action).includes('scheduler:CreateSchedule'));
+    expect(manage.length).toBeGreaterThan(0);
+    for (const [id, statement] of manage)
+      expect(JSON.stringify(statement.Resource), id).toContain(`:schedule/${synth.stack.stackName}-cdc/*`);
+    const pass = statements().filter(([, statement]) => list(statement.Action).includes('iam:PassRole'));
+    expect(pass).toHaveLength(manage.length);
+    for (const [id, statement] of pass)
+      expect(JSON.stringify(statement.Resource), id).toMatch(/^\{"Fn::GetAtt":\["CdcSchedulesInvokeRole[0-9A-F]+","Arn"\]\}$/);
+  });
+
+  it('the api function may start every operation machine', () => {
+    const apiPolicy = resourcesOf(synth.template, 'AWS::IAM::Policy').find(([id]) => id.startsWith('ApiFunction'));
+    const text = JSON.stringify(apiPolicy?.[1].Properties);
+    for (const operation of ['Create', 'Pause', 'Resume', 'Resync', 'AddTables', 'RemoveTables', 'Delete'])
+      expect(text).toContain(`"Machines${operation}`);
+    expect(text).not.toContain('MachinesSnapshot');
+  });
+});

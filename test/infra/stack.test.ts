@@ -1,0 +1,161 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/starter.js';
+import { readMachineFiles, taskFunctionsOf } from '../../infra/placeholders.js';
+import { resourcesOf, type Synthesized, synthesizeApp } from './synth.js';
+
+let synth: Synthesized;
+const tasks = [...taskFunctionsOf(readMachineFiles()).keys()];
+
+beforeAll(() => {
+  synth = synthesizeApp();
+}, 240_000);
+afterAll(() => synth?.cleanup());
+
+type Props = Record<string, unknown>;
+const props = (type: string): Props[] =>
+  resourcesOf(synth.template, type).map(([, resource]) => resource.Properties ?? {});
+
+function functionByDescription(description: string): Props {
+  const found = props('AWS::Lambda::Function').find((p) => p.Description === description);
+  if (!found) throw new Error(`no function described as ${description}`);
+  return found;
+}
+
+const envOf = (fn: Props) => (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+
+describe('pipe store', () => {
+  it('is a TableV2 with the keys and indexes of the store, PITR, encryption and RETAIN', () => {
+    const [entry] = resourcesOf(synth.template, 'AWS::DynamoDB::GlobalTable');
+    expect(entry).toBeDefined();
+    const [, table] = entry!;
+    const p = table.Properties as Props;
+    expect(p.KeySchema).toEqual([
+      { AttributeName: 'PK', KeyType: 'HASH' },
+      { AttributeName: 'SK', KeyType: 'RANGE' },
+    ]);
+    const indexes = (p.GlobalSecondaryIndexes as Array<{ IndexName: string; KeySchema: unknown }>).map(
+      (index) => [index.IndexName, index.KeySchema],
+    );
+    expect(indexes).toEqual([
+      ['PipesByCreation', [{ AttributeName: 'GSI1PK', KeyType: 'HASH' }, { AttributeName: 'GSI1SK', KeyType: 'RANGE' }]],
+      ['PipesByState', [{ AttributeName: 'GSI2PK', KeyType: 'HASH' }, { AttributeName: 'GSI2SK', KeyType: 'RANGE' }]],
+    ]);
+    const replica = (p.Replicas as Props[])[0] as Props;
+    expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.SSESpecification).toBeDefined();
+    expect((table as unknown as { DeletionPolicy: string }).DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('functions', () => {
+  it('one Node 22 ARM64 function per task, plus CDC batch and API, JSON logs, X-Ray', () => {
+    const functions = props('AWS::Lambda::Function');
+    expect(functions).toHaveLength(tasks.length + 2);
+    for (const fn of functions) {
+      expect(fn.Runtime).toBe('nodejs22.x');
+      expect(fn.Architectures).toEqual(['arm64']);
+      expect(fn.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
+      expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Handler).toBe('index.handler');
+    }
+    for (const task of tasks) functionByDescription(`Step Functions task ${task}`);
+  });
+
+  it('sizes chunks and batches in minutes and the API in seconds', () => {
+    const chunk = functionByDescription('Step Functions task SnapshotChunk');
+    const cdc = functionByDescription('Scheduled CDC batch of one pipe (EventBridge Scheduler)');
+    const api = functionByDescription('HTTP API of the pipes (API Gateway proxy)');
+    for (const heavy of [chunk, cdc]) {
+      expect(heavy.Timeout as number).toBeGreaterThanOrEqual(300);
+      expect(heavy.MemorySize as number).toBeGreaterThanOrEqual(1024);
+    }
+    expect(api.Timeout as number).toBeLessThanOrEqual(30);
+  });
+
+  it('every log group has a retention', () => {
+    const groups = props('AWS::Logs::LogGroup');
+    expect(groups.length).toBeGreaterThanOrEqual(tasks.length + 2);
+    for (const group of groups) expect(group.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it('sets exactly the environment the handlers read', () => {
+    const scheduler = ['CDC_SCHEDULE_GROUP', 'CDC_FUNCTION_ARN', 'CDC_SCHEDULER_ROLE_ARN'];
+    const machines = Object.values(STATE_MACHINE_ARN_ENV);
+    for (const task of tasks) {
+      const env = envOf(functionByDescription(`Step Functions task ${task}`));
+      const expected = ['NODE_OPTIONS', 'PIPE_STORE_TABLE', ...scheduler, ...(task === 'MarkFailed' ? machines : [])];
+      expect(Object.keys(env).sort(), task).toEqual(expected.sort());
+    }
+    const api = envOf(functionByDescription('HTTP API of the pipes (API Gateway proxy)'));
+    expect(Object.keys(api).sort()).toEqual(['NODE_OPTIONS', 'PIPE_STORE_TABLE', ...machines].sort());
+    const names = new Set(props('AWS::StepFunctions::StateMachine').map((p) => p.StateMachineName));
+    for (const variable of machines) {
+      const arn = JSON.stringify(api[variable]);
+      const name = /stateMachine:([A-Za-z0-9-]+)/.exec(arn)?.[1];
+      expect(names.has(name), `${variable} → ${arn}`).toBe(true);
+    }
+  });
+
+  it('the CDC function knows its own ARN by its fixed name', () => {
+    const cdc = functionByDescription('Scheduled CDC batch of one pipe (EventBridge Scheduler)');
+    expect(JSON.stringify(envOf(cdc).CDC_FUNCTION_ARN)).toContain(`function:${String(cdc.FunctionName)}`);
+  });
+
+  it('bundles ESM that loads, without chdb', async () => {
+    const assets = resourcesOf(synth.template, 'AWS::Lambda::Function').map(([, resource]) => {
+      const metadata = (resource as unknown as { Metadata: Record<string, string> }).Metadata;
+      return join(synth.assembly.directory, metadata['aws:asset:path'] as string, 'index.mjs');
+    });
+    for (const file of assets) {
+      expect(existsSync(file), file).toBe(true);
+      const module = (await import(file)) as { handler?: unknown };
+      expect(typeof module.handler, file).toBe('function');
+    }
+  }, 60_000);
+});
+
+describe('HTTP API', () => {
+  it('routes the methods of the API to the api function, every one with IAM auth', () => {
+    const methods = props('AWS::ApiGateway::Method');
+    expect(methods).toHaveLength(7);
+    for (const method of methods) {
+      expect(method.AuthorizationType).toBe('AWS_IAM');
+      expect(method.Integration).toMatchObject({ Type: 'AWS_PROXY' });
+    }
+    const paths = props('AWS::ApiGateway::Resource').map((p) => p.PathPart);
+    expect(paths.sort()).toEqual(['history', 'pipes', 'state', '{id}'].sort());
+  });
+
+  it('logs access and traces', () => {
+    const [stage] = props('AWS::ApiGateway::Stage');
+    expect(stage?.AccessLogSetting).toBeDefined();
+    expect(stage?.TracingEnabled).toBe(true);
+  });
+});
+
+describe('EventBridge Scheduler', () => {
+  it('has a schedule group and a role only the scheduler assumes, invoking only the CDC function', () => {
+    expect(props('AWS::Scheduler::ScheduleGroup')).toHaveLength(1);
+    const role = resourcesOf(synth.template, 'AWS::IAM::Role').find(([id]) => id.startsWith('CdcSchedulesInvokeRole'));
+    expect(JSON.stringify(role?.[1].Properties?.AssumeRolePolicyDocument)).toContain('scheduler.amazonaws.com');
+    const policy = props('AWS::IAM::Policy').find((p) => JSON.stringify(p.Roles).includes(role?.[0] ?? '?'));
+    const statements = (policy?.PolicyDocument as { Statement: Props[] }).Statement;
+    expect(statements).toHaveLength(1);
+    expect(statements[0]?.Action).toBe('lambda:InvokeFunction');
+    expect(JSON.stringify(statements[0]?.Resource)).toContain(':function:');
+  });
+});
+
+describe('monitoring', () => {
+  it('alarms on a failed pipe, CDC lag and each function errors, and has a dashboard', () => {
+    const alarms = resourcesOf(synth.template, 'AWS::CloudWatch::Alarm').map(([id]) => id);
+    expect(alarms.some((id) => id.startsWith('MonitoringPipeFailed'))).toBe(true);
+    expect(alarms.some((id) => id.startsWith('MonitoringCdcLag'))).toBe(true);
+    expect(alarms.filter((id) => /Errors[0-9A-F]{8}$/.test(id))).toHaveLength(tasks.length + 2);
+    const [dashboard] = props('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard?.DashboardBody);
+    for (const metric of ['CdcLagMs', 'CdcEvents', 'CdcRows']) expect(body).toContain(metric);
+  });
+});
