@@ -17,9 +17,7 @@ export function buildApp(app = new App()): { app: App; stack: PipesStack } {
     ...(account && region ? { env: { account, region } } : {}),
   });
   // cdk-nag 3 is a policy validation plugin: unacknowledged findings fail the synth.
-  Validations.of(app).addPlugins(
-    new AwsSolutionsChecks(app, { verbose: true }),
-  );
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack };
 }
 

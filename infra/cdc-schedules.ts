@@ -72,4 +72,3 @@ export class CdcSchedules extends Construct {
     );
   }
 }
-

@@ -45,14 +45,17 @@ function positiveNumber(node: Node, key: string, fallback: number): number {
   const raw = text(node, key);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`context ${key} must be a positive number, not ${raw}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`context ${key} must be a positive number, not ${raw}`);
   return value;
 }
 
 export function readConfig(node: Node): PipesConfig {
   const secretPrefix = text(node, 'secretPrefix') ?? 'mongo-clickhouse-pipes';
   if (!SECRET_PREFIX.test(secretPrefix) || secretPrefix.includes('*'))
-    throw new Error(`context secretPrefix must be a secret name prefix without wildcards, not ${secretPrefix}`);
+    throw new Error(
+      `context secretPrefix must be a secret name prefix without wildcards, not ${secretPrefix}`,
+    );
   const config: PipesConfig = {
     secretPrefix: secretPrefix.replace(/\/+$/, ''),
     retainData: text(node, 'retainData') !== 'false',

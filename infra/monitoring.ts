@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import {
-  Alarm,
+  type Alarm,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
@@ -82,11 +82,23 @@ export class PipesMonitoring extends Construct {
     this.dashboard = new Dashboard(this, 'Dashboard', {
       widgets: [
         [
-          new GraphWidget({ title: 'CDC lag per pipe (ms)', left: [perPipe(METRICS.lagMs, 'Maximum', '')], width: 12 }),
-          new GraphWidget({ title: 'Change events per pipe', left: [perPipe(METRICS.events, 'Sum', '')], width: 12 }),
+          new GraphWidget({
+            title: 'CDC lag per pipe (ms)',
+            left: [perPipe(METRICS.lagMs, 'Maximum', '')],
+            width: 12,
+          }),
+          new GraphWidget({
+            title: 'Change events per pipe',
+            left: [perPipe(METRICS.events, 'Sum', '')],
+            width: 12,
+          }),
         ],
         [
-          new GraphWidget({ title: 'Rows written per pipe', left: [perPipe(METRICS.rows, 'Sum', '')], width: 12 }),
+          new GraphWidget({
+            title: 'Rows written per pipe',
+            left: [perPipe(METRICS.rows, 'Sum', '')],
+            width: 12,
+          }),
           new GraphWidget({ title: 'Pipes entering Failed', left: [failed], width: 12 }),
         ],
       ],

@@ -1,6 +1,6 @@
 import { type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 
 export interface ReviewedScope {
   stack: Stack;

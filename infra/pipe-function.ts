@@ -3,7 +3,7 @@ import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 
 /** How much a function may use: the API and small tasks take seconds, chunks and batches minutes. */
 export interface FunctionSize {
@@ -54,7 +54,8 @@ const EXTERNAL_MODULES = [
  * The sources are ESM (`"type": "module"`), so the bundle is ESM too. CommonJS dependencies
  * (the MongoDB driver) call `require` for Node built-ins, which ESM lacks: the banner provides it.
  */
-const REQUIRE_SHIM = "import { createRequire as __pipesCreateRequire } from 'node:module'; const require = __pipesCreateRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "import { createRequire as __pipesCreateRequire } from 'node:module'; const require = __pipesCreateRequire(import.meta.url);";
 
 /** One handler as a Lambda: Node 22 on ARM64, bundled by the local esbuild (never Docker), JSON logs. */
 export class PipeFunction extends NodejsFunction {

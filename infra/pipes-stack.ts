@@ -14,9 +14,9 @@ import { STATE_MACHINE_ARN_ENV } from '../functions/adapters/stepfunctions/start
 import { CdcSchedules } from './cdc-schedules.js';
 import type { PipesConfig } from './config.js';
 import { PipesMonitoring } from './monitoring.js';
+import { suppressReviewedFindings } from './nag-suppressions.js';
 import { CONNECTING, HEAVY, type NetworkPlacement, PipeFunction, SMALL } from './pipe-function.js';
 import { PipesApi } from './pipes-api.js';
-import { suppressReviewedFindings } from './nag-suppressions.js';
 import { readMachineFiles, taskFunctionsOf } from './placeholders.js';
 import { LifecycleMachines, machineArnOf, machineNameOf, SNAPSHOT_MACHINE } from './state-machines.js';
 
@@ -139,7 +139,11 @@ export class PipesStack extends Stack {
     const pipesApi = new PipesApi(this, 'Http', { handler: api, logRetention });
     const markFailed = this.functions.get('MarkFailed');
     if (!markFailed) throw new Error('no MarkFailed task in statemachines/: every Catch should end there');
-    new PipesMonitoring(this, 'Monitoring', { functions: this.functions, markFailed, lagAlarmMs: config.lagAlarmMs });
+    new PipesMonitoring(this, 'Monitoring', {
+      functions: this.functions,
+      markFailed,
+      lagAlarmMs: config.lagAlarmMs,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: pipesApi.api.url, description: 'Base URL of the pipes API' });
     new CfnOutput(this, 'PipeStoreTable', { value: this.table.tableName });
@@ -172,7 +176,9 @@ export class PipesStack extends Stack {
 
   /** Auto-resync after a lost history starts the resync machine (only that one). */
   private allowStartResync(fn: PipeFunction): void {
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['states:StartExecution'], resources: [machineArnOf(this, 'resync')] }));
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:StartExecution'], resources: [machineArnOf(this, 'resync')] }),
+    );
   }
 
   /** Secrets a pipe names must live under `<prefix>/`: the naming rule in docs/deploy.md. */

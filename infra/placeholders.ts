@@ -32,7 +32,12 @@ export function readMachineFiles(root = '.'): MachineFile[] {
     .sort()
     .map((file) => {
       const text = readFileSync(join(dir, file), 'utf8');
-      return { name: file.slice(0, -'.asl.json'.length), path: join(dir, file), text, placeholders: placeholdersIn(text) };
+      return {
+        name: file.slice(0, -'.asl.json'.length),
+        path: join(dir, file),
+        text,
+        placeholders: placeholdersIn(text),
+      };
     });
 }
 

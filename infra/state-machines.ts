@@ -98,7 +98,11 @@ export class LifecycleMachines extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     parent.addToRolePolicy(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StartExecution'], resources: [childArn] }),
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['states:StartExecution'],
+        resources: [childArn],
+      }),
     );
     parent.addToRolePolicy(
       new PolicyStatement({

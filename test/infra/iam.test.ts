@@ -35,7 +35,7 @@ const RESOURCELESS = new Set([
 
 function statements(): Array<[string, Statement]> {
   return resourcesOf(synth.template, 'AWS::IAM::Policy').flatMap(([id, resource]) =>
-    ((resource.Properties?.PolicyDocument as { Statement: Statement[] }).Statement ?? []).map(
+    ((resource.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? []).map(
       (statement) => [id, statement] as [string, Statement],
     ),
   );
@@ -54,7 +54,8 @@ describe('IAM', () => {
     const starred = statements().filter(([, statement]) => JSON.stringify(statement.Resource) === '"*"');
     expect(starred.length).toBeGreaterThan(0);
     for (const [id, statement] of starred) {
-      for (const action of list(statement.Action)) expect(RESOURCELESS.has(action), `${id}: ${action}`).toBe(true);
+      for (const action of list(statement.Action))
+        expect(RESOURCELESS.has(action), `${id}: ${action}`).toBe(true);
     }
   });
 
@@ -69,18 +70,24 @@ describe('IAM', () => {
   });
 
   it('schedules are managed in the stack group only, passing only the scheduler role', () => {
-    const manage = statements().filter(([, statement]) => list(statement.Action).includes('scheduler:CreateSchedule'));
+    const manage = statements().filter(([, statement]) =>
+      list(statement.Action).includes('scheduler:CreateSchedule'),
+    );
     expect(manage.length).toBeGreaterThan(0);
     for (const [id, statement] of manage)
       expect(JSON.stringify(statement.Resource), id).toContain(`:schedule/${synth.stack.stackName}-cdc/*`);
     const pass = statements().filter(([, statement]) => list(statement.Action).includes('iam:PassRole'));
     expect(pass).toHaveLength(manage.length);
     for (const [id, statement] of pass)
-      expect(JSON.stringify(statement.Resource), id).toMatch(/^\{"Fn::GetAtt":\["CdcSchedulesInvokeRole[0-9A-F]+","Arn"\]\}$/);
+      expect(JSON.stringify(statement.Resource), id).toMatch(
+        /^\{"Fn::GetAtt":\["CdcSchedulesInvokeRole[0-9A-F]+","Arn"\]\}$/,
+      );
   });
 
   it('the api function may start every operation machine', () => {
-    const apiPolicy = resourcesOf(synth.template, 'AWS::IAM::Policy').find(([id]) => id.startsWith('ApiFunction'));
+    const apiPolicy = resourcesOf(synth.template, 'AWS::IAM::Policy').find(([id]) =>
+      id.startsWith('ApiFunction'),
+    );
     const text = JSON.stringify(apiPolicy?.[1].Properties);
     for (const operation of ['Create', 'Pause', 'Resume', 'Resync', 'AddTables', 'RemoveTables', 'Delete'])
       expect(text).toContain(`"Machines${operation}`);

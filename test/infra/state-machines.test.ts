@@ -68,7 +68,10 @@ describe('state machines from statemachines/*.asl.json', () => {
     '%s: the deployed definition is the file, every placeholder substituted',
     (_name, file) => {
       const props = machine(file.name);
-      const asset = readFileSync(join(synth.assembly.directory, `asset.${props.DefinitionS3Location.Key}`), 'utf8');
+      const asset = readFileSync(
+        join(synth.assembly.directory, `asset.${props.DefinitionS3Location.Key}`),
+        'utf8',
+      );
       expect(asset).toBe(readFileSync(file.path, 'utf8'));
       expect(Object.keys(props.DefinitionSubstitutions).sort()).toEqual(file.placeholders);
 
@@ -100,7 +103,9 @@ describe('state machines from statemachines/*.asl.json', () => {
     const policies = resourcesOf(synth.template, 'AWS::IAM::Policy').map(([, resource]) =>
       JSON.stringify(resource.Properties),
     );
-    const withSync = policies.filter((text) => text.includes('StepFunctionsGetEventsForStepFunctionsExecutionRule'));
+    const withSync = policies.filter((text) =>
+      text.includes('StepFunctionsGetEventsForStepFunctionsExecutionRule'),
+    );
     expect(withSync).toHaveLength(parents.length);
     for (const text of withSync) {
       for (const action of [

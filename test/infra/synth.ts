@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../../infra/app.js';
@@ -25,11 +24,20 @@ export interface Synthesized {
  * folder. app.synth() throws when cdk-nag reports a finding nobody acknowledged.
  */
 export function synthesizeApp(context: Record<string, unknown> = {}): Synthesized {
-  const outdir = mkdtempSync(join(tmpdir(), 'pipes-cdk-'));
+  // Inside the repository (cdk.out/ is ignored) so the bundles resolve the runtime-provided
+  // @aws-sdk/* from node_modules when a test loads them.
+  mkdirSync('cdk.out', { recursive: true });
+  const outdir = resolve(mkdtempSync(join('cdk.out', 'test-')));
   const { app, stack } = buildApp(new App({ outdir, context }));
   const assembly = app.synth();
   const template = assembly.getStackByName(stack.stackName).template as Synthesized['template'];
-  return { stack, assembly, template, outdir, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
+  return {
+    stack,
+    assembly,
+    template,
+    outdir,
+    cleanup: () => rmSync(outdir, { recursive: true, force: true }),
+  };
 }
 
 export function resourcesOf(template: Synthesized['template'], type: string): Array<[string, Resource]> {

@@ -1,0 +1,29 @@
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../infra/config.js';
+
+const configOf = (context: Record<string, unknown>) => readConfig(new App({ context }).node);
+
+describe('deployment settings from context', () => {
+  it('defaults: secret prefix, RETAIN, no VPC', () => {
+    const config = configOf({});
+    expect(config).toMatchObject({ secretPrefix: 'mongo-clickhouse-pipes', retainData: true });
+    expect(config.vpc).toBeUndefined();
+  });
+
+  it('reads a VPC placement from comma lists or arrays', () => {
+    const config = configOf({ vpcId: 'vpc-1', subnetIds: 'subnet-a, subnet-b', securityGroupIds: ['sg-1'] });
+    expect(config.vpc).toEqual({
+      vpcId: 'vpc-1',
+      subnetIds: ['subnet-a', 'subnet-b'],
+      securityGroupIds: ['sg-1'],
+      availabilityZones: [],
+    });
+  });
+
+  it('rejects a VPC without subnets or security groups, a wildcard prefix and a bad threshold', () => {
+    expect(() => configOf({ vpcId: 'vpc-1' })).toThrow(/subnetIds/);
+    expect(() => configOf({ secretPrefix: 'pipes/*' })).toThrow(/secretPrefix/);
+    expect(() => configOf({ lagAlarmMs: '-5' })).toThrow(/lagAlarmMs/);
+  });
+});
