@@ -13,6 +13,10 @@ export interface PipesConfig {
   /** CDC lag (milliseconds) above which the lag alarm fires. */
   lagAlarmMs: number;
   vpc?: VpcPlacement;
+  /** The api's DEFAULT_DESTINATION: used when a create request names no destination. */
+  defaultDestination?: string;
+  /** Subscribed to the alarm topic. */
+  alarmEmail?: string;
 }
 
 export interface VpcPlacement {
@@ -62,6 +66,14 @@ export function readConfig(node: Node): PipesConfig {
     logRetentionDays: positiveNumber(node, 'logRetentionDays', 30),
     lagAlarmMs: positiveNumber(node, 'lagAlarmMs', 10 * 60 * 1000),
   };
+  const alarmEmail = text(node, 'alarmEmail');
+  if (alarmEmail !== undefined) {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))
+      throw new Error(`context alarmEmail is not an email address`);
+    config.alarmEmail = alarmEmail;
+  }
+  const defaultDestination = destinationOf(node);
+  if (defaultDestination !== undefined) config.defaultDestination = defaultDestination;
   const vpcId = text(node, 'vpcId');
   if (vpcId === undefined) return config;
   const subnetIds = list(node, 'subnetIds');
@@ -78,4 +90,23 @@ export function readConfig(node: Node): PipesConfig {
       availabilityZones,
     },
   };
+}
+
+/** A JSON object (url, database, secretArn) or a JSON string of one; never a password. */
+function destinationOf(node: Node): string | undefined {
+  const value: unknown = node.tryGetContext('defaultDestination');
+  if (value === undefined || value === null || value === '') return undefined;
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new Error('context defaultDestination must be a JSON object');
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error('context defaultDestination must be a JSON object');
+  if ('password' in parsed)
+    throw new Error('context defaultDestination must not hold a password: use secretArn');
+  return JSON.stringify(parsed);
 }

@@ -8,7 +8,10 @@ import {
   Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE, METRICS } from './runtime/cdc-batch-metrics.js';
 
@@ -18,6 +21,8 @@ export interface PipesMonitoringProps {
   /** Every machine Catch ends in MarkFailed, so each of its invocations is a pipe entering Failed. */
   markFailed: IFunction;
   lagAlarmMs: number;
+  /** Who hears about the alarms (an email subscription of the alarm topic); none by default. */
+  alarmEmail?: string;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -41,6 +46,8 @@ export class PipesMonitoring extends Construct {
   readonly lagAlarm: Alarm;
   readonly errorAlarms: Alarm[] = [];
   readonly dashboard: Dashboard;
+  /** Every alarm notifies this topic (alarm and OK); subscribe your paging tool to it. */
+  readonly topic: Topic;
 
   constructor(scope: Construct, id: string, props: PipesMonitoringProps) {
     super(scope, id);
@@ -78,6 +85,16 @@ export class PipesMonitoring extends Construct {
           treatMissingData: TreatMissingData.NOT_BREACHING,
         }),
       );
+    }
+    this.topic = new Topic(this, 'AlarmTopic', {
+      displayName: 'MongoDB to ClickHouse pipes alarms',
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const action = new SnsAction(this.topic);
+    for (const alarm of [this.pipeFailedAlarm, this.lagAlarm, ...this.errorAlarms]) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
     }
     this.dashboard = new Dashboard(this, 'Dashboard', {
       widgets: [

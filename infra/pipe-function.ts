@@ -97,9 +97,5 @@ export class PipeFunction extends NodejsFunction {
           }
         : {}),
     });
-    this.logGroupOf = logGroup;
   }
-
-  /** The function's own log group (metric filters read it). */
-  readonly logGroupOf: LogGroup;
 }

@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -38,10 +38,10 @@ const TASK_SIZES: Record<string, typeof SMALL> = {
 };
 
 /** Tasks that create, enable, disable or remove a pipe's CDC schedule (see functions/handlers/tasks). */
-const SCHEDULE_MANAGERS = new Set(['SetSchedule', 'Provision', 'DeletePipe', 'MarkFailed']);
+export const SCHEDULE_MANAGERS = new Set(['SetSchedule', 'Provision', 'DeletePipe', 'MarkFailed']);
 
 /** Fails a pipe and may start its resync machine (auto-resync after a lost change stream history). */
-const STARTS_RESYNC = new Set(['MarkFailed']);
+export const STARTS_RESYNC = new Set(['MarkFailed']);
 
 /** The whole deployment: pipe store, functions, state machines, API, CDC schedules, monitoring. */
 export class PipesStack extends Stack {
@@ -118,7 +118,11 @@ export class PipesStack extends Stack {
       entry: 'functions/handlers/api.ts',
       description: 'HTTP API of the pipes (API Gateway proxy)',
       size: SMALL,
-      environment: { PIPE_STORE_TABLE: this.table.tableName, ...machineArns },
+      environment: {
+        PIPE_STORE_TABLE: this.table.tableName,
+        ...machineArns,
+        ...(config.defaultDestination ? { DEFAULT_DESTINATION: config.defaultDestination } : {}),
+      },
     });
     this.functions.set('Api', api);
 
@@ -139,15 +143,20 @@ export class PipesStack extends Stack {
     const pipesApi = new PipesApi(this, 'Http', { handler: api, logRetention });
     const markFailed = this.functions.get('MarkFailed');
     if (!markFailed) throw new Error('no MarkFailed task in statemachines/: every Catch should end there');
-    new PipesMonitoring(this, 'Monitoring', {
+    const monitoring = new PipesMonitoring(this, 'Monitoring', {
       functions: this.functions,
       markFailed,
       lagAlarmMs: config.lagAlarmMs,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', { value: pipesApi.api.url, description: 'Base URL of the pipes API' });
     new CfnOutput(this, 'PipeStoreTable', { value: this.table.tableName });
     new CfnOutput(this, 'ScheduleGroup', { value: schedules.groupName });
+    new CfnOutput(this, 'AlarmTopic', {
+      value: monitoring.topic.topicArn,
+      description: 'Alarm notifications',
+    });
     new CfnOutput(this, 'SecretNamePrefix', { value: `${config.secretPrefix}/` });
     suppressReviewedFindings({
       stack: this,
@@ -166,7 +175,15 @@ export class PipesStack extends Stack {
     if (!config.vpc) return undefined;
     const { vpcId, subnetIds, securityGroupIds, availabilityZones } = config.vpc;
     return {
-      vpc: Vpc.fromVpcAttributes(this, 'Vpc', { vpcId, availabilityZones }),
+      // The functions name their subnets, so the AZs are never read; the region's AZs stand in
+      // when the context gives none (a token: no lookup at synth).
+      vpc: Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId,
+        availabilityZones:
+          availabilityZones.length > 0
+            ? availabilityZones
+            : subnetIds.map((_, i) => Fn.select(i, Fn.getAzs())),
+      }),
       subnets: subnetIds.map((subnetId, i) => Subnet.fromSubnetId(this, `Subnet${i}`, subnetId)),
       securityGroups: securityGroupIds.map((groupId, i) =>
         SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, groupId),

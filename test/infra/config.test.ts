@@ -21,6 +21,14 @@ describe('deployment settings from context', () => {
     });
   });
 
+  it('passes a default destination on as JSON, refusing one with a password', () => {
+    const destination = { url: 'https://ch.example.com:8443', database: 'shop', secretArn: 'arn:x' };
+    expect(configOf({ defaultDestination: JSON.stringify(destination) }).defaultDestination).toBe(
+      JSON.stringify(destination),
+    );
+    expect(() => configOf({ defaultDestination: { ...destination, password: 'p' } })).toThrow(/password/);
+  });
+
   it('rejects a VPC without subnets or security groups, a wildcard prefix and a bad threshold', () => {
     expect(() => configOf({ vpcId: 'vpc-1' })).toThrow(/subnetIds/);
     expect(() => configOf({ secretPrefix: 'pipes/*' })).toThrow(/secretPrefix/);

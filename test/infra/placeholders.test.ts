@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/starter.js';
 import { TASKS } from '../../functions/handlers/tasks/index.js';
+import { SCHEDULE_MANAGERS, STARTS_RESYNC } from '../../infra/pipes-stack.js';
 import {
   handlerFileOf,
   placeholdersIn,
@@ -50,5 +52,24 @@ describe('placeholders of statemachines/ → functions', () => {
   it('there is a machine file for every lifecycle operation, plus the snapshot child', () => {
     const names = machines.map((machine) => machine.name).sort();
     expect(names).toEqual([...Object.keys(STATE_MACHINE_ARN_ENV), 'snapshot'].sort());
+  });
+});
+
+describe('grants follow what the task handlers use', () => {
+  const sources = [...taskFunctionsOf(machines)].map(
+    ([task, entry]) => [task, readFileSync(entry, 'utf8')] as const,
+  );
+
+  it('tasks that touch the CDC schedule may manage schedules', () => {
+    for (const [task, source] of sources) {
+      if (/runtime\.scheduler\.|\.\/fail-pipe\.js/.test(source))
+        expect(SCHEDULE_MANAGERS.has(task), task).toBe(true);
+    }
+  });
+
+  it('tasks that fail a pipe may start its resync (auto-resync after a lost history)', () => {
+    for (const [task, source] of sources) {
+      if (/\.\/fail-pipe\.js/.test(source)) expect(STARTS_RESYNC.has(task), task).toBe(true);
+    }
   });
 });

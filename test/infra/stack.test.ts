@@ -189,6 +189,9 @@ describe('monitoring', () => {
     expect(alarms.some((id) => id.startsWith('MonitoringPipeFailed'))).toBe(true);
     expect(alarms.some((id) => id.startsWith('MonitoringCdcLag'))).toBe(true);
     expect(alarms.filter((id) => /Errors[0-9A-F]{8}$/.test(id))).toHaveLength(tasks.length + 2);
+    for (const alarm of props('AWS::CloudWatch::Alarm')) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarmTopic/) }]);
+    }
     const [dashboard] = props('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard?.DashboardBody);
     for (const metric of ['CdcLagMs', 'CdcEvents', 'CdcRows']) expect(body).toContain(metric);
