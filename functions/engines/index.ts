@@ -12,7 +12,7 @@ export { CDC_TABLE_STATES, holdBackTrailingTransaction } from './cdc-rows.js';
 export { deduplicationToken } from './dedup-token.js';
 export type { ResyncTableOps, RowSink } from './destination-needs.js';
 export type { ResyncDeps } from './resync.js';
-export { prepareResyncTable, swapResyncTable } from './resync.js';
+export { moveResumePointToStart, prepareResyncTable, swapResyncTable } from './resync.js';
 export type { SnapshotChunkDeps, SnapshotChunkInput, SnapshotChunkResult } from './snapshot-chunk.js';
 export { PartitionNotPlannedError, snapshotChunk } from './snapshot-chunk.js';
 export type { PlannedTable, PlanTableSnapshotDeps } from './snapshot-plan.js';

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { resyncTableName } from '../core/table-schema.js';
-import type { PipeStore } from '../ports/pipe-store.js';
+import { CDC_LEASE, type PipeStore } from '../ports/pipe-store.js';
 import type { ResyncTableOps } from './destination-needs.js';
 import { loadPipeContext, loadTable, tableRefOf } from './table-context.js';
 
@@ -41,4 +42,28 @@ export async function swapResyncTable(
   await deps.destination.swapResyncTable(tableRefOf(context, mapping));
   await deps.store.setTableState(input.pipeId, input.tableKey, { state: 'Replicating' });
   return { table: mapping.targetTable, swapped: true };
+}
+
+const MOVE_LEASE_MS = 60_000;
+
+/**
+ * After a whole-pipe resync: CDC resumes at the start point recorded before the reload. The move
+ * takes the CDC lease like a batch does, so it waits out (LeaseHeldError, retried) a batch still
+ * in flight, and a batch of the old run can never commit over it.
+ */
+export async function moveResumePointToStart(
+  store: Pick<PipeStore, 'getStartPoint' | 'acquireLease' | 'commitResumePoint' | 'releaseLease'>,
+  pipeId: string,
+): Promise<void> {
+  const start = await store.getStartPoint(pipeId);
+  // Without a cluster time the start point cannot be a resume point; CDC then replays from the
+  // older one, which versions make correct (only longer).
+  if (!start?.clusterTime) return;
+  const holder = `resync-${randomUUID()}`;
+  const lease = await store.acquireLease(pipeId, CDC_LEASE, holder, MOVE_LEASE_MS);
+  try {
+    await store.commitResumePoint(pipeId, { token: start.token, clusterTime: start.clusterTime }, lease.fence);
+  } finally {
+    await store.releaseLease(pipeId, CDC_LEASE, holder, lease.fence);
+  }
 }
