@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { MongoClient } from 'mongodb';
 import { ClickHouseDestination } from '../functions/adapters/clickhouse/destination.js';
 import { DynamoPipeStore } from '../functions/adapters/dynamodb/store.js';
 import { TRANSITIONAL_STATES } from '../functions/core/lifecycle.js';

@@ -62,7 +62,11 @@ export async function moveResumePointToStart(
   const holder = `resync-${randomUUID()}`;
   const lease = await store.acquireLease(pipeId, CDC_LEASE, holder, MOVE_LEASE_MS);
   try {
-    await store.commitResumePoint(pipeId, { token: start.token, clusterTime: start.clusterTime }, lease.fence);
+    await store.commitResumePoint(
+      pipeId,
+      { token: start.token, clusterTime: start.clusterTime },
+      lease.fence,
+    );
   } finally {
     await store.releaseLease(pipeId, CDC_LEASE, holder, lease.fence);
   }

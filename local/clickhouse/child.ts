@@ -30,7 +30,8 @@ try {
     stopping = true;
     await front.close();
     engine.close();
-    process.disconnect?.();
+    // Stopping because the parent went away: the channel is already closed.
+    if (process.connected) process.disconnect();
     process.exit(0);
   };
   process.on('message', (message) => {

@@ -78,21 +78,24 @@ describe('state machine definitions', () => {
     }
   });
 
-  it.each(MACHINES)('%s: every Lambda Task is re-run once its function was killed (out of memory, timeout)', (name) => {
-    const lambdaTasks = allStates(readDefinition(name).States as Json).filter(
-      ([, state]) => state.Type === 'Task' && FUNCTION_PLACEHOLDER.test(String(state.Resource)),
-    );
-    expect(lambdaTasks.length).toBeGreaterThan(0);
-    for (const [stateName, state] of lambdaTasks) {
-      const retry = state.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
-      const killed = retry.find((retrier) => retrier.ErrorEquals.includes('Lambda.Unknown'));
-      expect(killed?.ErrorEquals.slice().sort(), `${name}.${stateName}`).toEqual([
-        'Lambda.Unknown',
-        'Sandbox.Timedout',
-      ]);
-      expect(killed?.MaxAttempts, `${name}.${stateName}`).toBeGreaterThan(0);
-    }
-  });
+  it.each(MACHINES)(
+    '%s: every Lambda Task is re-run once its function was killed (out of memory, timeout)',
+    (name) => {
+      const lambdaTasks = allStates(readDefinition(name).States as Json).filter(
+        ([, state]) => state.Type === 'Task' && FUNCTION_PLACEHOLDER.test(String(state.Resource)),
+      );
+      expect(lambdaTasks.length).toBeGreaterThan(0);
+      for (const [stateName, state] of lambdaTasks) {
+        const retry = state.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
+        const killed = retry.find((retrier) => retrier.ErrorEquals.includes('Lambda.Unknown'));
+        expect(killed?.ErrorEquals.slice().sort(), `${name}.${stateName}`).toEqual([
+          'Lambda.Unknown',
+          'Sandbox.Timedout',
+        ]);
+        expect(killed?.MaxAttempts, `${name}.${stateName}`).toBeGreaterThan(0);
+      }
+    },
+  );
 
   it.each(MACHINES)('%s: every Task resource is a placeholder with a handler behind it', (name) => {
     for (const [stateName, state] of allStates(readDefinition(name).States as Json)) {

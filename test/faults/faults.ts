@@ -1,0 +1,291 @@
+import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
+import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
+import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
+import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import {
+  moveResumePointToStart,
+  prepareResyncTable,
+  swapResyncTable,
+} from '../../functions/engines/resync.js';
+import { systemClock } from '../../functions/ports/clock.js';
+import type { MemberState } from '../../simulator/index.js';
+import { DATABASE, hurried, snapshotAll } from '../e2e/harness.js';
+import { dyingAfterExchange, dyingAt, dyingMidChunk } from './crash.js';
+import { type CaseRun, cdcUnderLoad, converge, PIPE_APP_NAME, snapshotUnderLoad } from './run-case.js';
+
+/**
+ * One fault of the matrix: how the case's snapshot and CDC phases meet it, and what must be
+ * true afterwards. `run` drives the whole case (snapshot, CDC, any extra phase) and returns the
+ * reasons the fault did not behave as it must (empty: it fired and was ridden through).
+ */
+export interface Fault {
+  name: string;
+  settings?: Record<string, unknown>;
+  run(run: CaseRun): Promise<string[]>;
+}
+
+/** The plain path: snapshot under load, Replicating, CDC under load. */
+async function plainPhases(run: CaseRun): Promise<void> {
+  await snapshotUnderLoad(run);
+  await markAllReplicating(run);
+  await cdcUnderLoad(run);
+}
+
+async function markAllReplicating(run: CaseRun): Promise<void> {
+  for (const table of run.collections) {
+    await run.store.setTableState(run.pipe.pipeId, `${table.db}.${table.coll}`, { state: 'Replicating' });
+  }
+}
+
+function expectFired(what: string, fired: boolean): string[] {
+  return fired ? [] : [`${what} never fired`];
+}
+
+/** A member fault on the pipe's reads, once in the snapshot and once in CDC. */
+function onSnapshotAndCdcRead(
+  name: string,
+  action: (run: CaseRun, address: string) => void,
+  settings?: Record<string, unknown>,
+): Fault {
+  return {
+    name,
+    ...(settings ? { settings } : {}),
+    async run(run) {
+      const inSnapshot = run.onRead({ afterReads: 2, action: (event) => action(run, event.address) });
+      await snapshotUnderLoad(run);
+      await markAllReplicating(run);
+      const inCdc = run.onRead({ afterReads: 2, action: (event) => action(run, event.address) });
+      await cdcUnderLoad(run);
+      return [
+        ...expectFired('fault in the snapshot', inSnapshot.fired()),
+        ...expectFired('fault in CDC', inCdc.fired()),
+      ];
+    },
+  };
+}
+
+const killedMidChunk: Fault = {
+  name: 'kill-mid-chunk',
+  async run(run) {
+    const source = dyingMidChunk(run.parts.snapshotSource, 1);
+    const snapshot = await snapshotUnderLoad(run, { ...run.parts, snapshotSource: source });
+    await markAllReplicating(run);
+    await cdcUnderLoad(run);
+    return expectFired('the crash', source.died && snapshot.crashes === 1);
+  },
+};
+
+const killedBeforeCheckpoint: Fault = {
+  name: 'kill-before-checkpoint',
+  async run(run) {
+    const store = dyingAt(run.store, 'checkpointPartition');
+    const snapshot = await snapshotUnderLoad(run, { ...run.parts, store });
+    await markAllReplicating(run);
+    await cdcUnderLoad(run);
+    return expectFired('the crash', store.died && snapshot.crashes === 1);
+  },
+};
+
+const killedBeforeTokenCommit: Fault = {
+  name: 'kill-before-token-commit',
+  async run(run) {
+    await snapshotUnderLoad(run);
+    await markAllReplicating(run);
+    const store = dyingAt(run.store, 'commitResumePoint');
+    const cdc = await cdcUnderLoad(run, { ...run.parts, store });
+    return [
+      ...expectFired('the crash', store.died && cdc.crashes === 1),
+      ...(cdc.value.skipped > 0 ? [] : ['the dead run left no lease to wait out']),
+    ];
+  },
+};
+
+const killedMidSwap: Fault = {
+  name: 'kill-mid-swap',
+  async run(run) {
+    await plainPhases(run);
+    const [first] = run.collections;
+    if (!first) return ['no collection'];
+    const tableKey = `${first.db}.${first.coll}`;
+    const resync = { store: run.store, destination: run.parts.destination };
+    await prepareResyncTable(resync, { pipeId: run.pipe.pipeId, tableKey });
+    const tablePipe = { ...run.pipe, tables: [first] };
+    const writing = run.load.burst(run.workload.operationsPerPhase);
+    await converge(run, 'resync snapshot', (parts) => snapshotAll(tablePipe, parts, hurried()));
+    await writing;
+    const client = dyingAfterExchange(createClickHouseClient({ url: run.world.clickhouseUrl }));
+    const dying = new ClickHouseDestination(client);
+    try {
+      await converge(
+        run,
+        'swap',
+        (parts) =>
+          swapResyncTable(
+            { store: parts.store, destination: parts.destination },
+            { pipeId: run.pipe.pipeId, tableKey },
+          ),
+        { ...run.parts, destination: dying },
+      );
+    } finally {
+      await dying.close().catch(() => undefined);
+    }
+    await cdcUnderLoad(run);
+    const leftover = await run.parts.destination.tableExists({
+      database: DATABASE,
+      table: `${first.target}_resync`,
+    });
+    return [
+      ...expectFired('the crash', client.died),
+      ...(leftover ? ['the _resync table was left behind'] : []),
+    ];
+  },
+};
+
+const stepDown = onSnapshotAndCdcRead('primary-step-down', (run) =>
+  run.world.rs.stepDown({ stepDownSecs: 1 }),
+);
+
+/** Reads go to secondaries; the one serving a cursor goes into ROLLBACK, then the other into RECOVERING. */
+const rollbackRecovering: Fault = {
+  name: 'member-rollback-recovering',
+  settings: { readPreference: 'secondaryPreferred' },
+  async run(run) {
+    const { rs } = run.world;
+    // A member's state when a read reached it: none may be served in ROLLBACK or RECOVERING.
+    const stateAtStart = new Map<number, MemberState | undefined>();
+    const wrong: string[] = [];
+    run.pipeClient.on('commandStarted', (event) => {
+      stateAtStart.set(event.requestId, rs.members.find((m) => m.name === event.address)?.state);
+    });
+    run.pipeClient.on('commandSucceeded', (event) => {
+      const state = stateAtStart.get(event.requestId);
+      stateAtStart.delete(event.requestId);
+      if (event.commandName === 'killCursors') return;
+      if (state === 'ROLLBACK' || state === 'RECOVERING') wrong.push(`${event.commandName} on ${state}`);
+    });
+    const toState = (state: MemberState) => (address: string) => {
+      const target =
+        rs.members.find((m) => m.name === address && m.state === 'SECONDARY') ??
+        rs.members.find((m) => m.state === 'SECONDARY');
+      if (target) rs.setMemberState(target.name, state);
+    };
+    const rollback = run.onRead({ afterReads: 2, action: (event) => toState('ROLLBACK')(event.address) });
+    const recovering = run.onRead({ afterReads: 5, action: (event) => toState('RECOVERING')(event.address) });
+    await snapshotUnderLoad(run);
+    await markAllReplicating(run);
+    await cdcUnderLoad(run);
+    return [
+      ...expectFired('ROLLBACK', rollback.fired()),
+      ...expectFired('RECOVERING', recovering.fired()),
+      ...(wrong.length > 0 ? [`reads served by a ROLLBACK/RECOVERING member: ${wrong.join(', ')}`] : []),
+    ];
+  },
+};
+
+const networkReset = onSnapshotAndCdcRead('network-reset', (run, address) =>
+  run.world.rs.closeAllConnections(address),
+);
+
+/** ShutdownInProgress (91) on the pipe's reads, twice in the snapshot and twice in CDC. */
+const shutdownInProgress: Fault = {
+  name: 'shutdown-in-progress',
+  async run(run) {
+    const failPoints = () => run.world.rs.failPoints();
+    const arm = (commands: string[]) =>
+      failPoints().configure(
+        'failCommand',
+        { times: 2 },
+        {
+          failCommands: commands,
+          errorCode: 91,
+          appName: PIPE_APP_NAME,
+        },
+      );
+    arm(['find', 'getMore']);
+    await snapshotUnderLoad(run);
+    const inSnapshot = failPoints().timesEntered('failCommand');
+    await markAllReplicating(run);
+    arm(['aggregate', 'getMore']);
+    await cdcUnderLoad(run);
+    const inCdc = failPoints().timesEntered('failCommand');
+    failPoints().configure('failCommand', 'off');
+    return [...expectFired('91 in the snapshot', inSnapshot > 0), ...expectFired('91 in CDC', inCdc > 0)];
+  },
+};
+
+const twoCdcRuns: Fault = {
+  name: 'two-cdc-runs',
+  async run(run) {
+    await snapshotUnderLoad(run);
+    await markAllReplicating(run);
+    const cdc = await cdcUnderLoad(run, undefined, 2);
+    return cdc.value.skipped > 0 ? [] : ['the two runs never met at the lease'];
+  },
+};
+
+/**
+ * Paused (no CDC) while writes go on and the oplog is truncated past the resume point: the next
+ * run must fail with ChangeStreamHistoryLostError, and a whole-pipe resync must converge.
+ */
+const oplogTruncatedWhilePaused: Fault = {
+  name: 'oplog-truncated-while-paused',
+  async run(run) {
+    await plainPhases(run);
+    await run.load.burst(run.workload.operationsPerPhase);
+    const latest = run.world.rs.deployment.oplog.latest();
+    if (!latest) return ['empty oplog'];
+    run.world.rs.truncateOplog(latest.ts);
+    const failure = await cdcBatch(
+      {
+        store: run.store,
+        source: run.parts.changeSource,
+        destination: run.parts.destination,
+        clock: systemClock,
+      },
+      {
+        pipeId: run.pipe.pipeId,
+        holder: 'after-pause',
+        budget: { deadline: Date.now() + 30_000 },
+        maxWaitMs: 150,
+      },
+    ).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    if (!(failure instanceof ChangeStreamHistoryLostError))
+      return [`expected ChangeStreamHistoryLostError, got ${String(failure)}`];
+    if (!failure.message.startsWith('resync needed'))
+      return ['the history-lost message does not say "resync needed"'];
+
+    await run.store.recordStartPoint(run.pipe.pipeId, await run.pipe.changeSource.captureStartPoint());
+    for (const table of run.collections) {
+      await prepareResyncTable(
+        { store: run.store, destination: run.parts.destination },
+        { pipeId: run.pipe.pipeId, tableKey: `${table.db}.${table.coll}` },
+      );
+    }
+    await snapshotUnderLoad(run);
+    for (const table of run.collections) {
+      await swapResyncTable(
+        { store: run.store, destination: run.parts.destination },
+        { pipeId: run.pipe.pipeId, tableKey: `${table.db}.${table.coll}` },
+      );
+    }
+    await moveResumePointToStart(run.store, run.pipe.pipeId);
+    await cdcUnderLoad(run);
+    return [];
+  },
+};
+
+export const FAULTS: readonly Fault[] = [
+  killedMidChunk,
+  killedBeforeCheckpoint,
+  killedBeforeTokenCommit,
+  killedMidSwap,
+  stepDown,
+  rollbackRecovering,
+  networkReset,
+  shutdownInProgress,
+  twoCdcRuns,
+  oplogTruncatedWhilePaused,
+];
