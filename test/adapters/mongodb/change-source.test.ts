@@ -1,4 +1,4 @@
-import type { Collection, Document, Timestamp } from 'mongodb';
+import { type Collection, type Document, Timestamp } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoChangeSource } from '../../../functions/adapters/mongodb/index.js';
 import { ChangeStreamHistoryLostError } from '../../../functions/core/errors.js';
@@ -41,7 +41,18 @@ const collection = (name: string): Collection<Document> => source.client.db(DB).
 
 beforeAll(async () => {
   source = await startSource({ noopIntervalMs: 100 });
-  for (const name of ['orders', 'txn', 'excl', 'idle', 'gone', 'moved', 'other', 'lost', 'fallback']) {
+  for (const name of [
+    'orders',
+    'txn',
+    'excl',
+    'idle',
+    'gone',
+    'moved',
+    'other',
+    'lost',
+    'fallback',
+    'indexed',
+  ]) {
     await source.client.db(DB).createCollection(name);
   }
 }, 60_000);
@@ -142,6 +153,36 @@ describe('MongoChangeSource', () => {
       advanced = batch.resumeClusterTime.seconds * 2 ** 32 + batch.resumeClusterTime.increment > startSeconds;
     }
     expect(advanced).toBe(true);
+  });
+
+  it('skips index builds (start, commit, abort) and index drops on a populated collection, and keeps the table', async () => {
+    const reader = changeSource('indexed');
+    await collection('indexed').insertMany([
+      { _id: 1 as never, sku: 'a' },
+      { _id: 2 as never, sku: 'a' },
+    ]);
+    const start = await reader.captureStartPoint();
+    await collection('indexed').createIndex({ n: 1 }, { name: 'n_1' });
+    await expect(
+      collection('indexed').createIndex({ sku: 1 }, { unique: true, name: 'sku_1' }),
+    ).rejects.toThrow(/duplicate key/);
+    await collection('indexed').insertOne({ _id: 3 as never, sku: 'b' });
+    await collection('indexed').dropIndex('n_1');
+    await collection('indexed').updateOne({ _id: 3 as never }, { $set: { sku: 'c' } });
+    const oplogCommands = source.rs.deployment.oplog
+      .entriesAfter(
+        new Timestamp({ t: start.clusterTime?.seconds ?? 0, i: start.clusterTime?.increment ?? 0 }),
+      )
+      .map((entry) => Object.keys((entry.o as Document) ?? {})[0]);
+    expect(oplogCommands).toEqual(
+      expect.arrayContaining(['startIndexBuild', 'commitIndexBuild', 'abortIndexBuild']),
+    );
+    const batch = await reader.readBatch(request({ start }));
+    expect(batch.events.map((event) => [event.operationType, Number(event.documentKey?._id)])).toEqual([
+      ['insert', 3],
+      ['update', 3],
+    ]);
+    expect(batch.tablesStopped).toEqual([]);
   });
 
   it('reports drop and rename as stopped tables and carries on after them', async () => {
