@@ -64,14 +64,13 @@ describe('type corpus: every BSON type and edge case lands in doc as docs/table-
   it('round-trips through snapshot and CDC into a JSON doc column, as the JSON column notes describe', async () => {
     const table = { db: 'types', coll: 'json', target: 'type_json' };
     const collection = world.mongo.db(table.db).collection(table.coll);
-    for (const document of typeCorpus('snap-', { large: false }))
+    for (const document of typeCorpus('snap-', { large: true }))
       await collection.insertOne(document as never);
     const pipe = await setUpPipe(world, [table], { useJsonNativeFormat: true });
     const parts = partsOf(world, pipe);
     await snapshotAll(pipe, parts);
     await markReplicating(world.store, pipe);
-    for (const document of typeCorpus('cdc-', { large: false }))
-      await collection.insertOne(document as never);
+    for (const document of typeCorpus('cdc-', { large: true })) await collection.insertOne(document as never);
     await cdcUntilCaughtUp(pipe, parts);
 
     const rows = await world.destination.readLiveRows({ database: DATABASE, table: table.target });
@@ -89,6 +88,8 @@ describe('type corpus: every BSON type and edge case lands in doc as docs/table-
     expect(byId.get('snap-keys-dots-dollar')).toContain('"$price":3');
     expect(byId.get('snap-bool-null')).not.toContain('"n"');
     expect(byId.get('snap-min-max-key')).toBe('{"_id":"snap-min-max-key"}');
+    expect(byId.get('snap-large-15mb')?.length).toBeGreaterThan(LARGE_DOCUMENT_BYTES);
+    expect(byId.get('cdc-large-15mb')?.length).toBeGreaterThan(LARGE_DOCUMENT_BYTES);
     expect(byId.get('snap-date-millis')).toContain('"v":"2025-08-19T20:32:11.705Z"');
     expect(byId.get('snap-date-far-future')).toContain('"v":"+010000-01-01T00:00:00Z"');
     // Date inference is off (docs/table-schema.md): no date may come back as a DateTime64.
