@@ -166,6 +166,24 @@ describe('pipe lifecycle through the HTTP API', () => {
     expect(world.scheduler.get(shopId)).toBeUndefined();
   }, 60_000);
 
+  it('the minimal create request (no destination: the local default) → 202 Provisioning → Running, data equal', async () => {
+    await seed(world, 'minimal', 'orders', 150);
+    const created = await http(world, 'POST', '/pipes', {
+      name: 'minimal',
+      source: { uri: world.rs.uri },
+      settings: {
+        replicationMode: 'cdc',
+        tableMappings: [
+          { sourceDatabaseName: 'minimal', sourceCollection: 'orders', targetTable: 'minimal_orders' },
+        ],
+      },
+    });
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({ id: expect.any(String), state: 'Provisioning' });
+    await waitForState(world, created.body.id, 'Running');
+    expect(await compareTable(world, 'minimal', 'orders', 'minimal_orders')).toEqual(equalWith(150));
+  }, 60_000);
+
   it('snapshot-only → Completed with the data equal', async () => {
     await seed(world, 'snap', 'items', 300);
     const created = await http(
