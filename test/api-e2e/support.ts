@@ -1,5 +1,5 @@
-import { type Document, MongoClient } from 'mongodb';
-import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
+import type { Document, MongoClient } from 'mongodb';
+import type { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { DESERIALIZE_OPTIONS } from '../../functions/adapters/mongodb/snapshot-source.js';
 import { documentToJson } from '../../functions/core/bson-json.js';
@@ -11,10 +11,11 @@ import { localApiDeps } from '../../local/api/deps.js';
 import { type LocalApiServer, startLocalApiServer } from '../../local/api/server.js';
 import { type ExecutionResult, LocalStateMachines } from '../../local/stepfunctions/runner.js';
 import { LocalCdcScheduler } from '../../local/stepfunctions/scheduler.js';
-import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
+import type { ReplicaSetHandle } from '../../simulator/index.js';
 import { hashOf } from '../e2e/harness.js';
-import { startTestClickHouse, type TestClickHouse } from '../support/clickhouse.js';
-import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import type { TestClickHouse } from '../support/clickhouse.js';
+import type { LocalDynamo } from '../support/dynalite.js';
+import { buildOnStandIns } from '../support/stand-ins.js';
 
 /** The ClickHouse database every pipe of these tests writes to. */
 export const DATABASE = 'api_e2e';
@@ -38,23 +39,8 @@ export interface ApiWorld {
   stop(): Promise<void>;
 }
 
-export async function startApiWorld(): Promise<ApiWorld> {
-  const stops: (() => Promise<unknown>)[] = [];
-  const stop = async () => {
-    for (const step of stops.reverse()) await step().catch(() => undefined);
-  };
-  try {
-    const rs = await startReplicaSet({ noopIntervalMs: 0 });
-    stops.push(() => rs.stop());
-    const mongo = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5_000 });
-    stops.push(() => mongo.close());
-    await mongo.connect();
-    const dynamo = await startDynalite();
-    stops.push(() => dynamo.stop());
-    const clickhouse = await startTestClickHouse();
-    stops.push(() => clickhouse.remove());
-    const destination = ClickHouseDestination.connect({ url: clickhouse.url });
-    stops.push(() => destination.close());
+export function startApiWorld(): Promise<ApiWorld> {
+  return buildOnStandIns(async ({ rs, mongo, dynamo, clickhouse, destination, onStop, stop }) => {
     const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: dynamo.tableName });
     const scheduler = new LocalCdcScheduler();
     const runtime: Runtime = {
@@ -73,7 +59,7 @@ export async function startApiWorld(): Promise<ApiWorld> {
       },
     });
     // Executions still running when the test ends must finish before their stand-ins go.
-    stops.push(() => machines.idle());
+    onStop(() => machines.idle());
     const api = await startLocalApiServer({
       deps: localApiDeps({
         store,
@@ -82,12 +68,9 @@ export async function startApiWorld(): Promise<ApiWorld> {
         log: () => undefined,
       }),
     });
-    stops.push(() => api.stop());
+    onStop(() => api.stop());
     return { rs, mongo, dynamo, clickhouse, destination, scheduler, runtime, machines, api, failures, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  });
 }
 
 export interface HttpAnswer {

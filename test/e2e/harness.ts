@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Document, MongoClient } from 'mongodb';
-import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
-import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
+import type { Document, MongoClient } from 'mongodb';
+import type { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { MongoChangeSource } from '../../functions/adapters/mongodb/change-source.js';
 import {
@@ -18,10 +17,11 @@ import { type Clock, systemClock } from '../../functions/ports/clock.js';
 import type { Destination } from '../../functions/ports/destination.js';
 import type { PipeStore } from '../../functions/ports/pipe-store.js';
 import type { ChangeSource, SnapshotSource } from '../../functions/ports/source.js';
-import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
+import type { ReplicaSetHandle } from '../../simulator/index.js';
 import { createPipeWithTables, ManualClock, newStore, type TableSpec } from '../engines/support.js';
-import { startTestClickHouse, type TestClickHouse } from '../support/clickhouse.js';
-import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import type { TestClickHouse } from '../support/clickhouse.js';
+import type { LocalDynamo } from '../support/dynalite.js';
+import { buildOnStandIns } from '../support/stand-ins.js';
 
 export const DATABASE = 'e2e';
 
@@ -38,23 +38,8 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
-  const stops: (() => Promise<unknown>)[] = [];
-  const stop = async () => {
-    for (const step of stops.reverse()) await step().catch(() => undefined);
-  };
-  try {
-    const rs = await startReplicaSet({ noopIntervalMs: 0 });
-    stops.push(() => rs.stop());
-    const mongo = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5_000 });
-    stops.push(() => mongo.close());
-    await mongo.connect();
-    const dynamo = await startDynalite();
-    stops.push(() => dynamo.stop());
-    const clickhouse = await startTestClickHouse();
-    stops.push(() => clickhouse.remove());
-    const destination = new ClickHouseDestination(createClickHouseClient({ url: clickhouse.url }));
-    stops.push(() => destination.close());
+export function startWorld(): Promise<World> {
+  return buildOnStandIns(async ({ rs, mongo, dynamo, clickhouse, destination, stop }) => {
     await destination.ensureDatabase(DATABASE);
     return {
       rs,
@@ -67,10 +52,7 @@ export async function startWorld(): Promise<World> {
       snapshotSource: new MongoSnapshotSource(mongo),
       stop,
     };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  });
 }
 
 export interface PipeUnderTest {
