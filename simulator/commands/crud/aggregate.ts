@@ -2,10 +2,9 @@
  * `aggregate`. A first `$changeStream` stage goes to the change stream part; `$collStats` is
  * answered from the catalog; leading `$match` stages use the storage's own matcher (and the
  * `_id` order); the rest runs in mingo on plain-number copies whose numbers get their BSON
- * types back by `_id` afterwards.
+ * types back by `_id` afterwards. On a view, the view's pipeline runs first, over its collection.
  */
 import type { Document } from 'bson';
-import { Aggregator } from 'mingo';
 import { type CommandContext, CommandError } from '../../contract.js';
 import { validateCollectionName } from '../../storage/catalog.js';
 import {
@@ -20,13 +19,13 @@ import {
 import { ArrayCursor, DEFAULT_FIRST_BATCH } from '../../storage/cursors.js';
 import { requireDocument } from '../../storage/query.js';
 import { storageStats } from '../../storage/stats.js';
-import { isPlainObject, retype, toPlain, toTyped } from '../../storage/typed-values.js';
-import { valueKey } from '../../storage/value-key.js';
-import { selectDocuments } from '../../storage/writes.js';
+import { isPlainObject } from '../../storage/typed-values.js';
+import { resolveView, viewDefinition, viewError } from '../../storage/views.js';
 import { openCursor } from './find.js';
 import { OPLOG_NS, queryOplog, readableOplog } from './oplog-view.js';
 import { runOut } from './out-stage.js';
 import { runNativePrefix } from './pipeline-prefix.js';
+import { runPipeline } from './pipeline-run.js';
 
 function stageName(stage: Document): string {
   return Object.keys(stage)[0] ?? '';
@@ -58,6 +57,7 @@ export async function aggregate(deps: ResolvedDeps, ctx: CommandContext): Promis
   const batchSize = firstBatchSize(ctx.body, DEFAULT_FIRST_BATCH);
   const first = pipeline[0];
   if (first && stageName(first) === '$changeStream') {
+    if (name !== null && viewDefinition(deps.catalog, ctx.db, name)) throw viewError(ctx.db, name);
     const stageOptions = requireDocument(first.$changeStream, '$changeStream');
     const maxAwait =
       ctx.body.maxAwaitTimeMS === undefined ? undefined : numberArg(ctx.body, 'maxAwaitTimeMS', 0);
@@ -83,15 +83,18 @@ export async function aggregate(deps: ResolvedDeps, ctx: CommandContext): Promis
     );
   }
   const ns = `${ctx.db}.${name}`;
-  const collection = readCollection(deps, ctx, name);
+  // A view runs its pipeline (and those of the views under it) on its collection, then the request's.
+  const view = resolveView(deps.catalog, ctx.db, name);
+  if (view && first && stageName(first) === '$collStats') throw viewError(ctx.db, name);
+  const collection = readCollection(deps, ctx, view ? view.collection : name);
   checkHint(collection, ctx.body.hint);
-  let stages = pipeline;
+  let stages = view ? [...view.pipeline, ...pipeline] : pipeline;
   let input: Document[];
   if (first && stageName(first) === '$collStats') {
     input = [collStatsDocument(ctx, ns, first.$collStats, collection)];
     stages = stages.slice(1);
   } else {
-    const oplog = ns === OPLOG_NS ? readableOplog(deps.oplog) : undefined;
+    const oplog = !view && ns === OPLOG_NS ? readableOplog(deps.oplog) : undefined;
     const source = oplog
       ? queryOplog(oplog, { filter: {}, sort: undefined, projection: undefined, skip: 0, limit: 0 })
       : collection;
@@ -106,29 +109,6 @@ export async function aggregate(deps: ResolvedDeps, ctx: CommandContext): Promis
     return openCursor(deps, (id) => new ArrayCursor(id, ns, [], ctx.session?.lsid), batchSize, true);
   }
   return openCursor(deps, (id) => new ArrayCursor(id, ns, output, ctx.session?.lsid), batchSize, false);
-}
-
-function runPipeline(
-  deps: ResolvedDeps,
-  ctx: CommandContext,
-  stages: Document[],
-  input: Document[],
-): Document[] {
-  const originals = new Map<string, Document>();
-  for (const doc of input) originals.set(valueKey(doc._id), doc);
-  let results: Document[];
-  try {
-    results = new Aggregator(toPlain(stages), {
-      collectionResolver: (foreign: string) =>
-        toPlain(selectDocuments(readCollection(deps, ctx, foreign), {})) as Document[],
-    } as never).run(input.map((doc) => toPlain(doc))) as Document[];
-  } catch (error) {
-    throw new CommandError(2, 'BadValue', (error as Error).message);
-  }
-  return results.map((doc) => {
-    const original = isPlainObject(doc) && '_id' in doc ? originals.get(valueKey(doc._id)) : undefined;
-    return original ? (retype(doc, original) as Document) : toTyped(doc);
-  });
 }
 
 function collStatsDocument(

@@ -13,6 +13,7 @@ import {
 import { compileProjection } from '../../storage/projection.js';
 import { parseSort } from '../../storage/query.js';
 import { validateUpdateSpec } from '../../storage/update.js';
+import { assertNotView } from '../../storage/views.js';
 import { runDelete, runUpdate } from '../../storage/writes.js';
 
 export function findAndModify(deps: ResolvedDeps, ctx: CommandContext): Document {
@@ -43,6 +44,7 @@ export function findAndModify(deps: ResolvedDeps, ctx: CommandContext): Document
     return project ? project(doc) : doc;
   };
   return guardTransaction(deps, ctx, () => {
+    assertNotView(deps.catalog, ctx.db, name);
     const scope = writeScope(deps, ctx);
     checkHint(scope.collection(ctx.db, name), body.hint);
     if (removing) {

@@ -1,6 +1,7 @@
 /**
  * `find`: a streaming cursor in `_id` or natural order when no other sort is asked for (so large
- * snapshot scans never materialise), otherwise a sorted result held by an array cursor.
+ * snapshot scans never materialise), otherwise a sorted result held by an array cursor. A find on
+ * a view materialises the view's documents first.
  */
 import { type Document, Long } from 'bson';
 import { type CommandContext, CommandError, type ServerCursor } from '../../contract.js';
@@ -17,10 +18,12 @@ import {
 } from '../../storage/command-support.js';
 import { ArrayCursor, DEFAULT_FIRST_BATCH } from '../../storage/cursors.js';
 import { compileProjection } from '../../storage/projection.js';
-import { compileFilter, parseSort, planIdLookup, planIdScan } from '../../storage/query.js';
+import { compileFilter, parseSort, planIdLookup, planIdScan, sortDocuments } from '../../storage/query.js';
 import { CollectionScanCursor } from '../../storage/scan-cursor.js';
+import { resolveView } from '../../storage/views.js';
 import { selectDocuments } from '../../storage/writes.js';
 import { OPLOG_NS, oplogCursor, queryOplog, readableOplog } from './oplog-view.js';
+import { viewDocuments } from './pipeline-run.js';
 
 /** Registers a cursor unless its maker (e.g. the change stream part) already did. */
 function registered(deps: ResolvedDeps, make: ServerCursor | ((id: Long) => ServerCursor)): ServerCursor {
@@ -84,6 +87,21 @@ export async function find(deps: ResolvedDeps, ctx: CommandContext): Promise<Doc
       limit: rawLimit,
     });
     return openCursor(deps, oplogCursor(ctx, documents), batchSize, singleBatch);
+  }
+  const view = resolveView(deps.catalog, ctx.db, name);
+  if (view) {
+    // The server rewrites a find on a view into an aggregation: the view's pipeline, then the
+    // filter, sort, skip, limit and projection.
+    const matched = viewDocuments(deps, ctx, view).filter(compileFilter(filter));
+    const sorted = sortDocuments(matched, sort);
+    const window = sorted.slice(skip, rawLimit > 0 ? skip + rawLimit : undefined);
+    const documents = project ? window.map(project) : window;
+    return openCursor(
+      deps,
+      (id) => new ArrayCursor(id, ns, documents, ctx.session?.lsid),
+      batchSize,
+      singleBatch,
+    );
   }
   const collection = readCollection(deps, ctx, name);
   checkHint(collection, body.hint);

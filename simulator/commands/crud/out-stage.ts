@@ -6,6 +6,7 @@ import type { Document } from 'bson';
 import { type CommandContext, CommandError } from '../../contract.js';
 import type { ResolvedDeps } from '../../storage/command-support.js';
 import { isPlainObject } from '../../storage/typed-values.js';
+import { assertNotView } from '../../storage/views.js';
 import { DirectWriteScope } from '../../storage/write-scope.js';
 import { insertDocument, updateDocument } from '../../storage/writes.js';
 import { renameNamespace } from '../ddl/collections.js';
@@ -29,6 +30,7 @@ export function runOut(deps: ResolvedDeps, ctx: CommandContext, stage: Document,
   const scope = new DirectWriteScope(deps.catalog, deps.oplog);
   if ('$out' in stage) {
     const target = targetNamespace(ctx, stage.$out, '$out');
+    assertNotView(deps.catalog, target.db, target.coll);
     const tempName = `tmp.agg_out.${crypto.randomUUID()}`;
     const temp = scope.ensureCollection(target.db, tempName);
     const existing = deps.catalog.get(target.db, target.coll);
@@ -39,6 +41,7 @@ export function runOut(deps: ResolvedDeps, ctx: CommandContext, stage: Document,
   }
   const spec: Document = isPlainObject(stage.$merge) ? stage.$merge : { into: stage.$merge };
   const target = targetNamespace(ctx, spec.into, '$merge');
+  assertNotView(deps.catalog, target.db, target.coll);
   const whenMatched = spec.whenMatched ?? 'merge';
   const whenNotMatched = spec.whenNotMatched ?? 'insert';
   const collection = scope.ensureCollection(target.db, target.coll);

@@ -1,6 +1,7 @@
 /**
  * `insert`, `update` and `delete`: per-statement results with `writeErrors` carrying the failing
- * statement's index; ordered batches stop at the first error, unordered ones carry on.
+ * statement's index; ordered batches stop at the first error, unordered ones carry on. Each
+ * statement on a view fails with 166 CommandNotSupportedOnView, as on the server.
  */
 import type { Document } from 'bson';
 import { type CommandContext, CommandError } from '../../contract.js';
@@ -14,6 +15,7 @@ import {
 } from '../../storage/command-support.js';
 import { parseSort, requireDocument } from '../../storage/query.js';
 import { isOperatorUpdate, validateUpdateSpec } from '../../storage/update.js';
+import { assertNotView } from '../../storage/views.js';
 import type { WriteScope } from '../../storage/write-scope.js';
 import { insertDocument, runDelete, runUpdate } from '../../storage/writes.js';
 
@@ -76,6 +78,7 @@ export function insert(deps: ResolvedDeps, ctx: CommandContext): Document {
   const documents = statements(ctx, 'documents');
   let n = 0;
   const errors = runBatch(deps, ctx, documents, (scope, doc) => {
+    assertNotView(deps.catalog, ctx.db, name);
     const collection = scope.ensureCollection(ctx.db, name);
     insertDocument(scope, collection, requireDocument(doc, 'insert.documents'));
     n += 1;
@@ -90,6 +93,7 @@ export function update(deps: ResolvedDeps, ctx: CommandContext): Document {
   let nModified = 0;
   const upserted: Document[] = [];
   const errors = runBatch(deps, ctx, updates, (scope, raw, index) => {
+    assertNotView(deps.catalog, ctx.db, name);
     const statement = requireDocument(raw, 'update.updates');
     const q = requireDocument(statement.q ?? {}, 'q');
     checkHint(scope.collection(ctx.db, name), statement.hint);
@@ -129,6 +133,7 @@ export function remove(deps: ResolvedDeps, ctx: CommandContext): Document {
   const deletes = statements(ctx, 'deletes');
   let n = 0;
   const errors = runBatch(deps, ctx, deletes, (scope, raw) => {
+    assertNotView(deps.catalog, ctx.db, name);
     const statement = requireDocument(raw, 'delete.deletes');
     const limit = Number((statement.limit as { valueOf(): unknown } | undefined)?.valueOf?.() ?? 0);
     if (limit !== 0 && limit !== 1) {

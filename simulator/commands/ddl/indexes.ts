@@ -1,7 +1,8 @@
 /**
  * createIndexes / dropIndexes / listIndexes. On a non-empty collection an index build is logged
  * as `startIndexBuild` then `commitIndexBuild` (or `abortIndexBuild` when a unique index meets
- * duplicate keys), on an empty one as plain `createIndexes` entries, as the server does.
+ * duplicate keys), on an empty one as plain `createIndexes` entries, as the server does. Views
+ * have no indexes: all three fail on one with 166 CommandNotSupportedOnView.
  */
 import { type Document, UUID } from 'bson';
 import { type CommandContext, CommandError } from '../../contract.js';
@@ -16,6 +17,7 @@ import {
 import { ArrayCursor, DEFAULT_FIRST_BATCH } from '../../storage/cursors.js';
 import { duplicateKeyError, type IndexSpec, validateIndexSpec } from '../../storage/index-keys.js';
 import { isPlainObject } from '../../storage/typed-values.js';
+import { assertNotView } from '../../storage/views.js';
 import { createDraft } from '../../storage/write-scope.js';
 import { openCursor } from '../crud/find.js';
 
@@ -50,6 +52,7 @@ export function createIndexes(deps: ResolvedDeps, ctx: CommandContext): Document
   const requested = arrayArg(ctx.body, 'indexes').map(validateIndexSpec);
   if (requested.length === 0)
     throw new CommandError(2, 'BadValue', 'Must specify at least one index to create');
+  assertNotView(deps.catalog, ctx.db, name);
   let collection = deps.catalog.get(ctx.db, name);
   const createdCollectionAutomatically = !collection;
   if (!collection) {
@@ -123,6 +126,7 @@ function indexesToDrop(collection: Collection, selector: unknown): IndexSpec[] {
 
 export function dropIndexes(deps: ResolvedDeps, ctx: CommandContext): Document {
   const name = targetCollection(ctx);
+  assertNotView(deps.catalog, ctx.db, name);
   const collection = deps.catalog.get(ctx.db, name);
   if (!collection) throw new CommandError(26, 'NamespaceNotFound', `ns not found ${ctx.db}.${name}`);
   const nIndexesWas = collection.indexes.length;
@@ -145,6 +149,7 @@ export function dropIndexes(deps: ResolvedDeps, ctx: CommandContext): Document {
 
 export async function listIndexes(deps: ResolvedDeps, ctx: CommandContext): Promise<Document> {
   const name = targetCollection(ctx);
+  assertNotView(deps.catalog, ctx.db, name);
   const collection = deps.catalog.get(ctx.db, name);
   if (!collection) throw new CommandError(26, 'NamespaceNotFound', `ns does not exist: ${ctx.db}.${name}`);
   const specs = collection.indexes.map((spec) => ({ ...spec }));

@@ -16,6 +16,7 @@ import { ArrayCursor, DEFAULT_FIRST_BATCH } from '../../storage/cursors.js';
 import { ID_INDEX } from '../../storage/index-keys.js';
 import { databaseStats, sizeOnDisk, storageStats } from '../../storage/stats.js';
 import { toPlain } from '../../storage/typed-values.js';
+import { assertNotView, type ViewDefinition, viewsOf } from '../../storage/views.js';
 import { openCursor } from '../crud/find.js';
 import { OPLOG_NS, oplogStats, readableOplog } from '../crud/oplog-view.js';
 
@@ -67,10 +68,22 @@ function describeCollection(collection: Collection): Document {
   };
 }
 
+function describeView(view: ViewDefinition): Document {
+  return {
+    name: view.name,
+    type: 'view',
+    options: { viewOn: view.viewOn, pipeline: view.pipeline },
+    info: { readOnly: true },
+  };
+}
+
 export async function listCollections(deps: ResolvedDeps, ctx: CommandContext): Promise<Document> {
   validateDbName(ctx.db);
   const nameOnly = boolArg(ctx.body, 'nameOnly', false);
-  const described = deps.catalog.collectionsOf(ctx.db).map(describeCollection);
+  const described = [
+    ...deps.catalog.collectionsOf(ctx.db).map(describeCollection),
+    ...viewsOf(deps.catalog, ctx.db).map(describeView),
+  ];
   const selected = matching(documentArg(ctx.body, 'filter'), described).map((doc) =>
     nameOnly ? { name: doc.name, type: doc.type } : doc,
   );
@@ -90,13 +103,17 @@ function scaleArg(body: Document): number {
 
 export function dbStats(deps: ResolvedDeps, ctx: CommandContext): Document {
   validateDbName(ctx.db);
-  return databaseStats(ctx.db, deps.catalog.collectionsOf(ctx.db), scaleArg(ctx.body));
+  return {
+    ...databaseStats(ctx.db, deps.catalog.collectionsOf(ctx.db), scaleArg(ctx.body)),
+    views: viewsOf(deps.catalog, ctx.db).length,
+  };
 }
 
 export function collStats(deps: ResolvedDeps, ctx: CommandContext): Document {
   const name = targetCollection(ctx);
   const oplog = `${ctx.db}.${name}` === OPLOG_NS ? readableOplog(deps.oplog) : undefined;
   if (oplog) return oplogStats(oplog);
+  assertNotView(deps.catalog, ctx.db, name);
   const collection = deps.catalog.get(ctx.db, name);
   if (!collection)
     throw new CommandError(26, 'NamespaceNotFound', `Collection [${ctx.db}.${name}] not found.`);
