@@ -80,6 +80,21 @@ describe('insert and find through the driver', () => {
     );
   });
 
+  it('stores an _id of null as sent (the driver, not the server, replaces it on insertOne)', async () => {
+    const db = h.client.db('crud');
+    const coll = db.collection('nullIds');
+    // The driver's maybeAddIdToDocuments swaps `_id: null` for an ObjectId before sending...
+    await coll.insertOne({ _id: null } as never);
+    expect(await coll.countDocuments({ _id: { $type: 'null' } } as never)).toBe(0);
+    // ...so send the insert command as it is: the server keeps the null, and it is a unique key.
+    await db.command({ insert: 'nullIds', documents: [{ _id: null, a: 1 }] });
+    expect(await coll.find({ _id: { $type: 'null' } } as never).toArray()).toEqual([{ _id: null, a: 1 }]);
+    const again = await db.command({ insert: 'nullIds', documents: [{ _id: null }] });
+    expect(again.writeErrors).toMatchObject([{ code: 11000, keyValue: { _id: null } }]);
+    await coll.updateOne({ _id: null } as never, { $set: { b: 2 } });
+    expect(await coll.findOne({ _id: null } as never)).toEqual({ _id: null, a: 1, b: 2 });
+  });
+
   it('continues past errors in unordered inserts and reports each index', async () => {
     const coll = h.client.db('crud').collection('unordered');
     const error = (await coll
