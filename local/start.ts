@@ -20,7 +20,11 @@ import { PipeWatcher } from './watch.js';
 
 const STORE_TABLE = 'Pipes';
 const WATCH_INTERVAL_MS = 1_000;
-/** How long Ctrl-C waits for running executions before stopping the stand-ins under them. */
+/**
+ * How long Ctrl-C waits for the Task invocations in progress (a snapshot chunk, a drain check)
+ * before stopping the stand-ins under them. Executions are not waited for: they are journaled
+ * and continue at their current state on the next start.
+ */
 const SHUTDOWN_GRACE_MS = 15_000;
 /**
  * What a local CDC run may take, given as the "Lambda time left": the handler keeps a 5 s margin,
@@ -31,22 +35,50 @@ const LOCAL_CDC_RUN_MS = 10_000;
 const clock: Clock = { now: () => Date.now() };
 const output = consoleOutput();
 
-/** After a restart: Running pipes get their CDC schedule back; executions in flight were lost. */
+/**
+ * After a restart: Running pipes get their CDC schedule back, then every execution the journal
+ * holds continues from the state it was in (as Step Functions executions would have). The demo
+ * pipe is replaced below (its source was in memory), so neither applies to it.
+ */
 async function resumePipes(
   store: PipeStore,
   scheduler: LocalCdcScheduler,
+  machines: LocalStateMachines,
   skipName: string | null,
 ): Promise<void> {
-  for (const pipe of (await store.listPipes()).items) {
-    if (pipe.name === skipName) continue;
-    if (pipe.state === 'Running') {
-      await scheduler.enable(pipe.id);
-      output.line(`pipe ${pipe.name}: Running, CDC resumes from its stored resume point`);
-    } else if (TRANSITIONAL_STATES.includes(pipe.state)) {
+  const pipes = new Map((await store.listPipes()).items.map((pipe) => [pipe.id, pipe]));
+  for (const pipe of pipes.values()) {
+    if (pipe.name === skipName || pipe.state !== 'Running') continue;
+    await scheduler.enable(pipe.id);
+    output.line(`pipe ${pipe.name}: Running, CDC resumes from its stored resume point`);
+  }
+  const { entries, unreadable } = await machines.journaled();
+  for (const path of unreadable) output.line(`execution journal: cannot read ${path}; left in place`);
+  const journaled = new Set<string>();
+  for (const entry of entries) {
+    const pipe = pipes.get(entry.pipeId);
+    if (pipe && pipe.name === skipName) {
+      await machines.discard(entry);
+      continue;
+    }
+    journaled.add(entry.pipeId);
+    // A pipe deleted meanwhile: the execution goes on and ends at its next Task (PipeNotFoundError).
+    const name = pipe?.name ?? entry.pipeId;
+    try {
+      machines.resume(entry);
+      output.line(`pipe ${name}: resuming ${entry.operation} at ${entry.state} after a restart`);
+    } catch (error) {
       output.line(
-        `pipe ${pipe.name}: was ${pipe.state} when the runtime stopped; that execution did not survive the restart (delete the pipe and create it again)`,
+        `pipe ${name}: cannot resume ${entry.operation} (${String(error)}); its journal entry is kept`,
       );
     }
+  }
+  for (const pipe of pipes.values()) {
+    if (pipe.name === skipName || journaled.has(pipe.id) || !TRANSITIONAL_STATES.includes(pipe.state))
+      continue;
+    output.line(
+      `pipe ${pipe.name}: was ${pipe.state} when the runtime stopped, with no execution journaled for it (delete the pipe and create it again)`,
+    );
   }
 }
 
@@ -79,11 +111,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     output.line(`${signal}: stopping (data stays in ${dataDir})`);
-    await Promise.all(inFlight.map((current) => current()));
-    if (machines) {
-      const idle = machines.idle();
-      await Promise.race([idle, new Promise((done) => setTimeout(done, SHUTDOWN_GRACE_MS).unref())]);
-    }
+    // No Task begins from now on; the ones in progress (and the current CDC run) are waited for.
+    const stopped = machines?.stop() ?? Promise.resolve();
+    await Promise.all([
+      Promise.race([stopped, new Promise((done) => setTimeout(done, SHUTDOWN_GRACE_MS).unref())]),
+      ...inFlight.map((current) => current()),
+    ]);
     await stopAll();
     output.line('stopped');
     process.exit(0);
@@ -130,6 +163,9 @@ async function main(): Promise<void> {
     };
     machines = new LocalStateMachines({
       runtime,
+      journalDir: join(dataDir, 'executions'),
+      onJournalError: (executionId, error) =>
+        output.line(`execution journal: ${executionId}: ${String(error)}`),
       onFinished: (execution) => {
         if (execution.status === 'FAILED')
           output.line(
@@ -137,6 +173,10 @@ async function main(): Promise<void> {
           );
       },
     });
+    const watcher = new PipeWatcher(store, output);
+    await watcher.prime();
+    // Before serving: what the last run left in flight continues first.
+    await resumePipes(store, scheduler, machines, demo ? DEMO_PIPE : null);
     const api = await startLocalApiServer({
       deps: localApiDeps({
         store,
@@ -150,10 +190,6 @@ async function main(): Promise<void> {
     stops.push(() => api.stop());
     output.line(`api: ${api.url}`);
 
-    const watcher = new PipeWatcher(store, output);
-    await watcher.prime();
-    // The demo pipe is replaced below (its source was in memory), so it does not resume.
-    await resumePipes(store, scheduler, demo ? DEMO_PIPE : null);
     if (demo) {
       const destination = ClickHouseDestination.connect({ url: clickhouse.url });
       await createDemoPipe({
