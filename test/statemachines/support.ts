@@ -1,5 +1,5 @@
-import { MongoClient } from 'mongodb';
-import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
+import type { MongoClient } from 'mongodb';
+import type { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { documentToJson } from '../../functions/core/bson-json.js';
 import { renderDocumentId } from '../../functions/core/document-id.js';
@@ -9,9 +9,10 @@ import { systemClock } from '../../functions/ports/clock.js';
 import type { LifecycleOperation, OperationInput } from '../../functions/ports/lifecycle.js';
 import { type ExecutionResult, LocalStateMachines } from '../../local/stepfunctions/runner.js';
 import { LocalCdcScheduler } from '../../local/stepfunctions/scheduler.js';
-import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
-import { startTestClickHouse, type TestClickHouse } from '../support/clickhouse.js';
-import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import type { ReplicaSetHandle } from '../../simulator/index.js';
+import type { TestClickHouse } from '../support/clickhouse.js';
+import type { LocalDynamo } from '../support/dynalite.js';
+import { buildOnStandIns } from '../support/stand-ins.js';
 
 export const DATABASE = 'sm';
 
@@ -74,23 +75,8 @@ export interface MachineWorld {
   stop(): Promise<void>;
 }
 
-export async function startMachineWorld(): Promise<MachineWorld> {
-  const stops: (() => Promise<unknown>)[] = [];
-  const stop = async () => {
-    for (const step of stops.reverse()) await step().catch(() => undefined);
-  };
-  try {
-    const rs = await startReplicaSet({ noopIntervalMs: 0 });
-    stops.push(() => rs.stop());
-    const mongo = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5_000 });
-    stops.push(() => mongo.close());
-    await mongo.connect();
-    const dynamo = await startDynalite();
-    stops.push(() => dynamo.stop());
-    const clickhouse = await startTestClickHouse();
-    stops.push(() => clickhouse.remove());
-    const destination = ClickHouseDestination.connect({ url: clickhouse.url });
-    stops.push(() => destination.close());
+export function startMachineWorld(): Promise<MachineWorld> {
+  return buildOnStandIns(async ({ rs, mongo, dynamo, clickhouse, destination, stop }) => {
     const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: dynamo.tableName });
     const faults = new FaultPlan();
     const scheduler = new LocalCdcScheduler();
@@ -110,10 +96,7 @@ export async function startMachineWorld(): Promise<MachineWorld> {
     };
     const machines = new LocalStateMachines({ runtime, retryIntervalMs: 0, waitMs: 5 });
     return { rs, mongo, dynamo, store, clickhouse, destination, scheduler, faults, runtime, machines, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  });
 }
 
 let sequence = 0;
