@@ -1,9 +1,6 @@
-import type { Document, MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import type { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
-import { DESERIALIZE_OPTIONS } from '../../functions/adapters/mongodb/snapshot-source.js';
-import { documentToJson } from '../../functions/core/bson-json.js';
-import { renderDocumentId } from '../../functions/core/document-id.js';
 import { cdcBatchTask } from '../../functions/handlers/cdc-batch.js';
 import { connectWith, type Runtime } from '../../functions/handlers/runtime.js';
 import { systemClock } from '../../functions/ports/clock.js';
@@ -12,8 +9,8 @@ import { type LocalApiServer, startLocalApiServer } from '../../local/api/server
 import { type ExecutionResult, LocalStateMachines } from '../../local/stepfunctions/runner.js';
 import { LocalCdcScheduler } from '../../local/stepfunctions/scheduler.js';
 import type { ReplicaSetHandle } from '../../simulator/index.js';
-import { hashOf } from '../e2e/harness.js';
 import type { TestClickHouse } from '../support/clickhouse.js';
+import { compareCollection, equalComparison } from '../support/compare.js';
 import type { LocalDynamo } from '../support/dynalite.js';
 import { buildOnStandIns } from '../support/stand-ins.js';
 
@@ -211,48 +208,21 @@ async function waitForSchedule(world: ApiWorld, pipeId: string): Promise<void> {
   }
 }
 
-export interface Comparison {
-  mongoCount: number;
-  clickhouseCount: number;
-  missing: string[];
-  extra: string[];
-  different: string[];
-  duplicated: string[];
-}
-
 /** MongoDB vs ClickHouse FINAL live rows of `table`, by rendered `_id` and canonical hash. */
-export async function compareTable(
-  world: ApiWorld,
-  db: string,
-  coll: string,
-  table: string,
-): Promise<Comparison> {
-  const expected = new Map<string, string>();
-  for await (const document of world.mongo.db(db).collection(coll).find({}, DESERIALIZE_OPTIONS)) {
-    expected.set(renderDocumentId((document as Document)._id), hashOf(documentToJson(document as Document)));
-  }
-  const rows = await world.destination.readLiveRows({ database: DATABASE, table });
-  const seen = new Map<string, number>();
-  const actual = new Map<string, string>();
-  for (const row of rows) {
-    seen.set(row._id, (seen.get(row._id) ?? 0) + 1);
-    actual.set(row._id, hashOf(row.doc));
-  }
-  return {
-    mongoCount: expected.size,
-    clickhouseCount: rows.length,
-    missing: [...expected.keys()].filter((id) => !actual.has(id)),
-    extra: [...actual.keys()].filter((id) => !expected.has(id)),
-    different: [...expected]
-      .filter(([id, hash]) => actual.has(id) && actual.get(id) !== hash)
-      .map(([id]) => id),
-    duplicated: [...seen].filter(([, count]) => count > 1).map(([id]) => id),
-  };
+export async function compareTable(world: ApiWorld, db: string, coll: string, table: string) {
+  const { table: _named, ...comparison } = await compareCollection(
+    world.mongo,
+    world.destination,
+    { db, coll },
+    { database: DATABASE, table },
+  );
+  return comparison;
 }
 
 /** What an equal comparison looks like for a table of `count` documents. */
 export function equalWith(count: number) {
-  return { mongoCount: count, clickhouseCount: count, missing: [], extra: [], different: [], duplicated: [] };
+  const { table: _named, ...equal } = equalComparison('', count);
+  return equal;
 }
 
 /** A query over ClickHouse's HTTP interface, as a reader outside the product would send it. */

@@ -1,14 +1,8 @@
-import { createHash } from 'node:crypto';
-import type { Document, MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import type { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { MongoChangeSource } from '../../functions/adapters/mongodb/change-source.js';
-import {
-  DESERIALIZE_OPTIONS,
-  MongoSnapshotSource,
-} from '../../functions/adapters/mongodb/snapshot-source.js';
-import { documentToJson } from '../../functions/core/bson-json.js';
-import { renderDocumentId } from '../../functions/core/document-id.js';
+import { MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
 import type { PipeSettingsInput } from '../../functions/core/settings.js';
 import { cdcBatch } from '../../functions/engines/cdc-batch.js';
 import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
@@ -20,8 +14,11 @@ import type { ChangeSource, SnapshotSource } from '../../functions/ports/source.
 import type { ReplicaSetHandle } from '../../simulator/index.js';
 import { createPipeWithTables, ManualClock, newStore, type TableSpec } from '../engines/support.js';
 import type { TestClickHouse } from '../support/clickhouse.js';
+import { type Comparison, compareCollection } from '../support/compare.js';
 import type { LocalDynamo } from '../support/dynalite.js';
 import { buildOnStandIns } from '../support/stand-ins.js';
+
+export type { Comparison } from '../support/compare.js';
 
 export const DATABASE = 'e2e';
 
@@ -217,59 +214,10 @@ export async function cdcUntilCaughtUp(
   throw new Error('CDC did not catch up within 500 batches');
 }
 
-/** JSON text parsed and written back with keys sorted at every level: key order is not content. */
-export function canonicalJson(text: string): string {
-  const sortKeys = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(sortKeys);
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(
-        Object.keys(value)
-          .sort()
-          .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-      );
-    }
-    return value;
-  };
-  return JSON.stringify(sortKeys(JSON.parse(text)));
-}
-
-export function hashOf(text: string): string {
-  return createHash('sha256').update(canonicalJson(text)).digest('hex');
-}
-
-export interface Comparison {
-  table: string;
-  mongoCount: number;
-  clickhouseCount: number;
-  missing: string[];
-  extra: string[];
-  different: string[];
-  duplicated: string[];
-}
-
-/** MongoDB vs ClickHouse FINAL (live rows), by rendered `_id` and the hash of the canonical doc. */
-export async function compareTable(world: World, table: TableSpec): Promise<Comparison> {
-  const expected = new Map<string, string>();
-  const cursor = world.mongo.db(table.db).collection(table.coll).find({}, DESERIALIZE_OPTIONS);
-  for await (const document of cursor) {
-    expected.set(renderDocumentId((document as Document)._id), hashOf(documentToJson(document as Document)));
-  }
-  const rows = await world.destination.readLiveRows({ database: DATABASE, table: table.target });
-  const seen = new Map<string, number>();
-  const actual = new Map<string, string>();
-  for (const row of rows) {
-    seen.set(row._id, (seen.get(row._id) ?? 0) + 1);
-    actual.set(row._id, hashOf(row.doc));
-  }
-  return {
+/** MongoDB vs ClickHouse FINAL (live rows) of one table of the pipe. */
+export function compareTable(world: World, table: TableSpec): Promise<Comparison> {
+  return compareCollection(world.mongo, world.destination, table, {
+    database: DATABASE,
     table: table.target,
-    mongoCount: expected.size,
-    clickhouseCount: rows.length,
-    missing: [...expected.keys()].filter((id) => !actual.has(id)),
-    extra: [...actual.keys()].filter((id) => !expected.has(id)),
-    different: [...expected]
-      .filter(([id, hash]) => actual.has(id) && actual.get(id) !== hash)
-      .map(([id]) => id),
-    duplicated: [...seen].filter(([, count]) => count > 1).map(([id]) => id),
-  };
+  });
 }

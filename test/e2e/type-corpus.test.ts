@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESERIALIZE_OPTIONS } from '../../functions/adapters/mongodb/snapshot-source.js';
 import { documentToJson } from '../../functions/core/bson-json.js';
+import { canonicalJson } from '../support/compare.js';
 import {
-  canonicalJson,
   cdcUntilCaughtUp,
   DATABASE,
   markReplicating,

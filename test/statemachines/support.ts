@@ -1,8 +1,6 @@
 import type { MongoClient } from 'mongodb';
 import type { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
-import { documentToJson } from '../../functions/core/bson-json.js';
-import { renderDocumentId } from '../../functions/core/document-id.js';
 import type { PipeSettingsInput } from '../../functions/core/settings.js';
 import { connectWith, type Runtime } from '../../functions/handlers/runtime.js';
 import { systemClock } from '../../functions/ports/clock.js';
@@ -11,6 +9,7 @@ import { type ExecutionResult, LocalStateMachines } from '../../local/stepfuncti
 import { LocalCdcScheduler } from '../../local/stepfunctions/scheduler.js';
 import type { ReplicaSetHandle } from '../../simulator/index.js';
 import type { TestClickHouse } from '../support/clickhouse.js';
+import { compareCollection } from '../support/compare.js';
 import type { LocalDynamo } from '../support/dynalite.js';
 import { buildOnStandIns } from '../support/stand-ins.js';
 
@@ -168,32 +167,11 @@ export function liveRows(world: MachineWorld, db: string, coll: string): Promise
 
 /** MongoDB vs the ClickHouse live rows: ids missing or extra, and documents that differ. */
 export async function compareWithSource(world: MachineWorld, db: string, coll: string) {
-  const expected = new Map<string, string>();
-  for await (const document of world.mongo.db(db).collection(coll).find({})) {
-    expected.set(renderDocumentId(document._id), canonical(documentToJson(document)));
-  }
-  const actual = new Map<string, string>();
-  for (const row of await world.destination.readLiveRows({ database: DATABASE, table: `${db}_${coll}` })) {
-    actual.set(row._id, canonical(row.doc));
-  }
-  return {
-    count: actual.size,
-    missing: [...expected.keys()].filter((id) => !actual.has(id)),
-    extra: [...actual.keys()].filter((id) => !expected.has(id)),
-    different: [...expected]
-      .filter(([id, doc]) => actual.has(id) && actual.get(id) !== doc)
-      .map(([id]) => id),
-  };
-}
-
-function canonical(json: string): string {
-  const sortKeys = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(sortKeys);
-    if (value !== null && typeof value === 'object') {
-      const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
-      return Object.fromEntries(entries.map(([key, inner]) => [key, sortKeys(inner)]));
-    }
-    return value;
-  };
-  return JSON.stringify(sortKeys(JSON.parse(json)));
+  const { clickhouseCount, missing, extra, different } = await compareCollection(
+    world.mongo,
+    world.destination,
+    { db, coll },
+    { database: DATABASE, table: `${db}_${coll}` },
+  );
+  return { count: clickhouseCount, missing, extra, different };
 }
