@@ -1,0 +1,109 @@
+/**
+ * Timing wrappers around the engine's ports, to see where a snapshot chunk spends its time
+ * without changing the engine: time spent waiting for the source's next batch, in insertRows,
+ * and in pipe store calls. The wrappers only read the clock.
+ */
+import type { DynamoPipeStore } from '../functions/adapters/dynamodb/store.js';
+import type { RowSink } from '../functions/engines/destination-needs.js';
+import type { SnapshotSource } from '../functions/ports/source.js';
+
+export interface PhaseTimings {
+  /** Seconds from asking the source for a batch to having it (reads may run during an insert). */
+  readWait: number;
+  /** Seconds inside insertRows. */
+  insert: number;
+  /** [start, end] in ms of every read and every insert, to see how much they overlap. */
+  readSpans: [number, number][];
+  insertSpans: [number, number][];
+  /** Seconds inside pipe store calls. */
+  store: number;
+  reads: number;
+  inserts: number;
+  storeCalls: number;
+}
+
+export function timedSource(
+  source: Pick<SnapshotSource, 'readPartition'>,
+  timings: PhaseTimings,
+): Pick<SnapshotSource, 'readPartition'> {
+  return {
+    readPartition: (namespace, options) => timedIterable(source.readPartition(namespace, options), timings),
+  };
+}
+
+async function* timedIterable<T>(iterable: AsyncIterable<T>, timings: PhaseTimings): AsyncGenerator<T> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const started = performance.now();
+      const next = await iterator.next();
+      const ended = performance.now();
+      timings.readWait += (ended - started) / 1000;
+      timings.readSpans.push([started, ended]);
+      timings.reads += 1;
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+export function timedDestination(destination: RowSink, timings: PhaseTimings): RowSink {
+  return {
+    insertRows: async (batch) => {
+      const started = performance.now();
+      try {
+        return await destination.insertRows(batch);
+      } finally {
+        const ended = performance.now();
+        timings.insert += (ended - started) / 1000;
+        timings.insertSpans.push([started, ended]);
+        timings.inserts += 1;
+      }
+    },
+  };
+}
+
+/** The store with every method timed (the engines only call methods). */
+export function timedStore(store: DynamoPipeStore, timings: PhaseTimings): DynamoPipeStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const started = performance.now();
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } finally {
+          timings.store += (performance.now() - started) / 1000;
+          timings.storeCalls += 1;
+        }
+      };
+    },
+  });
+}
+
+export function newTimings(): PhaseTimings {
+  return {
+    readWait: 0,
+    insert: 0,
+    readSpans: [],
+    insertSpans: [],
+    store: 0,
+    reads: 0,
+    inserts: 0,
+    storeCalls: 0,
+  };
+}
+
+/** Seconds during which a read and an insert were both in progress. */
+export function overlapSeconds(timings: PhaseTimings): number {
+  let overlap = 0;
+  for (const [readStart, readEnd] of timings.readSpans) {
+    for (const [insertStart, insertEnd] of timings.insertSpans) {
+      overlap += Math.max(0, Math.min(readEnd, insertEnd) - Math.max(readStart, insertStart));
+    }
+  }
+  return overlap / 1000;
+}

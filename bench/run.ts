@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: prints snapshot, CDC and memory figures of the product path on the embedded
+ * stand-ins (all on 127.0.0.1), and stops everything it started. Asserts no times. See
+ * docs/performance.md for what each figure means and the last recorded run.
+ */
+import { type CdcBacklog, type DrainFigures, drainBenchmark, writeBacklog } from './cdc-drain.js';
+import { type LagFigures, lagBenchmark } from './cdc-lag.js';
+import { parseOptions } from './options.js';
+import { killChildren } from './processes.js';
+import { loadAverage, machineHeader, mbPerSecond, perSecond, seconds, section } from './report.js';
+import { loadSmallCollection, type RssRun, rssBenchmark } from './rss.js';
+import { loadSnapshotCollection, type SnapshotFigures, snapshotBenchmark } from './snapshot.js';
+import { startWorld } from './world.js';
+
+const options = parseOptions();
+const started = performance.now();
+for (const line of machineHeader()) console.log(line);
+const smallDocs = Math.round(options.docs / 10);
+console.log(
+  `sizes: snapshot ${options.docs} docs (RSS also ${smallDocs}), CDC backlog ${options.events} events, ` +
+    `steady load ${options.lagRate}/s for ${options.lagSeconds} s, RSS batch ${options.rssBatch}; ` +
+    `sections: ${[...options.sections].join(', ')}`,
+);
+
+const world = await startWorld();
+const stopOnSignal = () => {
+  console.log('\nstopping: ending child processes and the stand-ins');
+  killChildren();
+  void world.stop().finally(() => process.exit(130));
+};
+process.once('SIGINT', stopOnSignal);
+process.once('SIGTERM', stopOnSignal);
+let snapshot: SnapshotFigures | undefined;
+let drain: DrainFigures | undefined;
+let lag: LagFigures | undefined;
+let rss: RssRun[] | undefined;
+try {
+  console.log(
+    `ClickHouse ${world.clickhouse.version} (chDB) in its own process, the simulator in its own process, ` +
+      'dynalite in this one; all on 127.0.0.1',
+  );
+  const { sections } = options;
+  if (sections.has('snapshot') || sections.has('rss')) {
+    section('setup');
+    await loadSnapshotCollection(world, options.docs);
+    if (sections.has('rss')) await loadSmallCollection(world, smallDocs);
+  }
+  if (sections.has('snapshot')) {
+    section(`1. snapshot path: one chunk over ${options.docs} documents of ~1 KB, next to the raw limits`);
+    snapshot = await snapshotBenchmark(world, options.docs, options.profile);
+  }
+  let backlog: CdcBacklog | undefined;
+  if (sections.has('drain') || sections.has('rss')) {
+    section(`2. CDC drain: a backlog of ${options.events} mixed events`);
+    backlog = await writeBacklog(world, options.events, options.rssBatch);
+    if (sections.has('drain')) drain = await drainBenchmark(world, backlog);
+  }
+  if (sections.has('lag')) {
+    section(`3. CDC lag under a steady load of ${options.lagRate} writes/s for ${options.lagSeconds} s`);
+    lag = await lagBenchmark(world, options.lagRate, options.lagSeconds, options.lagWindowMs);
+  }
+  if (sections.has('rss')) {
+    section('4. peak RSS, each run in a fresh process');
+    rss = await rssBenchmark(world, { docs: options.docs, smallDocs, rssBatch: options.rssBatch }, backlog);
+  }
+} finally {
+  await world.stop();
+  process.off('SIGINT', stopOnSignal);
+  process.off('SIGTERM', stopOnSignal);
+}
+
+section('summary');
+if (snapshot) {
+  const s = snapshot;
+  const line = (name: string, docs: number, bytes: number, wall: number) =>
+    console.log(
+      `${name.padEnd(22)} ${perSecond(docs, wall).padStart(7)} docs/s ${mbPerSecond(bytes, wall).padStart(6)} MB/s`,
+    );
+  line('snapshot product', s.docs, s.product.bsonBytes, s.product.seconds);
+  line('raw read (a)', s.docs, s.read.bsonBytes, s.read.seconds);
+  line('raw write (b)', s.docs, s.write.bsonBytes, s.write.seconds);
+  console.log(
+    `${'ratio product/min'.padEnd(22)} ${s.ratio.toFixed(2)}   (bench process CPU in the product run: ` +
+      `${(s.product.cpu.bench / s.product.seconds).toFixed(2)} of a core)`,
+  );
+}
+if (drain) {
+  console.log(
+    `${'CDC drain'.padEnd(22)} ${perSecond(drain.events, drain.seconds).padStart(7)} events/s ` +
+      `(${drain.events} events, ${drain.batches} batches, ${seconds(drain.seconds)} s)`,
+  );
+}
+if (lag) {
+  console.log(
+    `${'CDC lag'.padEnd(22)} p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms at ${lag.achievedRate.toFixed(0)} writes/s`,
+  );
+}
+if (rss) {
+  for (const run of rss) {
+    console.log(
+      `${'peak RSS'.padEnd(22)} ${(run.report.maxRssKb / 1024).toFixed(0).padStart(5)} MiB  ${run.label}, ${run.size}`,
+    );
+  }
+}
+console.log(
+  `load average at end: ${loadAverage()}; wall time ${((performance.now() - started) / 1000).toFixed(0)} s`,
+);

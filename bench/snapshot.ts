@@ -1,0 +1,280 @@
+/**
+ * Snapshot path on one core: the real snapshotChunk engine (MongoSnapshotSource → snapshotRow →
+ * ClickHouseDestination) over one partition holding the whole collection, next to the two raw
+ * limits measured in the same run on the same documents: the driver reading them (find() in _id
+ * order, the same cursor batch size, nothing else) and ClickHouse inserting the rows the
+ * product would insert (made before timing starts) with insertRows and nothing else.
+ */
+import type { Document } from 'mongodb';
+import { DESERIALIZE_OPTIONS, MongoSnapshotSource } from '../functions/adapters/mongodb/snapshot-source.js';
+import { decodePartitionBounds } from '../functions/core/partition-plan.js';
+import { type DestinationRow, snapshotRow } from '../functions/core/rows.js';
+import { parseSettings } from '../functions/core/settings.js';
+import { snapshotChunk } from '../functions/engines/snapshot-chunk.js';
+import { planTableSnapshot } from '../functions/engines/snapshot-plan.js';
+import { systemClock } from '../functions/ports/clock.js';
+import { loadOrders, ORDER_BSON_BYTES } from './documents.js';
+import {
+  newTimings,
+  overlapSeconds,
+  type PhaseTimings,
+  timedDestination,
+  timedSource,
+  timedStore,
+} from './instrument.js';
+import { type BenchPipe, createBenchPipe } from './pipes.js';
+import { profiled } from './profile.js';
+import { cpuLine, MB, mbPerSecond, perSecond, seconds } from './report.js';
+import { type CpuSample, cpuBetween, DESTINATION_DATABASE, settleMerges, type World } from './world.js';
+
+export const SNAPSHOT_DB = 'bench';
+export const SNAPSHOT_COLLECTION = 'orders';
+/** The cursor batch size MongoSnapshotSource uses: min(snapshotBatchMaxRows, 5000). */
+const SOURCE_CURSOR_BATCH = 5_000;
+
+export interface Phase {
+  seconds: number;
+  docs: number;
+  /** BSON bytes of the documents (what the source counts). */
+  bsonBytes: number;
+  cpu: CpuSample;
+}
+
+export interface SnapshotFigures {
+  docs: number;
+  batchRows: number;
+  batchBytes: number;
+  product: Phase & { batches: number; timings: PhaseTimings };
+  read: Phase;
+  /** The same find() returning raw BSON, undecoded (reference). */
+  readRawBytes: Phase;
+  write: Phase & { jsonBytes: number; batches: number };
+  transformSeconds: number;
+  ratio: number;
+}
+
+/** Loads the collection the snapshot figures (and the memory figures) read. */
+export async function loadSnapshotCollection(world: World, docs: number): Promise<void> {
+  const collection = world.mongo.db(SNAPSHOT_DB).collection(SNAPSHOT_COLLECTION);
+  const started = performance.now();
+  await loadOrders(collection, docs);
+  const wall = (performance.now() - started) / 1000;
+  console.log(
+    `loaded ${docs} documents of ${ORDER_BSON_BYTES} B BSON into ${SNAPSHOT_DB}.${SNAPSHOT_COLLECTION} ` +
+      `in ${seconds(wall)} s (${perSecond(docs, wall)} inserts/s; setup, not a figure)`,
+  );
+}
+
+async function measured<T>(
+  world: World,
+  run: () => Promise<T>,
+): Promise<{ value: T; wall: number; cpu: CpuSample }> {
+  const before = world.cpu();
+  const started = performance.now();
+  const value = await run();
+  const wall = (performance.now() - started) / 1000;
+  return { value, wall, cpu: cpuBetween(before, world.cpu()) };
+}
+
+export async function snapshotBenchmark(
+  world: World,
+  docs: number,
+  profile = false,
+): Promise<SnapshotFigures> {
+  const source = new MongoSnapshotSource(world.mongo);
+  const pipe = await createBenchPipe(
+    world,
+    { db: SNAPSHOT_DB, coll: SNAPSHOT_COLLECTION, target: 'orders_product' },
+    // One partition for the whole collection: the chunk runs from the first _id to the last.
+    { snapshotNumRowsPerPartition: 100_000_000 },
+  );
+  const settings = parseSettings((await world.store.getPipe(pipe.pipeId)).settings, ['settings']);
+  const planned = await planTableSnapshot(
+    { store: world.store, source },
+    { pipeId: pipe.pipeId, tableKey: pipe.tableKey },
+  );
+  if (planned.partitions.length !== 1)
+    throw new Error(`expected one partition, the plan has ${planned.partitions.length}`);
+  const bounds = decodePartitionBounds((planned.partitions[0] as { bounds: string }).bounds);
+  console.log(
+    `settings: snapshotBatchMaxRows ${settings.snapshotBatchMaxRows}, snapshotBatchMaxBytes ` +
+      `${settings.snapshotBatchMaxBytes} (the product's defaults), cursor batch ${SOURCE_CURSOR_BATCH}, ` +
+      `doc column JSON; one partition (${planned.strategy})`,
+  );
+  const collection = world.mongo.db(SNAPSHOT_DB).collection(SNAPSHOT_COLLECTION);
+
+  // The driver returning raw BSON, undecoded: the transport alone (reference, and the byte count).
+  await settleMerges(world);
+  const rawBytes = await measured(world, async () => {
+    let count = 0;
+    let bytes = 0;
+    const cursor = collection.find(
+      {},
+      { sort: { _id: 1 }, hint: { _id: 1 }, batchSize: SOURCE_CURSOR_BATCH, raw: true },
+    );
+    for await (const raw of cursor) {
+      bytes += (raw as unknown as Uint8Array).length;
+      count += 1;
+    }
+    return { count, bytes };
+  });
+  // (a) Raw read limit: the driver reads and decodes the documents (the source's deserialize
+  // options), nothing else.
+  const read = await measured(world, async () => {
+    let count = 0;
+    const cursor = collection.find<Document>(
+      {},
+      { sort: { _id: 1 }, hint: { _id: 1 }, batchSize: SOURCE_CURSOR_BATCH, ...DESERIALIZE_OPTIONS },
+    );
+    for await (const _document of cursor) count += 1;
+    return count;
+  });
+  if (rawBytes.value.count !== docs || read.value !== docs)
+    throw new Error(`raw read saw ${rawBytes.value.count} / ${read.value} documents, expected ${docs}`);
+  const bsonBytes = rawBytes.value.bytes;
+
+  // The rows the product would insert, batch by batch, made before the write is timed.
+  const rawTarget = 'orders_raw_write';
+  const batches: DestinationRow[][] = [];
+  let transformSeconds = 0;
+  for await (const batch of source.readPartition(
+    { db: SNAPSHOT_DB, coll: SNAPSHOT_COLLECTION },
+    {
+      bounds,
+      checkpoint: null,
+      maxRows: settings.snapshotBatchMaxRows,
+      maxBytes: settings.snapshotBatchMaxBytes,
+      afterClusterTime: null,
+    },
+  )) {
+    const started = performance.now();
+    batches.push(batch.documents.map((document) => snapshotRow(rawTarget, document)));
+    transformSeconds += (performance.now() - started) / 1000;
+  }
+
+  // (b) Raw write limit: insertRows of the ready rows, nothing else.
+  await world.destination.createTable(
+    { database: DESTINATION_DATABASE, table: rawTarget },
+    { useJsonNativeFormat: true, deleteOnMerge: false },
+  );
+  await settleMerges(world);
+  const write = await measured(world, async () => {
+    let jsonBytes = 0;
+    for (const [index, rows] of batches.entries()) {
+      const result = await world.destination.insertRows({
+        database: DESTINATION_DATABASE,
+        table: rawTarget,
+        rows,
+        deduplicationToken: `bench-raw-write-${index}`,
+        useJsonNativeFormat: true,
+      });
+      jsonBytes += result.bytes;
+    }
+    return jsonBytes;
+  });
+  const writeBatches = batches.length;
+  batches.length = 0;
+  await expectRows(world, rawTarget, docs);
+
+  // The product: one snapshotChunk over the whole partition, a budget it never reaches.
+  await settleMerges(world);
+  const product = await measured(world, () =>
+    profile
+      ? profiled('snapshot-chunk', () => runProductChunk(world, pipe, source))
+      : runProductChunk(world, pipe, source),
+  );
+  if (!product.value.result.done || product.value.result.rowsCopied !== docs) {
+    throw new Error(
+      `the chunk copied ${product.value.result.rowsCopied} rows (done: ${product.value.result.done}), expected ${docs}`,
+    );
+  }
+  await expectRows(world, pipe.target, docs);
+
+  const figures: SnapshotFigures = {
+    docs,
+    batchRows: settings.snapshotBatchMaxRows,
+    batchBytes: settings.snapshotBatchMaxBytes,
+    product: {
+      seconds: product.wall,
+      docs,
+      bsonBytes: product.value.result.bytes,
+      cpu: product.cpu,
+      batches: product.value.result.batches,
+      timings: product.value.timings,
+    },
+    read: { seconds: read.wall, docs, bsonBytes, cpu: read.cpu },
+    readRawBytes: { seconds: rawBytes.wall, docs, bsonBytes, cpu: rawBytes.cpu },
+    write: {
+      seconds: write.wall,
+      docs,
+      bsonBytes,
+      cpu: write.cpu,
+      jsonBytes: write.value,
+      batches: writeBatches,
+    },
+    transformSeconds,
+    ratio: docs / product.wall / Math.min(docs / read.wall, docs / write.wall),
+  };
+  printSnapshot(figures);
+  return figures;
+}
+
+async function runProductChunk(world: World, pipe: BenchPipe, source: MongoSnapshotSource) {
+  const timings = newTimings();
+  const result = await snapshotChunk(
+    {
+      store: timedStore(world.store, timings),
+      source: timedSource(source, timings),
+      destination: timedDestination(world.destination, timings),
+      clock: systemClock,
+    },
+    {
+      pipeId: pipe.pipeId,
+      table: pipe.tableKey,
+      partitionIndex: 0,
+      budget: { deadline: Date.now() + 3_600_000, safetyMarginMs: 5_000 },
+    },
+  );
+  return { result, timings };
+}
+
+async function expectRows(world: World, table: string, expected: number): Promise<void> {
+  const stored = await world.destination.countRows({ database: DESTINATION_DATABASE, table });
+  if (stored !== expected) throw new Error(`${table} holds ${stored} rows, expected ${expected}`);
+}
+
+function printSnapshot(f: SnapshotFigures): void {
+  const line = (name: string, phase: Phase, extra = '') =>
+    console.log(
+      `${name.padEnd(36)} ${perSecond(phase.docs, phase.seconds).padStart(7)} docs/s  ` +
+        `${mbPerSecond(phase.bsonBytes, phase.seconds).padStart(5)} MB/s  (${seconds(phase.seconds)} s${extra})\n` +
+        `${''.padEnd(36)} ${cpuLine(phase.cpu, phase.seconds)}`,
+    );
+  console.log(
+    `${f.docs} documents, ${(f.read.bsonBytes / MB).toFixed(1)} MB of BSON; MB/s = 10^6 bytes of BSON per second`,
+  );
+  line('product (snapshotChunk)', f.product, `, ${f.product.batches} batches`);
+  line('(a) raw read (find, decoded)', f.read);
+  line(
+    '(b) raw write (insertRows, ready rows)',
+    f.write,
+    `, ${f.write.batches} batches, JSON body ${mbPerSecond(f.write.jsonBytes, f.write.seconds)} MB/s`,
+  );
+  line('    reference: find, raw BSON', f.readRawBytes);
+  console.log(
+    `  transform alone (snapshotRow, timed while making the raw-write rows): ${seconds(f.transformSeconds)} s ` +
+      `= ${perSecond(f.docs, f.transformSeconds)} docs/s`,
+  );
+  const t = f.product.timings;
+  const both = overlapSeconds(t);
+  const neither = f.product.seconds - (t.readWait + t.insert - both) - t.store;
+  console.log(
+    `  inside the product run (${seconds(f.product.seconds)} s): reading ${seconds(t.readWait)} s, insertRows ` +
+      `${seconds(t.insert)} s, both at once ${seconds(both)} s; pipe store ${seconds(t.store)} s ` +
+      `(${t.storeCalls} calls); neither (transform, tokens) ${seconds(neither)} s`,
+  );
+  console.log(
+    `ratio product / min(a, b) = ${f.ratio.toFixed(2)} ` +
+      `(slower raw limit: ${f.read.seconds > f.write.seconds ? 'read' : 'write'})`,
+  );
+}
