@@ -1,7 +1,7 @@
 import { BSON, type ChangeStream, type ChangeStreamOptions, type Document, type MongoClient } from 'mongodb';
 import { classifySourceError } from '../../core/classify.js';
 import { changeEventAction } from '../../core/rows.js';
-import { toClusterTime } from '../../core/version.js';
+import { type ClusterTime, toClusterTime } from '../../core/version.js';
 import type { StartPointInput } from '../../ports/pipe-store.js';
 import type {
   ChangeBatch,
@@ -111,9 +111,12 @@ export class MongoChangeSource implements ChangeSource {
   }
 
   /**
-   * Reads until caught up (an empty getMore after the first reply), or the event / byte / time
-   * bounds are hit, or a table-ending event arrives; then closes the stream (short runs keep no
-   * cursor open between invocations).
+   * Reads until caught up, or the event / byte / time bounds are hit, or a table-ending event
+   * arrives; then closes the stream (short runs keep no cursor open between invocations).
+   * Caught up is an empty getMore after the first reply, or, under a steady write load that
+   * never leaves one, the first cluster time of a second after the one this read began in: the batch
+   * then ends after every event of that cluster time (a transaction is never split), so events
+   * wait at most about one read, not the whole time budget.
    */
   private async drain(attempt: ResumeAttempt, request: ChangeBatchRequest): Promise<ChangeBatch> {
     const startedAt = Date.now();
@@ -127,6 +130,11 @@ export class MongoChangeSource implements ChangeSource {
     const tablesStopped: StoppedTable[] = [];
     let bytes = 0;
     let emptyReplies = 0;
+    // Cluster times count whole seconds: an event of a later second was written after this read began.
+    const afterStartSeconds = Math.floor(startedAt / 1000) + 1;
+    let caughtUpAt: ClusterTime | null = null;
+    let lastRead: Document | null = null;
+    let endedBeforeNext = false;
     try {
       while (events.length < request.maxEvents && bytes < request.maxBytes && Date.now() < request.deadline) {
         const event = (await stream.tryNext()) as Document | null;
@@ -136,6 +144,14 @@ export class MongoChangeSource implements ChangeSource {
           if (emptyReplies >= 2 || events.length > 0 || remaining() <= 0) break;
           continue;
         }
+        const clusterTime = toClusterTime(event.clusterTime);
+        if (caughtUpAt && (clusterTime.t !== caughtUpAt.t || clusterTime.i !== caughtUpAt.i)) {
+          // Read one past the caught-up point: leave it (and its transaction) to the next run.
+          endedBeforeNext = true;
+          break;
+        }
+        if (!caughtUpAt && clusterTime.t >= afterStartSeconds) caughtUpAt = clusterTime;
+        lastRead = event;
         bytes += BSON.calculateObjectSize(event);
         const action = changeEventAction({ operationType: String(event.operationType) });
         if (action === 'row') events.push(toSourceEvent(event));
@@ -144,7 +160,7 @@ export class MongoChangeSource implements ChangeSource {
           break;
         }
       }
-      const token = stream.resumeToken;
+      const token = endedBeforeNext && lastRead ? lastRead._id : stream.resumeToken;
       const last = events[events.length - 1];
       return {
         events,

@@ -185,6 +185,64 @@ describe('MongoChangeSource', () => {
     expect(batch.tablesStopped).toEqual([]);
   });
 
+  it('ends a batch once caught up under a steady write load, at a transaction boundary, and loses nothing', async () => {
+    const reader = changeSource('steady');
+    const start = await reader.captureStartPoint();
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      for (let n = 0; writing && n < 5_000; n += 1) {
+        if (n % 10 === 0) {
+          const session = source.client.startSession();
+          await session.withTransaction(async () => {
+            await collection('steady').insertOne({ _id: n as never, txn: true }, { session });
+            await collection('steady').updateOne({ _id: n as never }, { $set: { txn: 2 } }, { session });
+          });
+          await session.endSession();
+        } else await collection('steady').insertOne({ _id: n as never });
+        written = n + 1;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const began = Date.now();
+      const first = await reader.readBatch(
+        request({ start }, { deadline: Date.now() + 15_000, maxWaitMs: 300, maxEvents: 100_000 }),
+      );
+      // Without the caught-up stop, a read under continuous writes runs until its deadline.
+      expect(Date.now() - began).toBeLessThan(8_000);
+      expect(first.events.length).toBeGreaterThan(0);
+      const lastTime = first.events.at(-1)?.clusterTime;
+      expect(first.resumeClusterTime).toEqual({
+        seconds: (lastTime as { t: number }).t,
+        increment: (lastTime as { i: number }).i,
+      });
+      writing = false;
+      await writer;
+      const seen = first.events.map((event) => [event.operationType, Number(event.documentKey?._id)]);
+      let token = first.resumeToken;
+      for (let round = 0; round < 20; round += 1) {
+        const next = await reader.readBatch(request({ token }, { maxWaitMs: 200 }));
+        if (next.events.length === 0) break;
+        seen.push(...next.events.map((event) => [event.operationType, Number(event.documentKey?._id)]));
+        token = next.resumeToken;
+      }
+      const expected = Array.from({ length: written }, (_, n) =>
+        n % 10 === 0
+          ? [
+              ['insert', n],
+              ['update', n],
+            ]
+          : [['insert', n]],
+      ).flat();
+      expect(seen).toEqual(expected);
+    } finally {
+      writing = false;
+      await writer;
+    }
+  }, 60_000);
+
   it('reports drop and rename as stopped tables and carries on after them', async () => {
     const reader = changeSource('gone', {
       namespaces: [
