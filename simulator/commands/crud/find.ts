@@ -88,13 +88,9 @@ export async function find(deps: ResolvedDeps, ctx: CommandContext): Promise<Doc
     });
     return openCursor(deps, oplogCursor(ctx, documents), batchSize, singleBatch);
   }
-  const view = resolveView(deps.catalog, ctx.db, name);
-  if (view) {
-    // The server rewrites a find on a view into an aggregation: the view's pipeline, then the
-    // filter, sort, skip, limit and projection.
-    const matched = viewDocuments(deps, ctx, view).filter(compileFilter(filter));
-    const sorted = sortDocuments(matched, sort);
-    const window = sorted.slice(skip, rawLimit > 0 ? skip + rawLimit : undefined);
+  /** A cursor over documents already selected and sorted: skip, limit and projection applied. */
+  const materializedCursor = (matched: Document[]) => {
+    const window = matched.slice(skip, rawLimit > 0 ? skip + rawLimit : undefined);
     const documents = project ? window.map(project) : window;
     return openCursor(
       deps,
@@ -102,6 +98,13 @@ export async function find(deps: ResolvedDeps, ctx: CommandContext): Promise<Doc
       batchSize,
       singleBatch,
     );
+  };
+  const view = resolveView(deps.catalog, ctx.db, name);
+  if (view) {
+    // The server rewrites a find on a view into an aggregation: the view's pipeline, then the
+    // filter, sort, skip, limit and projection.
+    const matched = viewDocuments(deps, ctx, view).filter(compileFilter(filter));
+    return materializedCursor(sortDocuments(matched, sort));
   }
   const collection = readCollection(deps, ctx, name);
   checkHint(collection, body.hint);
@@ -142,12 +145,5 @@ export async function find(deps: ResolvedDeps, ctx: CommandContext): Promise<Doc
   const matched = reverseNatural
     ? selectDocuments(collection, filter).reverse()
     : selectDocuments(collection, filter, { sort });
-  const window = matched.slice(skip, rawLimit > 0 ? skip + rawLimit : undefined);
-  const documents = project ? window.map(project) : window;
-  return openCursor(
-    deps,
-    (id) => new ArrayCursor(id, ns, documents, ctx.session?.lsid),
-    batchSize,
-    singleBatch,
-  );
+  return materializedCursor(matched);
 }
