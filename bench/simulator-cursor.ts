@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { BSON, ObjectId } from 'bson';
 import { MongoClient } from 'mongodb';
 import { startReplicaSet } from '../simulator/index.js';
+import { orderDocument } from './documents.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,20 +47,7 @@ function sampleDocument(i: number): Record<string, unknown> {
       at: new Date(),
     };
   }
-  return {
-    _id: new ObjectId(),
-    orderNo: i,
-    customer: { id: `cust-${i % 5000}`, name: `Customer ${i % 5000}`, tier: i % 3 === 0 ? 'gold' : 'silver' },
-    createdAt: new Date(1_700_000_000_000 + i * 1000),
-    total: (i % 1000) / 7,
-    tags: ['alpha', 'beta', 'gamma'].slice(0, (i % 3) + 1),
-    lines: Array.from({ length: 4 }, (_, n) => ({
-      sku: `SKU-${(i + n) % 977}`,
-      qty: n + 1,
-      price: 9.99 + n,
-    })),
-    notes: 'x'.repeat(600),
-  };
+  return orderDocument(i);
 }
 
 /** Starts the simulator in this process; returns its URI and a stop function. */
