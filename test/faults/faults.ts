@@ -9,7 +9,7 @@ import {
 } from '../../functions/engines/resync.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import type { MemberState } from '../../simulator/index.js';
-import { DATABASE, hurried, snapshotAll } from '../e2e/harness.js';
+import { DATABASE, hurried, markReplicating, snapshotAll } from '../e2e/harness.js';
 import { dyingAfterExchange, dyingAt, dyingMidChunk } from './crash.js';
 import { type CaseRun, cdcUnderLoad, converge, PIPE_APP_NAME, snapshotUnderLoad } from './run-case.js';
 
@@ -27,14 +27,8 @@ export interface Fault {
 /** The plain path: snapshot under load, Replicating, CDC under load. */
 async function plainPhases(run: CaseRun): Promise<void> {
   await snapshotUnderLoad(run);
-  await markAllReplicating(run);
+  await markReplicating(run.store, run.pipe);
   await cdcUnderLoad(run);
-}
-
-async function markAllReplicating(run: CaseRun): Promise<void> {
-  for (const table of run.collections) {
-    await run.store.setTableState(run.pipe.pipeId, `${table.db}.${table.coll}`, { state: 'Replicating' });
-  }
 }
 
 function expectFired(what: string, fired: boolean): string[] {
@@ -53,7 +47,7 @@ function onSnapshotAndCdcRead(
     async run(run) {
       const inSnapshot = run.onRead({ afterReads: 2, action: (event) => action(run, event.address) });
       await snapshotUnderLoad(run);
-      await markAllReplicating(run);
+      await markReplicating(run.store, run.pipe);
       const inCdc = run.onRead({ afterReads: 2, action: (event) => action(run, event.address) });
       await cdcUnderLoad(run);
       return [
@@ -69,7 +63,7 @@ const killedMidChunk: Fault = {
   async run(run) {
     const source = dyingMidChunk(run.parts.snapshotSource, 1);
     const snapshot = await snapshotUnderLoad(run, { ...run.parts, snapshotSource: source });
-    await markAllReplicating(run);
+    await markReplicating(run.store, run.pipe);
     await cdcUnderLoad(run);
     return expectFired('the crash', source.died && snapshot.crashes === 1);
   },
@@ -80,7 +74,7 @@ const killedBeforeCheckpoint: Fault = {
   async run(run) {
     const store = dyingAt(run.store, 'checkpointPartition');
     const snapshot = await snapshotUnderLoad(run, { ...run.parts, store });
-    await markAllReplicating(run);
+    await markReplicating(run.store, run.pipe);
     await cdcUnderLoad(run);
     return expectFired('the crash', store.died && snapshot.crashes === 1);
   },
@@ -90,7 +84,7 @@ const killedBeforeTokenCommit: Fault = {
   name: 'kill-before-token-commit',
   async run(run) {
     await snapshotUnderLoad(run);
-    await markAllReplicating(run);
+    await markReplicating(run.store, run.pipe);
     const store = dyingAt(run.store, 'commitResumePoint');
     const cdc = await cdcUnderLoad(run, { ...run.parts, store });
     return [
@@ -172,7 +166,7 @@ const rollbackRecovering: Fault = {
     const rollback = run.onRead({ afterReads: 2, action: (event) => toState('ROLLBACK')(event.address) });
     const recovering = run.onRead({ afterReads: 5, action: (event) => toState('RECOVERING')(event.address) });
     await snapshotUnderLoad(run);
-    await markAllReplicating(run);
+    await markReplicating(run.store, run.pipe);
     await cdcUnderLoad(run);
     return [
       ...expectFired('ROLLBACK', rollback.fired()),
@@ -204,7 +198,7 @@ const shutdownInProgress: Fault = {
     arm(['find', 'getMore']);
     await snapshotUnderLoad(run);
     const inSnapshot = failPoints().timesEntered('failCommand');
-    await markAllReplicating(run);
+    await markReplicating(run.store, run.pipe);
     arm(['aggregate', 'getMore']);
     await cdcUnderLoad(run);
     const inCdc = failPoints().timesEntered('failCommand');
@@ -217,7 +211,7 @@ const twoCdcRuns: Fault = {
   name: 'two-cdc-runs',
   async run(run) {
     await snapshotUnderLoad(run);
-    await markAllReplicating(run);
+    await markReplicating(run.store, run.pipe);
     const cdc = await cdcUnderLoad(run, undefined, 2);
     return cdc.value.skipped > 0 ? [] : ['the two runs never met at the lease'];
   },

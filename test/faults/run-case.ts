@@ -9,7 +9,6 @@ import {
   compareTable,
   type EngineParts,
   hurried,
-  markReplicating,
   type PipeUnderTest,
   partsOf,
   setUpPipe,
@@ -276,8 +275,6 @@ export async function cdcUnderLoad(
     retries: during.retries + after.retries,
   };
 }
-
-export { markReplicating };
 
 export interface CaseOutcome {
   lost: number;
