@@ -4,7 +4,7 @@
  * caught up) until a batch finds nothing. Also prepares the pipes the peak-RSS runs read the
  * same backlog with (their start points are recorded around it).
  */
-import { cdcBatch } from '../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../functions/engines/cdc-run.js';
 import { systemClock } from '../functions/ports/clock.js';
 import { type BacklogCounts, MixedWriter } from './cdc-backlog.js';
 import { type BenchPipe, createBenchPipe } from './pipes.js';

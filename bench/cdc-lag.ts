@@ -6,7 +6,7 @@
  * write acknowledged. One machine, one clock.
  */
 import { fileURLToPath } from 'node:url';
-import { cdcBatch } from '../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../functions/engines/cdc-run.js';
 import { systemClock } from '../functions/ports/clock.js';
 import { CDC_DB } from './cdc-drain.js';
 import { orderDocument } from './documents.js';

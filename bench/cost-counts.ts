@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { BSON } from 'mongodb';
 import { DynamoPipeStore } from '../functions/adapters/dynamodb/store.js';
-import { cdcBatch } from '../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../functions/engines/cdc-run.js';
 import { systemClock } from '../functions/ports/clock.js';
 import { markReplicating, partsOf, setUpPipe, snapshotAll, startWorld } from '../test/e2e/harness.js';
 import { loadOrders, orderDocument } from './documents.js';

@@ -10,7 +10,7 @@ import { ClickHouseDestination } from '../functions/adapters/clickhouse/destinat
 import { DynamoPipeStore } from '../functions/adapters/dynamodb/store.js';
 import { MongoChangeSource } from '../functions/adapters/mongodb/change-source.js';
 import { MongoSnapshotSource } from '../functions/adapters/mongodb/snapshot-source.js';
-import { cdcBatch } from '../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../functions/engines/cdc-run.js';
 import { snapshotChunk } from '../functions/engines/snapshot-chunk.js';
 import { systemClock } from '../functions/ports/clock.js';
 

@@ -13,7 +13,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, METRICS } from './runtime/cdc-batch-metrics.js';
+import { METRIC_NAMESPACE, METRICS } from '../functions/adapters/cloudwatch/emf-metrics.js';
 
 export interface PipesMonitoringProps {
   /** Every function by a readable name; each gets an errors alarm. */

@@ -103,7 +103,7 @@ export class PipesStack extends Stack {
 
     const cdc = new PipeFunction(this, 'CdcBatchFunction', {
       ...base,
-      entry: 'infra/runtime/cdc-batch-metrics.ts',
+      entry: 'functions/handlers/cdc-batch.ts',
       functionName: cdcFunctionName,
       description: 'Scheduled CDC batch of one pipe (EventBridge Scheduler)',
       size: HEAVY,

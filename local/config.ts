@@ -12,7 +12,8 @@ export interface LocalConfig {
   mongodbUri: string | null;
   /** `db.collection` names to replicate from `mongodbUri`. */
   collections: string[];
-  cdcIntervalSeconds: number;
+  /** syncIntervalSeconds of the pipe npm start creates (the demo's, or the --collections one). */
+  syncIntervalSeconds: number;
   /** With the demo: how often the live write load writes (0 turns it off). */
   demoWriteIntervalMs: number;
 }
@@ -25,7 +26,9 @@ export const USAGE = `usage: npm start -- [options]
   --dynamodb-port <port>      local DynamoDB port (env DYNAMODB_PORT, default 0 = any free port)
   --mongodb-uri <uri>         replicate this replica set instead of the demo (env MONGODB_URI)
   --collections <db.c,...>    collections to replicate from --mongodb-uri (env COLLECTIONS)
-  --cdc-interval <seconds>    how often a CDC batch runs (env CDC_INTERVAL_SECONDS, default 5)
+  --sync-interval <seconds>   syncIntervalSeconds of the pipe npm start creates: below 60 CDC stays on
+                              the stream and flushes that often, 60 and above it runs on that schedule
+                              (env SYNC_INTERVAL_SECONDS, default 2)
   --demo-write-interval <ms>  pace of the demo's live writes, 0 = none (env DEMO_WRITE_INTERVAL_MS, default 500)`;
 
 export class LocalConfigError extends Error {
@@ -49,6 +52,15 @@ function positive(value: string, name: string, allowZero: boolean): number {
   return parsed;
 }
 
+function syncInterval(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 86_400)
+    throw new LocalConfigError(
+      `sync interval must be a whole number of seconds from 1 to 86400, got ${JSON.stringify(value)}`,
+    );
+  return parsed;
+}
+
 export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalConfig {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -62,7 +74,7 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
         'dynamodb-port': { type: 'string' },
         'mongodb-uri': { type: 'string' },
         collections: { type: 'string' },
-        'cdc-interval': { type: 'string' },
+        'sync-interval': { type: 'string' },
         'demo-write-interval': { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -93,7 +105,7 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
     dynamodbPort: port(pick('dynamodb-port', 'DYNAMODB_PORT', '0'), 'dynamodb port'),
     mongodbUri,
     collections,
-    cdcIntervalSeconds: positive(pick('cdc-interval', 'CDC_INTERVAL_SECONDS', '5'), 'cdc interval', false),
+    syncIntervalSeconds: syncInterval(pick('sync-interval', 'SYNC_INTERVAL_SECONDS', '2')),
     demoWriteIntervalMs: positive(
       pick('demo-write-interval', 'DEMO_WRITE_INTERVAL_MS', '500'),
       'demo write interval',

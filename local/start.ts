@@ -2,20 +2,22 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ClickHouseDestination } from '../functions/adapters/clickhouse/destination.js';
 import { DynamoPipeStore } from '../functions/adapters/dynamodb/store.js';
+import { cdcRunsIn } from '../functions/core/cdc-mode.js';
 import { TRANSITIONAL_STATES } from '../functions/core/lifecycle.js';
-import { cdcBatchTask } from '../functions/handlers/cdc-batch.js';
+import { parseSettings } from '../functions/core/settings.js';
 import { connectWith, type Runtime } from '../functions/handlers/runtime.js';
 import type { Clock } from '../functions/ports/clock.js';
-import type { PipeStore } from '../functions/ports/pipe-store.js';
+import { CDC_LEASE, type PipeStore } from '../functions/ports/pipe-store.js';
 import { localApiDeps } from './api/deps.js';
 import { startLocalApiServer } from './api/server.js';
+import { consoleCdcMetrics, localCdcInvoker } from './cdc/invoke.js';
+import { LocalCdcSchedule } from './cdc/schedule.js';
 import { startEmbeddedClickHouse } from './clickhouse/launcher.js';
-import { LocalConfigError, parseLocalConfig } from './config.js';
+import { type LocalConfig, LocalConfigError, parseLocalConfig } from './config.js';
 import { createDemoPipe, DEMO_PIPE, type DemoSource, startDemoSource } from './demo/demo-pipe.js';
 import { startLocalDynamo } from './dynamodb.js';
 import { consoleOutput } from './progress.js';
 import { LocalStateMachines } from './stepfunctions/runner.js';
-import { LocalCdcScheduler } from './stepfunctions/scheduler.js';
 import { PipeWatcher } from './watch.js';
 
 const STORE_TABLE = 'Pipes';
@@ -26,31 +28,31 @@ const WATCH_INTERVAL_MS = 1_000;
  * and continue at their current state on the next start.
  */
 const SHUTDOWN_GRACE_MS = 15_000;
-/**
- * What a local CDC run may take, given as the "Lambda time left": the handler keeps a 5 s margin,
- * so a run reads for about 5 s. Locally batches run every few seconds and Ctrl-C waits for one.
- */
-const LOCAL_CDC_RUN_MS = 10_000;
 
 const clock: Clock = { now: () => Date.now() };
 const output = consoleOutput();
 
 /**
- * After a restart: Running pipes get their CDC schedule back, then every execution the journal
- * holds continues from the state it was in (as Step Functions executions would have). The demo
- * pipe is replaced below (its source was in memory), so neither applies to it.
+ * After a restart: pipes whose CDC runs in their state get their schedule back (schedules live
+ * in memory), then every execution the journal holds continues from the state it was in (as
+ * Step Functions executions would have). The demo pipe is replaced below (its source was in
+ * memory), so neither applies to it.
  */
 async function resumePipes(
   store: PipeStore,
-  scheduler: LocalCdcScheduler,
+  schedule: LocalCdcSchedule,
   machines: LocalStateMachines,
   skipName: string | null,
 ): Promise<void> {
   const pipes = new Map((await store.listPipes()).items.map((pipe) => [pipe.id, pipe]));
   for (const pipe of pipes.values()) {
-    if (pipe.name === skipName || pipe.state !== 'Running') continue;
-    await scheduler.enable(pipe.id);
-    output.line(`pipe ${pipe.name}: Running, CDC resumes from its stored resume point`);
+    if (pipe.name === skipName || !cdcRunsIn(pipe.state)) continue;
+    const settings = parseSettings(pipe.settings);
+    if (settings.replicationMode === 'snapshot') continue;
+    await schedule.ensure(pipe.id, settings.syncIntervalSeconds);
+    await schedule.enable(pipe.id);
+    await schedule.runSoon(pipe.id, 'restart');
+    output.line(`pipe ${pipe.name}: ${pipe.state}, CDC resumes from its stored resume point`);
   }
   const { entries, unreadable } = await machines.journaled();
   for (const path of unreadable) output.line(`execution journal: cannot read ${path}; left in place`);
@@ -80,6 +82,16 @@ async function resumePipes(
       `pipe ${pipe.name}: was ${pipe.state} when the runtime stopped, with no execution journaled for it (delete the pipe and create it again)`,
     );
   }
+}
+
+/**
+ * Ctrl-C: every CDC run in progress is asked to end (its lease revoked: it stops at its next
+ * write, its rows and resume point as they were), then the schedule stops and waits for them.
+ */
+async function stopCdc(store: PipeStore, schedule: LocalCdcSchedule): Promise<void> {
+  for (const pipeId of schedule.enabledPipes())
+    await store.revokeLease(pipeId, CDC_LEASE, 'the local runtime is stopping').catch(() => undefined);
+  await schedule.stop();
 }
 
 function every(intervalMs: number, work: () => Promise<void>, isStopped: () => boolean): () => Promise<void> {
@@ -149,10 +161,17 @@ async function main(): Promise<void> {
     }
 
     const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: STORE_TABLE, now: clock.now });
-    const scheduler = new LocalCdcScheduler();
+    const watcher = new PipeWatcher(store, output);
+    await watcher.prime();
+    const schedule = new LocalCdcSchedule({
+      onError: (pipeId, error) =>
+        output.line(`pipe ${watcher.nameOf(pipeId)}: CDC run failed: ${String(error)}`),
+    });
     const runtime: Runtime = {
       store,
-      scheduler,
+      scheduler: schedule,
+      cdcTrigger: schedule,
+      cdcMetrics: consoleCdcMetrics(output.line, (pipeId) => watcher.nameOf(pipeId)),
       clock,
       connect: connectWith({
         mongoUri: config.mongodbUri ?? demo?.uri,
@@ -173,10 +192,10 @@ async function main(): Promise<void> {
           );
       },
     });
-    const watcher = new PipeWatcher(store, output);
-    await watcher.prime();
+    schedule.start(localCdcInvoker(runtime));
+    inFlight.push(() => stopCdc(store, schedule));
     // Before serving: what the last run left in flight continues first.
-    await resumePipes(store, scheduler, machines, demo ? DEMO_PIPE : null);
+    await resumePipes(store, schedule, machines, demo ? DEMO_PIPE : null);
     const api = await startLocalApiServer({
       deps: localApiDeps({
         store,
@@ -198,32 +217,17 @@ async function main(): Promise<void> {
         apiUrl: api.url,
         sourceUri: demo.uri,
         clickhouseUrl: clickhouse.url,
+        syncIntervalSeconds: config.syncIntervalSeconds,
         output,
       });
       await destination.close();
     } else if (config.collections.length > 0) {
-      await createLocalPipe(api.url, config.mongodbUri as string, config.collections, clickhouse.url);
+      await createLocalPipe(api.url, config, clickhouse.url);
     }
     inFlight.push(
       every(
         WATCH_INTERVAL_MS,
         () => watcher.poll(),
-        () => stopping,
-      ),
-    );
-    inFlight.push(
-      every(
-        config.cdcIntervalSeconds * 1000,
-        async () => {
-          for (const pipeId of scheduler.enabledPipes()) {
-            const result = await cdcBatchTask.invoke(
-              runtime,
-              { pipeId },
-              { getRemainingTimeInMillis: () => LOCAL_CDC_RUN_MS },
-            );
-            reportCdc(watcher.nameOf(pipeId), result);
-          }
-        },
         () => stopping,
       ),
     );
@@ -233,21 +237,9 @@ async function main(): Promise<void> {
   }
 }
 
-function reportCdc(pipeName: string, result: unknown): void {
-  const batch = result as { events?: number; durationMs?: number; lagMs?: number | null };
-  if (!batch.events) return;
-  const lag = typeof batch.lagMs === 'number' ? `, lag ${(batch.lagMs / 1000).toFixed(1)} s` : '';
-  output.line(`pipe ${pipeName}: CDC ${batch.events} events in ${batch.durationMs ?? '?'} ms${lag}`);
-}
-
 /** With --mongodb-uri: one pipe named `local` for the given collections, created through the API (idempotent by name). */
-async function createLocalPipe(
-  apiUrl: string,
-  uri: string,
-  collections: string[],
-  clickhouseUrl: string,
-): Promise<void> {
-  const tableMappings = collections.map((name) => {
+async function createLocalPipe(apiUrl: string, config: LocalConfig, clickhouseUrl: string): Promise<void> {
+  const tableMappings = config.collections.map((name) => {
     const dot = name.indexOf('.');
     const coll = name.slice(dot + 1);
     return {
@@ -261,9 +253,9 @@ async function createLocalPipe(
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       name: 'local',
-      source: { uri },
+      source: { uri: config.mongodbUri },
       destination: { url: clickhouseUrl, database: 'local', username: 'default', password: '' },
-      settings: { tableMappings },
+      settings: { tableMappings, syncIntervalSeconds: config.syncIntervalSeconds },
     }),
   });
   output.line(`pipe local: POST /pipes → ${response.status} ${await response.text()}`);

@@ -1,158 +1,120 @@
-import { LeaseHeldError, StaleFenceError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
-import { CDC_LEASE, type LeaseRecord, type PipeStore, type ResumePointInput } from '../ports/pipe-store.js';
-import type { ChangeBatch, ChangeSource, ResumeMethod } from '../ports/source.js';
-import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
+import type {
+  LeaseRecord,
+  PipeStore,
+  ResumePointInput,
+  StartPointRecord,
+  TableMappingRecord,
+} from '../ports/pipe-store.js';
+import type { ChangeBatch, ChangeBatchEnd, ChangeSource, ResumeMethod } from '../ports/source.js';
 import { eventClusterTime, holdBackTrailingTransaction, rowsByTable, stopReasonOf } from './cdc-rows.js';
 import { deduplicationToken } from './dedup-token.js';
 import type { RowSink } from './destination-needs.js';
-import { loadPipeContext, namespaceKey } from './table-context.js';
+import { namespaceKey, type PipeContext } from './table-context.js';
 
-export interface CdcBatchDeps {
-  store: Pick<
-    PipeStore,
-    | 'getPipe'
-    | 'listTableMappings'
-    | 'setTableState'
-    | 'getResumePoint'
-    | 'getStartPoint'
-    | 'commitResumePoint'
-    | 'acquireLease'
-    | 'releaseLease'
-  >;
+/** What one batch needs from the outside; a run passes its own deps through. */
+export interface ChangeBatchDeps {
+  store: Pick<PipeStore, 'setTableState' | 'commitResumePoint'>;
   source: Pick<ChangeSource, 'readBatch'>;
   destination: RowSink;
   clock: Clock;
 }
 
-export interface CdcBatchInput {
+/**
+ * What a run knows between its batches. Loaded once under the lease: the tables and the resume
+ * point change only through the run itself or through a step that first revokes the lease
+ * (docs/engines.md), so a run never has to read them again.
+ */
+export interface RunPosition {
   pipeId: string;
-  /** Who runs this batch (e.g. the Lambda request id): the lease holder. */
-  holder: string;
-  budget: Budget;
-  /** Byte bound of one read (default 32 MiB): bounds the run's memory with pullBatchSize. */
-  maxBytes?: number;
-  /** Longest wait for events once caught up (default 1 s, never past the budget). */
-  maxWaitMs?: number;
+  lease: LeaseRecord;
+  context: PipeContext;
+  mappings: TableMappingRecord[];
+  /** Where the next batch starts: the last point committed or read, null before the first commit. */
+  resumePoint: ResumePointInput | null;
+  startPoint: StartPointRecord | null;
+  /** Epoch ms of the last commit of this run (0 before its first). */
+  lastCommitAt: number;
+}
+
+export interface ChangeBatchBounds {
+  maxEvents: number;
+  maxBytes: number;
+  maxWaitMs: number;
+  /** Epoch ms by which the read ends. */
+  readDeadline: number;
+  stopWhenCaughtUp: boolean;
+  /** Commit even when the batch applied nothing (false: an idle batch only moves the run's position). */
+  commitWhenIdle: boolean;
 }
 
 export interface CdcBatchApplied {
   status: 'applied';
   events: number;
-  /** Events that shared the batch's last cluster time, left to the next run whole. */
+  /** Events that shared the batch's last cluster time, left to the next batch whole. */
   heldBackEvents: number;
   rowsPerTable: Record<string, number>;
   bytes: number;
   durationMs: number;
-  /** now − cluster time of the last applied event; null when no event was applied. */
+  /**
+   * now − cluster time of the committed resume point while events are pending; 0 when the batch
+   * ended caught up; null when nothing was committed.
+   */
   lagMs: number | null;
   resumedWith: ResumeMethod;
-  committed: ResumePointInput;
+  /** The resume point written, null when an idle batch skipped its commit. */
+  committed: ResumePointInput | null;
   /** Table keys stopped by drop / rename / dropDatabase / invalidate in this batch. */
   tablesStopped: string[];
+  endedBy: ChangeBatchEnd;
 }
-
-export interface CdcBatchSkipped {
-  status: 'skipped';
-  reason: string;
-}
-
-export type CdcBatchResult = CdcBatchApplied | CdcBatchSkipped;
-
-export const DEFAULT_CDC_MAX_BYTES = 32 * 1024 * 1024;
-const DEFAULT_MAX_WAIT_MS = 1_000;
-/** The lease outlives the budget by this much, so a slow final write still holds it. */
-const LEASE_GRACE_MS = 30_000;
-/** No run is longer than a Lambda's 15 minutes; a lease is never held longer than this. */
-const MAX_LEASE_MS = 15 * 60_000 + LEASE_GRACE_MS;
 
 /**
- * One CDC run: hold the pipe's lease, read one bounded batch from the resume point, insert the
- * collapsed rows per table, and only then commit the new resume point under the lease's fence.
- * A crash before the commit replays the same events; their rows carry the same versions and
- * the same deduplication tokens, so the replay changes nothing.
+ * One batch of a run: read from the run's position, insert the collapsed rows per table, mark
+ * tables a drop or rename ended, and only then commit the new resume point under the lease's
+ * fence (StaleFenceError when the lease was taken over or revoked). A crash before the commit
+ * replays the same events; their rows carry the same versions and the same deduplication
+ * tokens, so the replay changes nothing.
  */
-export async function cdcBatch(deps: CdcBatchDeps, input: CdcBatchInput): Promise<CdcBatchResult> {
-  const budget = validateBudget(input.budget, 'cdcBatch');
-  if (!input.holder) throw new RangeError('cdcBatch: holder must be a non-empty string');
-  if (!hasTimeLeft(deps.clock, budget))
-    return { status: 'skipped', reason: 'the time budget is already spent' };
-  const startedAt = deps.clock.now();
-  const ttlMs = Math.min(Math.max(Math.ceil(budget.deadline - startedAt), 0) + LEASE_GRACE_MS, MAX_LEASE_MS);
-  let lease: LeaseRecord;
-  try {
-    lease = await deps.store.acquireLease(input.pipeId, CDC_LEASE, input.holder, ttlMs);
-  } catch (error) {
-    if (error instanceof LeaseHeldError) {
-      return { status: 'skipped', reason: `another run holds the lease (${error.message})` };
-    }
-    throw error;
-  }
-  try {
-    return await runLeased(deps, input, budget, lease, startedAt);
-  } finally {
-    await releaseQuietly(deps, input.pipeId, lease);
-  }
-}
-
-async function runLeased(
-  deps: CdcBatchDeps,
-  input: CdcBatchInput,
-  budget: Required<Budget>,
-  lease: LeaseRecord,
-  startedAt: number,
+export async function applyChangeBatch(
+  deps: ChangeBatchDeps,
+  run: RunPosition,
+  bounds: ChangeBatchBounds,
 ): Promise<CdcBatchApplied> {
-  const context = await loadPipeContext(deps.store, input.pipeId);
-  const { settings } = context;
-  const mappings = await deps.store.listTableMappings(input.pipeId);
-  const resumePoint = await deps.store.getResumePoint(input.pipeId);
-  const startPoint = await deps.store.getStartPoint(input.pipeId);
-  const readDeadline = budget.deadline - budget.safetyMarginMs;
+  const startedAt = deps.clock.now();
+  const { settings } = run.context;
   const batch = await deps.source.readBatch({
-    resumePoint: resumePoint ? { token: resumePoint.token, clusterTime: resumePoint.clusterTime } : null,
-    startPoint: startPoint ? { token: startPoint.token, clusterTime: startPoint.clusterTime } : null,
+    resumePoint: run.resumePoint
+      ? { token: run.resumePoint.token, clusterTime: run.resumePoint.clusterTime }
+      : null,
+    startPoint: run.startPoint
+      ? { token: run.startPoint.token, clusterTime: run.startPoint.clusterTime }
+      : null,
     maxEvents: settings.pullBatchSize,
-    maxBytes: input.maxBytes ?? DEFAULT_CDC_MAX_BYTES,
-    maxWaitMs: Math.max(0, Math.min(input.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, readDeadline - deps.clock.now())),
-    deadline: readDeadline,
+    maxBytes: bounds.maxBytes,
+    maxWaitMs: Math.max(0, Math.min(bounds.maxWaitMs, bounds.readDeadline - deps.clock.now())),
+    deadline: bounds.readDeadline,
+    stopWhenCaughtUp: bounds.stopWhenCaughtUp,
   });
 
   // Only a batch cut by a bound can end inside a transaction: one that ended because the stream
   // was caught up, or at a table-ending event, holds whole transactions (docs/engines.md).
-  const maxBytes = input.maxBytes ?? DEFAULT_CDC_MAX_BYTES;
-  const cutByBound =
-    batch.events.length >= settings.pullBatchSize ||
-    batch.bytes >= maxBytes ||
-    deps.clock.now() >= readDeadline;
-  const cut =
-    cutByBound && batch.tablesStopped.length === 0
-      ? holdBackTrailingTransaction(batch.events)
-      : { kept: batch.events, heldBack: 0 };
-  const rowsPerTable: Record<string, number> = {};
-  const first = cut.kept[0];
-  const last = cut.kept.at(-1);
-  if (first && last) {
-    for (const { ref, rows } of rowsByTable(cut.kept, mappings, context)) {
-      const token = deduplicationToken('cdc', [
-        input.pipeId,
-        ref.database,
-        ref.table,
-        first.token,
-        last.token,
-      ]);
-      await deps.destination.insertRows({
-        ...ref,
-        rows,
-        deduplicationToken: token,
-        useJsonNativeFormat: context.tableOptions.useJsonNativeFormat,
-      });
-      rowsPerTable[`${ref.database}.${ref.table}`] = rows.length;
-    }
+  const cutByBound = batch.endedBy !== 'caught-up' && batch.endedBy !== 'table-stopped';
+  const cut = cutByBound ? holdBackTrailingTransaction(batch.events) : { kept: batch.events, heldBack: 0 };
+  const rowsPerTable = await insertRows(deps, run, cut.kept);
+  const tablesStopped = await markStoppedTables(deps, run, batch);
+  const next = nextResumePoint(batch, cut);
+  const caughtUp = batch.endedBy === 'caught-up';
+  const idle = cut.kept.length === 0 && tablesStopped.length === 0;
+  let committed: ResumePointInput | null = null;
+  if (!idle || bounds.commitWhenIdle) {
+    const now = deps.clock.now();
+    const lagMs = caughtUp ? 0 : Math.max(0, now - next.clusterTime.seconds * 1000);
+    committed = { ...next, lagMs };
+    await deps.store.commitResumePoint(run.pipeId, committed, run.lease.fence);
+    run.lastCommitAt = now;
   }
-
-  const tablesStopped = await markStoppedTables(deps, input.pipeId, batch, mappings);
-  const committed = nextResumePoint(batch, cut);
-  await deps.store.commitResumePoint(input.pipeId, committed, lease.fence);
+  run.resumePoint = next;
   return {
     status: 'applied',
     events: cut.kept.length,
@@ -160,11 +122,34 @@ async function runLeased(
     rowsPerTable,
     bytes: batch.bytes,
     durationMs: deps.clock.now() - startedAt,
-    lagMs: last ? deps.clock.now() - eventClusterTime(last).seconds * 1000 : null,
+    lagMs: committed?.lagMs ?? null,
     resumedWith: batch.resumedWith,
     committed,
     tablesStopped,
+    endedBy: batch.endedBy,
   };
+}
+
+async function insertRows(
+  deps: ChangeBatchDeps,
+  run: RunPosition,
+  kept: ChangeBatch['events'],
+): Promise<Record<string, number>> {
+  const rowsPerTable: Record<string, number> = {};
+  const first = kept[0];
+  const last = kept.at(-1);
+  if (!first || !last) return rowsPerTable;
+  for (const { ref, rows } of rowsByTable(kept, run.mappings, run.context)) {
+    const token = deduplicationToken('cdc', [run.pipeId, ref.database, ref.table, first.token, last.token]);
+    await deps.destination.insertRows({
+      ...ref,
+      rows,
+      deduplicationToken: token,
+      useJsonNativeFormat: run.context.tableOptions.useJsonNativeFormat,
+    });
+    rowsPerTable[`${ref.database}.${ref.table}`] = rows.length;
+  }
+  return rowsPerTable;
 }
 
 /** After the whole batch: the batch's own resume point; after a held-back tail: the last kept event. */
@@ -179,17 +164,17 @@ function nextResumePoint(
 
 /** Written before the resume point moves past the ending event, so a crash cannot lose the stop. */
 async function markStoppedTables(
-  deps: CdcBatchDeps,
-  pipeId: string,
+  deps: ChangeBatchDeps,
+  run: RunPosition,
   batch: ChangeBatch,
-  mappings: Awaited<ReturnType<CdcBatchDeps['store']['listTableMappings']>>,
 ): Promise<string[]> {
   const stopped: string[] = [];
   for (const ended of batch.tablesStopped) {
     const key = namespaceKey(ended.namespace);
-    const mapping = mappings.find((candidate) => candidate.tableKey === key);
+    const index = run.mappings.findIndex((candidate) => candidate.tableKey === key);
+    const mapping = run.mappings[index];
     if (!mapping || mapping.state === 'Stopped' || mapping.state === 'Removed') continue;
-    await deps.store.setTableState(pipeId, key, {
+    run.mappings[index] = await deps.store.setTableState(run.pipeId, key, {
       state: 'Stopped',
       stopReason: stopReasonOf(ended),
       stopMessage: ended.reason,
@@ -197,13 +182,4 @@ async function markStoppedTables(
     stopped.push(key);
   }
   return stopped;
-}
-
-/** A lease lost to a takeover needs no release; any other release failure is worth surfacing. */
-async function releaseQuietly(deps: CdcBatchDeps, pipeId: string, lease: LeaseRecord): Promise<void> {
-  try {
-    await deps.store.releaseLease(pipeId, CDC_LEASE, lease.holder, lease.fence);
-  } catch (error) {
-    if (!(error instanceof StaleFenceError)) throw error;
-  }
 }

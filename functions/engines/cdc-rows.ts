@@ -1,4 +1,5 @@
 import { changeEventRow, collapseByKey, type DestinationRow } from '../core/rows.js';
+import { resyncTableName } from '../core/table-schema.js';
 import { toClusterTime } from '../core/version.js';
 import type { TableRef } from '../ports/destination.js';
 import type { ClusterTime, TableMappingRecord, TableState, TableStopReason } from '../ports/pipe-store.js';
@@ -7,6 +8,17 @@ import { namespaceKey, type PipeContext, tableRefOf } from './table-context.js';
 
 /** Tables whose live destination table takes change rows. */
 export const CDC_TABLE_STATES: readonly TableState[] = ['Snapshot', 'Replicating', 'Resync'];
+
+/**
+ * Where a table's change rows go: its live table, and while it is in Resync also the
+ * `<table>_resync` being loaded, so the live table stays fresh until the swap and the table
+ * swapped in misses nothing written during its load (docs/engines.md).
+ */
+export function cdcTargetsOf(state: TableState, live: TableRef): TableRef[] {
+  if (!CDC_TABLE_STATES.includes(state)) return [];
+  if (state !== 'Resync') return [live];
+  return [live, { database: live.database, table: resyncTableName(live.table) }];
+}
 
 export interface BatchCut {
   /** The events applied by this run. */
@@ -55,29 +67,32 @@ export function rowsByTable(
   mappings: readonly TableMappingRecord[],
   context: PipeContext,
 ): TableRows[] {
-  const targets = new Map<string, TableRef>();
+  const targets = new Map<string, TableRef[]>();
   for (const mapping of mappings) {
-    if (CDC_TABLE_STATES.includes(mapping.state)) targets.set(mapping.tableKey, tableRefOf(context, mapping));
+    const refs = cdcTargetsOf(mapping.state, tableRefOf(context, mapping));
+    if (refs.length > 0) targets.set(mapping.tableKey, refs);
   }
   const rows: DestinationRow[] = [];
-  const refs = new Map<string, TableRef>();
+  const refs = new Map<string, TableRef[]>();
   for (const event of events) {
-    const ref = targets.get(namespaceKey(event.ns));
-    if (ref === undefined) continue;
+    const tableRefs = targets.get(namespaceKey(event.ns));
+    const live = tableRefs?.[0];
+    if (tableRefs === undefined || live === undefined) continue;
     // The row's table field only groups rows here: database and table together, unambiguous.
-    const qualified = `${ref.database}.${ref.table}`;
-    refs.set(qualified, ref);
+    const qualified = `${live.database}.${live.table}`;
+    refs.set(qualified, tableRefs);
     const row = changeEventRow(qualified, event);
     if (row) rows.push(row);
   }
-  const grouped = new Map<string, TableRows>();
+  const grouped = new Map<string, DestinationRow[]>();
   for (const row of collapseByKey(rows)) {
-    const ref = refs.get(row.table) as TableRef;
     const entry = grouped.get(row.table);
-    if (entry) entry.rows.push(row);
-    else grouped.set(row.table, { ref, rows: [row] });
+    if (entry) entry.push(row);
+    else grouped.set(row.table, [row]);
   }
-  return [...grouped.values()];
+  return [...grouped].flatMap(([qualified, tableRows]) =>
+    (refs.get(qualified) as TableRef[]).map((ref) => ({ ref, rows: tableRows })),
+  );
 }
 
 const STOP_REASONS: Record<string, TableStopReason> = {

@@ -1,73 +1,126 @@
 import { randomUUID } from 'node:crypto';
 import { resyncTableName } from '../core/table-schema.js';
-import { CDC_LEASE, type PipeStore } from '../ports/pipe-store.js';
+import type { CdcTrigger } from '../ports/lifecycle.js';
+import {
+  CDC_LEASE,
+  type PipeStore,
+  type StartPointInput,
+  type TableMappingRecord,
+} from '../ports/pipe-store.js';
 import type { ResyncTableOps } from './destination-needs.js';
 import { loadPipeContext, loadTable, tableRefOf } from './table-context.js';
 
-export interface ResyncDeps {
-  store: Pick<PipeStore, 'getPipe' | 'getTableMapping' | 'setTableState' | 'deletePartitionPlan'>;
+export interface CdcRestartDeps {
+  store: Pick<PipeStore, 'revokeLease'>;
+  /** Starts the next run at once; absent: the schedule starts it within one interval. */
+  trigger?: CdcTrigger;
+}
+
+/**
+ * After a step changed which tables CDC writes to (a table added, put in or out of resync,
+ * removed): the running CDC run, which read the tables when it began, must not commit a resume
+ * point past events it routed the old way. Revoking its lease makes its next fenced write fail,
+ * so it ends there; the next run reads the tables as they are now and replays from the last
+ * commit, which came before this revoke (docs/engines.md). `start` starts that run at once.
+ */
+export async function restartCdc(
+  deps: CdcRestartDeps,
+  pipeId: string,
+  reason: string,
+  start: boolean,
+): Promise<void> {
+  await deps.store.revokeLease(pipeId, CDC_LEASE, reason);
+  if (start) await deps.trigger?.runSoon(pipeId, 'restart');
+}
+
+export interface ResyncDeps extends CdcRestartDeps {
+  store: CdcRestartDeps['store'] &
+    Pick<PipeStore, 'getPipe' | 'getTableMapping' | 'setTableState' | 'deletePartitionPlan'>;
   destination: ResyncTableOps;
 }
 
 /**
- * Step 1 of a table resync: an empty `<table>_resync`, the old plan forgotten and the table in
- * Resync, so the next plan + snapshotChunk load into `<table>_resync`. Re-running it restarts
- * the load from an empty table, which is what a resync of a resync means.
+ * Step 1 of a resync: an empty `<table>_resync` per table, each table's old plan forgotten and
+ * the table in Resync, so CDC writes its events to the live table and `_resync` alike and the
+ * next plan + snapshotChunk load into `_resync`. CDC is restarted before this returns, so the
+ * load (which comes after) reads nothing older than the point from which CDC fills `_resync`.
+ * A table already in Resync (a resync of a resync) first goes back to its live table alone,
+ * and CDC restarts, before its `_resync` is recreated: no run may still write to the old one.
  */
-export async function prepareResyncTable(
+export async function prepareResyncTables(
   deps: ResyncDeps,
-  input: { pipeId: string; tableKey: string },
-): Promise<{ resyncTable: string }> {
+  input: { pipeId: string; tableKeys: readonly string[]; startCdc: boolean },
+): Promise<{ resyncTables: string[] }> {
   const context = await loadPipeContext(deps.store, input.pipeId);
-  const mapping = await loadTable(deps.store, input.pipeId, input.tableKey);
-  await deps.destination.createResyncTable(tableRefOf(context, mapping), context.tableOptions);
-  await deps.store.deletePartitionPlan(input.pipeId, input.tableKey);
-  if (mapping.state !== 'Resync')
-    await deps.store.setTableState(input.pipeId, input.tableKey, { state: 'Resync' });
-  return { resyncTable: resyncTableName(mapping.targetTable) };
+  const mappings: TableMappingRecord[] = [];
+  for (const tableKey of input.tableKeys) mappings.push(await loadTable(deps.store, input.pipeId, tableKey));
+  const reloading = mappings.filter((mapping) => mapping.state === 'Resync');
+  for (const mapping of reloading)
+    await deps.store.setTableState(input.pipeId, mapping.tableKey, { state: 'Replicating' });
+  if (reloading.length > 0) await restartCdc(deps, input.pipeId, 'a resync starts over', false);
+  for (const mapping of mappings) {
+    await deps.destination.createResyncTable(tableRefOf(context, mapping), context.tableOptions);
+    await deps.store.deletePartitionPlan(input.pipeId, mapping.tableKey);
+    await deps.store.setTableState(input.pipeId, mapping.tableKey, { state: 'Resync' });
+  }
+  await restartCdc(deps, input.pipeId, 'tables entered resync', input.startCdc);
+  return { resyncTables: mappings.map((mapping) => resyncTableName(mapping.targetTable)) };
 }
 
 /**
- * Last step: swap the loaded `<table>_resync` in and mark the table Replicating. The table
- * stays in Resync until the swap returned, so a crash mid-swap re-runs the swap, and the
- * destination's swap is safe to repeat (see docs/engines.md).
+ * Last step: each loaded `<table>_resync` swapped in and the table marked Replicating (it stays
+ * in Resync until the swap returned, so a crash mid-swap re-runs the swap, which is safe to
+ * repeat); then CDC restarts, writing the live tables only; only then are the old rows the swap
+ * set aside dropped, so no run can still be inserting into them (docs/engines.md).
  */
-export async function swapResyncTable(
+export async function swapResyncTables(
   deps: ResyncDeps,
-  input: { pipeId: string; tableKey: string },
-): Promise<{ table: string; swapped: boolean }> {
+  input: { pipeId: string; tableKeys: readonly string[]; startCdc: boolean },
+): Promise<{ swapped: string[] }> {
   const context = await loadPipeContext(deps.store, input.pipeId);
-  const mapping = await loadTable(deps.store, input.pipeId, input.tableKey);
-  if (mapping.state !== 'Resync') return { table: mapping.targetTable, swapped: false };
-  await deps.destination.swapResyncTable(tableRefOf(context, mapping));
-  await deps.store.setTableState(input.pipeId, input.tableKey, { state: 'Replicating' });
-  return { table: mapping.targetTable, swapped: true };
+  const swapped: string[] = [];
+  const refs = [];
+  for (const tableKey of input.tableKeys) {
+    const mapping = await loadTable(deps.store, input.pipeId, tableKey);
+    const ref = tableRefOf(context, mapping);
+    refs.push(ref);
+    if (mapping.state !== 'Resync') continue;
+    await deps.destination.swapResyncTable(ref);
+    await deps.store.setTableState(input.pipeId, tableKey, { state: 'Replicating' });
+    swapped.push(mapping.targetTable);
+  }
+  await restartCdc(deps, input.pipeId, 'resync tables swapped in', input.startCdc);
+  for (const ref of refs) await deps.destination.dropSwappedOutTable(ref);
+  return { swapped };
 }
 
-const MOVE_LEASE_MS = 60_000;
+const RESET_LEASE_MS = 60_000;
 
 /**
- * After a whole-pipe resync: CDC resumes at the start point recorded before the reload. The move
- * takes the CDC lease like a batch does, so it waits out (LeaseHeldError, retried) a batch still
- * in flight, and a batch of the old run can never commit over it.
+ * A whole-pipe resync of a pipe whose resume point may be gone (it was Failed or Paused): CDC
+ * moves to the new start point, recorded after the tables entered Resync, so every `_resync`
+ * table gets every change from there on. The move takes the CDC lease like a run (revoking the
+ * running one first); a run that takes it in between makes this a LeaseHeldError, retried.
  */
-export async function moveResumePointToStart(
-  store: Pick<PipeStore, 'getStartPoint' | 'acquireLease' | 'commitResumePoint' | 'releaseLease'>,
+export async function resetResumePoint(
+  store: Pick<PipeStore, 'revokeLease' | 'acquireLease' | 'commitResumePoint' | 'releaseLease'>,
   pipeId: string,
-): Promise<void> {
-  const start = await store.getStartPoint(pipeId);
+  point: StartPointInput,
+): Promise<boolean> {
   // Without a cluster time the start point cannot be a resume point; CDC then replays from the
   // older one, which versions make correct (only longer).
-  if (!start?.clusterTime) return;
+  if (!point.clusterTime) return false;
+  await store.revokeLease(pipeId, CDC_LEASE, 'the resume point moves to the resync start point');
   const holder = `resync-${randomUUID()}`;
-  const lease = await store.acquireLease(pipeId, CDC_LEASE, holder, MOVE_LEASE_MS);
+  const lease = await store.acquireLease(pipeId, CDC_LEASE, holder, RESET_LEASE_MS);
   try {
     await store.commitResumePoint(
       pipeId,
-      { token: start.token, clusterTime: start.clusterTime },
+      { token: point.token, clusterTime: point.clusterTime },
       lease.fence,
     );
   } finally {
     await store.releaseLease(pipeId, CDC_LEASE, holder, lease.fence);
   }
+  return true;
 }

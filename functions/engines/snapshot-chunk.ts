@@ -3,7 +3,7 @@ import { decodePartitionBounds } from '../core/partition-plan.js';
 import { snapshotRow } from '../core/rows.js';
 import { resyncTableName } from '../core/table-schema.js';
 import type { Clock } from '../ports/clock.js';
-import type { PartitionRecord, PipeStore } from '../ports/pipe-store.js';
+import type { ClusterTime, PartitionRecord, PipeStore } from '../ports/pipe-store.js';
 import type { SnapshotSource } from '../ports/source.js';
 import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
 import { deduplicationToken } from './dedup-token.js';
@@ -20,6 +20,7 @@ export interface SnapshotChunkDeps {
     | 'markPartitionDone'
     | 'refreshTableProgress'
     | 'getStartPoint'
+    | 'getResumePoint'
   >;
   source: Pick<SnapshotSource, 'readPartition'>;
   destination: RowSink;
@@ -91,13 +92,12 @@ export async function snapshotChunk(
 
   if (!hasTimeLeft(deps.clock, budget)) return result;
 
-  const startPoint = await deps.store.getStartPoint(input.pipeId);
   const batches = deps.source.readPartition(namespaceOf(mapping), {
     bounds: decodePartitionBounds(partition.bounds),
     checkpoint: partition.checkpoint,
     maxRows: settings.snapshotBatchMaxRows,
     maxBytes: settings.snapshotBatchMaxBytes,
-    afterClusterTime: startPoint?.clusterTime ?? null,
+    afterClusterTime: await readAfter(deps.store, input.pipeId),
   });
   let exhausted = true;
   for await (const batch of batches) {
@@ -141,6 +141,29 @@ export async function snapshotChunk(
   result.partitionRowsCopied = partition.rowsCopied;
   result.checkpoint = partition.checkpoint;
   return result;
+}
+
+/**
+ * The cluster time a (secondary) read must not predate: the start point, or the resume point CDC
+ * has committed since, whichever is later. CDC replays a table's changes from the resume point
+ * it had when the table's load began (docs/engines.md), so a read older than that could miss a
+ * change CDC never replays.
+ */
+async function readAfter(
+  store: Pick<PipeStore, 'getStartPoint' | 'getResumePoint'>,
+  pipeId: string,
+): Promise<ClusterTime | null> {
+  const [start, resume] = await Promise.all([store.getStartPoint(pipeId), store.getResumePoint(pipeId)]);
+  const times = [start?.clusterTime, resume?.clusterTime].filter((time): time is ClusterTime => !!time);
+  return times.reduce<ClusterTime | null>(
+    (latest, time) =>
+      latest === null ||
+      time.seconds > latest.seconds ||
+      (time.seconds === latest.seconds && time.increment > latest.increment)
+        ? time
+        : latest,
+    null,
+  );
 }
 
 async function findPartition(

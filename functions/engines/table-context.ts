@@ -2,7 +2,7 @@ import { FatalError } from '../core/errors.js';
 import { type PipeSettings, parseSettings } from '../core/settings.js';
 import type { TableOptions } from '../core/table-schema.js';
 import type { TableRef } from '../ports/destination.js';
-import type { PipeStore, TableMappingRecord } from '../ports/pipe-store.js';
+import type { PipeRecord, PipeStore, TableMappingRecord } from '../ports/pipe-store.js';
 import type { SourceNamespace } from '../ports/source.js';
 
 /** A pipe as the engines use it: its validated settings and where its tables live. */
@@ -40,7 +40,11 @@ export async function loadPipeContext(
   store: Pick<PipeStore, 'getPipe'>,
   pipeId: string,
 ): Promise<PipeContext> {
-  const pipe = await store.getPipe(pipeId);
+  return contextOfPipe(await store.getPipe(pipeId));
+}
+
+export function contextOfPipe(pipe: PipeRecord): PipeContext {
+  const pipeId = pipe.id;
   const settings = parseSettings(pipe.settings, ['settings']);
   const destination = pipe.destination as { database?: unknown } | null;
   const database = destination && typeof destination.database === 'string' ? destination.database : null;

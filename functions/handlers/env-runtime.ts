@@ -1,8 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
+import { EmfCdcMetrics } from '../adapters/cloudwatch/emf-metrics.js';
 import { DynamoPipeStore } from '../adapters/dynamodb/store.js';
+import { LambdaCdcTrigger } from '../adapters/lambda/cdc-trigger.js';
 import { EventBridgeCdcScheduler, schedulerConfigFromEnv } from '../adapters/scheduler/index.js';
 import {
   STATE_MACHINE_ARN_ENV,
@@ -28,9 +31,13 @@ export async function runtimeFromEnv(env: Record<string, string | undefined>): P
   }
   const config = parsed.data;
   let scheduler: EventBridgeCdcScheduler;
+  let cdcTrigger: LambdaCdcTrigger;
   let starter: LifecycleStarter | undefined;
   try {
-    scheduler = new EventBridgeCdcScheduler(new SchedulerClient({}), schedulerConfigFromEnv(env));
+    const schedule = schedulerConfigFromEnv(env);
+    scheduler = new EventBridgeCdcScheduler(new SchedulerClient({}), schedule);
+    // The schedule's target is the CDC function: a hand-over invokes the same function.
+    cdcTrigger = new LambdaCdcTrigger(new LambdaClient({}), schedule.targetArn);
     starter = starterFromEnv(env);
   } catch (error) {
     throw new FatalError(error instanceof Error ? error.message : String(error));
@@ -38,6 +45,8 @@ export async function runtimeFromEnv(env: Record<string, string | undefined>): P
   return {
     store: new DynamoPipeStore({ client: new DynamoDBClient({}), tableName: config.PIPE_STORE_TABLE }),
     scheduler,
+    cdcTrigger,
+    cdcMetrics: new EmfCdcMetrics(),
     clock: systemClock,
     connect: connectWith({ reuseClients: true }),
     ...(starter ? { starter } : {}),

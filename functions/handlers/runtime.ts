@@ -3,13 +3,15 @@ import { ClickHouseDestination } from '../adapters/clickhouse/destination.js';
 import { MongoChangeSource } from '../adapters/mongodb/change-source.js';
 import { preflight } from '../adapters/mongodb/preflight.js';
 import { MongoSnapshotSource } from '../adapters/mongodb/snapshot-source.js';
+import { MongoSourceMonitor, trackTopology } from '../adapters/mongodb/source-health.js';
 import { SourceFatalError } from '../core/errors.js';
 import type { PipeSettings } from '../core/settings.js';
 import type { Clock } from '../ports/clock.js';
 import type { Destination } from '../ports/destination.js';
-import type { CdcScheduler, LifecycleStarter } from '../ports/lifecycle.js';
+import type { CdcScheduler, CdcTrigger, LifecycleStarter } from '../ports/lifecycle.js';
+import type { CdcMetrics } from '../ports/metrics.js';
 import type { PipeRecord, PipeStore } from '../ports/pipe-store.js';
-import type { ChangeSource, SnapshotSource, SourceNamespace } from '../ports/source.js';
+import type { ChangeSource, SnapshotSource, SourceMonitor, SourceNamespace } from '../ports/source.js';
 import {
   type ClickHouseCredentials,
   resolveDestination,
@@ -27,6 +29,10 @@ export interface Runtime {
   clock: Clock;
   /** Starts the resync machine after a history loss when the pipe opts in; absent = never. */
   starter?: LifecycleStarter;
+  /** Starts a CDC run outside the schedule (hand-over, restart after a revoke); absent = the schedule only. */
+  cdcTrigger?: CdcTrigger;
+  /** Where CDC batches report themselves; absent = nowhere. */
+  cdcMetrics?: CdcMetrics;
   /** Opens the pipe's source and destination. Callers close what they open. */
   connect(pipe: PipeRecord, settings: PipeSettings): Promise<PipeConnections>;
 }
@@ -36,6 +42,8 @@ export interface PipeConnections {
   /** Null when the pipe maps no table (a change stream needs at least one collection). */
   changeSource: ChangeSource | null;
   destination: Destination;
+  /** The source's topology and member states, for the pipe status. */
+  monitor: SourceMonitor;
   /** Checks the source for this pipe's collections; throws SourceFatalError listing the problems. */
   checkSource(): Promise<void>;
   close(): Promise<void>;
@@ -69,7 +77,7 @@ export function connectWith(defaults: ConnectionDefaults): Runtime['connect'] {
     const uri = await resolveSourceUri(pipe.source, defaults);
     const credentials = await resolveDestination(pipe.destination, defaults);
     const reuse = defaults.reuseClients === true;
-    const mongo = reuse ? cachedMongo(uri) : new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+    const mongo = reuse ? cachedMongo(uri) : newMongoClient(uri);
     const destination = reuse ? cachedDestination(credentials) : ClickHouseDestination.connect(credentials);
     const namespaces = namespacesOf(settings);
     return {
@@ -83,6 +91,7 @@ export function connectWith(defaults: ConnectionDefaults): Runtime['connect'] {
               ...(defaults.log ? { log: defaults.log } : {}),
             }),
       destination,
+      monitor: new MongoSourceMonitor(mongo),
       checkSource: async () => {
         const report = await preflight(uri, { namespaces, client: mongo });
         if (!report.ok) throw new SourceFatalError(`source pre-flight failed: ${report.problems.join('; ')}`);
@@ -97,10 +106,17 @@ export function connectWith(defaults: ConnectionDefaults): Runtime['connect'] {
 const mongoClients = new Map<string, MongoClient>();
 const destinations = new Map<string, ClickHouseDestination>();
 
+/** Tracked from the start, so the pipe status can show the driver's view of the members. */
+function newMongoClient(uri: string): MongoClient {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  trackTopology(client);
+  return client;
+}
+
 function cachedMongo(uri: string): MongoClient {
   let client = mongoClients.get(uri);
   if (!client) {
-    client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+    client = newMongoClient(uri);
     mongoClients.set(uri, client);
   }
   return client;

@@ -38,7 +38,7 @@ export type SwapMethod =
   | 'exchange'
   /** `RENAME TABLE a TO a_old, b TO a`: on servers without EXCHANGE; see docs/clickhouse.md. */
   | 'rename'
-  /** A previous attempt had already swapped; only the clean-up was left. */
+  /** A previous attempt had already swapped. */
   | 'already-swapped';
 
 export interface RowCountOptions {
@@ -66,10 +66,13 @@ export interface Destination {
   tableExists(ref: TableRef): Promise<boolean>;
   insertRows(batch: InsertBatch): Promise<InsertResult>;
   /**
-   * Put `<table>_resync` in place of `<table>` and drop the old data. Safe to call again after a
-   * crash at any point: it finishes what is left.
+   * Put `<table>_resync` in place of `<table>`, keeping the old rows aside until
+   * dropSwappedOutTable (CDC may still be writing to both). Safe to call again after a crash at
+   * any point: it finishes what is left.
    */
   swapResyncTable(ref: TableRef): Promise<SwapMethod>;
+  /** Drop what a swap set aside. Safe to call again; does nothing when no swap set anything aside. */
+  dropSwappedOutTable(ref: TableRef): Promise<void>;
   dropTable(ref: TableRef): Promise<void>;
   /** The optional hard-delete clean-up: physically remove rows whose latest version is a delete. */
   purgeDeletedRows(ref: TableRef): Promise<void>;

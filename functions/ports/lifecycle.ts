@@ -48,3 +48,17 @@ export interface CdcScheduler {
   disable(pipeId: string): Promise<void>;
   remove(pipeId: string): Promise<void>;
 }
+
+/** Why a CDC run is started outside its schedule. */
+export type CdcTriggerReason = 'hand-over' | 'restart';
+
+/**
+ * Starts a pipe's CDC run now, outside its schedule: a run that ended on its budget with work
+ * left hands over to the next one, and a step that revoked the running one's lease (new tables,
+ * a resync, a swap) restarts it. In AWS an asynchronous invocation of the CDC function; locally
+ * the local schedule runs the handler. Best effort: the schedule is the heartbeat that starts a
+ * run anyway within one interval, so a start that fails is reported, never thrown.
+ */
+export interface CdcTrigger {
+  runSoon(pipeId: string, reason: CdcTriggerReason): Promise<boolean>;
+}

@@ -1,4 +1,6 @@
+import type { CdcMode } from '../core/cdc-mode.js';
 import type { PipeEvent, PipeState } from '../core/lifecycle.js';
+import type { SourceHealth } from './source.js';
 
 /**
  * The pipe store port: everything a pipe remembers between Lambda invocations. Pipe state and
@@ -158,11 +160,17 @@ export interface ResumePointInput {
   /** The change stream resume token, serialized by the caller; null when moving to a start point that only has a cluster time. */
   token: string | null;
   clusterTime: ClusterTime;
+  /**
+   * CDC lag when this point was committed: now − its cluster time while events were still
+   * pending, 0 when the stream was caught up. Absent when the writer does not know (a reset).
+   */
+  lagMs?: number;
 }
 
 export interface ResumePointRecord extends ResumePointInput {
   fence: number;
   committedAt: number;
+  lagMs?: number;
 }
 
 /** Where CDC starts when no token was ever committed: recorded before a snapshot reads anything. */
@@ -184,6 +192,35 @@ export interface LeaseRecord {
 
 /** The lease that guards a pipe's resume point: only its current fence may commit tokens. */
 export const CDC_LEASE = 'cdc';
+
+/** Why a CDC run ended (docs/engines.md). */
+export const CDC_RUN_ENDINGS = [
+  'caught-up',
+  'budget',
+  'pipe-state',
+  'lease-lost',
+  'max-batches',
+  'error',
+] as const;
+export type CdcRunEnding = (typeof CDC_RUN_ENDINGS)[number];
+
+/** The last CDC run of a pipe, as its status shows it; rewritten while a long run goes on. */
+export interface CdcRunRecord {
+  holder: string;
+  mode: CdcMode;
+  startedAt: number;
+  /** Null while the run goes on. */
+  endedAt: number | null;
+  batches: number;
+  events: number;
+  /** Events applied per second of the run so far. */
+  eventsPerSecond: number;
+  endedBecause: CdcRunEnding | null;
+  /** The run ended on its budget with work left and started the next run at once. */
+  handedOver: boolean;
+  /** The source's topology and member states, read during the run; null when it could not be read. */
+  source: SourceHealth | null;
+}
 
 export interface PipeRecords {
   createPipe(input: CreatePipeInput): Promise<CreatePipeResult>;
@@ -238,6 +275,9 @@ export interface ResumePoints {
   /** Succeeds only while `fence` is the current fence of the pipe's CDC lease; else StaleFenceError. */
   commitResumePoint(pipeId: string, point: ResumePointInput, fence: number): Promise<ResumePointRecord>;
   getResumePoint(pipeId: string): Promise<ResumePointRecord | null>;
+  /** Keeps the newest run (by startedAt): an older run's late write is ignored. */
+  recordCdcRun(pipeId: string, run: CdcRunRecord): Promise<void>;
+  getCdcRun(pipeId: string): Promise<CdcRunRecord | null>;
 }
 
 export interface Leases {
@@ -253,6 +293,12 @@ export interface Leases {
   ): Promise<LeaseRecord>;
   /** Expires the lease but keeps its fence, so fences never go back. Throws StaleFenceError. */
   releaseLease(pipeId: string, name: string, holder: string, fence: number): Promise<void>;
+  /**
+   * Takes the lease from whoever holds it and leaves it expired, with a higher fence: the holder's
+   * next fenced write (a resume point commit, a renewal) fails with StaleFenceError. For the CDC
+   * lease the resume point is fenced too before this returns. Returns the new (expired) record.
+   */
+  revokeLease(pipeId: string, name: string, reason: string): Promise<LeaseRecord>;
   getLease(pipeId: string, name: string): Promise<LeaseRecord | null>;
 }
 

@@ -76,7 +76,18 @@ export interface ChangeBatchRequest extends ChangeResumeRequest {
   maxWaitMs: number;
   /** Epoch milliseconds by which the batch must return, whatever it holds. */
   deadline: number;
+  /**
+   * True (the default): the batch ends as soon as it is caught up. False: it keeps reading until
+   * the deadline or a bound (a continuous run's flush interval), however idle the stream is.
+   */
+  stopWhenCaughtUp?: boolean;
 }
+
+/**
+ * Why a batch ended. Only `max-events`, `max-bytes` and `deadline` can end inside a transaction
+ * (its events share a cluster time); `caught-up` and `table-stopped` end between two.
+ */
+export type ChangeBatchEnd = 'caught-up' | 'max-events' | 'max-bytes' | 'deadline' | 'table-stopped';
 
 /** A change event as the engines use it: plain, with the resume token of the event. */
 export interface SourceChangeEvent extends ChangeEventLike {
@@ -106,10 +117,44 @@ export interface ChangeBatch {
   resumedWith: ResumeMethod;
   /** Sum of the BSON sizes of the events read. */
   bytes: number;
+  endedBy: ChangeBatchEnd;
 }
 
 export interface ChangeSource {
   /** The point CDC starts from, read now from the server (record it before a snapshot reads). */
   captureStartPoint(): Promise<StartPointInput>;
   readBatch(request: ChangeBatchRequest): Promise<ChangeBatch>;
+}
+
+/** One replica-set member as the pipe status shows it (seed 002's state names). */
+export interface SourceMember {
+  /** host:port as the replica set names it. */
+  name: string;
+  /**
+   * PRIMARY, SECONDARY, RECOVERING, STARTUP, STARTUP2, ARBITER, DOWN, ROLLBACK, REMOVED, UNKNOWN;
+   * from the driver's view also OTHER (a member it cannot tell apart) and MONGOS.
+   */
+  state: string;
+  /** 1 up, 0 down, as replSetGetStatus reports it; null from the driver's view. */
+  health: number | null;
+}
+
+/** The source's topology and member states at one moment, for the pipe status. */
+export interface SourceHealth {
+  /** Epoch milliseconds of the reading. */
+  checkedAt: number;
+  kind: 'replicaSet' | 'sharded' | 'unknown';
+  setName: string | null;
+  /** host:port of the primary, null when there is none (an election, or no majority). */
+  primary: string | null;
+  members: SourceMember[];
+  /** `replSetGetStatus`: the server's own states; `driver`: the driver's monitoring view (the role may not run replSetGetStatus). */
+  membersFrom: 'replSetGetStatus' | 'driver';
+  /** Why the exact states are unknown (e.g. "not authorised to run replSetGetStatus (grant clusterMonitor to see member states)"); null when known. */
+  note: string | null;
+}
+
+/** Reads the source's health without failing: a reading that cannot be made says why in `note`. */
+export interface SourceMonitor {
+  health(): Promise<SourceHealth>;
 }

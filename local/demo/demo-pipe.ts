@@ -51,6 +51,8 @@ export interface DemoPipeParts {
   apiUrl: string;
   sourceUri: string;
   clickhouseUrl: string;
+  /** Below 60 the demo's CDC stays on the stream: changes show within seconds. */
+  syncIntervalSeconds: number;
   output: LocalOutput;
 }
 
@@ -82,6 +84,7 @@ export async function createDemoPipe(parts: DemoPipeParts): Promise<void> {
           sourceCollection: coll,
           targetTable: coll,
         })),
+        syncIntervalSeconds: parts.syncIntervalSeconds,
       },
     }),
   });

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
-import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { prepareResyncTable, swapResyncTable } from '../../functions/engines/resync.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import type { SnapshotReadOptions, SnapshotSource, SourceNamespace } from '../../functions/ports/source.js';

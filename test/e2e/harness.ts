@@ -4,7 +4,7 @@ import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js
 import { MongoChangeSource } from '../../functions/adapters/mongodb/change-source.js';
 import { MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
 import type { PipeSettingsInput } from '../../functions/core/settings.js';
-import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
 import { planTableSnapshot } from '../../functions/engines/snapshot-plan.js';
 import { type Clock, systemClock } from '../../functions/ports/clock.js';

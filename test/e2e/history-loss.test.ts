@@ -1,7 +1,7 @@
 import type { Timestamp } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
-import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import {
   cdcUntilCaughtUp,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import {
   cdcBatches,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { ChangeStreamHistoryLostError, StaleFenceError } from '../../functions/core/errors.js';
-import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { CDC_LEASE } from '../../functions/ports/pipe-store.js';
 import type {
   ChangeBatch,

@@ -1,7 +1,7 @@
 import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
-import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import {
   moveResumePointToStart,
   prepareResyncTable,

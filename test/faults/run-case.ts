@@ -3,7 +3,7 @@ import { type CommandSucceededEvent, MongoClient } from 'mongodb';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
 import { classifyError } from '../../functions/core/classify.js';
-import { cdcBatch } from '../../functions/engines/cdc-batch.js';
+import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import {
   compareTable,

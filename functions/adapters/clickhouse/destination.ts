@@ -18,7 +18,7 @@ import type {
 } from '../../ports/destination.js';
 import { type ClickHouseConnection, createClickHouseClient, destinationCall } from './client.js';
 import { type BodyTally, jsonEachRowBody, nonEmptyRows } from './rows-body.js';
-import { swapResyncTable } from './swap.js';
+import { dropSwappedOutTable, swapResyncTable } from './swap.js';
 import { describeTables, qualifiedName, RESYNC_MARKER, setTableComment } from './tables.js';
 
 /**
@@ -92,6 +92,10 @@ export class ClickHouseDestination implements Destination {
 
   swapResyncTable(ref: TableRef): Promise<SwapMethod> {
     return swapResyncTable(this.client, ref);
+  }
+
+  dropSwappedOutTable(ref: TableRef): Promise<void> {
+    return dropSwappedOutTable(this.client, ref);
   }
 
   async dropTable(ref: TableRef): Promise<void> {

@@ -15,47 +15,26 @@ export function swappedOutTableName(table: string): string {
 const NO_EXCHANGE_CODES = new Set(['48', '62']);
 
 /**
- * Replace `<table>` by `<table>_resync` and drop the old rows, resuming whatever a crashed
- * attempt left undone. State is read from the tables themselves:
- * - the live table carries RESYNC_MARKER → EXCHANGE happened; drop `_resync` (the old rows), unmark;
- * - `_swapped_out` exists → the rename fallback ran; finish it and drop the old rows;
- * - `_resync` exists → EXCHANGE TABLES (or the rename fallback), then clean up;
+ * Replace `<table>` by `<table>_resync`, setting the old rows aside (in `_resync` after EXCHANGE,
+ * in `_swapped_out` after the rename fallback) until dropSwappedOutTable: CDC may still write to
+ * both until the caller has stopped it, so nothing is dropped here. Resumes whatever a crashed
+ * attempt left undone; state is read from the tables themselves:
+ * - the live table carries RESYNC_MARKER → the swap happened (only the drop may be left);
+ * - `_swapped_out` exists and the live table does not → the rename fallback stopped half way;
+ * - `_resync` exists → EXCHANGE TABLES (or the rename fallback);
  * - only the live table exists → a previous call completed; nothing to do.
  */
 export async function swapResyncTable(client: ClickHouseClient, ref: TableRef): Promise<SwapMethod> {
-  const resync: TableRef = { database: ref.database, table: resyncTableName(ref.table) };
-  const swappedOut: TableRef = { database: ref.database, table: swappedOutTableName(ref.table) };
-  const present = new Map(
-    (await describeTables(client, ref.database, [ref.table, resync.table, swappedOut.table])).map((table) => [
-      table.name,
-      table,
-    ]),
-  );
-  const live = present.get(ref.table);
-  const drop = (target: TableRef) =>
-    destinationCall(() => client.command({ query: `DROP TABLE IF EXISTS ${qualifiedName(target)}` }));
-  const rename = (pairs: [TableRef, TableRef][]) =>
-    destinationCall(() =>
-      client.command({
-        query: `RENAME TABLE ${pairs.map(([from, to]) => `${qualifiedName(from)} TO ${qualifiedName(to)}`).join(', ')}`,
-      }),
-    );
-
-  if (live?.comment === RESYNC_MARKER) {
-    await drop(resync);
-    await setTableComment(client, ref, '');
-    return 'already-swapped';
-  }
+  const { live, resync, swappedOut, present } = await swapTables(client, ref);
+  if (live?.comment === RESYNC_MARKER) return 'already-swapped';
   if (present.has(swappedOut.table)) {
-    if (live === undefined && present.has(resync.table)) await rename([[resync, ref]]);
-    await drop(swappedOut);
-    if (present.has(resync.table) && live !== undefined) {
-      throw new DestinationFatalError(
-        `${ref.table} has both ${resync.table} and ${swappedOut.table}: resolve by hand`,
-      );
+    if (live === undefined && present.has(resync.table)) {
+      await renameTables(client, [[resync, ref]]);
+      return 'rename';
     }
-    await clearMarker(client, ref);
-    return 'already-swapped';
+    throw new DestinationFatalError(
+      `${ref.table} has ${swappedOut.table} but no swap in progress: resolve by hand`,
+    );
   }
   if (!present.has(resync.table)) {
     // Live table and no resync table: a previous call finished everything but could not report it.
@@ -65,28 +44,52 @@ export async function swapResyncTable(client: ClickHouseClient, ref: TableRef): 
     );
   }
   if (live === undefined) {
-    await rename([[resync, ref]]);
-    await clearMarker(client, ref);
+    await renameTables(client, [[resync, ref]]);
     return 'rename';
   }
-  let method: SwapMethod = 'exchange';
   try {
     await client.command({ query: `EXCHANGE TABLES ${qualifiedName(ref)} AND ${qualifiedName(resync)}` });
+    return 'exchange';
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (typeof code !== 'string' || !NO_EXCHANGE_CODES.has(code)) throw classifyDestinationError(err);
-    await rename([
+    await renameTables(client, [
       [ref, swappedOut],
       [resync, ref],
     ]);
-    method = 'rename';
+    return 'rename';
   }
-  await drop(method === 'exchange' ? resync : swappedOut);
-  await clearMarker(client, ref);
-  return method;
 }
 
-async function clearMarker(client: ClickHouseClient, ref: TableRef): Promise<void> {
-  const [live] = await describeTables(client, ref.database, [ref.table]);
-  if (live?.comment === RESYNC_MARKER) await setTableComment(client, ref, '');
+/**
+ * After a swap: drop the old rows it set aside, then clear the marker. A live table without the
+ * marker has nothing set aside (or a previous call finished), and nothing is dropped: a
+ * `_resync` table next to an unmarked live table is not ours to remove.
+ */
+export async function dropSwappedOutTable(client: ClickHouseClient, ref: TableRef): Promise<void> {
+  const { live, resync, swappedOut } = await swapTables(client, ref);
+  if (live?.comment !== RESYNC_MARKER) return;
+  for (const old of [resync, swappedOut])
+    await destinationCall(() => client.command({ query: `DROP TABLE IF EXISTS ${qualifiedName(old)}` }));
+  await setTableComment(client, ref, '');
+}
+
+async function swapTables(client: ClickHouseClient, ref: TableRef) {
+  const resync: TableRef = { database: ref.database, table: resyncTableName(ref.table) };
+  const swappedOut: TableRef = { database: ref.database, table: swappedOutTableName(ref.table) };
+  const present = new Map(
+    (await describeTables(client, ref.database, [ref.table, resync.table, swappedOut.table])).map((table) => [
+      table.name,
+      table,
+    ]),
+  );
+  return { live: present.get(ref.table), resync, swappedOut, present };
+}
+
+function renameTables(client: ClickHouseClient, pairs: [TableRef, TableRef][]) {
+  return destinationCall(() =>
+    client.command({
+      query: `RENAME TABLE ${pairs.map(([from, to]) => `${qualifiedName(from)} TO ${qualifiedName(to)}`).join(', ')}`,
+    }),
+  );
 }

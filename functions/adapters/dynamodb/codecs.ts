@@ -82,6 +82,7 @@ const resumeItem = z.object({
   clusterTime,
   fence: count,
   committedAt: count,
+  lagMs: count.optional(),
 });
 
 const startItem = z.object({

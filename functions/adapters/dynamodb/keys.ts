@@ -43,6 +43,7 @@ export const partitionKey = (pipeId: string, tableKey: string, index: number): I
 
 export const resumeKey = (pipeId: string): ItemKey => ({ PK: pipePartition(pipeId), SK: 'RESUME' });
 export const startPointKey = (pipeId: string): ItemKey => ({ PK: pipePartition(pipeId), SK: 'START' });
+export const cdcRunKey = (pipeId: string): ItemKey => ({ PK: pipePartition(pipeId), SK: 'CDCRUN' });
 export const leaseKey = (pipeId: string, name: string): ItemKey => ({
   PK: pipePartition(pipeId),
   SK: `LEASE#${encode(name)}`,

@@ -119,6 +119,50 @@ async function updateHeld(
   }
 }
 
+/** Attempts at a revoke that races other writers of the lease item before it gives up. */
+const REVOKE_ATTEMPTS = 5;
+
+export async function revokeLease(
+  ctx: StoreContext,
+  pipeIdInput: string,
+  nameInput: string,
+  reasonInput: string,
+): Promise<LeaseRecord> {
+  const pipeId = requirePipeId(pipeIdInput);
+  const name = requireText(nameInput, 'lease name', 64);
+  const reason = requireText(reasonInput, 'reason', 200);
+  const key = leaseKey(pipeId, name);
+  for (let attempt = 1; ; attempt += 1) {
+    const stored = await getItem(ctx, key);
+    const current = stored ? toLease(stored) : null;
+    const lease: LeaseRecord = {
+      name,
+      holder: `revoked: ${reason}`,
+      fence: (current?.fence ?? 0) + 1,
+      expiresAt: ctx.now(),
+    };
+    try {
+      await ctx.client.send(
+        new PutItemCommand({
+          TableName: ctx.tableName,
+          Item: toAttributes({ ...key, ...lease }),
+          ConditionExpression: current
+            ? 'holder = :seenHolder AND fence = :seenFence'
+            : 'attribute_not_exists(PK)',
+          ExpressionAttributeValues: current
+            ? toAttributes({ ':seenHolder': current.holder, ':seenFence': current.fence })
+            : undefined,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error) || attempt >= REVOKE_ATTEMPTS) throw error;
+      continue;
+    }
+    if (name === CDC_LEASE) await fenceResumePoint(ctx, pipeId, lease.fence);
+    return lease;
+  }
+}
+
 export async function getLease(
   ctx: StoreContext,
   pipeIdInput: string,

@@ -52,6 +52,7 @@ export async function commitResumePoint(
   const fence = requirePositive(fenceInput, 'fence');
   const token = requireToken(point?.token);
   const clusterTime = requireClusterTime(point.clusterTime, 'clusterTime');
+  const lagMs = point.lagMs === undefined ? null : requireCount(point.lagMs, 'lagMs');
 
   const lease = await getItem(ctx, leaseKey(pipeId, CDC_LEASE));
   if (!lease || toLease(lease).fence !== fence) throw new StaleFenceError(CDC_LEASE, fence);
@@ -61,7 +62,9 @@ export async function commitResumePoint(
         TableName: ctx.tableName,
         Key: toAttributes({ ...resumeKey(pipeId) }),
         UpdateExpression:
-          'SET #token = :token, clusterTime = :clusterTime, fence = :fence, committedAt = :now',
+          lagMs === null
+            ? 'SET #token = :token, clusterTime = :clusterTime, fence = :fence, committedAt = :now REMOVE lagMs'
+            : 'SET #token = :token, clusterTime = :clusterTime, fence = :fence, committedAt = :now, lagMs = :lagMs',
         ConditionExpression: 'attribute_not_exists(fence) OR fence <= :fence',
         ExpressionAttributeNames: { '#token': 'token' },
         ExpressionAttributeValues: toAttributes({
@@ -69,6 +72,7 @@ export async function commitResumePoint(
           ':clusterTime': clusterTime,
           ':fence': fence,
           ':now': ctx.now(),
+          ...(lagMs === null ? {} : { ':lagMs': lagMs }),
         }),
         ReturnValues: 'ALL_NEW',
       }),

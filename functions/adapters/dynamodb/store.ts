@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PipeEvent, PipeState } from '../../core/lifecycle.js';
 import type {
   ApplyEventOptions,
+  CdcRunRecord,
   CreatePipeInput,
   ListOptions,
   PartitionCheckpoint,
@@ -16,7 +17,8 @@ import type {
   TableStateChange,
 } from '../../ports/pipe-store.js';
 import { applyEvent, listHistory } from './history.js';
-import { acquireLease, getLease, releaseLease, renewLease } from './leases.js';
+import { getCdcRun, recordCdcRun } from './cdc-runs.js';
+import { acquireLease, getLease, releaseLease, renewLease, revokeLease } from './leases.js';
 import {
   checkpointPartition,
   deletePartitionPlan,
@@ -106,6 +108,8 @@ export class DynamoPipeStore implements PipeStore {
   commitResumePoint = (pipeId: string, point: ResumePointInput, fence: number) =>
     commitResumePoint(this.ctx, pipeId, point, fence);
   getResumePoint = (pipeId: string) => getResumePoint(this.ctx, pipeId);
+  recordCdcRun = (pipeId: string, run: CdcRunRecord) => recordCdcRun(this.ctx, pipeId, run);
+  getCdcRun = (pipeId: string) => getCdcRun(this.ctx, pipeId);
 
   acquireLease = (pipeId: string, name: string, holder: string, ttlMs: number) =>
     acquireLease(this.ctx, pipeId, name, holder, ttlMs);
@@ -113,5 +117,6 @@ export class DynamoPipeStore implements PipeStore {
     renewLease(this.ctx, pipeId, name, holder, fence, ttlMs);
   releaseLease = (pipeId: string, name: string, holder: string, fence: number) =>
     releaseLease(this.ctx, pipeId, name, holder, fence);
+  revokeLease = (pipeId: string, name: string, reason: string) => revokeLease(this.ctx, pipeId, name, reason);
   getLease = (pipeId: string, name: string) => getLease(this.ctx, pipeId, name);
 }

@@ -34,6 +34,8 @@ export interface MongoChangeSourceOptions {
 
 /** Drains empty getMores at most this long per call, so an idle batch still returns promptly. */
 const MIN_AWAIT_MS = 10;
+/** A read that goes on to its deadline waits this long per empty getMore, so it ends close to it. */
+const FOLLOW_AWAIT_MS = 250;
 
 export class MongoChangeSource implements ChangeSource {
   private readonly namespaces: readonly SourceNamespace[];
@@ -112,55 +114,69 @@ export class MongoChangeSource implements ChangeSource {
 
   /**
    * Reads until caught up, or the event / byte / time bounds are hit, or a table-ending event
-   * arrives; then closes the stream (short runs keep no cursor open between invocations).
+   * arrives; then closes the stream (a run reopens it from the committed point for its next batch).
    * Caught up is an empty getMore after the first reply, or, under a steady write load that
    * never leaves one, the first cluster time of a second after the one this read began in: the batch
    * then ends after every event of that cluster time (a transaction is never split), so events
-   * wait at most about one read, not the whole time budget.
+   * wait at most about one read, not the whole time budget. With `stopWhenCaughtUp: false` the
+   * read goes on to the deadline, and counts as caught up only when its last reply was empty.
    */
   private async drain(attempt: ResumeAttempt, request: ChangeBatchRequest): Promise<ChangeBatch> {
     const startedAt = Date.now();
+    const untilCaughtUp = request.stopWhenCaughtUp !== false;
     const remaining = () => Math.min(request.deadline, startedAt + request.maxWaitMs) - Date.now();
+    const awaitMs = untilCaughtUp
+      ? Math.min(request.maxWaitMs, Math.max(0, request.deadline - startedAt))
+      : Math.min(FOLLOW_AWAIT_MS, request.maxWaitMs);
     const stream = this.open(
       attempt.position,
-      Math.min(request.maxWaitMs, Math.max(0, request.deadline - startedAt)),
+      awaitMs,
       Math.min(request.maxEvents, this.options.batchSize ?? 1000),
     );
     const events: SourceChangeEvent[] = [];
     const tablesStopped: StoppedTable[] = [];
     let bytes = 0;
     let emptyReplies = 0;
+    let lastReplyEmpty = false;
     // Cluster times count whole seconds: an event of a later second was written after this read began.
     const afterStartSeconds = Math.floor(startedAt / 1000) + 1;
     let caughtUpAt: ClusterTime | null = null;
     let lastRead: Document | null = null;
-    let endedBeforeNext = false;
+    let endedBy: ChangeBatch['endedBy'] | null = null;
+    let readOnePast = false;
     try {
-      while (events.length < request.maxEvents && bytes < request.maxBytes && Date.now() < request.deadline) {
+      while (endedBy === null) {
+        if (events.length >= request.maxEvents) endedBy = 'max-events';
+        else if (bytes >= request.maxBytes) endedBy = 'max-bytes';
+        else if (Date.now() >= request.deadline) endedBy = lastReplyEmpty ? 'caught-up' : 'deadline';
+        if (endedBy !== null) break;
         const event = (await stream.tryNext()) as Document | null;
+        lastReplyEmpty = event === null;
         if (event === null) {
           emptyReplies += 1;
           // The aggregate's first reply is empty by design; an empty getMore means caught up.
-          if (emptyReplies >= 2 || events.length > 0 || remaining() <= 0) break;
+          if (untilCaughtUp && (emptyReplies >= 2 || events.length > 0 || remaining() <= 0))
+            endedBy = 'caught-up';
           continue;
         }
         const clusterTime = toClusterTime(event.clusterTime);
         if (caughtUpAt && (clusterTime.t !== caughtUpAt.t || clusterTime.i !== caughtUpAt.i)) {
-          // Read one past the caught-up point: leave it (and its transaction) to the next run.
-          endedBeforeNext = true;
+          // Read one past the caught-up point: leave it (and its transaction) to the next batch.
+          endedBy = 'caught-up';
+          readOnePast = true;
           break;
         }
-        if (!caughtUpAt && clusterTime.t >= afterStartSeconds) caughtUpAt = clusterTime;
+        if (untilCaughtUp && !caughtUpAt && clusterTime.t >= afterStartSeconds) caughtUpAt = clusterTime;
         lastRead = event;
         bytes += BSON.calculateObjectSize(event);
         const action = changeEventAction({ operationType: String(event.operationType) });
         if (action === 'row') events.push(toSourceEvent(event));
         else if (action === 'stop-table') {
           tablesStopped.push(...this.stoppedBy(event));
-          break;
+          endedBy = 'table-stopped';
         }
       }
-      const token = endedBeforeNext && lastRead ? lastRead._id : stream.resumeToken;
+      const token = readOnePast && lastRead ? lastRead._id : stream.resumeToken;
       const last = events[events.length - 1];
       return {
         events,
@@ -170,6 +186,7 @@ export class MongoChangeSource implements ChangeSource {
         tablesStopped,
         resumedWith: attempt.method,
         bytes,
+        endedBy,
       };
     } finally {
       await stream.close().catch(() => undefined);

@@ -69,10 +69,10 @@ export function memberStatesFrom(status: Document): MemberStatus[] {
   const members = Array.isArray(status.members) ? (status.members as Document[]) : [];
   return members.map((member) => ({
     name: String(member.name),
+    // The code first: a DOWN member's stateStr is "(not reachable/healthy)", not a state name.
     state:
-      typeof member.stateStr === 'string'
-        ? member.stateStr
-        : (STATE_NAMES[Number(member.state)] ?? `STATE_${String(member.state)}`),
+      STATE_NAMES[Number(member.state)] ??
+      (typeof member.stateStr === 'string' ? member.stateStr : `STATE_${String(member.state)}`),
     health: typeof member.health === 'number' ? member.health : null,
     optimeDate: member.optimeDate instanceof Date ? member.optimeDate.toISOString() : null,
     self: member.self === true,

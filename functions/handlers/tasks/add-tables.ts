@@ -1,4 +1,5 @@
 import { FatalError } from '../../core/errors.js';
+import { restartCdc } from '../../engines/resync.js';
 import { defineTask } from '../task.js';
 import { loadPipe, pipeInput, tableKeys, targetDatabaseOf, withConnections } from './common.js';
 
@@ -7,7 +8,11 @@ const input = pipeInput.extend({ tables: tableKeys.min(1) });
 /** A table to add must already be in the pipe's settings (the API's settings change puts it there). */
 export class TableNotInSettingsError extends FatalError {}
 
-/** Setup for the new tables only: their ClickHouse tables and mappings, in Snapshot. */
+/**
+ * Setup for the new tables only: their ClickHouse tables and mappings, in Snapshot; then CDC
+ * restarts, so it writes their events from the last committed resume point on while their
+ * snapshot (which comes after) runs, and every other table keeps flowing.
+ */
 export const addTablesTask = defineTask('AddTables', input, async (runtime, command) => {
   const loaded = await loadPipe(runtime, command.pipeId);
   const { pipe, settings } = loaded;
@@ -34,6 +39,12 @@ export const addTablesTask = defineTask('AddTables', input, async (runtime, comm
       await runtime.store.putTableMapping(pipe.id, mapping, 'Snapshot');
     }
   });
+  await restartCdc(
+    { store: runtime.store, ...(runtime.cdcTrigger ? { trigger: runtime.cdcTrigger } : {}) },
+    pipe.id,
+    'tables added',
+    true,
+  );
   return { tables: mappings.map((entry) => entry.tableKey) };
 });
 

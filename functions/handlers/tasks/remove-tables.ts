@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { restartCdc } from '../../engines/resync.js';
 import { loadTable } from '../../engines/table-context.js';
 import type { TableMappingRecord } from '../../ports/pipe-store.js';
 import { defineTask } from '../task.js';
@@ -19,12 +20,24 @@ const input = pipeInput.extend({
   command: z.object({ previousState: pipeState }),
 });
 
-/** Modifying → back where the pipe was: tables Removed, their ClickHouse tables dropped only if asked. */
+/**
+ * Modifying → back where the pipe was: tables Removed, CDC restarted without them, and only then
+ * their ClickHouse tables dropped (when asked), so no run is still inserting into them.
+ */
 export const removeTablesTask = defineTask('RemoveTables', input, async (runtime, command) => {
   const loaded = await loadPipe(runtime, command.pipeId);
   const { store } = runtime;
   const mappings: TableMappingRecord[] = [];
   for (const tableKey of command.tables) mappings.push(await loadTable(store, command.pipeId, tableKey));
+  for (const mapping of mappings)
+    await store.setTableState(command.pipeId, mapping.tableKey, { state: 'Removed' });
+  const toPaused = command.command.previousState === 'Paused';
+  await restartCdc(
+    { store, ...(runtime.cdcTrigger ? { trigger: runtime.cdcTrigger } : {}) },
+    command.pipeId,
+    'tables removed',
+    !toPaused,
+  );
   if (command.dropTables) {
     await withConnections(runtime, loaded, async ({ destination }) => {
       for (const mapping of mappings) {
@@ -33,9 +46,6 @@ export const removeTablesTask = defineTask('RemoveTables', input, async (runtime
       }
     });
   }
-  for (const mapping of mappings)
-    await store.setTableState(command.pipeId, mapping.tableKey, { state: 'Removed' });
-  const toPaused = command.command.previousState === 'Paused';
   return applyEvent(runtime, command.pipeId, toPaused ? 'tablesRemovedToPaused' : 'tablesRemovedToRunning', {
     expectedState: 'Modifying',
     actor: command.requestedBy,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emfLine, METRIC_NAMESPACE } from '../../infra/runtime/cdc-batch-metrics.js';
+import { emfLine, METRIC_NAMESPACE } from '../../functions/adapters/cloudwatch/emf-metrics.js';
 
 describe('CDC metrics line (CloudWatch Embedded Metric Format)', () => {
   it('declares each value per pipe and for the deployment', () => {

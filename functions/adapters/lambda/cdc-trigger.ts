@@ -1,0 +1,33 @@
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { CdcTrigger, CdcTriggerReason } from '../../ports/lifecycle.js';
+
+/**
+ * CdcTrigger in AWS: an asynchronous invocation of the CDC function with the payload the schedule
+ * sends (`{pipeId}`, plus why). Lambda queues it and returns at once; the invoked run takes the
+ * lease or, when another run holds it, ends as a cheap no-op. A failed invocation is reported,
+ * not thrown: the pipe's schedule starts a run within one interval anyway.
+ */
+export class LambdaCdcTrigger implements CdcTrigger {
+  constructor(
+    private readonly client: LambdaClient,
+    private readonly functionArn: string,
+    private readonly log: (line: string) => void = (line) => console.warn(line),
+  ) {}
+
+  async runSoon(pipeId: string, reason: CdcTriggerReason): Promise<boolean> {
+    try {
+      await this.client.send(
+        new InvokeCommand({
+          FunctionName: this.functionArn,
+          InvocationType: 'Event',
+          Payload: new TextEncoder().encode(JSON.stringify({ pipeId, trigger: reason })),
+        }),
+      );
+      return true;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      this.log(`pipe ${pipeId}: could not start the next CDC run (${reason}): ${name}; the schedule will`);
+      return false;
+    }
+  }
+}
