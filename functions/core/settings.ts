@@ -123,7 +123,7 @@ export const tableMappingsSchema = z
 
 export const pipeSettingsSchema = z.strictObject({
   replicationMode: z.enum(REPLICATION_MODES).default('cdc'),
-  syncIntervalSeconds: wholeNumber(60, 86_400, 'sync interval').default(60),
+  syncIntervalSeconds: wholeNumber(1, 86_400, 'sync interval').default(60),
   pullBatchSize: wholeNumber(1, 1_000_000, 'pull batch size').default(100_000),
   snapshotNumRowsPerPartition: wholeNumber(1_000, 100_000_000, 'rows per partition').default(250_000),
   snapshotNumberOfParallelTables: wholeNumber(1, 16, 'parallel tables').default(1),
@@ -140,7 +140,7 @@ export const pipeSettingsSchema = z.strictObject({
     .default([]),
   snapshotBatchMaxRows: wholeNumber(1, 1_000_000, 'snapshot batch rows').default(50_000),
   snapshotBatchMaxBytes: wholeNumber(1_048_576, 268_435_456, 'snapshot batch bytes').default(33_554_432),
-  cdcTimeBudgetSeconds: wholeNumber(10, 840, 'CDC time budget').default(50),
+  cdcTimeBudgetSeconds: wholeNumber(30, 840, 'CDC time budget').default(840),
 });
 
 /** Settings with every default filled in: what the pipe store keeps. */

@@ -6,8 +6,8 @@ import { connectWith, type Runtime } from '../../functions/handlers/runtime.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import { localApiDeps } from '../../local/api/deps.js';
 import { type LocalApiServer, startLocalApiServer } from '../../local/api/server.js';
+import { LocalCdcSchedule } from '../../local/cdc/schedule.js';
 import { type ExecutionResult, LocalStateMachines } from '../../local/stepfunctions/runner.js';
-import { LocalCdcScheduler } from '../../local/stepfunctions/scheduler.js';
 import type { ReplicaSetHandle } from '../../simulator/index.js';
 import type { TestClickHouse } from '../support/clickhouse.js';
 import { compareCollection, equalComparison } from '../support/compare.js';
@@ -27,7 +27,7 @@ export interface ApiWorld {
   dynamo: LocalDynamo;
   clickhouse: TestClickHouse;
   destination: ClickHouseDestination;
-  scheduler: LocalCdcScheduler;
+  scheduler: LocalCdcSchedule;
   runtime: Runtime;
   machines: LocalStateMachines;
   api: LocalApiServer;
@@ -39,7 +39,7 @@ export interface ApiWorld {
 export function startApiWorld(): Promise<ApiWorld> {
   return buildOnStandIns(async ({ rs, mongo, dynamo, clickhouse, destination, onStop, stop }) => {
     const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: dynamo.tableName });
-    const scheduler = new LocalCdcScheduler();
+    const scheduler = new LocalCdcSchedule();
     const runtime: Runtime = {
       store,
       scheduler,
@@ -171,26 +171,27 @@ export async function waitForGone(world: ApiWorld, pipeId: string): Promise<void
   throw new Error(`pipe ${pipeId} still answers after ${POLL_LIMIT_MS} ms`);
 }
 
-/** What the local runtime passes as the Lambda time left: a run reads for about 5 s at most. */
-const CDC_RUN_MS = 10_000;
-const CDC_MAX_RUNS = 50;
+/** What the local runtime passes as the Lambda time left: a minute, plenty to catch up here. */
+const CDC_RUN_MS = 60_000;
+const CDC_MAX_RUNS = 10;
 
 /**
  * The local CDC schedule, run by hand: the cdc-batch handler for the pipe, while its schedule
- * is enabled, until a run applies nothing and holds nothing back (bounded). Returns the events.
+ * is enabled, until a run ends caught up (bounded). Returns the events applied.
  */
 export async function pumpCdc(world: ApiWorld, pipeId: string): Promise<number> {
   await waitForSchedule(world, pipeId);
   let events = 0;
   for (let run = 0; run < CDC_MAX_RUNS; run += 1) {
-    const result = (await cdcBatchTask.invoke(
+    const deadline = Date.now() + CDC_RUN_MS;
+    const result = await cdcBatchTask.invoke(
       world.runtime,
       { pipeId },
-      { getRemainingTimeInMillis: () => CDC_RUN_MS },
-    )) as { status: string; events?: number; heldBackEvents?: number; reason?: string };
-    if (result.status !== 'applied') throw new Error(`CDC run skipped: ${result.reason ?? ''}`);
-    events += result.events ?? 0;
-    if (result.events === 0 && result.heldBackEvents === 0) return events;
+      { getRemainingTimeInMillis: () => deadline - Date.now() },
+    );
+    if (result.status !== 'ran') throw new Error(`CDC run skipped: ${result.reason}`);
+    events += result.events;
+    if (result.endedBecause === 'caught-up') return events;
   }
   throw new Error(`CDC for ${pipeId} did not catch up within ${CDC_MAX_RUNS} runs`);
 }

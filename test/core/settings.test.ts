@@ -31,7 +31,7 @@ describe('settings defaults', () => {
       excludedOperationTypes: [],
       snapshotBatchMaxRows: 50_000,
       snapshotBatchMaxBytes: 33_554_432,
-      cdcTimeBudgetSeconds: 50,
+      cdcTimeBudgetSeconds: 840,
     });
   });
 
@@ -49,6 +49,13 @@ describe('settings defaults', () => {
     expect(settings.syncIntervalSeconds).toBe(300);
     expect(settings.tableMappings[0]?.targetDatabase).toBe('analytics');
   });
+
+  it('takes a sync interval below a minute: the continuous CDC mode', () => {
+    for (const syncIntervalSeconds of [1, 2, 59])
+      expect(parseSettings({ tableMappings: [mapping], syncIntervalSeconds }).syncIntervalSeconds).toBe(
+        syncIntervalSeconds,
+      );
+  });
 });
 
 const RULES: [string, Record<string, unknown>, string, RegExp][] = [
@@ -58,7 +65,7 @@ const RULES: [string, Record<string, unknown>, string, RegExp][] = [
     'settings.replicationMode',
     /must be one of: cdc, snapshot, cdc_only/,
   ],
-  ['interval below a minute', { syncIntervalSeconds: 30 }, 'settings.syncIntervalSeconds', /at least 60/],
+  ['interval of zero', { syncIntervalSeconds: 0 }, 'settings.syncIntervalSeconds', /at least 1/],
   ['interval above a day', { syncIntervalSeconds: 86_401 }, 'settings.syncIntervalSeconds', /at most 86400/],
   ['fractional interval', { syncIntervalSeconds: 60.5 }, 'settings.syncIntervalSeconds', /whole number/],
   [
@@ -116,6 +123,7 @@ const RULES: [string, Record<string, unknown>, string, RegExp][] = [
   ['batch rows', { snapshotBatchMaxRows: 0 }, 'settings.snapshotBatchMaxRows', /at least 1/],
   ['batch bytes', { snapshotBatchMaxBytes: 1000 }, 'settings.snapshotBatchMaxBytes', /at least 1048576/],
   ['time budget', { cdcTimeBudgetSeconds: 900 }, 'settings.cdcTimeBudgetSeconds', /at most 840/],
+  ['time budget too short', { cdcTimeBudgetSeconds: 10 }, 'settings.cdcTimeBudgetSeconds', /at least 30/],
   ['unknown setting', { pullBatchSise: 5 }, 'settings.pullBatchSise', /not a known field/],
   ['no mappings', { tableMappings: [] }, 'settings.tableMappings', /at least one collection/],
   ['mappings missing', { tableMappings: undefined }, 'settings.tableMappings', /is required/],

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { cdcBatch } from '../../functions/engines/cdc-run.js';
-import { prepareResyncTable, swapResyncTable } from '../../functions/engines/resync.js';
+import { prepareResyncTables, swapResyncTables } from '../../functions/engines/resync.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import type { SnapshotReadOptions, SnapshotSource, SourceNamespace } from '../../functions/ports/source.js';
 import { instrumentStore } from '../engines/support.js';
@@ -148,28 +148,27 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
     // Resync one table while writes go on, and crash between EXCHANGE TABLES and the DROP.
     const resyncTable = COLLECTIONS[0] as LoadCollection;
     const tableKey = `${resyncTable.db}.${resyncTable.coll}`;
-    await prepareResyncTable(
-      { store: world.store, destination: world.destination },
-      { pipeId: pipe.pipeId, tableKey },
-    );
+    const resyncInput = { pipeId: pipe.pipeId, tableKeys: [tableKey], startCdc: false };
+    await prepareResyncTables({ store: world.store, destination: world.destination }, resyncInput);
     await load.burst(100);
     await snapshotAll({ ...pipe, tables: [resyncTable] }, parts, hurried());
     const faultyDestination = new ClickHouseDestination(
       crashingMidSwap(createClickHouseClient({ url: world.clickhouseUrl })),
     );
     await expect(
-      swapResyncTable(
-        { store: world.store, destination: faultyDestination },
-        { pipeId: pipe.pipeId, tableKey },
-      ),
+      swapResyncTables({ store: world.store, destination: faultyDestination }, resyncInput),
     ).rejects.toThrow(/mid-swap/);
     await faultyDestination.close();
-    expect((await world.store.getTableMapping(pipe.pipeId, tableKey))?.state).toBe('Resync');
-    const swapped = await swapResyncTable(
+    // Swapped in, CDC told to write the live table alone, the old rows still set aside.
+    expect((await world.store.getTableMapping(pipe.pipeId, tableKey))?.state).toBe('Replicating');
+    expect(
+      await world.destination.tableExists({ database: DATABASE, table: `${resyncTable.target}_resync` }),
+    ).toBe(true);
+    const swapped = await swapResyncTables(
       { store: world.store, destination: world.destination },
-      { pipeId: pipe.pipeId, tableKey },
+      resyncInput,
     );
-    expect(swapped.swapped).toBe(true);
+    expect(swapped.swapped).toEqual([]);
     expect(
       await world.destination.tableExists({ database: DATABASE, table: `${resyncTable.target}_resync` }),
     ).toBe(false);

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
-import { prepareResyncTable, swapResyncTable } from '../../functions/engines/resync.js';
+import { prepareResyncTables, swapResyncTables } from '../../functions/engines/resync.js';
 import {
   compareTable,
   DATABASE,
@@ -59,16 +59,11 @@ describe('resync swap', () => {
     try {
       for (let round = 0; round < rounds; round += 1) {
         await items.updateMany({}, { $set: { round } });
-        await prepareResyncTable(
-          { store: world.store, destination: world.destination },
-          { pipeId: pipe.pipeId, tableKey },
-        );
+        const input = { pipeId: pipe.pipeId, tableKeys: [tableKey], startCdc: false };
+        await prepareResyncTables({ store: world.store, destination: world.destination }, input);
         await snapshotAll(pipe, parts);
-        const swapped = await swapResyncTable(
-          { store: world.store, destination: world.destination },
-          { pipeId: pipe.pipeId, tableKey },
-        );
-        expect(swapped.swapped).toBe(true);
+        const swapped = await swapResyncTables({ store: world.store, destination: world.destination }, input);
+        expect(swapped.swapped).toEqual([table.target]);
       }
     } finally {
       swapping = false;

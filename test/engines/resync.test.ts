@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { encodePartitionBounds } from '../../functions/core/partition-plan.js';
-import { prepareResyncTable, swapResyncTable } from '../../functions/engines/resync.js';
+import { prepareResyncTables, swapResyncTables } from '../../functions/engines/resync.js';
 import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
+import type { CdcTrigger, CdcTriggerReason } from '../../functions/ports/lifecycle.js';
+import { CDC_LEASE } from '../../functions/ports/pipe-store.js';
 import type { SnapshotBatch } from '../../functions/ports/source.js';
 import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
 import {
@@ -12,6 +14,14 @@ import {
   MemoryDestination,
   newStore,
 } from './support.js';
+
+class RecordingTrigger implements CdcTrigger {
+  readonly calls: CdcTriggerReason[] = [];
+  async runSoon(_pipeId: string, reason: CdcTriggerReason): Promise<boolean> {
+    this.calls.push(reason);
+    return true;
+  }
+}
 
 describe('table resync pieces', () => {
   let dynamo: LocalDynamo;
@@ -34,6 +44,7 @@ describe('table resync pieces', () => {
     ]);
     const log: string[] = [];
     const destination = new MemoryDestination(log);
+    const trigger = new RecordingTrigger();
     await destination.insertRows({
       database: 'default',
       table: 'items',
@@ -41,11 +52,21 @@ describe('table resync pieces', () => {
       deduplicationToken: 'x',
       useJsonNativeFormat: true,
     });
+    const running = await store.acquireLease(pipeId, CDC_LEASE, 'a-running-cdc-run', 60_000);
 
-    const prepared = await prepareResyncTable({ store, destination }, { pipeId, tableKey: 'shop.items' });
-    expect(prepared.resyncTable).toBe('items_resync');
+    const input = { pipeId, tableKeys: ['shop.items'], startCdc: true };
+    const prepared = await prepareResyncTables(
+      { store: instrumentStore(store, log), destination, trigger },
+      input,
+    );
+    expect(prepared.resyncTables).toEqual(['items_resync']);
     expect((await store.getTableMapping(pipeId, 'shop.items'))?.state).toBe('Resync');
     expect(await store.listPartitions(pipeId, 'shop.items')).toEqual([]);
+    // The run that began before the table entered Resync can no longer commit: it was revoked after.
+    const revoked = await store.getLease(pipeId, CDC_LEASE);
+    expect(revoked?.fence).toBeGreaterThan(running.fence);
+    expect(log.indexOf('revokeLease')).toBeGreaterThan(log.lastIndexOf('setTableState'));
+    expect(trigger.calls).toEqual(['restart']);
 
     await store.savePartitionPlan(pipeId, 'shop.items', [
       { index: 0, bounds: encodePartitionBounds({ lower: null, upper: null }) },
@@ -62,15 +83,43 @@ describe('table resync pieces', () => {
     expect(loaded).toMatchObject({ done: true, targetTable: 'items_resync', rowsCopied: 2 });
     expect([...destination.final('items').keys()]).toEqual(['old']);
 
+    log.length = 0;
     const crashing = instrumentStore(store, log);
     crashing.failNext('setTableState');
-    await expect(
-      swapResyncTable({ store: crashing, destination }, { pipeId, tableKey: 'shop.items' }),
-    ).rejects.toThrow(/injected crash/);
+    await expect(swapResyncTables({ store: crashing, destination, trigger }, input)).rejects.toThrow(
+      /injected crash/,
+    );
     expect((await store.getTableMapping(pipeId, 'shop.items'))?.state).toBe('Resync');
-    await swapResyncTable({ store: crashing, destination }, { pipeId, tableKey: 'shop.items' });
+    await swapResyncTables({ store: crashing, destination, trigger }, input);
     expect((await store.getTableMapping(pipeId, 'shop.items'))?.state).toBe('Replicating');
     expect([...destination.final('items').keys()].sort()).toEqual(['1', '2']);
     expect(log.filter((entry) => entry.startsWith('swap'))).toEqual(['swap:items', 'swap:items']);
+    // The old rows are dropped only after CDC was told to stop writing to them.
+    expect(log.indexOf('dropSwappedOut:items')).toBeGreaterThan(log.indexOf('revokeLease'));
+    expect(destination.tables.has('items_resync')).toBe(false);
+    expect(trigger.calls).toEqual(['restart', 'restart']);
+  });
+
+  it('a resync of a table already in resync stops its dual writes before recreating <table>_resync', async () => {
+    const pipeId = await createPipeWithTables(store, [
+      { db: 'shop', coll: 'items', target: 'items', state: 'Resync' },
+    ]);
+    const log: string[] = [];
+    const destination = new MemoryDestination(log);
+    await prepareResyncTables(
+      { store: instrumentStore(store, log), destination },
+      { pipeId, tableKeys: ['shop.items'], startCdc: false },
+    );
+    const steps = log.filter(
+      (entry) => ['setTableState', 'revokeLease'].includes(entry) || entry.startsWith('create'),
+    );
+    expect(steps).toEqual([
+      'setTableState',
+      'revokeLease',
+      'createResync:items',
+      'setTableState',
+      'revokeLease',
+    ]);
+    expect((await store.getTableMapping(pipeId, 'shop.items'))?.state).toBe('Resync');
   });
 });

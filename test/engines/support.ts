@@ -10,6 +10,13 @@ import type {
   TableRef,
 } from '../../functions/ports/destination.js';
 import type { PipeStore, TableState } from '../../functions/ports/pipe-store.js';
+import type {
+  ChangeBatch,
+  ChangeBatchRequest,
+  ChangeSource,
+  SourceChangeEvent,
+  StoppedTable,
+} from '../../functions/ports/source.js';
 import type { LocalDynamo } from '../support/dynalite.js';
 
 /** A clock the test moves by hand (and that can move itself on every read). */
@@ -79,12 +86,14 @@ export async function createPipeWithTables(
  * a repeated deduplication token like ClickHouse does, and answers the FINAL view.
  */
 export class MemoryDestination
-  implements Pick<Destination, 'insertRows' | 'createResyncTable' | 'swapResyncTable'>
+  implements Pick<Destination, 'insertRows' | 'createResyncTable' | 'swapResyncTable' | 'dropSwappedOutTable'>
 {
   readonly inserts: { table: string; rows: DestinationRow[]; token: string }[] = [];
   readonly attemptedTokens: string[] = [];
   readonly tables = new Map<string, DestinationRow[]>();
   private readonly tokens = new Set<string>();
+  /** Live tables swapped in whose old rows still wait in `_resync` (the ClickHouse marker). */
+  private readonly swappedIn = new Set<string>();
   constructor(private readonly log: string[] = []) {}
 
   async insertRows(batch: InsertBatch): Promise<InsertResult> {
@@ -109,10 +118,17 @@ export class MemoryDestination
   async swapResyncTable(ref: TableRef): Promise<SwapMethod> {
     this.log.push(`swap:${ref.table}`);
     const loaded = this.tables.get(`${ref.table}_resync`);
-    if (loaded === undefined) return 'already-swapped';
+    if (loaded === undefined || this.swappedIn.has(ref.table)) return 'already-swapped';
+    this.tables.set(`${ref.table}_resync`, this.tables.get(ref.table) ?? []);
     this.tables.set(ref.table, loaded);
-    this.tables.delete(`${ref.table}_resync`);
+    this.swappedIn.add(ref.table);
     return 'exchange';
+  }
+
+  async dropSwappedOutTable(ref: TableRef): Promise<void> {
+    this.log.push(`dropSwappedOut:${ref.table}`);
+    if (!this.swappedIn.delete(ref.table)) return;
+    this.tables.delete(`${ref.table}_resync`);
   }
 
   /** Latest version per `_id` (ties: last inserted), live rows only. */
@@ -149,4 +165,64 @@ export function instrumentStore<T extends object>(
     },
   });
   return proxy as T & { failNext(method: string): void };
+}
+
+export const NS = { db: 'shop', coll: 'items' };
+export const FAR = Date.UTC(2030, 0, 1);
+
+export function event(
+  position: number,
+  operationType: string,
+  id: number,
+  time: [number, number],
+  fields: Record<string, unknown> = {},
+): SourceChangeEvent {
+  return {
+    token: `tok-${position}`,
+    ns: NS,
+    operationType,
+    documentKey: { _id: id },
+    fullDocument: operationType === 'delete' ? null : { _id: id, ...fields },
+    clusterTime: { t: time[0], i: time[1] },
+  };
+}
+
+/** Serves a fixed event list from the resume point on; tokens are `tok-<position after the event>`. */
+export class ScriptedChangeSource implements Pick<ChangeSource, 'readBatch'> {
+  readonly requests: ChangeBatchRequest[] = [];
+  stopAfter: { position: number; table: StoppedTable } | null = null;
+  onRead: (() => Promise<void>) | null = null;
+  constructor(
+    private readonly events: SourceChangeEvent[],
+    private readonly log: string[] = [],
+  ) {}
+
+  async readBatch(request: ChangeBatchRequest): Promise<ChangeBatch> {
+    this.requests.push(request);
+    this.log.push('readBatch');
+    await this.onRead?.();
+    const token = request.resumePoint?.token ?? request.startPoint?.token ?? 'tok-0';
+    const from = Number(token.split('-')[1]);
+    let to = Math.min(this.events.length, from + request.maxEvents);
+    const stop =
+      this.stopAfter && this.stopAfter.position > from && this.stopAfter.position <= to
+        ? this.stopAfter
+        : null;
+    if (stop) to = stop.position;
+    const events = this.events.slice(from, to);
+    const last = events.at(-1);
+    const lastTime = last ? (last.clusterTime as { t: number; i: number }) : null;
+    return {
+      events,
+      resumeToken: `tok-${to}`,
+      resumeClusterTime: lastTime
+        ? { seconds: lastTime.t, increment: lastTime.i }
+        : { seconds: 9_000, increment: 1 },
+      lastEventClusterTime: lastTime ? { seconds: lastTime.t, increment: lastTime.i } : null,
+      tablesStopped: stop ? [stop.table] : [],
+      resumedWith: request.resumePoint ? 'resume-token' : 'start-point-token',
+      bytes: events.length * 100,
+      endedBy: stop ? 'table-stopped' : to - from >= request.maxEvents ? 'max-events' : 'caught-up',
+    };
+  }
 }

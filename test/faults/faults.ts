@@ -2,11 +2,7 @@ import { createClickHouseClient } from '../../functions/adapters/clickhouse/clie
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
 import { cdcBatch } from '../../functions/engines/cdc-run.js';
-import {
-  moveResumePointToStart,
-  prepareResyncTable,
-  swapResyncTable,
-} from '../../functions/engines/resync.js';
+import { prepareResyncTables, resetResumePoint, swapResyncTables } from '../../functions/engines/resync.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import type { MemberState } from '../../simulator/index.js';
 import { DATABASE, hurried, markReplicating, snapshotAll } from '../e2e/harness.js';
@@ -102,7 +98,8 @@ const killedMidSwap: Fault = {
     if (!first) return ['no collection'];
     const tableKey = `${first.db}.${first.coll}`;
     const resync = { store: run.store, destination: run.parts.destination };
-    await prepareResyncTable(resync, { pipeId: run.pipe.pipeId, tableKey });
+    const resyncInput = { pipeId: run.pipe.pipeId, tableKeys: [tableKey], startCdc: false };
+    await prepareResyncTables(resync, resyncInput);
     const tablePipe = { ...run.pipe, tables: [first] };
     const writing = run.load.burst(run.workload.operationsPerPhase);
     await converge(run, 'resync snapshot', (parts) => snapshotAll(tablePipe, parts, hurried()));
@@ -113,11 +110,7 @@ const killedMidSwap: Fault = {
       await converge(
         run,
         'swap',
-        (parts) =>
-          swapResyncTable(
-            { store: parts.store, destination: parts.destination },
-            { pipeId: run.pipe.pipeId, tableKey },
-          ),
+        (parts) => swapResyncTables({ store: parts.store, destination: parts.destination }, resyncInput),
         { ...run.parts, destination: dying },
       );
     } finally {
@@ -251,21 +244,20 @@ const oplogTruncatedWhilePaused: Fault = {
     if (!failure.message.startsWith('resync needed'))
       return ['the history-lost message does not say "resync needed"'];
 
-    await run.store.recordStartPoint(run.pipe.pipeId, await run.pipe.changeSource.captureStartPoint());
-    for (const table of run.collections) {
-      await prepareResyncTable(
-        { store: run.store, destination: run.parts.destination },
-        { pipeId: run.pipe.pipeId, tableKey: `${table.db}.${table.coll}` },
-      );
-    }
+    const resync = { store: run.store, destination: run.parts.destination };
+    const resyncInput = {
+      pipeId: run.pipe.pipeId,
+      tableKeys: run.collections.map((table) => `${table.db}.${table.coll}`),
+      startCdc: false,
+    };
+    await prepareResyncTables(resync, resyncInput);
+    const start = await run.store.recordStartPoint(
+      run.pipe.pipeId,
+      await run.pipe.changeSource.captureStartPoint(),
+    );
+    await resetResumePoint(run.store, run.pipe.pipeId, start);
     await snapshotUnderLoad(run);
-    for (const table of run.collections) {
-      await swapResyncTable(
-        { store: run.store, destination: run.parts.destination },
-        { pipeId: run.pipe.pipeId, tableKey: `${table.db}.${table.coll}` },
-      );
-    }
-    await moveResumePointToStart(run.store, run.pipe.pipeId);
+    await swapResyncTables(resync, resyncInput);
     await cdcUnderLoad(run);
     return [];
   },

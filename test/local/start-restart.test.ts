@@ -103,8 +103,9 @@ describe('npm start resumes an execution that was in flight when it was stopped'
       rs.uri,
       '--collections',
       'shop.orders',
-      '--cdc-interval',
-      '1',
+      // Scheduled CDC: a run holds the lease only while it drains, so the test can take it.
+      '--sync-interval',
+      '60',
     ]);
     runtimes.push(runtime);
     return runtime;

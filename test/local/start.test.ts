@@ -50,8 +50,6 @@ describe('npm start (the local runtime on the embedded default)', () => {
         '0',
         '--demo-write-interval',
         '0',
-        '--cdc-interval',
-        '1',
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );

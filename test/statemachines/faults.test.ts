@@ -267,7 +267,7 @@ describe('Retry and Catch paths', () => {
     });
     expect((await world.store.getPipe(pipeId)).state).toBe('Running');
     await expect(cdcBatchTask.invoke(world.runtime, { pipeId })).resolves.toMatchObject({
-      status: 'applied',
+      status: 'ran',
     });
     expect(await liveRows(world, 'faults', coll)).toBe(45);
 

@@ -53,7 +53,7 @@ describe('lifecycle machines on the stand-ins', () => {
 
   it('the scheduled CDC handler carries new writes while Running', async () => {
     await seed(world, 'shop', 'orders', 10, 10_000);
-    await expect(cdc()).resolves.toMatchObject({ status: 'applied' });
+    await expect(cdc()).resolves.toMatchObject({ status: 'ran', events: 10, endedBecause: 'caught-up' });
     expect(await liveRows(world, 'shop', 'orders')).toBe(2_510);
   });
 
@@ -160,14 +160,20 @@ describe('lifecycle machines on the stand-ins', () => {
     expect(history).toEqual(['Running', 'Resync', 'Snapshot']);
   });
 
-  it('resync of the pipe: every table reloaded, CDC resumes from the new start point', async () => {
-    const result = await run(world, 'resync', pipeId, { expectedState: 'Running' });
+  it('resync of a Paused pipe: every table reloaded, CDC resumes from the new start point', async () => {
+    expect(await run(world, 'pause', pipeId, { expectedState: 'Running' })).toMatchObject({
+      status: 'SUCCEEDED',
+    });
+    const startBefore = await world.store.getStartPoint(pipeId);
+    const result = await run(world, 'resync', pipeId, { expectedState: 'Paused' });
     expect(result).toMatchObject({ status: 'SUCCEEDED' });
+    expect(world.scheduler.get(pipeId)).toMatchObject({ enabled: true });
     expect(await state()).toBe('Running');
     expect(await liveRows(world, 'shop', 'orders')).toBe(2_515);
     expect(await liveRows(world, 'shop', 'customers')).toBe(100);
     const start = await world.store.getStartPoint(pipeId);
     const resume = await world.store.getResumePoint(pipeId);
+    expect(start?.recordedAt).toBeGreaterThan(startBefore?.recordedAt ?? 0);
     expect(resume?.clusterTime).toEqual(start?.clusterTime);
     await seed(world, 'shop', 'orders', 3, 30_000);
     await cdc();

@@ -5,8 +5,8 @@ import type { PipeSettingsInput } from '../../functions/core/settings.js';
 import { connectWith, type Runtime } from '../../functions/handlers/runtime.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import type { LifecycleOperation, OperationInput } from '../../functions/ports/lifecycle.js';
+import { LocalCdcSchedule } from '../../local/cdc/schedule.js';
 import { type ExecutionResult, LocalStateMachines } from '../../local/stepfunctions/runner.js';
-import { LocalCdcScheduler } from '../../local/stepfunctions/scheduler.js';
 import type { ReplicaSetHandle } from '../../simulator/index.js';
 import type { TestClickHouse } from '../support/clickhouse.js';
 import { compareCollection } from '../support/compare.js';
@@ -67,7 +67,7 @@ export interface MachineWorld {
   store: DynamoPipeStore;
   clickhouse: TestClickHouse;
   destination: ClickHouseDestination;
-  scheduler: LocalCdcScheduler;
+  scheduler: LocalCdcSchedule;
   faults: FaultPlan;
   runtime: Runtime;
   machines: LocalStateMachines;
@@ -78,7 +78,7 @@ export function startMachineWorld(): Promise<MachineWorld> {
   return buildOnStandIns(async ({ rs, mongo, dynamo, clickhouse, destination, stop }) => {
     const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: dynamo.tableName });
     const faults = new FaultPlan();
-    const scheduler = new LocalCdcScheduler();
+    const scheduler = new LocalCdcSchedule();
     const connect = connectWith({
       mongoUri: rs.uri,
       clickhouse: { url: clickhouse.url },

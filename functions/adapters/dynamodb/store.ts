@@ -16,8 +16,8 @@ import type {
   TableState,
   TableStateChange,
 } from '../../ports/pipe-store.js';
-import { applyEvent, listHistory } from './history.js';
 import { getCdcRun, recordCdcRun } from './cdc-runs.js';
+import { applyEvent, listHistory } from './history.js';
 import { acquireLease, getLease, releaseLease, renewLease, revokeLease } from './leases.js';
 import {
   checkpointPartition,

@@ -1,5 +1,5 @@
-import { prepareResyncTables, resetResumePoint } from '../../engines/resync.js';
 import type { PipeState } from '../../core/lifecycle.js';
+import { prepareResyncTables, resetResumePoint } from '../../engines/resync.js';
 import { defineTask } from '../task.js';
 import { isSnapshotOnly, loadPipe, pipeInput, tableKeys, withConnections } from './common.js';
 

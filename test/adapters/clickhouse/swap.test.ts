@@ -77,6 +77,10 @@ describe('resync swap', () => {
     await readers;
     console.log('reads during the EXCHANGE swap, by outcome:', Object.fromEntries(seen));
     expect([...seen.keys()].sort()).toEqual(['1000', '2000']);
+    expect(await destination.countRows(ref)).toBe(2000);
+    // The old rows wait beside it (CDC may still write there) until the caller drops them.
+    expect(await destination.countRows({ database: 'swaps', table: 'accounts_resync' })).toBe(1000);
+    await destination.dropSwappedOutTable(ref);
     expect(await destination.tableExists({ database: 'swaps', table: 'accounts_resync' })).toBe(false);
     expect(await destination.countRows(ref)).toBe(2000);
   });
@@ -87,9 +91,19 @@ describe('resync swap', () => {
     await reader.command({ query: 'EXCHANGE TABLES swaps.crashed AND swaps.crashed_resync' });
     expect(await destination.swapResyncTable(ref)).toBe('already-swapped');
     expect(await destination.countRows(ref)).toBe(30);
+    await destination.dropSwappedOutTable(ref);
     expect(await destination.tableExists({ database: 'swaps', table: 'crashed_resync' })).toBe(false);
     expect(await destination.swapResyncTable(ref)).toBe('already-swapped');
+    await destination.dropSwappedOutTable(ref);
     expect(await destination.countRows(ref)).toBe(30);
+  });
+
+  it('drops nothing beside a live table no swap marked', async () => {
+    const ref = { database: 'swaps', table: 'unmarked' };
+    await prepare(ref, 4, 6);
+    await destination.dropSwappedOutTable(ref);
+    expect(await destination.countRows({ database: 'swaps', table: 'unmarked_resync' })).toBe(6);
+    expect(await destination.countRows(ref)).toBe(4);
   });
 
   it('falls back to RENAME where the database engine has no EXCHANGE, and resumes it', async () => {
@@ -97,6 +111,8 @@ describe('resync swap', () => {
     await prepare(ref, 5, 8);
     expect(await destination.swapResyncTable(ref)).toBe('rename');
     expect(await destination.countRows(ref)).toBe(8);
+    expect(await destination.countRows({ database: 'legacy', table: swappedOutTableName('events') })).toBe(5);
+    await destination.dropSwappedOutTable(ref);
     const leftovers = ['events_resync', swappedOutTableName('events')];
     for (const table of leftovers)
       expect(await destination.tableExists({ database: 'legacy', table })).toBe(false);
@@ -107,8 +123,13 @@ describe('resync swap', () => {
     await reader.command({
       query: `RENAME TABLE legacy.halfway TO legacy.${swappedOutTableName('halfway')}`,
     });
+    expect(await destination.swapResyncTable(crashed)).toBe('rename');
     expect(await destination.swapResyncTable(crashed)).toBe('already-swapped');
+    await destination.dropSwappedOutTable(crashed);
     expect(await destination.countRows(crashed)).toBe(9);
+    expect(await destination.tableExists({ database: 'legacy', table: swappedOutTableName('halfway') })).toBe(
+      false,
+    );
   });
 
   it('a fresh resync table replaces a leftover from an abandoned resync', async () => {
