@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, type RecursiveLoop, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -31,6 +31,8 @@ export interface PipeFunctionProps {
   environment: Record<string, string>;
   logRetention: RetentionDays;
   network?: NetworkPlacement;
+  /** Lambda's recursive loop detection (default: terminate loops). */
+  recursiveLoop?: RecursiveLoop;
 }
 
 /**
@@ -77,6 +79,7 @@ export class PipeFunction extends NodejsFunction {
       loggingFormat: LoggingFormat.JSON,
       logGroup,
       tracing: Tracing.ACTIVE,
+      ...(props.recursiveLoop ? { recursiveLoop: props.recursiveLoop } : {}),
       depsLockFilePath: 'package-lock.json',
       projectRoot: '.',
       bundling: {

@@ -2,7 +2,7 @@ import { ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { type IFunction, RecursiveLoop } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import {
@@ -42,6 +42,18 @@ export const SCHEDULE_MANAGERS = new Set(['SetSchedule', 'Provision', 'DeletePip
 
 /** Fails a pipe and may start its resync machine (auto-resync after a lost change stream history). */
 export const STARTS_RESYNC = new Set(['MarkFailed']);
+
+/**
+ * Tasks that start a CDC run at once (an asynchronous invocation of the CDC function): enabling
+ * the schedule starts the first run, and steps that change the tables CDC writes restart it.
+ */
+export const STARTS_CDC = new Set([
+  'SetSchedule',
+  'AddTables',
+  'PrepareResync',
+  'SwapTables',
+  'RemoveTables',
+]);
 
 /** The whole deployment: pipe store, functions, state machines, API, CDC schedules, monitoring. */
 export class PipesStack extends Stack {
@@ -99,6 +111,7 @@ export class PipesStack extends Stack {
       this.functions.set(task, fn);
       if (SCHEDULE_MANAGERS.has(task)) schedules.grantManage(fn);
       if (STARTS_RESYNC.has(task)) this.allowStartResync(fn);
+      if (STARTS_CDC.has(task)) allowStartCdc(fn, cdcFunctionArn);
     }
 
     const cdc = new PipeFunction(this, 'CdcBatchFunction', {
@@ -108,10 +121,14 @@ export class PipesStack extends Stack {
       description: 'Scheduled CDC batch of one pipe (EventBridge Scheduler)',
       size: HEAVY,
       environment: { ...runtimeEnv, ...machineArns },
+      // A run that ends on its budget with events left invokes the next one (docs/engines.md):
+      // an intended recursion, bounded by the pipe's lease (one run per pipe at a time).
+      recursiveLoop: RecursiveLoop.ALLOW,
     });
     this.functions.set('CdcBatch', cdc);
     schedules.grantManage(cdc);
     this.allowStartResync(cdc);
+    allowStartCdc(cdc, cdcFunctionArn);
 
     const api = new PipeFunction(this, 'ApiFunction', {
       ...base,
@@ -214,4 +231,11 @@ export class PipesStack extends Stack {
       }),
     );
   }
+}
+
+/** Invoking the CDC function (by its fixed name: it exists after the functions that name it). */
+function allowStartCdc(fn: PipeFunction, cdcFunctionArn: string): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [cdcFunctionArn] }),
+  );
 }

@@ -1,6 +1,15 @@
 import { redactUri } from '../adapters/mongodb/redact.js';
+import { type CdcMode, cdcModeOf } from '../core/cdc-mode.js';
 import { isAllowed, type PipeState } from '../core/lifecycle.js';
-import type { HistoryEntry, PipeRecord, ResumePointRecord, TableMappingRecord } from '../ports/pipe-store.js';
+import type {
+  CdcRunRecord,
+  HistoryEntry,
+  LeaseRecord,
+  PipeRecord,
+  ResumePointRecord,
+  TableMappingRecord,
+} from '../ports/pipe-store.js';
+import type { SourceHealth } from '../ports/source.js';
 
 /**
  * What the API shows of a pipe. Secrets never leave: MongoDB URIs lose their user-info and
@@ -33,6 +42,10 @@ export function redactSource(source: unknown): Record<string, unknown> {
   if (typeof value.secretArn === 'string') return { secretArn: value.secretArn };
   if (typeof value.uri === 'string') return { uri: redactUri(value.uri) };
   return {};
+}
+
+function healthView(health: SourceHealth | null) {
+  return health ? { ...health, checkedAt: iso(health.checkedAt) } : null;
 }
 
 function redactUrl(url: string): string {
@@ -83,24 +96,55 @@ export function tableView(table: TableMappingRecord) {
   };
 }
 
-/** Where CDC stands: the last commit and the time of the last change it covered, when known. */
-function cdcView(resume: ResumePointRecord | null) {
-  if (!resume) return { lastCommittedAt: null, lastChangeAt: null };
+/** What the pipe status reads besides the pipe and its tables. */
+export interface CdcFacts {
+  resume: ResumePointRecord | null;
+  run: CdcRunRecord | null;
+  lease: LeaseRecord | null;
+  /** Epoch ms the view is made at (is the lease live?). */
+  now: number;
+}
+
+function runView(run: CdcRunRecord) {
   return {
-    lastCommittedAt: iso(resume.committedAt),
-    lastChangeAt: resume.clusterTime.seconds > 0 ? iso(resume.clusterTime.seconds * 1000) : null,
+    startedAt: iso(run.startedAt),
+    endedAt: run.endedAt === null ? null : iso(run.endedAt),
+    batches: run.batches,
+    events: run.events,
+    eventsPerSecond: run.eventsPerSecond,
+    endedBecause: run.endedBecause,
+    handedOver: run.handedOver,
   };
 }
 
-export function pipeView(pipe: PipeRecord, tables: TableMappingRecord[], resume: ResumePointRecord | null) {
+/** Where CDC stands: the lag its last commit measured, the last run, whether one runs now. */
+function cdcView(mode: CdcMode, facts: CdcFacts) {
+  const { resume, run, lease } = facts;
+  return {
+    mode,
+    running: lease !== null && lease.expiresAt > facts.now,
+    lagMs: resume?.lagMs ?? null,
+    lagMeasuredAt: resume?.lagMs === undefined ? null : iso(resume.committedAt),
+    lastCommittedAt: resume ? iso(resume.committedAt) : null,
+    lastChangeAt: resume && resume.clusterTime.seconds > 0 ? iso(resume.clusterTime.seconds * 1000) : null,
+    lastRun: run ? runView(run) : null,
+  };
+}
+
+function syncIntervalOf(settings: unknown): number {
+  const value = record(settings)?.syncIntervalSeconds;
+  return typeof value === 'number' ? value : 60;
+}
+
+export function pipeView(pipe: PipeRecord, tables: TableMappingRecord[], facts: CdcFacts) {
   return {
     ...pipeSummary(pipe),
     version: pipe.version,
     settings: pipe.settings,
-    source: redactSource(pipe.source),
+    source: { ...redactSource(pipe.source), health: healthView(facts.run?.source ?? null) },
     destination: redactDestination(pipe.destination),
     tables: tables.filter((table) => table.state !== 'Removed').map(tableView),
-    cdc: cdcView(resume),
+    cdc: cdcView(cdcModeOf(syncIntervalOf(pipe.settings)), facts),
     allowedCommands: allowedCommands(pipe.state),
   };
 }

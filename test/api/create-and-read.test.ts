@@ -128,7 +128,7 @@ describe('POST /pipes', () => {
         },
       });
       expect(good.status).toBe(202);
-      expect(good.body.source).toEqual({ secretArn: arn });
+      expect(good.body.source).toEqual({ secretArn: arn, health: null });
     } finally {
       await cloud.stop();
     }

@@ -1,13 +1,24 @@
 import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
-import { cdcBatch } from '../../functions/engines/cdc-run.js';
+import { type CdcRunOutcome, type CdcRunResult, cdcBatch, cdcRun } from '../../functions/engines/cdc-run.js';
 import { prepareResyncTables, resetResumePoint, swapResyncTables } from '../../functions/engines/resync.js';
 import { systemClock } from '../../functions/ports/clock.js';
+import type { ChangeBatchRequest, ChangeSource } from '../../functions/ports/source.js';
 import type { MemberState } from '../../simulator/index.js';
 import { DATABASE, hurried, markReplicating, snapshotAll } from '../e2e/harness.js';
-import { dyingAfterExchange, dyingAt, dyingMidChunk } from './crash.js';
-import { type CaseRun, cdcUnderLoad, converge, PIPE_APP_NAME, snapshotUnderLoad } from './run-case.js';
+import { dyingAfterExchange, dyingAt, dyingMidChunk, dyingWith, InjectedCrash } from './crash.js';
+import {
+  allOf,
+  type CaseRun,
+  cdcRuns,
+  cdcUnderLoad,
+  converge,
+  newCdcRunsTally,
+  PIPE_APP_NAME,
+  ShiftableClock,
+  snapshotUnderLoad,
+} from './run-case.js';
 
 /**
  * One fault of the matrix: how the case's snapshot and CDC phases meet it, and what must be
@@ -263,10 +274,223 @@ const oplogTruncatedWhilePaused: Fault = {
   },
 };
 
+/** Batches that a phase of writes needs several of: 25 events, 4 MiB (about 3 large documents). */
+const SMALL_BATCHES = { pullBatchSize: 25 };
+const SMALL_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** A phase of writes no CDC reads yet: a backlog of several batches. */
+async function backlog(run: CaseRun): Promise<void> {
+  await snapshotUnderLoad(run);
+  await markReplicating(run.store, run.pipe);
+  await run.load.burst(run.workload.operationsPerPhase);
+}
+
+/** One multi-batch CDC run dies after its first batch committed, before the second's commit. */
+const killedBetweenBatches: Fault = {
+  name: 'kill-between-batches',
+  settings: SMALL_BATCHES,
+  async run(run) {
+    await backlog(run);
+    let commits = 0;
+    const store = dyingAt(run.store, 'commitResumePoint', { when: () => ++commits === 2 });
+    // Where each batch's read starts: the next run must start where the dead run's second batch did.
+    const from: string[] = [];
+    const { changeSource } = run.parts;
+    const source: ChangeSource = Object.assign(Object.create(changeSource), {
+      readBatch: (request: ChangeBatchRequest) => {
+        from.push(JSON.stringify(request.resumePoint));
+        return changeSource.readBatch(request);
+      },
+    });
+    const cdc = await converge(
+      run,
+      'cdc',
+      (parts) => cdcRuns(run, { ...parts, changeSource: source }, { maxBytes: SMALL_BATCH_BYTES }),
+      { ...run.parts, store },
+    );
+    await cdcUnderLoad(run);
+    const [first, second, next] = from;
+    return [
+      ...expectFired('the crash', store.died && cdc.crashes === 1),
+      ...(first !== second && next === second ? [] : ['the next run did not resume from the first commit']),
+    ];
+  },
+};
+
+/**
+ * Snapshot and CDC at once under the write load (tables in Snapshot: CDC rows go to the live
+ * table beside version-0 snapshot rows); CDC dies after an insert, before its commit, and the
+ * snapshot dies mid-chunk, each while the other goes on.
+ */
+const killedDuringSnapshotWithCdc: Fault = {
+  name: 'kill-during-snapshot-with-cdc',
+  async run(run) {
+    // CDC dies only while the snapshot goes on: its fatal insert is one made during the snapshot.
+    let snapshotting = true;
+    const snapshotSource = dyingMidChunk(run.parts.snapshotSource, 1);
+    const destination = dyingAt(run.parts.destination, 'insertRows', {
+      after: true,
+      when: () => snapshotting,
+    });
+    const cdcParts = { ...run.parts, destination, store: dyingWith(run.store, destination) };
+    const tally = newCdcRunsTally();
+    let cdcEventsDuringSnapshot = 0;
+    const writing = run.load.burst(run.workload.operationsPerPhase);
+    const snapshot = converge(run, 'snapshot', (parts) => snapshotAll(run.pipe, parts, hurried()), {
+      ...run.parts,
+      snapshotSource,
+    }).finally(() => {
+      snapshotting = false;
+      cdcEventsDuringSnapshot = tally.events;
+    });
+    const cdc = converge(
+      run,
+      'cdc',
+      (parts) => cdcRuns(run, parts, { keepGoing: () => snapshotting, tally }),
+      cdcParts,
+    );
+    const [, snapshotDone, cdcDone] = await allOf([writing, snapshot, cdc] as const);
+    run.notes.push(
+      `cdc: ${cdcEventsDuringSnapshot} events applied by the runs after the crash while the snapshot ran`,
+    );
+    await markReplicating(run.store, run.pipe);
+    await cdcUnderLoad(run);
+    return [
+      ...expectFired('the snapshot crash', snapshotSource.died && snapshotDone.crashes === 1),
+      ...expectFired('the CDC crash', destination.died && cdcDone.crashes === 1),
+    ];
+  },
+};
+
+/** A CDC run whose clock moves 10 s per read: its 25 s budget (5 s margin) ends after two batches. */
+function twoBatchRun(run: CaseRun, holder: string): Promise<CdcRunOutcome> {
+  const clock = new ShiftableClock();
+  const { store, changeSource, destination } = run.parts;
+  const source = {
+    readBatch: (request: ChangeBatchRequest) =>
+      changeSource.readBatch(request).finally(() => {
+        clock.offsetMs += 10_000;
+      }),
+  };
+  return cdcRun(
+    { store, source, destination, clock },
+    {
+      pipeId: run.pipe.pipeId,
+      holder,
+      budget: { deadline: clock.now() + 25_000, safetyMarginMs: 5_000 },
+      maxWaitMs: 150,
+      maxBytes: SMALL_BATCH_BYTES,
+    },
+  );
+}
+
+/**
+ * A run ends on its budget with a backlog left (handOver); the hand-over run and a scheduled
+ * run then start at the same moment, again and again until caught up: one takes the lease each
+ * time, the other is skipped.
+ */
+const handOverRacesSchedule: Fault = {
+  name: 'hand-over-races-schedule',
+  settings: SMALL_BATCHES,
+  async run(run) {
+    await backlog(run);
+    const writing = run.load.burst(run.workload.operationsPerPhase);
+    const first = await twoBatchRun(run, 'first');
+    const problems: string[] = [];
+    let last = first;
+    let races = 0;
+    try {
+      while (last.status === 'ran' && last.handOver && races < 300) {
+        races += 1;
+        const pair = await Promise.all([
+          twoBatchRun(run, `hand-over-${races}`),
+          twoBatchRun(run, `schedule-${races}`),
+        ]);
+        const ran = pair.filter((outcome): outcome is CdcRunResult => outcome.status === 'ran');
+        const skipped = pair.filter(
+          (outcome) => outcome.status === 'skipped' && /holds the lease/.test(outcome.reason),
+        );
+        if (ran.length !== 1 || skipped.length !== 1)
+          problems.push(`race ${races}: ${pair.map((outcome) => outcome.status).join(' and ')}`);
+        run.notes.push('cdc: a hand-over met a scheduled run');
+        const winner = ran.find((outcome) => outcome.handOver) ?? ran[0];
+        if (!winner) break;
+        last = winner;
+      }
+    } finally {
+      await writing;
+    }
+    await cdcUnderLoad(run);
+    return [
+      ...expectFired('the hand-over', first.status === 'ran' && first.handOver),
+      ...(races > 0 ? [] : ['no hand-over met a scheduled run']),
+      ...problems,
+    ];
+  },
+};
+
+/**
+ * A table resync under the write load with CDC running all along (through prepare, whose revoke
+ * ends the run in flight, and the load, so `_resync` gets dual writes); the swap dies right after
+ * EXCHANGE TABLES (table still in Resync), CDC goes on, the swap is re-run, CDC goes on.
+ */
+const resyncDualWritesKilledMidSwap: Fault = {
+  name: 'resync-dual-writes-killed-mid-swap',
+  async run(run) {
+    await plainPhases(run);
+    const [first] = run.collections;
+    if (!first) return ['no collection'];
+    const resyncTable = `${DATABASE}.${first.target}_resync`;
+    const resync = { store: run.store, destination: run.parts.destination };
+    const input = { pipeId: run.pipe.pipeId, tableKeys: [`${first.db}.${first.coll}`], startCdc: false };
+    let loading = true;
+    const tally = newCdcRunsTally();
+    let dualWrites = 0;
+    const writing = run.load.burst(run.workload.operationsPerPhase);
+    const cdc = converge(run, 'cdc', (parts) => cdcRuns(run, parts, { keepGoing: () => loading, tally }));
+    const load = async () => {
+      await prepareResyncTables(resync, input);
+      await converge(run, 'resync snapshot', (parts) =>
+        snapshotAll({ ...run.pipe, tables: [first] }, parts, hurried()),
+      );
+      dualWrites = tally.rowsPerTable[resyncTable] ?? 0;
+    };
+    await allOf([writing, cdc, load().finally(() => (loading = false))] as const);
+    const client = dyingAfterExchange(createClickHouseClient({ url: run.world.clickhouseUrl }));
+    const dying = new ClickHouseDestination(client);
+    const killed = await swapResyncTables(
+      { store: dyingWith(run.store, client), destination: dying },
+      input,
+    ).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await dying.close().catch(() => undefined);
+    if (killed instanceof InjectedCrash) run.notes.push(`swap: ${killed.message}`);
+    else if (killed) throw killed;
+    run.notes.push(`cdc: ${dualWrites} rows dual-written to _resync while it loaded`);
+    await cdcUnderLoad(run);
+    await converge(run, 'swap', (parts) =>
+      swapResyncTables({ store: parts.store, destination: parts.destination }, input),
+    );
+    await cdcUnderLoad(run);
+    const leftover = await run.parts.destination.tableExists({
+      database: DATABASE,
+      table: `${first.target}_resync`,
+    });
+    return [
+      ...expectFired('the crash', killed instanceof InjectedCrash && client.died),
+      ...(dualWrites > 0 ? [] : ['CDC wrote nothing to the _resync table while it loaded']),
+      ...(leftover ? ['the _resync table was left behind'] : []),
+    ];
+  },
+};
+
 export const FAULTS: readonly Fault[] = [
   killedMidChunk,
   killedBeforeCheckpoint,
   killedBeforeTokenCommit,
+  killedBetweenBatches,
   killedMidSwap,
   stepDown,
   rollbackRecovering,
@@ -274,4 +498,7 @@ export const FAULTS: readonly Fault[] = [
   shutdownInProgress,
   twoCdcRuns,
   oplogTruncatedWhilePaused,
+  killedDuringSnapshotWithCdc,
+  handOverRacesSchedule,
+  resyncDualWritesKilledMidSwap,
 ];

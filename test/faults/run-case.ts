@@ -3,7 +3,8 @@ import { type CommandSucceededEvent, MongoClient } from 'mongodb';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
 import { classifyError } from '../../functions/core/classify.js';
-import { cdcBatch } from '../../functions/engines/cdc-run.js';
+import type { CdcBatchApplied } from '../../functions/engines/cdc-batch.js';
+import { cdcBatch, cdcRun } from '../../functions/engines/cdc-run.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import {
   compareTable,
@@ -164,6 +165,83 @@ export async function cdcUntilQuiet(run: CaseRun, parts: EngineParts, concurrent
   throw new Error('CDC did not go quiet within 300 rounds');
 }
 
+export interface CdcRunsTally {
+  /** Runs that took the lease, by how they ended (caught-up, lease-lost, budget…). */
+  endings: Record<string, number>;
+  events: number;
+  /** Runs that found the lease held (by a killed run). */
+  skipped: number;
+  /** CDC rows written per destination table (`database.table`), `_resync` tables included. */
+  rowsPerTable: Record<string, number>;
+}
+
+export function newCdcRunsTally(): CdcRunsTally {
+  return { endings: {}, events: 0, skipped: 0, rowsPerTable: {} };
+}
+
+export interface CdcRunsOptions {
+  /** Runs follow one another while this says so (e.g. while a snapshot goes on), then until caught up. */
+  keepGoing?: () => boolean;
+  /** Byte bound of a batch's read (cuts batches of large documents). */
+  maxBytes?: number;
+  /** Filled as the runs go, so what a killed attempt did is counted too. */
+  tally?: CdcRunsTally;
+}
+
+/**
+ * Whole CDC runs (`cdcRun`: batch after batch under one lease, until caught up) one after
+ * another, as the schedule and the hand-over start them, while `keepGoing` says so and then
+ * until one ends caught up. A lease left by a killed run is waited out as in cdcUntilQuiet.
+ */
+export async function cdcRuns(
+  run: CaseRun,
+  parts: EngineParts,
+  options: CdcRunsOptions = {},
+): Promise<CdcRunsTally> {
+  const tally = options.tally ?? newCdcRunsTally();
+  const observer = {
+    batchApplied(_pipeId: string, batch: CdcBatchApplied) {
+      tally.events += batch.events;
+      for (const [table, rows] of Object.entries(batch.rowsPerTable))
+        tally.rowsPerTable[table] = (tally.rowsPerTable[table] ?? 0) + rows;
+    },
+  };
+  for (let afterwards = 0; afterwards < 300; ) {
+    const going = options.keepGoing?.() ?? false;
+    const outcome = await cdcRun(
+      {
+        store: parts.store,
+        source: parts.changeSource,
+        destination: parts.destination,
+        clock: systemClock,
+        observer,
+      },
+      {
+        pipeId: run.pipe.pipeId,
+        holder: `run-${nextHolder++}`,
+        budget: { deadline: Date.now() + 30_000, safetyMarginMs: 5_000 },
+        maxWaitMs: 150,
+        ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
+      },
+    );
+    if (!going) afterwards += 1;
+    if (outcome.status === 'skipped') {
+      tally.skipped += 1;
+      run.clock.offsetMs += LEASE_EXPIRY_JUMP_MS;
+      run.notes.push('cdc: lease held by a dead run, waited out');
+      continue;
+    }
+    const ending = outcome.endedBecause;
+    tally.endings[ending] = (tally.endings[ending] ?? 0) + 1;
+    if (ending === 'lease-lost') run.notes.push('cdc: a run lost its lease to a revoke and ended');
+    if (ending === 'pipe-state')
+      throw new Error('a CDC run ended on the pipe state: the case left the pipe idle');
+    if (ending === 'caught-up' && !going) return tally;
+    if (ending === 'caught-up') await sleep(50);
+  }
+  throw new Error('CDC runs did not catch up within 300 runs');
+}
+
 /** Seeds the workload, creates the pipe (start point recorded) and wires its parts. */
 export async function prepareCase(
   world: World,
@@ -199,6 +277,9 @@ export async function prepareCase(
     pullBatchSize: 120,
     ...settings,
   });
+  // Where the state machine has the pipe while it snapshots: a state CDC runs in.
+  for (const event of ['provisioned', 'destinationReady'] as const)
+    await store.applyEvent(pipe.pipeId, event, { reason: 'fault matrix', actor: 'faults' });
   const triggers: (ReadTrigger & { seen: number; done: boolean })[] = [];
   pipeClient.on('commandSucceeded', (event) => {
     if (!READ_COMMANDS.has(event.commandName)) return;
@@ -273,6 +354,17 @@ export async function cdcUnderLoad(
     },
     crashes: during.crashes + after.crashes,
     retries: during.retries + after.retries,
+  };
+}
+
+/** Waits for every piece of work (none is left running into the next case), then throws the first failure. */
+export async function allOf<T extends readonly unknown[]>(
+  work: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(work);
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
   };
 }
 

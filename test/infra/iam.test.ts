@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STARTS_CDC } from '../../infra/pipes-stack.js';
 import { resourcesOf, type Synthesized, synthesizeApp } from './synth.js';
 
 let synth: Synthesized;
@@ -81,6 +82,20 @@ describe('IAM', () => {
     for (const [id, statement] of pass)
       expect(JSON.stringify(statement.Resource), id).toMatch(
         /^\{"Fn::GetAtt":\["CdcSchedulesInvokeRole[0-9A-F]+","Arn"\]\}$/,
+      );
+  });
+
+  it('only the CDC function and the tasks that start CDC may invoke it, and nothing else', () => {
+    const invokes = statements().filter(([, statement]) =>
+      list(statement.Action).includes('lambda:InvokeFunction'),
+    );
+    const policies = new Set(invokes.map(([id]) => id.replace(/ServiceRoleDefaultPolicy.*$/, '')));
+    const expected = ['CdcBatchFunction', ...[...STARTS_CDC].map((task) => `${task}Function`)];
+    // The scheduler's invoke role is the other grantee (checked in stack.test.ts).
+    expect([...policies].filter((id) => !id.startsWith('CdcSchedules')).sort()).toEqual(expected.sort());
+    for (const [id, statement] of invokes)
+      expect(JSON.stringify(statement.Resource), id).toContain(
+        `:function:${synth.stack.stackName}-cdc-batch`,
       );
   });
 

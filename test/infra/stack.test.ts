@@ -121,6 +121,14 @@ describe('functions', () => {
     expect(JSON.stringify(envOf(cdc).CDC_FUNCTION_ARN)).toContain(`function:${String(cdc.FunctionName)}`);
   });
 
+  it('the CDC function runs up to 15 minutes and may invoke itself (the hand-over), nothing else may loop', () => {
+    const cdc = functionByDescription('Scheduled CDC batch of one pipe (EventBridge Scheduler)');
+    expect(cdc.Timeout).toBe(900);
+    expect(cdc.RecursiveLoop).toBe('Allow');
+    const others = props('AWS::Lambda::Function').filter((fn) => fn !== cdc);
+    for (const fn of others) expect(fn.RecursiveLoop, String(fn.Description)).toBeUndefined();
+  });
+
   it('bundles ESM that loads, without chdb', async () => {
     const assets = props('AWS::Lambda::Function').map((fn) => {
       const key = (fn.Code as { S3Key: string }).S3Key;

@@ -5,8 +5,11 @@ import type { PipeSettingsInput } from '../../functions/core/settings.js';
 import { connectWith, type Runtime } from '../../functions/handlers/runtime.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import type { LifecycleOperation, OperationInput } from '../../functions/ports/lifecycle.js';
+import { CDC_LEASE } from '../../functions/ports/pipe-store.js';
+import { localCdcInvoker } from '../../local/cdc/invoke.js';
 import { LocalCdcSchedule } from '../../local/cdc/schedule.js';
 import { type ExecutionResult, LocalStateMachines } from '../../local/stepfunctions/runner.js';
+import type { DeploymentOptions } from '../../simulator/deployment.js';
 import type { ReplicaSetHandle } from '../../simulator/index.js';
 import type { TestClickHouse } from '../support/clickhouse.js';
 import { compareCollection } from '../support/compare.js';
@@ -74,19 +77,31 @@ export interface MachineWorld {
   stop(): Promise<void>;
 }
 
-export function startMachineWorld(): Promise<MachineWorld> {
+export interface MachineWorldOptions {
+  /** Run CDC as npm start does: the local schedule fires and hand-overs start runs at once. */
+  cdc?: { minuteMs: number };
+  /** Options of the simulator replica set (e.g. a small oplog). */
+  replicaSet?: DeploymentOptions;
+  /** The pipes' MongoDB client names itself so (fail points can aim at it, not at the test's client). */
+  appName?: string;
+}
+
+export function startMachineWorld(options: MachineWorldOptions = {}): Promise<MachineWorld> {
   return buildOnStandIns(async ({ rs, mongo, dynamo, clickhouse, destination, stop }) => {
     const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: dynamo.tableName });
     const faults = new FaultPlan();
-    const scheduler = new LocalCdcSchedule();
+    const scheduler = new LocalCdcSchedule(options.cdc ? { minuteMs: options.cdc.minuteMs } : {});
     const connect = connectWith({
-      mongoUri: rs.uri,
+      mongoUri: options.appName
+        ? `${rs.uri}${rs.uri.includes('?') ? '&' : '?'}appName=${options.appName}`
+        : rs.uri,
       clickhouse: { url: clickhouse.url },
       log: () => undefined,
     });
     const runtime: Runtime = {
       store: withFaults(store, 'store', faults),
       scheduler,
+      ...(options.cdc ? { cdcTrigger: scheduler } : {}),
       clock: systemClock,
       connect: async (pipe, settings) => {
         const connections = await connect(pipe, settings);
@@ -94,8 +109,43 @@ export function startMachineWorld(): Promise<MachineWorld> {
       },
     };
     const machines = new LocalStateMachines({ runtime, retryIntervalMs: 0, waitMs: 5 });
-    return { rs, mongo, dynamo, store, clickhouse, destination, scheduler, faults, runtime, machines, stop };
-  });
+    if (!options.cdc)
+      return {
+        rs,
+        mongo,
+        dynamo,
+        store,
+        clickhouse,
+        destination,
+        scheduler,
+        faults,
+        runtime,
+        machines,
+        stop,
+      };
+    scheduler.start(localCdcInvoker(runtime));
+    const stopCdc = async () => {
+      for (const pipeId of scheduler.enabledPipes())
+        await store.revokeLease(pipeId, CDC_LEASE, 'test ends').catch(() => undefined);
+      await scheduler.stop();
+    };
+    return {
+      rs,
+      mongo,
+      dynamo,
+      store,
+      clickhouse,
+      destination,
+      scheduler,
+      faults,
+      runtime,
+      machines,
+      stop: async () => {
+        await stopCdc();
+        await stop();
+      },
+    };
+  }, options.replicaSet);
 }
 
 let sequence = 0;

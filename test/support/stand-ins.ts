@@ -1,5 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
+import type { DeploymentOptions } from '../../simulator/deployment.js';
 import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
 import { startTestClickHouse, type TestClickHouse } from './clickhouse.js';
 import { type LocalDynamo, startDynalite } from './dynalite.js';
@@ -18,7 +19,8 @@ export interface StandIns {
   stop(): Promise<void>;
 }
 
-export async function startStandIns(): Promise<StandIns> {
+/** `replicaSet`: options of the simulator replica set (e.g. a small oplog). */
+export async function startStandIns(replicaSet: DeploymentOptions = {}): Promise<StandIns> {
   const steps: (() => Promise<unknown>)[] = [];
   const onStop = (step: () => Promise<unknown>) => {
     steps.push(step);
@@ -27,7 +29,7 @@ export async function startStandIns(): Promise<StandIns> {
     for (const step of steps.splice(0).reverse()) await step().catch(() => undefined);
   };
   try {
-    const rs = await startReplicaSet({ noopIntervalMs: 0 });
+    const rs = await startReplicaSet({ noopIntervalMs: 0, ...replicaSet });
     onStop(() => rs.stop());
     const mongo = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5_000 });
     onStop(() => mongo.close());
@@ -46,8 +48,11 @@ export async function startStandIns(): Promise<StandIns> {
 }
 
 /** Builds on the stand-ins, stopping them if the build fails. */
-export async function buildOnStandIns<T>(build: (standIns: StandIns) => Promise<T>): Promise<T> {
-  const standIns = await startStandIns();
+export async function buildOnStandIns<T>(
+  build: (standIns: StandIns) => Promise<T>,
+  replicaSet: DeploymentOptions = {},
+): Promise<T> {
+  const standIns = await startStandIns(replicaSet);
   try {
     return await build(standIns);
   } catch (error) {

@@ -1,7 +1,7 @@
 import type { PipeSettings } from '../../core/settings.js';
 import { parseSettings } from '../../core/settings.js';
 import type { StartedOperation } from '../../ports/lifecycle.js';
-import type { PipeRecord, PipeStore } from '../../ports/pipe-store.js';
+import { CDC_LEASE, type PipeRecord, type PipeStore } from '../../ports/pipe-store.js';
 import { pipeView } from '../view.js';
 
 /** The full view of a pipe as stored now (pipe, tables, CDC position). */
@@ -11,11 +11,13 @@ export async function loadPipeView(store: PipeStore, pipeId: string) {
 }
 
 export async function viewOf(store: PipeStore, pipe: PipeRecord) {
-  const [tables, resume] = await Promise.all([
+  const [tables, resume, run, lease] = await Promise.all([
     store.listTableMappings(pipe.id),
     store.getResumePoint(pipe.id),
+    store.getCdcRun(pipe.id),
+    store.getLease(pipe.id, CDC_LEASE),
   ]);
-  return pipeView(pipe, tables, resume);
+  return pipeView(pipe, tables, { resume, run, lease, now: Date.now() });
 }
 
 /** A 202 body: the pipe as it is now, plus which operation was started and its execution. */
