@@ -1,8 +1,11 @@
 /** Command-line flags of `npm run bench`. */
 import { parseArgs } from 'node:util';
+import type { SustainedOptions } from './sustained.js';
 
-export const SECTIONS = ['snapshot', 'drain', 'lag', 'rss'] as const;
+export const SECTIONS = ['snapshot', 'drain', 'lag', 'rss', 'sustained'] as const;
 export type Section = (typeof SECTIONS)[number];
+/** What runs without --only: `sustained` lasts about half an hour, so it runs only when named. */
+export const DEFAULT_SECTIONS: readonly Section[] = ['snapshot', 'drain', 'lag', 'rss'];
 
 export interface BenchOptions {
   /** Documents of the snapshot collection (the large RSS collection too; the small one is a tenth). */
@@ -19,6 +22,8 @@ export interface BenchOptions {
   sections: Set<Section>;
   /** CPU-profile the product's snapshot chunk. */
   profile: boolean;
+  /** The sustained-load section (only with --only sustained). */
+  sustained: SustainedOptions;
 }
 
 const HELP = `npm run bench -- [flags]
@@ -28,9 +33,21 @@ const HELP = `npm run bench -- [flags]
   --lag-seconds N  length of the steady write load (default 20; quick 5)
   --lag-window-ms N  longest read of each CDC batch in the lag run (default 1000)
   --rss-batch N    snapshotBatchMaxRows / pullBatchSize in the peak-RSS runs (default 10000; quick 2000)
-  --only LIST      comma-separated subset of ${SECTIONS.join(',')}
+  --only LIST      comma-separated subset of ${SECTIONS.join(',')} (default: ${DEFAULT_SECTIONS.join(',')})
   --profile        CPU-profile the product's snapshot chunk (adds some overhead to that figure)
-  --quick          small sizes, for a check that everything runs (about a minute)`;
+  --quick          small sizes, for a check that everything runs (about a minute; sustained: about 12)
+sustained section (--only sustained; about 35 minutes with the defaults):
+  --sustained-backlog N   inserts drained by the one run of the drain-rate phase (default 100000; quick 20000)
+  --sustained-rate N      inserts/s of the steady and continuous phases (default 1000)
+  --sustained-minutes N   intervals of the steady phase (default 5; quick 2)
+  --ramp-from N           first rate of the ramp (default 2000)
+  --ramp-step N           increase per ramp step until a step is not sustained (default 1000; quick 2000)
+  --ramp-bisect N         bisection steps after the first failure (default 2; quick 0)
+  --ramp-max-steps N      most linear ramp steps (default 12; quick 2)
+  --ramp-step-minutes N   intervals per ramp step (default 3; quick 2)
+  --continuous-minutes N  intervals of the continuous phase (default 2; quick 1)
+  --oplog-mib N           capped oplog of the section's simulator (default 1024)
+  --minute-ms N           length of a schedule minute (default 60000; shorter only to try the section out)`;
 
 export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptions {
   const { values } = parseArgs({
@@ -43,6 +60,17 @@ export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptio
       'lag-window-ms': { type: 'string' },
       'rss-batch': { type: 'string' },
       only: { type: 'string' },
+      'sustained-backlog': { type: 'string' },
+      'sustained-rate': { type: 'string' },
+      'sustained-minutes': { type: 'string' },
+      'ramp-from': { type: 'string' },
+      'ramp-step': { type: 'string' },
+      'ramp-bisect': { type: 'string' },
+      'ramp-max-steps': { type: 'string' },
+      'ramp-step-minutes': { type: 'string' },
+      'continuous-minutes': { type: 'string' },
+      'oplog-mib': { type: 'string' },
+      'minute-ms': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -54,7 +82,7 @@ export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptio
   }
   const quick = values.quick ?? false;
   const sections = new Set<Section>();
-  for (const name of (values.only ?? SECTIONS.join(',')).split(',')) {
+  for (const name of (values.only ?? DEFAULT_SECTIONS.join(',')).split(',')) {
     if (!(SECTIONS as readonly string[]).includes(name))
       throw new RangeError(`--only: unknown section ${name} (${SECTIONS.join(', ')})`);
     sections.add(name as Section);
@@ -68,7 +96,28 @@ export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     rssBatch: positive('rss-batch', values['rss-batch'], quick ? 2_000 : 10_000),
     sections,
     profile: values.profile ?? false,
+    sustained: {
+      backlog: positive('sustained-backlog', values['sustained-backlog'], quick ? 20_000 : 100_000),
+      rate: positive('sustained-rate', values['sustained-rate'], 1_000),
+      minutes: atLeast('sustained-minutes', values['sustained-minutes'], quick ? 2 : 5, 1),
+      rampFrom: positive('ramp-from', values['ramp-from'], 2_000),
+      rampStep: positive('ramp-step', values['ramp-step'], quick ? 2_000 : 1_000),
+      rampBisect: atLeast('ramp-bisect', values['ramp-bisect'], quick ? 0 : 2, 0),
+      rampMaxSteps: atLeast('ramp-max-steps', values['ramp-max-steps'], quick ? 2 : 12, 1),
+      stepMinutes: atLeast('ramp-step-minutes', values['ramp-step-minutes'], quick ? 2 : 3, 2),
+      continuousMinutes: atLeast('continuous-minutes', values['continuous-minutes'], quick ? 1 : 2, 1),
+      oplogMiB: atLeast('oplog-mib', values['oplog-mib'], 1_024, 16),
+      minuteMs: atLeast('minute-ms', values['minute-ms'], 60_000, 1_000),
+    },
   };
+}
+
+function atLeast(name: string, given: string | undefined, fallback: number, minimum: number): number {
+  if (given === undefined) return fallback;
+  const value = Number(given);
+  if (!Number.isInteger(value) || value < minimum)
+    throw new RangeError(`--${name} must be an integer of at least ${minimum}, got ${given}`);
+  return value;
 }
 
 function positive(name: string, given: string | undefined, fallback: number): number {

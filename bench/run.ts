@@ -10,6 +10,7 @@ import { killChildren } from './processes.js';
 import { loadAverage, machineHeader, mbPerSecond, perSecond, seconds, section } from './report.js';
 import { loadSmallCollection, type RssRun, rssBenchmark } from './rss.js';
 import { loadSnapshotCollection, type SnapshotFigures, snapshotBenchmark } from './snapshot.js';
+import { type SustainedFigures, sustainedBenchmark } from './sustained.js';
 import { startWorld } from './world.js';
 
 const options = parseOptions();
@@ -21,6 +22,15 @@ console.log(
     `steady load ${options.lagRate}/s for ${options.lagSeconds} s, RSS batch ${options.rssBatch}; ` +
     `sections: ${[...options.sections].join(', ')}`,
 );
+if (options.sections.has('sustained')) {
+  const s = options.sustained;
+  console.log(
+    `sustained: drain backlog ${s.backlog} inserts; steady ${s.rate}/s for ${s.minutes} intervals; ramp from ` +
+      `${s.rampFrom}/s by ${s.rampStep}/s (≤ ${s.rampMaxSteps} steps, ${s.rampBisect} bisections), ` +
+      `${s.stepMinutes} intervals each; continuous ${s.rate}/s for ${s.continuousMinutes} intervals; ` +
+      `oplog ${s.oplogMiB} MiB; schedule minute ${s.minuteMs} ms`,
+  );
+}
 
 const world = await startWorld();
 const stopOnSignal = () => {
@@ -34,6 +44,7 @@ let snapshot: SnapshotFigures | undefined;
 let drain: DrainFigures | undefined;
 let lag: LagFigures | undefined;
 let rss: RssRun[] | undefined;
+let sustained: SustainedFigures | undefined;
 try {
   console.log(
     `ClickHouse ${world.clickhouse.version} (chDB) in its own process, the simulator in its own process, ` +
@@ -62,6 +73,10 @@ try {
   if (sections.has('rss')) {
     section('4. peak RSS, each run in a fresh process');
     rss = await rssBenchmark(world, { docs: options.docs, smallDocs, rssBatch: options.rssBatch }, backlog);
+  }
+  if (sections.has('sustained')) {
+    section('5. sustained load on the real CDC scheduling path');
+    sustained = await sustainedBenchmark(world, options.sustained);
   }
 } finally {
   await world.stop();
@@ -101,6 +116,28 @@ if (rss) {
       `${'peak RSS'.padEnd(22)} ${(run.report.maxRssKb / 1024).toFixed(0).padStart(5)} MiB  ${run.label}, ${run.size}`,
     );
   }
+}
+if (sustained) {
+  const { drain, steady, ramp, continuous } = sustained;
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  console.log(
+    `${'sustained: drain'.padEnd(22)} ${perSecond(drain.events, drain.seconds).padStart(7)} events/s (one run)`,
+  );
+  console.log(
+    `${'sustained: steady'.padEnd(22)} ${Math.round(steady.rate)}/s: lag p50 ${s(steady.lag.p50)}, p99 ${s(steady.lag.p99)}, ` +
+      `max ${s(steady.lag.max)} (target ≤ ${s(steady.targetLagMs)}); backlog 0 ` +
+      `${steady.drainOutSeconds === null ? 'not reached' : `${steady.drainOutSeconds.toFixed(1)} s`} after the writer stopped`,
+  );
+  console.log(
+    `${'sustained: ramp'.padEnd(22)} ` +
+      (ramp.highest
+        ? `highest sustained ${Math.round(ramp.highest.achieved)}/s = ${(ramp.ratio ?? 0).toFixed(2)} × the drain rate (target ≥ 0.8)`
+        : 'no rate sustained'),
+  );
+  console.log(
+    `${'sustained: continuous'.padEnd(22)} ${Math.round(continuous.rate)}/s at 2 s: lag p50 ${s(continuous.lag.p50)}, ` +
+      `p99 ${s(continuous.lag.p99)} (target ≤ 5 s), max ${s(continuous.lag.max)}`,
+  );
 }
 console.log(
   `load average at end: ${loadAverage()}; wall time ${((performance.now() - started) / 1000).toFixed(0)} s`,

@@ -29,7 +29,7 @@ export interface SustainedWriterSummary {
   failed: number;
   /** From 'go' to the last acknowledgement. */
   wallSeconds: number;
-  /** The most the writer was ever behind its schedule, in documents (issued late or waiting on in-flight writes). */
+  /** The most documents ever due but not yet sent (all MAX_IN_FLIGHT inserts busy): the source did not keep up. */
   maxBehind: number;
   cpuSeconds: number;
 }
@@ -89,12 +89,12 @@ const flusher = setInterval(() => {
 
 while (issued < total) {
   const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * config.rate));
-  maxBehind = Math.max(maxBehind, due - issued);
   while (issued < due && inFlight < MAX_IN_FLIGHT) {
     const count = Math.min(MAX_GROUP, due - issued);
     insertGroup(issued, count);
     issued += count;
   }
+  maxBehind = Math.max(maxBehind, due - issued);
   await new Promise((resolve) => setTimeout(resolve, TICK_MS));
 }
 while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, TICK_MS));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emfLine, METRIC_NAMESPACE } from '../../functions/adapters/cloudwatch/emf-metrics.js';
+import { EmfCdcMetrics, emfLine, METRIC_NAMESPACE } from '../../functions/adapters/cloudwatch/emf-metrics.js';
 
 describe('CDC metrics line (CloudWatch Embedded Metric Format)', () => {
   it('declares each value per pipe and for the deployment', () => {
@@ -14,5 +14,21 @@ describe('CDC metrics line (CloudWatch Embedded Metric Format)', () => {
       { Name: 'CdcLagMs', Unit: 'Milliseconds' },
     ]);
     expect(line).toMatchObject({ PipeId: 'orders', CdcEvents: 12, CdcRows: 10, CdcLagMs: 1500 });
+  });
+
+  it('writes one line per batch (lag 0 when caught up, none when nothing was committed) and one per failed pipe', () => {
+    const lines: string[] = [];
+    const metrics = new EmfCdcMetrics(
+      (line) => lines.push(line),
+      () => 42,
+    );
+    metrics.batchApplied('p', { events: 3, rows: 3, bytes: 900, lagMs: 0 });
+    metrics.batchApplied('p', { events: 0, rows: 0, bytes: 0, lagMs: null });
+    metrics.pipeFailed('p');
+    const parsed = lines.map((line) => JSON.parse(line));
+    expect(parsed[0]).toMatchObject({ CdcEvents: 3, CdcRows: 3, CdcBytes: 900, CdcLagMs: 0 });
+    expect(parsed[1]).not.toHaveProperty('CdcLagMs');
+    expect(parsed[2]).toMatchObject({ PipeId: 'p', PipesFailed: 1 });
+    expect(parsed.map((line) => line._aws.Timestamp)).toEqual([42, 42, 42]);
   });
 });

@@ -4,6 +4,7 @@ import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
 import { type CdcRunOutcome, type CdcRunResult, cdcBatch, cdcRun } from '../../functions/engines/cdc-run.js';
 import { prepareResyncTables, resetResumePoint, swapResyncTables } from '../../functions/engines/resync.js';
 import { systemClock } from '../../functions/ports/clock.js';
+import type { Destination, InsertBatch } from '../../functions/ports/destination.js';
 import type { ChangeBatchRequest, ChangeSource } from '../../functions/ports/source.js';
 import type { MemberState } from '../../simulator/index.js';
 import { DATABASE, hurried, markReplicating, snapshotAll } from '../e2e/harness.js';
@@ -443,19 +444,25 @@ const resyncDualWritesKilledMidSwap: Fault = {
     const resyncTable = `${DATABASE}.${first.target}_resync`;
     const resync = { store: run.store, destination: run.parts.destination };
     const input = { pipeId: run.pipe.pipeId, tableKeys: [`${first.db}.${first.coll}`], startCdc: false };
+    // Writes go on from before the table enters Resync until its load is done; CDC runs all along.
     let loading = true;
     const tally = newCdcRunsTally();
-    let dualWrites = 0;
-    const writing = run.load.burst(run.workload.operationsPerPhase);
     const cdc = converge(run, 'cdc', (parts) => cdcRuns(run, parts, { keepGoing: () => loading, tally }));
+    run.load.start();
     const load = async () => {
-      await prepareResyncTables(resync, input);
-      await converge(run, 'resync snapshot', (parts) =>
-        snapshotAll({ ...run.pipe, tables: [first] }, parts, hurried()),
-      );
-      dualWrites = tally.rowsPerTable[resyncTable] ?? 0;
+      try {
+        await prepareResyncTables(resync, input);
+        await converge(run, 'resync snapshot', (parts) =>
+          snapshotAll({ ...run.pipe, tables: [first] }, parts, hurried()),
+        );
+      } finally {
+        loading = false;
+        await run.load.stop();
+      }
     };
-    await allOf([writing, cdc, load().finally(() => (loading = false))] as const);
+    await allOf([cdc, load()] as const);
+    // Every write was made while `_resync` loaded (or before); CDC has caught up with them all.
+    const dualWrites = tally.rowsPerTable[resyncTable] ?? 0;
     const client = dyingAfterExchange(createClickHouseClient({ url: run.world.clickhouseUrl }));
     const dying = new ClickHouseDestination(client);
     const killed = await swapResyncTables(
@@ -468,7 +475,7 @@ const resyncDualWritesKilledMidSwap: Fault = {
     await dying.close().catch(() => undefined);
     if (killed instanceof InjectedCrash) run.notes.push(`swap: ${killed.message}`);
     else if (killed) throw killed;
-    run.notes.push(`cdc: ${dualWrites} rows dual-written to _resync while it loaded`);
+    run.notes.push(`cdc: ${dualWrites} rows dual-written to _resync`);
     await cdcUnderLoad(run);
     await converge(run, 'swap', (parts) =>
       swapResyncTables({ store: parts.store, destination: parts.destination }, input),
@@ -483,6 +490,55 @@ const resyncDualWritesKilledMidSwap: Fault = {
       ...(dualWrites > 0 ? [] : ['CDC wrote nothing to the _resync table while it loaded']),
       ...(leftover ? ['the _resync table was left behind'] : []),
     ];
+  },
+};
+
+/**
+ * A CDC run in flight across the swap: it has inserted a batch into the live table when the
+ * swap's EXCHANGE TABLES lands (its process dies right after, before the revoke); the run then
+ * inserts the same rows into `<table>_resync` — the old rows now — and commits. The swap is
+ * re-run, CDC goes on.
+ */
+const exchangeBetweenDualInserts: Fault = {
+  name: 'exchange-between-dual-inserts',
+  async run(run) {
+    await plainPhases(run);
+    const [first] = run.collections;
+    if (!first) return ['no collection'];
+    const input = { pipeId: run.pipe.pipeId, tableKeys: [`${first.db}.${first.coll}`], startCdc: false };
+    await prepareResyncTables({ store: run.store, destination: run.parts.destination }, input);
+    const writing = run.load.burst(run.workload.operationsPerPhase);
+    await converge(run, 'resync snapshot', (parts) =>
+      snapshotAll({ ...run.pipe, tables: [first] }, parts, hurried()),
+    );
+    await writing;
+    await run.load.burst(run.workload.operationsPerPhase);
+    const client = dyingAfterExchange(createClickHouseClient({ url: run.world.clickhouseUrl }));
+    const dying = new ClickHouseDestination(client);
+    let swap: Promise<unknown> | null = null;
+    const { destination } = run.parts;
+    const straddled: Destination = Object.assign(Object.create(destination), {
+      async insertRows(batch: InsertBatch) {
+        if (batch.table === `${first.target}_resync` && swap === null) {
+          swap = swapResyncTables({ store: dyingWith(run.store, client), destination: dying }, input).catch(
+            (error: unknown) => error,
+          );
+          const killed = await swap;
+          if (killed instanceof InjectedCrash) run.notes.push(`swap: ${killed.message}`);
+        }
+        return destination.insertRows(batch);
+      },
+    });
+    try {
+      await cdcRuns(run, { ...run.parts, destination: straddled });
+    } finally {
+      await dying.close().catch(() => undefined);
+    }
+    await converge(run, 'swap', (parts) =>
+      swapResyncTables({ store: parts.store, destination: parts.destination }, input),
+    );
+    await cdcUnderLoad(run);
+    return expectFired('the swap between the two inserts', swap !== null && client.died);
   },
 };
 
@@ -501,4 +557,5 @@ export const FAULTS: readonly Fault[] = [
   killedDuringSnapshotWithCdc,
   handOverRacesSchedule,
   resyncDualWritesKilledMidSwap,
+  exchangeBetweenDualInserts,
 ];

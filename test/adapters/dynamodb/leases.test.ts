@@ -163,6 +163,118 @@ describe('resume point fencing', () => {
   });
 });
 
+describe('revoking the CDC lease', () => {
+  it('takes a live lease from its holder: its next commit and renewal fail, the lease is free at once', async () => {
+    const pipeId = await newPipe();
+    const held = await store.acquireLease(pipeId, CDC_LEASE, 'running-run', TTL);
+    await store.commitResumePoint(pipeId, point('t-1', 100), held.fence);
+    const revoked = await store.revokeLease(pipeId, CDC_LEASE, 'tables added');
+    expect(revoked).toMatchObject({ holder: 'revoked: tables added', fence: held.fence + 1 });
+    expect(revoked.expiresAt).toBeLessThanOrEqual(clock.now());
+    await expect(store.commitResumePoint(pipeId, point('t-2', 101), held.fence)).rejects.toBeInstanceOf(
+      StaleFenceError,
+    );
+    await expect(store.renewLease(pipeId, CDC_LEASE, 'running-run', held.fence, TTL)).rejects.toBeInstanceOf(
+      StaleFenceError,
+    );
+    const next = await store.acquireLease(pipeId, CDC_LEASE, 'next-run', TTL);
+    expect(next.fence).toBeGreaterThan(revoked.fence);
+    expect(await store.getResumePoint(pipeId)).toMatchObject({ token: 't-1' });
+  });
+
+  it('fences the resume point itself, so a commit already past its lease check is refused too', async () => {
+    const pipeId = await newPipe();
+    const held = await store.acquireLease(pipeId, CDC_LEASE, 'slow-run', TTL);
+    const slowClient = dynamo.newClient();
+    const slowStore = newStore(dynamo, clock, slowClient);
+    let revoking: Promise<unknown> | undefined;
+    slowClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateItemCommand' && revoking === undefined) {
+          revoking = store.revokeLease(pipeId, CDC_LEASE, 'a resync starts');
+          await revoking;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'revokeInTheGap' },
+    );
+    await expect(slowStore.commitResumePoint(pipeId, point('late', 100), held.fence)).rejects.toBeInstanceOf(
+      StaleFenceError,
+    );
+    expect(revoking).toBeDefined();
+    expect(await store.getResumePoint(pipeId)).toBeNull();
+  });
+
+  it('works on a pipe whose lease was never taken, and on one revoked twice', async () => {
+    const pipeId = await newPipe();
+    const first = await store.revokeLease(pipeId, CDC_LEASE, 'tables removed');
+    const second = await store.revokeLease(pipeId, CDC_LEASE, 'tables removed');
+    expect(second.fence).toBe(first.fence + 1);
+    expect((await store.acquireLease(pipeId, CDC_LEASE, 'run', TTL)).fence).toBe(second.fence + 1);
+  });
+
+  it('keeps the lag measured with a commit, and drops it when a commit brings none', async () => {
+    const pipeId = await newPipe();
+    const lease = await store.acquireLease(pipeId, CDC_LEASE, 'run', TTL);
+    await store.commitResumePoint(pipeId, { ...point('t-1', 100), lagMs: 4_200 }, lease.fence);
+    expect(await store.getResumePoint(pipeId)).toMatchObject({ token: 't-1', lagMs: 4_200 });
+    await store.commitResumePoint(pipeId, point('t-2', 101), lease.fence);
+    expect((await store.getResumePoint(pipeId))?.lagMs).toBeUndefined();
+    await expect(
+      store.commitResumePoint(pipeId, { ...point('t-3', 102), lagMs: -1 }, lease.fence),
+    ).rejects.toMatchObject({ name: 'InvalidStoreInputError' });
+  });
+});
+
+describe('last CDC run', () => {
+  const run = (startedAt: number, events: number) => ({
+    holder: `run-${startedAt}`,
+    mode: 'continuous' as const,
+    startedAt,
+    endedAt: null,
+    batches: 3,
+    events,
+    eventsPerSecond: 12.5,
+    endedBecause: null,
+    handedOver: false,
+    source: {
+      checkedAt: startedAt,
+      kind: 'replicaSet' as const,
+      setName: 'rs0',
+      primary: 'a:1',
+      members: [{ name: 'a:1', state: 'PRIMARY', health: 1 }],
+      membersFrom: 'replSetGetStatus' as const,
+      note: null,
+    },
+  });
+
+  it('keeps the newest run: a late write of an older run does not replace it', async () => {
+    const pipeId = await newPipe();
+    expect(await store.getCdcRun(pipeId)).toBeNull();
+    await store.recordCdcRun(pipeId, run(2_000, 10));
+    await store.recordCdcRun(pipeId, {
+      ...run(2_000, 25),
+      endedAt: 2_500,
+      endedBecause: 'budget',
+      handedOver: true,
+    });
+    await store.recordCdcRun(pipeId, run(1_000, 99));
+    expect(await store.getCdcRun(pipeId)).toEqual({
+      ...run(2_000, 25),
+      endedAt: 2_500,
+      endedBecause: 'budget',
+      handedOver: true,
+    });
+  });
+
+  it('is deleted with its pipe', async () => {
+    const pipeId = await newPipe();
+    await store.recordCdcRun(pipeId, run(5_000, 1));
+    await store.deletePipe(pipeId);
+    expect(await store.getCdcRun(pipeId)).toBeNull();
+  });
+});
+
 describe('start point', () => {
   it('records the start point before a snapshot and replaces it on the next one', async () => {
     const pipeId = await newPipe();
