@@ -194,7 +194,9 @@ async function change(collection: Collection<Document>, kind: Kind, id: number):
 /**
  * Wraps the real source. `before`: the hook runs before the read starts. `during`: it runs when
  * the DURING_BATCH-th batch was read, before it is handed to the chunk (so before its insert).
- * `after`: the whole partition is read first, then the hook runs, then the batches are handed over.
+ * `after`: the whole partition is read first, then the hook runs, then the batches are handed over
+ * (the engine itself reads and inserts batch by batch; this widens the read-to-insert gap of its
+ * last batch to the whole partition).
  */
 function hookedSource(
   real: SnapshotSource,
