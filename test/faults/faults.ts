@@ -522,14 +522,11 @@ const exchangeBetweenDualInserts: Fault = {
     const straddled: Destination = Object.assign(Object.create(destination), {
       async insertRows(batch: InsertBatch) {
         if (batch.table === `${first.target}_resync` && swap === null) {
-          let exchanged!: () => void;
-          const exchange = new Promise<void>((resolve) => { exchanged = resolve; });
-          const raw = createClickHouseClient({ url: run.world.clickhouseUrl });
-          const signalling = new Proxy(raw, { get(t, p, r) { const v = Reflect.get(t, p, r); if (typeof v !== 'function') return v;
-            return async (...a: unknown[]) => { const res = await v.apply(t, a); const q = (a[0] as {query?: string})?.query; if (p === 'command' && q?.startsWith('EXCHANGE')) exchanged(); return res; }; } });
-          swap = swapResyncTables({ store: run.store, destination: new ClickHouseDestination(signalling) }, input).catch((e: unknown) => e);
-          await exchange;
-          void swap.then((r) => run.notes.push(`healthy swap finished: ${String(r && JSON.stringify(r))}`));
+          swap = swapResyncTables({ store: dyingWith(run.store, client), destination: dying }, input).catch(
+            (error: unknown) => error,
+          );
+          const killed = await swap;
+          if (killed instanceof InjectedCrash) run.notes.push(`swap: ${killed.message}`);
         }
         return destination.insertRows(batch);
       },
@@ -543,7 +540,7 @@ const exchangeBetweenDualInserts: Fault = {
       swapResyncTables({ store: parts.store, destination: parts.destination }, input),
     );
     await cdcUnderLoad(run);
-    return expectFired('the swap between the two inserts', swap !== null);
+    return expectFired('the swap between the two inserts', swap !== null && client.died);
   },
 };
 
