@@ -101,7 +101,12 @@ export class ScheduledCdc {
         pipeFailed: (pipeId) => this.errors.push({ pipeId, at: Date.now(), message: 'CDC failed the pipe' }),
       },
       // Fresh clients per invocation (the Lambda keeps them warm; here they must close at the end).
-      connect: connectWith({ mongoUri: world.mongoUri, clickhouse: { url: world.clickhouse.url } }),
+      connect: connectWith({
+        mongoUri: world.mongoUri,
+        clickhouse: { url: world.clickhouse.url },
+        // The change source's "change stream opened with …" line, once per batch: not printed.
+        log: () => undefined,
+      }),
     };
   }
 

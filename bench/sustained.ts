@@ -174,6 +174,10 @@ async function drainPhase(context: Context): Promise<SustainedFigures['drain']> 
       `the run's own time (lease to end) ${runSeconds.toFixed(2)} s`,
   );
   for (const run of runs) console.log(`  ${describeRun(run, first.startedAt)}`);
+  const batches = cdc.batches.filter((batch) => batch.pipeId === pipe.pipeId && batch.events > 0);
+  console.log(
+    `  batches (pullBatchSize 100000, 32 MiB read bound): ${batches.map((batch) => fmt(batch.events)).join(', ')}`,
+  );
   console.log(`  ${cpuLine(cpu, seconds)}`);
   await cleanUp(context, pipe);
   return { events, seconds, rate };
@@ -270,7 +274,7 @@ class LoadPhase {
       const sample = await this.sampler.sample();
       this.boundaries.push(sample);
       console.log(
-        `  +${secondsSince(this.startedAt, sample.at)} s: written ${fmt(sample.acked)}, in ClickHouse ` +
+        `  ${secondsSince(this.startedAt, sample.at)} s: written ${fmt(sample.acked)}, in ClickHouse ` +
           `${fmt(sample.replicated)}, backlog ${fmt(sample.acked - sample.replicated)}`,
       );
     }
@@ -525,7 +529,7 @@ async function rampStep(context: Context, index: number, target: number): Promis
     const ok = backlog <= written + tolerance;
     if (!ok) sustained = false;
     console.log(
-      `  tick +${secondsSince(phase.startedAt, tick.at)} s: backlog ${fmt(backlog)} ${ok ? '≤' : '>'} ` +
+      `  tick ${secondsSince(phase.startedAt, tick.at)} s: backlog ${fmt(backlog)} ${ok ? '≤' : '>'} ` +
         `interval's inserts ${fmt(written)} + ${fmt(tolerance)}`,
     );
   }
@@ -615,7 +619,7 @@ function failuresLine(phase: LoadPhase): void {
 }
 
 function describeRun(run: RunRecord, origin: number): string {
-  const head = `${run.trigger} at +${secondsSince(origin, run.startedAt)} s:`;
+  const head = `${run.trigger} at ${secondsSince(origin, run.startedAt)} s:`;
   if (run.error !== null) return `${head} error ${run.error}`;
   const outcome = run.outcome;
   if (!outcome) return `${head} still running`;
@@ -644,8 +648,10 @@ function ms(value: number): string {
   return Number.isFinite(value) ? `${(value / 1000).toFixed(2)} s` : 'n/a';
 }
 
+/** `+12.3` / `-0.1`: seconds from `origin` to `at`. */
 function secondsSince(origin: number, at: number): string {
-  return ((at - origin) / 1000).toFixed(1);
+  const value = (at - origin) / 1000;
+  return `${value < 0 ? '-' : '+'}${Math.abs(value).toFixed(1)}`;
 }
 
 function sleep(milliseconds: number): Promise<void> {

@@ -41,6 +41,7 @@ export class MongoChangeSource implements ChangeSource {
   private readonly namespaces: readonly SourceNamespace[];
   private readonly pipeline: Document[];
   private readonly log: (line: string) => void;
+  private lastMethod: ResumeAttempt['method'] | null = null;
 
   constructor(
     private readonly client: MongoClient,
@@ -79,9 +80,12 @@ export class MongoChangeSource implements ChangeSource {
     for (;;) {
       try {
         const batch = await this.drain(attempt, request);
-        this.log(
-          `change stream opened with ${attempt.method}; ${batch.events.length} events, ${batch.tablesStopped.length} tables stopped`,
-        );
+        // Said once per way of opening: a run reopens the stream for every batch.
+        if (attempt.method !== this.lastMethod)
+          this.log(
+            `change stream opened with ${attempt.method}; later batches of this run resume the same way`,
+          );
+        this.lastMethod = attempt.method;
         return batch;
       } catch (err) {
         normalizeErrorCode(err);

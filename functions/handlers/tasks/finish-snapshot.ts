@@ -13,7 +13,7 @@ export const finishSnapshotTask = defineTask('FinishSnapshot', pipeInput, async 
     expectedState: 'Snapshot',
     actor: input.requestedBy,
     requestId: input.requestId,
-    reason: snapshotOnly ? 'snapshot loaded' : 'snapshot loaded, CDC takes over',
+    reason: snapshotOnly ? 'snapshot loaded' : 'snapshot loaded, CDC goes on',
   });
 });
 
