@@ -81,10 +81,7 @@ export class MongoChangeSource implements ChangeSource {
       try {
         const batch = await this.drain(attempt, request);
         // Said once per way of opening: a run reopens the stream for every batch.
-        if (attempt.method !== this.lastMethod)
-          this.log(
-            `change stream opened with ${attempt.method}; later batches of this run resume the same way`,
-          );
+        if (attempt.method !== this.lastMethod) this.log(`change stream opened with ${attempt.method}`);
         this.lastMethod = attempt.method;
         return batch;
       } catch (err) {
