@@ -1,5 +1,6 @@
 import type { Timestamp } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validatorFor } from '../api/openapi-schema.js';
 import {
   type ApiWorld,
   clickhouseQuery,
@@ -85,6 +86,27 @@ describe('pipe lifecycle through the HTTP API', () => {
     await waitForState(world, shopId, 'Running');
     expect(await pumpCdc(world, shopId)).toBeGreaterThanOrEqual(27);
     expect(await compareTable(world, 'shop', 'orders', 'orders')).toEqual(equalWith(ORDERS + 24));
+
+    // The status shows the last CDC run and the source's members, as documented.
+    const view = await http(world, 'GET', `/pipes/${shopId}`);
+    expect(view.body.cdc).toMatchObject({
+      mode: 'scheduled',
+      running: false,
+      lagMs: 0,
+      lastRun: { endedBecause: 'caught-up', handedOver: false },
+    });
+    expect(view.body.source.health).toMatchObject({
+      kind: 'replicaSet',
+      membersFrom: 'replSetGetStatus',
+      note: null,
+    });
+    expect(view.body.source.health.members.map((member: { state: string }) => member.state).sort()).toEqual([
+      'PRIMARY',
+      'SECONDARY',
+      'SECONDARY',
+    ]);
+    const matchesDocument = validatorFor('#/components/schemas/Pipe');
+    expect(matchesDocument(view.body), JSON.stringify(matchesDocument.errors)).toBe(true);
   }, 120_000);
 
   it('add a table: only it is snapshotted; remove it: it receives no more rows', async () => {

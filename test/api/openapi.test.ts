@@ -1,34 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/api/router.js';
 import { type Answer, type ApiFixture, call, createRequest, driveTo, startApi } from './fixtures.js';
+import { doc, type Json, validatorFor } from './openapi-schema.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is walked by path; ajv checks the shapes
-type Json = Record<string, any>;
-const doc: Json = JSON.parse(
-  readFileSync(join(import.meta.dirname, '..', '..', 'functions', 'api', 'openapi.json'), 'utf8'),
-);
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
-const SCHEMAS_ID = 'https://pipes.example/openapi/schemas';
-
-/** OpenAPI 3.1 schemas are JSON Schema 2020-12: load the components under one id and validate. */
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-addFormats.default(ajv);
-ajv.addKeyword('example');
-const rebased = JSON.parse(
-  JSON.stringify(doc.components.schemas).replaceAll('"#/components/schemas/', '"#/$defs/'),
-);
-ajv.addSchema({ $id: SCHEMAS_ID, $defs: rebased });
-
-function validatorFor(schemaRef: string) {
-  const name = schemaRef.replace('#/components/schemas/', '');
-  const validate = ajv.getSchema(`${SCHEMAS_ID}#/$defs/${name}`);
-  if (!validate) throw new Error(`no schema ${schemaRef}`);
-  return validate;
-}
 
 function documentedOperations(): string[] {
   return Object.entries(doc.paths as Json).flatMap(([path, item]) =>
