@@ -12,6 +12,11 @@ export interface PipesConfig {
   logRetentionDays: number;
   /** CDC lag (milliseconds) above which the lag alarm fires. */
   lagAlarmMs: number;
+  /**
+   * Memory of the CDC function (MiB, 128–10240): it sets the function's CPU too. A continuous
+   * pipe keeps one instance always running, so this is most of its cost (docs/cost.md).
+   */
+  cdcMemoryMiB: number;
   vpc?: VpcPlacement;
   /** The api's DEFAULT_DESTINATION: used when a create request names no destination. */
   defaultDestination?: string;
@@ -54,6 +59,13 @@ function positiveNumber(node: Node, key: string, fallback: number): number {
   return value;
 }
 
+function lambdaMemory(node: Node, key: string, fallback: number): number {
+  const value = positiveNumber(node, key, fallback);
+  if (!Number.isInteger(value) || value < 128 || value > 10_240)
+    throw new Error(`context ${key} must be a whole number of MiB from 128 to 10240, not ${value}`);
+  return value;
+}
+
 export function readConfig(node: Node): PipesConfig {
   const secretPrefix = text(node, 'secretPrefix') ?? 'mongo-clickhouse-pipes';
   if (!SECRET_PREFIX.test(secretPrefix) || secretPrefix.includes('*'))
@@ -65,6 +77,7 @@ export function readConfig(node: Node): PipesConfig {
     retainData: text(node, 'retainData') !== 'false',
     logRetentionDays: positiveNumber(node, 'logRetentionDays', 30),
     lagAlarmMs: positiveNumber(node, 'lagAlarmMs', 10 * 60 * 1000),
+    cdcMemoryMiB: lambdaMemory(node, 'cdcMemoryMiB', 2048),
   };
   const alarmEmail = text(node, 'alarmEmail');
   if (alarmEmail !== undefined) {

@@ -119,7 +119,7 @@ export class PipesStack extends Stack {
       entry: 'functions/handlers/cdc-batch.ts',
       functionName: cdcFunctionName,
       description: 'Scheduled CDC batch of one pipe (EventBridge Scheduler)',
-      size: HEAVY,
+      size: { ...HEAVY, memoryMiB: config.cdcMemoryMiB },
       environment: { ...runtimeEnv, ...machineArns },
       // A run that ends on its budget with events left invokes the next one (docs/engines.md):
       // an intended recursion, bounded by the pipe's lease (one run per pipe at a time).

@@ -34,4 +34,11 @@ describe('deployment settings from context', () => {
     expect(() => configOf({ secretPrefix: 'pipes/*' })).toThrow(/secretPrefix/);
     expect(() => configOf({ lagAlarmMs: '-5' })).toThrow(/lagAlarmMs/);
   });
+
+  it('sizes the CDC function from context (2048 MiB by default), within what Lambda allows', () => {
+    expect(configOf({}).cdcMemoryMiB).toBe(2048);
+    expect(configOf({ cdcMemoryMiB: '512' }).cdcMemoryMiB).toBe(512);
+    for (const bad of ['64', '20000', '1024.5'])
+      expect(() => configOf({ cdcMemoryMiB: bad })).toThrow(/cdcMemoryMiB/);
+  });
 });
