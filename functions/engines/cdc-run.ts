@@ -1,5 +1,5 @@
 import { type CdcMode, cdcModeOf, cdcRunsIn } from '../core/cdc-mode.js';
-import { LeaseHeldError, StaleFenceError } from '../core/errors.js';
+import { LeaseHeldError, PipeNotFoundError, StaleFenceError } from '../core/errors.js';
 import {
   CDC_LEASE,
   type CdcRunEnding,
@@ -165,7 +165,7 @@ async function runBatches(
     if (input.maxBatches !== undefined && tally.batches >= input.maxBatches) return 'max-batches';
     if (!hasTimeLeft(deps.clock, budget)) return 'budget';
     // The caller checked the state before the run; between batches the run checks it itself.
-    if (tally.batches > 0 && !cdcRunsIn((await deps.store.getPipe(run.pipeId)).state)) return 'pipe-state';
+    if (tally.batches > 0 && !(await stillRuns(deps, run.pipeId, tally))) return 'pipe-state';
     const batch = await applyChangeBatch(deps, run, batchBounds(deps, input, budget, run, tally.mode));
     // An idle batch that skipped its commit made no fenced write: ask the lease itself.
     if (batch.committed === null) await ensureLeaseHeld(deps, run);
@@ -184,6 +184,17 @@ async function runBatches(
       leaseRenewedAt = now;
     }
     await tally.recordIfDue();
+  }
+}
+
+/** False once a pause, a failure or a delete took the pipe out of the states CDC runs in. */
+async function stillRuns(deps: CdcRunDeps, pipeId: string, tally: RunTally): Promise<boolean> {
+  try {
+    return cdcRunsIn((await deps.store.getPipe(pipeId)).state);
+  } catch (error) {
+    if (!(error instanceof PipeNotFoundError)) throw error;
+    tally.pipeGone = true;
+    return false;
   }
 }
 
@@ -283,6 +294,8 @@ class RunTally {
   bytes = 0;
   lagMs: number | null = null;
   lastBatch: CdcBatchApplied | null = null;
+  /** The pipe was deleted under the run: nothing of it may be written again. */
+  pipeGone = false;
   private readonly startedAt: number;
   private recordedAt: number;
 
@@ -328,6 +341,7 @@ class RunTally {
   }
 
   async record(ending: CdcRunEnding | null, failed: boolean, handedOver = false): Promise<void> {
+    if (this.pipeGone) return;
     const now = this.deps.clock.now();
     this.recordedAt = now;
     const seconds = Math.max(now - this.startedAt, 1) / 1000;

@@ -205,6 +205,35 @@ describe('cdcRun: one run, many batches, one lease', () => {
     expect(result).toMatchObject({ status: 'ran', batches: 2, endedBecause: 'pipe-state', handOver: false });
   });
 
+  it('ends, without an error and without writing for it again, when the pipe was deleted between two batches', async () => {
+    const pipeId = await runningPipe({ syncIntervalSeconds: 1 });
+    const clock = new ManualClock(5_500_000);
+    const source = new ScriptedChangeSource(backlog(2));
+    source.onRead = async () => {
+      clock.current += 1_000;
+    };
+    const run = deps(source, clock);
+    let reads = 0;
+    // The run reads the pipe when it opens, then before each batch after the first: delete it there.
+    run.store = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property !== 'getPipe') return Reflect.get(target, property, receiver);
+        return async (id: string) => {
+          reads += 1;
+          if (reads === 2) await target.deletePipe(id);
+          return target.getPipe(id);
+        };
+      },
+    });
+    const result = await cdcRun(run, {
+      pipeId,
+      holder: 'run-6b',
+      budget: { deadline: clock.current + 600_000 },
+    });
+    expect(result).toMatchObject({ status: 'ran', batches: 1, endedBecause: 'pipe-state', handOver: false });
+    expect(await store.getCdcRun(pipeId)).toBeNull();
+  });
+
   it('a revoked lease ends the run at its next commit, quietly: the batch is not committed', async () => {
     const pipeId = await runningPipe({ pullBatchSize: 2 });
     const clock = new ManualClock(6_000_000);
