@@ -10,14 +10,16 @@ import { namespaceKey, type PipeContext, tableRefOf } from './table-context.js';
 export const CDC_TABLE_STATES: readonly TableState[] = ['Snapshot', 'Replicating', 'Resync'];
 
 /**
- * Where a table's change rows go: its live table, and while it is in Resync also the
- * `<table>_resync` being loaded, so the live table stays fresh until the swap and the table
- * swapped in misses nothing written during its load (docs/engines.md).
+ * Where a table's change rows go: its live table, and while it is in Resync first the
+ * `<table>_resync` being loaded, then the live table, so the live table stays fresh until the
+ * swap and the table swapped in misses nothing written during its load. `_resync` comes first
+ * so that, whenever the swap's EXCHANGE falls between the two inserts, one of them lands in the
+ * loaded table (docs/engines.md).
  */
 export function cdcTargetsOf(state: TableState, live: TableRef): TableRef[] {
   if (!CDC_TABLE_STATES.includes(state)) return [];
   if (state !== 'Resync') return [live];
-  return [live, { database: live.database, table: resyncTableName(live.table) }];
+  return [{ database: live.database, table: resyncTableName(live.table) }, live];
 }
 
 export interface BatchCut {
@@ -67,20 +69,20 @@ export function rowsByTable(
   mappings: readonly TableMappingRecord[],
   context: PipeContext,
 ): TableRows[] {
-  const targets = new Map<string, TableRef[]>();
+  const targets = new Map<string, { live: TableRef; refs: TableRef[] }>();
   for (const mapping of mappings) {
-    const refs = cdcTargetsOf(mapping.state, tableRefOf(context, mapping));
-    if (refs.length > 0) targets.set(mapping.tableKey, refs);
+    const live = tableRefOf(context, mapping);
+    const refs = cdcTargetsOf(mapping.state, live);
+    if (refs.length > 0) targets.set(mapping.tableKey, { live, refs });
   }
   const rows: DestinationRow[] = [];
   const refs = new Map<string, TableRef[]>();
   for (const event of events) {
-    const tableRefs = targets.get(namespaceKey(event.ns));
-    const live = tableRefs?.[0];
-    if (tableRefs === undefined || live === undefined) continue;
+    const target = targets.get(namespaceKey(event.ns));
+    if (target === undefined) continue;
     // The row's table field only groups rows here: database and table together, unambiguous.
-    const qualified = `${live.database}.${live.table}`;
-    refs.set(qualified, tableRefs);
+    const qualified = `${target.live.database}.${target.live.table}`;
+    refs.set(qualified, target.refs);
     const row = changeEventRow(qualified, event);
     if (row) rows.push(row);
   }

@@ -35,7 +35,15 @@ export async function restartCdc(
 
 export interface ResyncDeps extends CdcRestartDeps {
   store: CdcRestartDeps['store'] &
-    Pick<PipeStore, 'getPipe' | 'getTableMapping' | 'setTableState' | 'deletePartitionPlan'>;
+    Pick<
+      PipeStore,
+      | 'getPipe'
+      | 'getTableMapping'
+      | 'setTableState'
+      | 'deletePartitionPlan'
+      | 'acquireLease'
+      | 'releaseLease'
+    >;
   destination: ResyncTableOps;
 }
 
@@ -67,11 +75,19 @@ export async function prepareResyncTables(
   return { resyncTables: mappings.map((mapping) => resyncTableName(mapping.targetTable)) };
 }
 
+/** Longest a swap holds the CDC lease; a swap that dies holds CDC up for at most this long. */
+const SWAP_LEASE_MS = 5 * 60_000;
+
 /**
- * Last step: each loaded `<table>_resync` swapped in and the table marked Replicating (it stays
- * in Resync until the swap returned, so a crash mid-swap re-runs the swap, which is safe to
- * repeat); then CDC restarts, writing the live tables only; only then are the old rows the swap
- * set aside dropped, so no run can still be inserting into them (docs/engines.md).
+ * Last step: each loaded `<table>_resync` swapped in and the table marked Replicating, then the
+ * old rows the swap set aside dropped. The swap holds the CDC lease meanwhile (revoking the
+ * running run first): EXCHANGE renames the tables under a run that writes both, and a run
+ * that wrote a batch to the live table just before it and to `_resync` just after would have
+ * put both copies in the old table, then committed past them. Holding the lease, no run can
+ * commit until the table is Replicating; a revoked run's rows are replayed by the next run
+ * from the last commit. The table stays in Resync until its swap returned, so a crash re-runs
+ * the swap, which is safe to repeat; the old rows are dropped only after the lease is released
+ * and the next run writes the live tables alone (docs/engines.md).
  */
 export async function swapResyncTables(
   deps: ResyncDeps,
@@ -80,16 +96,23 @@ export async function swapResyncTables(
   const context = await loadPipeContext(deps.store, input.pipeId);
   const swapped: string[] = [];
   const refs = [];
-  for (const tableKey of input.tableKeys) {
-    const mapping = await loadTable(deps.store, input.pipeId, tableKey);
-    const ref = tableRefOf(context, mapping);
-    refs.push(ref);
-    if (mapping.state !== 'Resync') continue;
-    await deps.destination.swapResyncTable(ref);
-    await deps.store.setTableState(input.pipeId, tableKey, { state: 'Replicating' });
-    swapped.push(mapping.targetTable);
+  await deps.store.revokeLease(input.pipeId, CDC_LEASE, 'resync tables are being swapped in');
+  const holder = `swap-${randomUUID()}`;
+  const lease = await deps.store.acquireLease(input.pipeId, CDC_LEASE, holder, SWAP_LEASE_MS);
+  try {
+    for (const tableKey of input.tableKeys) {
+      const mapping = await loadTable(deps.store, input.pipeId, tableKey);
+      const ref = tableRefOf(context, mapping);
+      refs.push(ref);
+      if (mapping.state !== 'Resync') continue;
+      await deps.destination.swapResyncTable(ref);
+      await deps.store.setTableState(input.pipeId, tableKey, { state: 'Replicating' });
+      swapped.push(mapping.targetTable);
+    }
+  } finally {
+    await deps.store.releaseLease(input.pipeId, CDC_LEASE, holder, lease.fence);
   }
-  await restartCdc(deps, input.pipeId, 'resync tables swapped in', input.startCdc);
+  if (input.startCdc) await deps.trigger?.runSoon(input.pipeId, 'restart');
   for (const ref of refs) await deps.destination.dropSwappedOutTable(ref);
   return { swapped };
 }

@@ -94,8 +94,26 @@ describe('table resync pieces', () => {
     expect((await store.getTableMapping(pipeId, 'shop.items'))?.state).toBe('Replicating');
     expect([...destination.final('items').keys()].sort()).toEqual(['1', '2']);
     expect(log.filter((entry) => entry.startsWith('swap'))).toEqual(['swap:items', 'swap:items']);
-    // The old rows are dropped only after CDC was told to stop writing to them.
-    expect(log.indexOf('dropSwappedOut:items')).toBeGreaterThan(log.indexOf('revokeLease'));
+    // The swap holds the CDC lease (taken from the running run) while it exchanges the tables, and
+    // drops the old rows only once it let go of it: no run can commit in between.
+    const steps = log.filter((entry) =>
+      [
+        'revokeLease',
+        'acquireLease',
+        'releaseLease',
+        'setTableState',
+        'swap:items',
+        'dropSwappedOut:items',
+      ].includes(entry),
+    );
+    expect(steps.slice(-6)).toEqual([
+      'revokeLease',
+      'acquireLease',
+      'swap:items',
+      'setTableState',
+      'releaseLease',
+      'dropSwappedOut:items',
+    ]);
     expect(destination.tables.has('items_resync')).toBe(false);
     expect(trigger.calls).toEqual(['restart', 'restart']);
   });
