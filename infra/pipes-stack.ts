@@ -99,6 +99,9 @@ export class PipesStack extends Stack {
       ...(network ? { network } : {}),
     };
     const runtimeEnv = { PIPE_STORE_TABLE: this.table.tableName, ...schedules.environment(cdcFunctionArn) };
+    const defaultDestinationEnv: Record<string, string> = config.defaultDestination
+      ? { DEFAULT_DESTINATION: config.defaultDestination }
+      : {};
 
     for (const [task, entry] of taskFunctionsOf(machineFiles)) {
       const fn = new PipeFunction(this, `${task}Function`, {
@@ -106,7 +109,11 @@ export class PipesStack extends Stack {
         entry,
         description: `Step Functions task ${task}`,
         size: TASK_SIZES[task] ?? SMALL,
-        environment: { ...runtimeEnv, ...(STARTS_RESYNC.has(task) ? machineArns : {}) },
+        environment: {
+          ...runtimeEnv,
+          ...(STARTS_RESYNC.has(task) ? machineArns : {}),
+          ...(task === 'RegisterPipe' ? defaultDestinationEnv : {}),
+        },
       });
       this.functions.set(task, fn);
       if (SCHEDULE_MANAGERS.has(task)) schedules.grantManage(fn);
@@ -138,7 +145,7 @@ export class PipesStack extends Stack {
       environment: {
         PIPE_STORE_TABLE: this.table.tableName,
         ...machineArns,
-        ...(config.defaultDestination ? { DEFAULT_DESTINATION: config.defaultDestination } : {}),
+        ...defaultDestinationEnv,
       },
     });
     this.functions.set('Api', api);

@@ -172,6 +172,8 @@ async function main(): Promise<void> {
       scheduler: schedule,
       cdcTrigger: schedule,
       cdcMetrics: consoleCdcMetrics(output.line, (pipeId) => watcher.nameOf(pipeId)),
+      // The create machine started with a create request takes what the local API takes.
+      createRules: { allowPlainSecrets: true, defaultDestination: localDestination(clickhouse.url) },
       clock,
       connect: connectWith({
         mongoUri: config.mongodbUri ?? demo?.uri,
@@ -200,7 +202,7 @@ async function main(): Promise<void> {
       deps: localApiDeps({
         store,
         starter: machines,
-        defaultDestination: { url: clickhouse.url, database: 'default', username: 'default', password: '' },
+        defaultDestination: localDestination(clickhouse.url),
         log: (line) => output.line(line),
       }),
       host: config.host,
@@ -235,6 +237,11 @@ async function main(): Promise<void> {
     await stopAll();
     throw error;
   }
+}
+
+/** The embedded ClickHouse, for create requests that name no destination. */
+function localDestination(clickhouseUrl: string): Record<string, unknown> {
+  return { url: clickhouseUrl, database: 'default', username: 'default', password: '' };
 }
 
 /** With --mongodb-uri: one pipe named `local` for the given collections, created through the API (idempotent by name). */

@@ -1,16 +1,10 @@
+import type { CreateRules } from '../engines/register-pipe.js';
 import type { LifecycleStarter } from '../ports/lifecycle.js';
 import type { PipeStore } from '../ports/pipe-store.js';
 
 /** How this deployment of the API treats secrets and destinations. */
-export interface ApiConfig {
-  /**
-   * Local runtime only: accept a plain MongoDB URI and a ClickHouse password in the request and
-   * keep them in pipe state. In the cloud both must be Secrets Manager ARNs.
-   */
-  allowPlainSecrets: boolean;
-  /** Used when a create request names no destination; null means the request must name one. */
-  defaultDestination: Record<string, unknown> | null;
-}
+/** What the deployment accepts in a create request (secret ARNs only in the cloud, a default destination). */
+export type ApiConfig = CreateRules;
 
 /** Where a failure the caller is not told about goes (CloudWatch through console in Lambda). */
 export interface ApiLogger {

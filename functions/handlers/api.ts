@@ -6,6 +6,7 @@ import { StepFunctionsStarter, stateMachineArnsFromEnv } from '../adapters/stepf
 import type { ApiDeps } from '../api/deps.js';
 import type { ApiRequest } from '../api/http.js';
 import { handleApiRequest } from '../api/router.js';
+import { cloudCreateRules } from './create-rules.js';
 
 /** Built once per Lambda container: clients keep their connections between invocations. */
 let deps: ApiDeps | undefined;
@@ -19,24 +20,11 @@ function buildDeps(env: Record<string, string | undefined>): ApiDeps {
     store,
     starter: new StepFunctionsStarter(new SFNClient({}), stateMachineArnsFromEnv(env)),
     // The cloud never keeps a plain connection string or password: secret ARNs only.
-    config: {
-      allowPlainSecrets: false,
-      defaultDestination: parseDefaultDestination(env.DEFAULT_DESTINATION),
-    },
+    config: cloudCreateRules(env),
     logger: {
       error: (message, detail) => console.error(JSON.stringify({ level: 'error', message, ...detail })),
     },
   };
-}
-
-/** An optional JSON object (url, database, secretArn) used when a create request names no destination. */
-function parseDefaultDestination(text: string | undefined): Record<string, unknown> | null {
-  if (!text) return null;
-  const value: unknown = JSON.parse(text);
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || 'password' in value) {
-    throw new Error('DEFAULT_DESTINATION must be a JSON object without a password (use secretArn)');
-  }
-  return value as Record<string, unknown>;
 }
 
 function toApiRequest(event: APIGatewayProxyEvent): ApiRequest {

@@ -15,6 +15,7 @@ import {
 import { FatalError } from '../core/errors.js';
 import { systemClock } from '../ports/clock.js';
 import type { LifecycleStarter } from '../ports/lifecycle.js';
+import { cloudCreateRules } from './create-rules.js';
 import { connectWith, type Runtime } from './runtime.js';
 
 /**
@@ -47,6 +48,7 @@ export async function runtimeFromEnv(env: Record<string, string | undefined>): P
     scheduler,
     cdcTrigger,
     cdcMetrics: new EmfCdcMetrics(),
+    createRules: cloudCreateRules(env),
     clock: systemClock,
     connect: connectWith({ reuseClients: true }),
     ...(starter ? { starter } : {}),

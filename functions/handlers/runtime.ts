@@ -6,6 +6,7 @@ import { MongoSnapshotSource } from '../adapters/mongodb/snapshot-source.js';
 import { MongoSourceMonitor, trackTopology } from '../adapters/mongodb/source-health.js';
 import { SourceFatalError } from '../core/errors.js';
 import type { PipeSettings } from '../core/settings.js';
+import type { CreateRules } from '../engines/register-pipe.js';
 import type { Clock } from '../ports/clock.js';
 import type { Destination } from '../ports/destination.js';
 import type { CdcScheduler, CdcTrigger, LifecycleStarter } from '../ports/lifecycle.js';
@@ -33,6 +34,8 @@ export interface Runtime {
   cdcTrigger?: CdcTrigger;
   /** Where CDC batches report themselves; absent = nowhere. */
   cdcMetrics?: CdcMetrics;
+  /** What a create request may contain (the RegisterPipe Task); absent = the cloud's strictest rules. */
+  createRules?: CreateRules;
   /** Opens the pipe's source and destination. Callers close what they open. */
   connect(pipe: PipeRecord, settings: PipeSettings): Promise<PipeConnections>;
 }

@@ -208,6 +208,18 @@ export class LocalStateMachines implements LifecycleStarter {
     return this.execute(operation, input, executionId, { startedAt });
   }
 
+  /**
+   * Runs the `create` machine from a create request (the body of `POST /pipes`), as the AWS
+   * console starts it: `name` is the execution name, the create's idempotency key. Journaled
+   * like `run`; the pipe id is not known until the machine stored the pipe.
+   */
+  async runCreateRequest(request: unknown, name: string): Promise<ExecutionResult> {
+    const executionId = `local:create:${name}:${randomUUID()}`;
+    const input = request as OperationInput;
+    const startedAt = await this.journalStart('create', { ...input, pipeId: '' }, executionId);
+    return this.execute('create', input, executionId, { startedAt, pipeId: '', name });
+  }
+
   /** The executions an earlier process left in the journal (none without a journal directory). */
   async journaled(): Promise<{ entries: JournalEntry[]; unreadable: string[] }> {
     if (!this.journal) return { entries: [], unreadable: [] };
@@ -286,7 +298,7 @@ export class LocalStateMachines implements LifecycleStarter {
     operation: LifecycleOperation,
     input: OperationInput,
     executionId: string,
-    from: { startedAt: string; state?: string; pipeId?: string },
+    from: { startedAt: string; state?: string; pipeId?: string; name?: string },
   ): Promise<ExecutionResult> {
     const pipeId = from.pipeId ?? input.pipeId;
     const base = { executionId, operation, pipeId };
@@ -297,6 +309,7 @@ export class LocalStateMachines implements LifecycleStarter {
         pipeId,
         startedAt: from.startedAt,
         startAt: from.state,
+        name: from.name ?? input.requestId ?? executionId,
       });
       result = { ...base, status: 'SUCCEEDED', output };
     } catch (error) {
@@ -334,7 +347,13 @@ export class LocalStateMachines implements LifecycleStarter {
     name: string,
     input: JsonValue,
     executionId: string,
-    top?: { operation: LifecycleOperation; pipeId: string; startedAt: string; startAt?: string },
+    top?: {
+      operation: LifecycleOperation;
+      pipeId: string;
+      startedAt: string;
+      startAt?: string;
+      name?: string;
+    },
   ): Promise<JsonValue> {
     const machine = this.machine(name);
     let tap: JournalTap | null = null;
@@ -380,7 +399,7 @@ export class LocalStateMachines implements LifecycleStarter {
     try {
       execution = stateMachine.run(input, {
         overrides,
-        context: { Execution: { Id: executionId, Input: input } },
+        context: { Execution: { Id: executionId, Name: top?.name ?? executionId, Input: input } },
       });
     } catch (error) {
       tap?.follow(noEvents());

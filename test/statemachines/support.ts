@@ -102,6 +102,10 @@ export function startMachineWorld(options: MachineWorldOptions = {}): Promise<Ma
       store: withFaults(store, 'store', faults),
       scheduler,
       ...(options.cdc ? { cdcTrigger: scheduler } : {}),
+      createRules: {
+        allowPlainSecrets: true,
+        defaultDestination: { url: clickhouse.url, database: DATABASE, username: 'default', password: '' },
+      },
       clock: systemClock,
       connect: async (pipe, settings) => {
         const connections = await connect(pipe, settings);

@@ -9,6 +9,7 @@ import { planSnapshotTask } from './plan-snapshot.js';
 import { planTableTask } from './plan-table.js';
 import { prepareResyncTask } from './prepare-resync.js';
 import { provisionTask } from './provision.js';
+import { registerPipeTask } from './register-pipe.js';
 import { removeTablesTask } from './remove-tables.js';
 import { setScheduleTask } from './set-schedule.js';
 import { setUpDestinationTask } from './set-up-destination.js';
@@ -28,6 +29,7 @@ export const TASKS: Readonly<Record<string, TaskDefinition<unknown>>> = Object.f
     planTableTask,
     prepareResyncTask,
     provisionTask,
+    registerPipeTask,
     removeTablesTask,
     setScheduleTask,
     setUpDestinationTask,
