@@ -1,14 +1,17 @@
 /**
  * Counts what the cost model (docs/cost.md) multiplies by prices: DynamoDB requests, batches and
- * durations of the snapshot and CDC engines on ~1 KB documents, and of an idle CDC run. Runs the
- * real engines against the stand-ins; DynamoDB requests are counted at the SDK client.
+ * durations of the snapshot engine and of the CDC function (the real handler, as Lambda runs it)
+ * on ~1 KB documents: a drain, idle scheduled runs, and continuous flushes idle and busy. Runs
+ * against the stand-ins; DynamoDB requests are counted at the SDK client.
  * Usage: `tsx bench/cost-counts.ts [--docs 20000] [--events 20000] [--idle-runs 5]`.
  */
 import { parseArgs } from 'node:util';
 import { BSON } from 'mongodb';
 import { DynamoPipeStore } from '../functions/adapters/dynamodb/store.js';
-import { cdcBatch } from '../functions/engines/cdc-run.js';
+import { cdcBatchTask } from '../functions/handlers/cdc-batch.js';
+import { connectWith, type Runtime } from '../functions/handlers/runtime.js';
 import { systemClock } from '../functions/ports/clock.js';
+import { LocalCdcSchedule } from '../local/cdc/schedule.js';
 import { markReplicating, partsOf, setUpPipe, snapshotAll, startWorld } from '../test/e2e/harness.js';
 import { loadOrders, orderDocument } from './documents.js';
 
@@ -28,6 +31,9 @@ function positive(name: 'docs' | 'events' | 'idle-runs'): number {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`--${name} must be a positive integer`);
   return value;
 }
+
+/** The deployed CDC function's timeout: each invocation gets what Lambda gives it. */
+const FUNCTION_TIMEOUT_MS = 15 * 60_000;
 
 const world = await startWorld();
 try {
@@ -66,6 +72,32 @@ try {
   await markReplicating(store, pipe);
   take();
 
+  const runtime: Runtime = {
+    store,
+    scheduler: new LocalCdcSchedule(),
+    clock: systemClock,
+    connect: connectWith({
+      mongoUri: world.rs.uri,
+      clickhouse: { url: world.clickhouseUrl },
+      log: () => undefined,
+    }),
+  };
+  /** One invocation of the CDC function with `timeMs` of Lambda time left. */
+  const invoke = (pipeId: string, timeMs: number) => {
+    const deadline = Date.now() + timeMs;
+    return cdcBatchTask.invoke(
+      runtime,
+      { pipeId },
+      { getRemainingTimeInMillis: () => deadline - Date.now() },
+    );
+  };
+  const running = async (pipeId: string) => {
+    for (const event of ['provisioned', 'destinationReadyCdcOnly'] as const)
+      await store.applyEvent(pipeId, event, { reason: 'cost counts', actor: 'bench' });
+  };
+  await running(pipe.pipeId);
+  take();
+
   for (let n = 0; n < eventCount; n += 1) {
     const roll = n % 10;
     if (roll < 4) await collection.insertOne(orderDocument(docCount + n));
@@ -77,54 +109,71 @@ try {
     else await collection.deleteOne({ orderNo: n % docCount });
   }
   started = performance.now();
-  let batches = 0;
-  let events = 0;
-  let cdcBytes = 0;
-  for (let run = 0; run < 1_000; run += 1) {
-    const result = await cdcBatch(
-      { store, source: pipe.changeSource, destination: world.destination, clock: systemClock },
-      {
-        pipeId: pipe.pipeId,
-        holder: `cost-${run}`,
-        budget: { deadline: Date.now() + 60_000 },
-        maxWaitMs: 200,
-      },
-    );
-    if (result.status !== 'applied') throw new Error(`CDC run skipped: ${result.reason}`);
-    if (result.events === 0 && result.heldBackEvents === 0) break;
-    batches += 1;
-    events += result.events;
-    cdcBytes += result.bytes;
-  }
+  const drain = await invoke(pipe.pipeId, FUNCTION_TIMEOUT_MS);
+  if (drain.status !== 'ran') throw new Error(`CDC run skipped: ${drain.reason}`);
   const cdcMs = performance.now() - started;
   const cdcRequests = take();
 
   const idleDurations: number[] = [];
   for (let run = 0; run < idleRuns; run += 1) {
     started = performance.now();
-    await cdcBatch(
-      { store, source: pipe.changeSource, destination: world.destination, clock: systemClock },
-      { pipeId: pipe.pipeId, holder: `idle-${run}`, budget: { deadline: Date.now() + 60_000 } },
-    );
+    await invoke(pipe.pipeId, FUNCTION_TIMEOUT_MS);
     idleDurations.push(performance.now() - started);
   }
   const idleRequests = take();
+
+  // Continuous: a second pipe on the same collection, flushing every 2 s, for 30 s of reading.
+  const continuous = await setUpPipe(counted, [{ ...table, target: 'cost_orders_continuous' }], {
+    syncIntervalSeconds: 2,
+  });
+  await markReplicating(store, continuous);
+  await running(continuous.pipeId);
+  await invoke(continuous.pipeId, 45_000);
+  take();
+  const idleFlushes = await invoke(continuous.pipeId, 45_000);
+  const idleFlushRequests = take();
+  let writing = true;
+  const writer = (async () => {
+    for (let n = 0; writing && n < 100_000; n += 1) {
+      await collection.insertOne(orderDocument(docCount + eventCount + n));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  const busyFlushes = await invoke(continuous.pipeId, 45_000);
+  writing = false;
+  await writer;
+  const busyFlushRequests = take();
 
   const mb = (n: number) => (n / 1e6).toFixed(1);
   console.log(
     `snapshot: ${snapshot.rows} documents, ${mb(bytes)} MB (BSON), ${snapshot.chunks} chunks, ${snapshot.partitions} partitions, ${(snapshotMs / 1000).toFixed(1)} s`,
   );
   console.log(`  DynamoDB requests: ${total(snapshotRequests)} ${JSON.stringify(snapshotRequests)}`);
+  if (drain.status === 'ran')
+    console.log(
+      `cdc drain (one run of the function): ${drain.events} events, ${mb(drain.bytes)} MB (change events), ${drain.batches} batches, ${(cdcMs / 1000).toFixed(1)} s, ended ${drain.endedBecause}`,
+    );
   console.log(
-    `cdc: ${events} events, ${mb(cdcBytes)} MB (change events), ${batches} batches, ${(cdcMs / 1000).toFixed(1)} s`,
+    `  DynamoDB requests: ${total(cdcRequests)} ${JSON.stringify(cdcRequests)} (per batch ${(total(cdcRequests) / (drain.status === 'ran' ? drain.batches : 1)).toFixed(1)})`,
   );
   console.log(
-    `  DynamoDB requests: ${total(cdcRequests)} ${JSON.stringify(cdcRequests)} (per run ${(total(cdcRequests) / (batches + 1)).toFixed(1)}, counting the last run that found nothing)`,
+    `idle scheduled run (caught up at once): ${idleDurations.map((ms) => ms.toFixed(0)).join(', ')} ms`,
   );
-  console.log(`idle cdc run (default 1 s wait): ${idleDurations.map((ms) => ms.toFixed(0)).join(', ')} ms`);
   console.log(
     `  DynamoDB requests: ${total(idleRequests)} ${JSON.stringify(idleRequests)} (per run ${(total(idleRequests) / idleRuns).toFixed(1)})`,
   );
+  for (const [label, run, counts] of [
+    ['continuous run, idle, 2 s flushes', idleFlushes, idleFlushRequests],
+    ['continuous run, 50 inserts/s, 2 s flushes', busyFlushes, busyFlushRequests],
+  ] as const) {
+    if (run.status !== 'ran') throw new Error(`${label}: skipped (${run.reason})`);
+    console.log(
+      `${label}: ${run.batches} flushes, ${run.events} events, ${(run.durationMs / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      `  DynamoDB requests: ${total(counts)} ${JSON.stringify(counts)} (per flush ${(total(counts) / run.batches).toFixed(2)})`,
+    );
+  }
 } finally {
   await world.stop();
 }

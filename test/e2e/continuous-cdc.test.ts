@@ -3,6 +3,7 @@ import { createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../functions/core/settings.js';
 import {
+  blockPipeFinds,
   compareWithSource,
   DATABASE,
   type MachineWorld,
@@ -51,22 +52,8 @@ function startProbes(world: MachineWorld, db: string, coll: string, firstId: num
   };
 }
 
-async function blockFinds(world: MachineWorld, on: boolean): Promise<void> {
-  await world.mongo.db('admin').command(
-    on
-      ? {
-          configureFailPoint: 'failCommand',
-          mode: 'alwaysOn',
-          data: {
-            failCommands: ['find'],
-            blockConnection: true,
-            blockTimeMS: FIND_BLOCK_MS,
-            appName: APP_NAME,
-          },
-        }
-      : { configureFailPoint: 'failCommand', mode: 'off' },
-  );
-}
+const blockFinds = (world: MachineWorld, on: boolean) =>
+  blockPipeFinds(world, APP_NAME, on ? FIND_BLOCK_MS : null);
 
 /** When each probe's row landed in ClickHouse (`_peerdb_synced_at`), as epoch ms; absent = not there. */
 async function landedAt(

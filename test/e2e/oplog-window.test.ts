@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cdcBatchTask } from '../../functions/handlers/cdc-batch.js';
 import {
+  blockPipeFinds,
   compareWithSource,
   type MachineWorld,
   newPipe,
@@ -23,17 +24,8 @@ const OPLOG_ENTRIES = 2_000;
 const DOCUMENTS = 5_000;
 const WRITES_PER_SECOND = 300;
 
-async function slowSnapshot(world: MachineWorld, on: boolean): Promise<void> {
-  await world.mongo.db('admin').command(
-    on
-      ? {
-          configureFailPoint: 'failCommand',
-          mode: 'alwaysOn',
-          data: { failCommands: ['find'], blockConnection: true, blockTimeMS: 2_000, appName: APP_NAME },
-        }
-      : { configureFailPoint: 'failCommand', mode: 'off' },
-  );
-}
+/** Each snapshot partition's `find` waits 2 s: the load outlasts the oplog. */
+const slowSnapshot = (world: MachineWorld, on: boolean) => blockPipeFinds(world, APP_NAME, on ? 2_000 : null);
 
 /** Updates the seeded documents round-robin at a steady rate until stopped; returns how many it made. */
 function startWriter(world: MachineWorld, coll: string) {

@@ -113,27 +113,7 @@ export function startMachineWorld(options: MachineWorldOptions = {}): Promise<Ma
       },
     };
     const machines = new LocalStateMachines({ runtime, retryIntervalMs: 0, waitMs: 5 });
-    if (!options.cdc)
-      return {
-        rs,
-        mongo,
-        dynamo,
-        store,
-        clickhouse,
-        destination,
-        scheduler,
-        faults,
-        runtime,
-        machines,
-        stop,
-      };
-    scheduler.start(localCdcInvoker(runtime));
-    const stopCdc = async () => {
-      for (const pipeId of scheduler.enabledPipes())
-        await store.revokeLease(pipeId, CDC_LEASE, 'test ends').catch(() => undefined);
-      await scheduler.stop();
-    };
-    return {
+    const world = {
       rs,
       mongo,
       dynamo,
@@ -144,6 +124,17 @@ export function startMachineWorld(options: MachineWorldOptions = {}): Promise<Ma
       faults,
       runtime,
       machines,
+      stop,
+    };
+    if (!options.cdc) return world;
+    scheduler.start(localCdcInvoker(runtime));
+    const stopCdc = async () => {
+      for (const pipeId of scheduler.enabledPipes())
+        await store.revokeLease(pipeId, CDC_LEASE, 'test ends').catch(() => undefined);
+      await scheduler.stop();
+    };
+    return {
+      ...world,
       stop: async () => {
         await stopCdc();
         await stop();
@@ -217,6 +208,26 @@ export async function seed(
 
 export function liveRows(world: MachineWorld, db: string, coll: string): Promise<number> {
   return world.destination.countRows({ database: DATABASE, table: `${db}_${coll}` }, { liveOnly: true });
+}
+
+/**
+ * Makes every `find` of the pipes' own client (the snapshot's reads; CDC reads with aggregate
+ * and getMore) wait `blockMs`, through the server's failCommand fail point; null turns it off.
+ */
+export async function blockPipeFinds(
+  world: MachineWorld,
+  appName: string,
+  blockMs: number | null,
+): Promise<void> {
+  await world.mongo.db('admin').command(
+    blockMs === null
+      ? { configureFailPoint: 'failCommand', mode: 'off' }
+      : {
+          configureFailPoint: 'failCommand',
+          mode: 'alwaysOn',
+          data: { failCommands: ['find'], blockConnection: true, blockTimeMS: blockMs, appName },
+        },
+  );
 }
 
 /** MongoDB vs the ClickHouse live rows: ids missing or extra, and documents that differ. */

@@ -40,18 +40,7 @@ export async function acquireLease(
   const fence = current === null ? 1 : current.holder === holder ? current.fence : current.fence + 1;
   const lease: LeaseRecord = { name, holder, fence, expiresAt };
   try {
-    await ctx.client.send(
-      new PutItemCommand({
-        TableName: ctx.tableName,
-        Item: toAttributes({ ...key, ...lease }),
-        ConditionExpression: current
-          ? 'holder = :seenHolder AND fence = :seenFence'
-          : 'attribute_not_exists(PK)',
-        ExpressionAttributeValues: current
-          ? toAttributes({ ':seenHolder': current.holder, ':seenFence': current.fence })
-          : undefined,
-      }),
-    );
+    await replaceLease(ctx, key, lease, current);
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     const winner = await getItem(ctx, key);
@@ -60,6 +49,27 @@ export async function acquireLease(
   }
   if (name === CDC_LEASE) await fenceResumePoint(ctx, pipeId, fence);
   return lease;
+}
+
+/** Writes `lease` only if the item is still what was read (`current`, or no item). */
+async function replaceLease(
+  ctx: StoreContext,
+  key: ReturnType<typeof leaseKey>,
+  lease: LeaseRecord,
+  current: LeaseRecord | null,
+): Promise<void> {
+  await ctx.client.send(
+    new PutItemCommand({
+      TableName: ctx.tableName,
+      Item: toAttributes({ ...key, ...lease }),
+      ConditionExpression: current
+        ? 'holder = :seenHolder AND fence = :seenFence'
+        : 'attribute_not_exists(PK)',
+      ExpressionAttributeValues: current
+        ? toAttributes({ ':seenHolder': current.holder, ':seenFence': current.fence })
+        : undefined,
+    }),
+  );
 }
 
 export async function renewLease(
@@ -142,18 +152,7 @@ export async function revokeLease(
       expiresAt: ctx.now(),
     };
     try {
-      await ctx.client.send(
-        new PutItemCommand({
-          TableName: ctx.tableName,
-          Item: toAttributes({ ...key, ...lease }),
-          ConditionExpression: current
-            ? 'holder = :seenHolder AND fence = :seenFence'
-            : 'attribute_not_exists(PK)',
-          ExpressionAttributeValues: current
-            ? toAttributes({ ':seenHolder': current.holder, ':seenFence': current.fence })
-            : undefined,
-        }),
-      );
+      await replaceLease(ctx, key, lease, current);
     } catch (error) {
       if (!isConditionalCheckFailed(error) || attempt >= REVOKE_ATTEMPTS) throw error;
       continue;
