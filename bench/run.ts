@@ -10,7 +10,7 @@ import { killChildren } from './processes.js';
 import { loadAverage, machineHeader, mbPerSecond, perSecond, seconds, section } from './report.js';
 import { loadSmallCollection, type RssRun, rssBenchmark } from './rss.js';
 import { loadSnapshotCollection, type SnapshotFigures, snapshotBenchmark } from './snapshot.js';
-import { type SustainedFigures, sustainedBenchmark } from './sustained.js';
+import { ratioVerdict, type SustainedFigures, sustainedBenchmark } from './sustained.js';
 import { startWorld } from './world.js';
 
 const options = parseOptions();
@@ -26,17 +26,24 @@ if (options.sections.has('sustained')) {
   const s = options.sustained;
   console.log(
     `sustained: drain backlog ${s.backlog} inserts; steady ${s.rate}/s for ${s.minutes} intervals; ramp from ` +
-      `${s.rampFrom}/s by ${s.rampStep}/s (≤ ${s.rampMaxSteps} steps, ${s.rampBisect} bisections), ` +
+      `${s.rampFrom > 0 ? `${s.rampFrom}/s` : 'half the drain rate'} by ${s.rampStep}/s (≤ ${s.rampMaxSteps} steps, ${s.rampBisect} bisections), ` +
       `${s.stepMinutes} intervals each; continuous ${s.rate}/s for ${s.continuousMinutes} intervals; ` +
       `oplog ${s.oplogMiB} MiB; schedule minute ${s.minuteMs} ms`,
   );
 }
 
 const world = await startWorld();
+// Once only: on Ctrl-C the section in flight may fail at once (its children killed) and reach the
+// `finally` below while the signal handler is still stopping the stand-ins.
+let stopped: Promise<void> | undefined;
+const stopWorld = () => {
+  stopped ??= world.stop();
+  return stopped;
+};
 const stopOnSignal = () => {
   console.log('\nstopping: ending child processes and the stand-ins');
   killChildren();
-  void world.stop().finally(() => process.exit(130));
+  void stopWorld().finally(() => process.exit(130));
 };
 process.once('SIGINT', stopOnSignal);
 process.once('SIGTERM', stopOnSignal);
@@ -79,7 +86,7 @@ try {
     sustained = await sustainedBenchmark(world, options.sustained);
   }
 } finally {
-  await world.stop();
+  await stopWorld();
   process.off('SIGINT', stopOnSignal);
   process.off('SIGTERM', stopOnSignal);
 }
@@ -131,7 +138,8 @@ if (sustained) {
   console.log(
     `${'sustained: ramp'.padEnd(22)} ` +
       (ramp.highest
-        ? `highest sustained ${Math.round(ramp.highest.achieved)}/s = ${(ramp.ratio ?? 0).toFixed(2)} × the drain rate (target ≥ 0.8)`
+        ? `highest sustained ${Math.round(ramp.highest.achieved)}/s = ${(ramp.ratio ?? 0).toFixed(2)} × the drain rate ` +
+          `(target ≥ 0.8: ${ratioVerdict(ramp.ratio, ramp.ceilingFound)})`
         : 'no rate sustained'),
   );
   console.log(
