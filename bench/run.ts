@@ -10,7 +10,8 @@ import { killChildren } from './processes.js';
 import { loadAverage, machineHeader, mbPerSecond, perSecond, seconds, section } from './report.js';
 import { loadSmallCollection, type RssRun, rssBenchmark } from './rss.js';
 import { loadSnapshotCollection, type SnapshotFigures, snapshotBenchmark } from './snapshot.js';
-import { ratioVerdict, type SustainedFigures, sustainedBenchmark } from './sustained.js';
+import { type SustainedFigures, sustainedBenchmark } from './sustained.js';
+import { ratioVerdict } from './sustained-ramp.js';
 import { startWorld } from './world.js';
 
 const options = parseOptions();
