@@ -17,6 +17,11 @@ export interface PipesConfig {
    * pipe keeps one instance always running, so this is most of its cost (docs/cost.md).
    */
   cdcMemoryMiB: number;
+  /** API Gateway stage throttling (requests per second, burst). */
+  apiThrottling: { rateLimit: number; burstLimit: number };
+  /** Hosts pipes may reach (empty: any): refused at create when named in the request, and before any connection. */
+  allowedSourceHosts: string[];
+  allowedDestinationHosts: string[];
   vpc?: VpcPlacement;
   /** The api's DEFAULT_DESTINATION: used when a create request names no destination. */
   defaultDestination?: string;
@@ -59,6 +64,15 @@ function positiveNumber(node: Node, key: string, fallback: number): number {
   return value;
 }
 
+/** Host names or `*.domain` patterns (comma list or JSON array). */
+function hostList(node: Node, key: string): string[] {
+  const hosts = list(node, key);
+  for (const host of hosts)
+    if (!/^(\*\.)?[A-Za-z0-9.-]+$/.test(host))
+      throw new Error(`context ${key}: ${host} is not a host name or a *.domain pattern`);
+  return hosts;
+}
+
 function lambdaMemory(node: Node, key: string, fallback: number): number {
   const value = positiveNumber(node, key, fallback);
   if (!Number.isInteger(value) || value < 128 || value > 10_240)
@@ -78,6 +92,12 @@ export function readConfig(node: Node): PipesConfig {
     logRetentionDays: positiveNumber(node, 'logRetentionDays', 30),
     lagAlarmMs: positiveNumber(node, 'lagAlarmMs', 10 * 60 * 1000),
     cdcMemoryMiB: lambdaMemory(node, 'cdcMemoryMiB', 2048),
+    apiThrottling: {
+      rateLimit: positiveNumber(node, 'apiRateLimit', 10),
+      burstLimit: Math.round(positiveNumber(node, 'apiBurstLimit', 20)),
+    },
+    allowedSourceHosts: hostList(node, 'allowedSourceHosts'),
+    allowedDestinationHosts: hostList(node, 'allowedDestinationHosts'),
   };
   const alarmEmail = text(node, 'alarmEmail');
   if (alarmEmail !== undefined) {

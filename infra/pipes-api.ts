@@ -14,6 +14,8 @@ import { Construct } from 'constructs';
 export interface PipesApiProps {
   handler: IFunction;
   logRetention: RetentionDays;
+  /** Stage throttling: steady requests per second and burst, for every method together. */
+  throttling: { rateLimit: number; burstLimit: number };
 }
 
 /** The routes of the HTTP API (docs/api); every method requires SigV4-signed IAM callers. */
@@ -46,6 +48,9 @@ export class PipesApi extends Construct {
         loggingLevel: MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         tracingEnabled: true,
+        // A runaway client cannot start executions (or read the store) without bound.
+        throttlingRateLimit: props.throttling.rateLimit,
+        throttlingBurstLimit: props.throttling.burstLimit,
       },
     });
     const integration = new LambdaIntegration(props.handler, { proxy: true });

@@ -40,6 +40,33 @@ const TASK_SIZES: Record<string, typeof SMALL> = {
 /** Tasks that create, enable, disable or remove a pipe's CDC schedule (see functions/handlers/tasks). */
 export const SCHEDULE_MANAGERS = new Set(['SetSchedule', 'Provision', 'DeletePipe', 'MarkFailed']);
 
+/** Tasks that open the pipe's MongoDB or ClickHouse (and so read its secrets); the CDC function does too. */
+export const CONNECTING_TASKS = new Set([
+  'Provision',
+  'SetUpDestination',
+  'PlanTable',
+  'SnapshotChunk',
+  'PrepareResync',
+  'SwapTables',
+  'AddTables',
+  'RemoveTables',
+]);
+
+/** Functions that read the owner tag of the secrets a create request names (the confused-deputy rule). */
+export const READS_SECRET_OWNERS = new Set(['Api', 'RegisterPipe']);
+
+/** Functions that only read the pipe store. */
+export const READS_STORE_ONLY = new Set(['CheckDrained']);
+
+/** What the store's adapter calls (functions/adapters/dynamodb): no scans, no streams, no transactions. */
+const STORE_READS = ['dynamodb:GetItem', 'dynamodb:Query'];
+const STORE_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
 /** Fails a pipe and may start its resync machine (auto-resync after a lost change stream history). */
 export const STARTS_RESYNC = new Set(['MarkFailed']);
 
@@ -98,7 +125,19 @@ export class PipesStack extends Stack {
       logRetention,
       ...(network ? { network } : {}),
     };
-    const runtimeEnv = { PIPE_STORE_TABLE: this.table.tableName, ...schedules.environment(cdcFunctionArn) };
+    const allowedHostsEnv: Record<string, string> = {
+      ...(config.allowedSourceHosts.length > 0
+        ? { ALLOWED_SOURCE_HOSTS: config.allowedSourceHosts.join(',') }
+        : {}),
+      ...(config.allowedDestinationHosts.length > 0
+        ? { ALLOWED_DESTINATION_HOSTS: config.allowedDestinationHosts.join(',') }
+        : {}),
+    };
+    const runtimeEnv = {
+      PIPE_STORE_TABLE: this.table.tableName,
+      ...schedules.environment(cdcFunctionArn),
+      ...allowedHostsEnv,
+    };
     const defaultDestinationEnv: Record<string, string> = config.defaultDestination
       ? { DEFAULT_DESTINATION: config.defaultDestination }
       : {};
@@ -146,13 +185,16 @@ export class PipesStack extends Stack {
         PIPE_STORE_TABLE: this.table.tableName,
         ...machineArns,
         ...defaultDestinationEnv,
+        ...allowedHostsEnv,
       },
     });
     this.functions.set('Api', api);
 
-    for (const fn of this.functions.values()) {
-      this.table.grantReadWriteData(fn);
-      if (fn !== api) this.allowPipeSecrets(fn, config.secretPrefix);
+    for (const [name, fn] of this.functions) {
+      this.allowPipeStore(fn, READS_STORE_ONLY.has(name) ? STORE_READS : [...STORE_READS, ...STORE_WRITES]);
+      if (CONNECTING_TASKS.has(name) || fn === cdc)
+        this.allowPipeSecrets(fn, config.secretPrefix, 'GetSecretValue');
+      if (READS_SECRET_OWNERS.has(name)) this.allowPipeSecrets(fn, config.secretPrefix, 'DescribeSecret');
     }
 
     const machines = new LifecycleMachines(this, 'Machines', {
@@ -164,7 +206,11 @@ export class PipesStack extends Stack {
       if (name in STATE_MACHINE_ARN_ENV) machine.grantStartExecution(api);
     }
 
-    const pipesApi = new PipesApi(this, 'Http', { handler: api, logRetention });
+    const pipesApi = new PipesApi(this, 'Http', {
+      handler: api,
+      logRetention,
+      throttling: config.apiThrottling,
+    });
     const markFailed = this.functions.get('MarkFailed');
     if (!markFailed) throw new Error('no MarkFailed task in statemachines/: every Catch should end there');
     const monitoring = new PipesMonitoring(this, 'Monitoring', {
@@ -222,11 +268,22 @@ export class PipesStack extends Stack {
     );
   }
 
+  /** The pipe store's table and its indexes, with only the calls the function makes. */
+  private allowPipeStore(fn: PipeFunction, actions: string[]): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions, resources: [this.table.tableArn, `${this.table.tableArn}/index/*`] }),
+    );
+  }
+
   /** Secrets a pipe names must live under `<prefix>/`: the naming rule in docs/deploy.md. */
-  private allowPipeSecrets(fn: PipeFunction, prefix: string): void {
+  private allowPipeSecrets(
+    fn: PipeFunction,
+    prefix: string,
+    action: 'GetSecretValue' | 'DescribeSecret',
+  ): void {
     fn.addToRolePolicy(
       new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
+        actions: [`secretsmanager:${action}`],
         resources: [
           this.formatArn({
             service: 'secretsmanager',

@@ -5,6 +5,8 @@ export interface LocalConfig {
   dataDir: string;
   /** Address every local server listens on (loopback unless told otherwise). */
   host: string;
+  /** The user asked for a non-loopback host knowing the API and ClickHouse take no credentials. */
+  allowRemote: boolean;
   apiPort: number;
   clickhousePort: number;
   dynamodbPort: number;
@@ -21,6 +23,8 @@ export interface LocalConfig {
 export const USAGE = `usage: npm start -- [options]
   --data-dir <dir>            where local data lives (env DATA_DIR, default ./.data)
   --host <address>            address the local servers listen on (env HOST, default 127.0.0.1)
+  --allow-remote              needed with a --host other than loopback: the local API and ClickHouse
+                              have no authentication, anyone who reaches them controls the pipes
   --api-port <port>           pipe HTTP API port (env API_PORT, default 3000)
   --clickhouse-port <port>    embedded ClickHouse HTTP port (env CLICKHOUSE_PORT, default 8123)
   --dynamodb-port <port>      local DynamoDB port (env DYNAMODB_PORT, default 0 = any free port)
@@ -52,6 +56,11 @@ function positive(value: string, name: string, allowZero: boolean): number {
   return parsed;
 }
 
+/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 function syncInterval(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1 || parsed > 86_400)
@@ -69,6 +78,7 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
       options: {
         'data-dir': { type: 'string' },
         host: { type: 'string' },
+        'allow-remote': { type: 'boolean' },
         'api-port': { type: 'string' },
         'clickhouse-port': { type: 'string' },
         'dynamodb-port': { type: 'string' },
@@ -97,9 +107,17 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
     if (!/^[^.]+\.[^.].*$/.test(name))
       throw new LocalConfigError(`collection ${JSON.stringify(name)} must be written db.collection`);
   }
+  const host = pick('host', 'HOST', '127.0.0.1');
+  const allowRemote = values['allow-remote'] === true;
+  if (!isLoopback(host) && !allowRemote)
+    throw new LocalConfigError(
+      `--host ${host} would expose the local API and ClickHouse, which take no credentials, beyond this machine; ` +
+        'add --allow-remote if that is what you want',
+    );
   return {
     dataDir: pick('data-dir', 'DATA_DIR', './.data'),
-    host: pick('host', 'HOST', '127.0.0.1'),
+    host,
+    allowRemote,
     apiPort: port(pick('api-port', 'API_PORT', '3000'), 'api port'),
     clickhousePort: port(pick('clickhouse-port', 'CLICKHOUSE_PORT', '8123'), 'clickhouse port'),
     dynamodbPort: port(pick('dynamodb-port', 'DYNAMODB_PORT', '0'), 'dynamodb port'),

@@ -13,7 +13,7 @@ import { startLocalApiServer } from './api/server.js';
 import { consoleCdcMetrics, localCdcInvoker } from './cdc/invoke.js';
 import { LocalCdcSchedule } from './cdc/schedule.js';
 import { startEmbeddedClickHouse } from './clickhouse/launcher.js';
-import { type LocalConfig, LocalConfigError, parseLocalConfig } from './config.js';
+import { isLoopback, type LocalConfig, LocalConfigError, parseLocalConfig } from './config.js';
 import { createDemoPipe, DEMO_PIPE, type DemoSource, startDemoSource } from './demo/demo-pipe.js';
 import { startLocalDynamo } from './dynamodb.js';
 import { consoleOutput } from './progress.js';
@@ -111,6 +111,10 @@ function every(intervalMs: number, work: () => Promise<void>, isStopped: () => b
 async function main(): Promise<void> {
   const config = parseLocalConfig(process.argv.slice(2), process.env);
   const dataDir = resolve(config.dataDir);
+  if (config.allowRemote && !isLoopback(config.host))
+    output.line(
+      `WARNING: listening on ${config.host}: the API and ClickHouse take no credentials; anyone who reaches this address controls the pipes and their data`,
+    );
   mkdirSync(dataDir, { recursive: true });
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {

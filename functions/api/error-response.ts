@@ -1,19 +1,23 @@
-import { redactText } from '../adapters/mongodb/redact.js';
+import { classifyError } from '../core/classify.js';
 import {
   IllegalTransitionError,
   InvalidSettingsError,
   PipeNotFoundError,
   SettingsLockedError,
   StateConflictError,
+  TableBelongsToNoPipeError,
+  TableOwnedByAnotherPipeError,
   TransientError,
 } from '../core/errors.js';
 import { PIPE_STATES, type PipeState } from '../core/lifecycle.js';
+import { redactText } from '../core/redact.js';
 import {
   IdempotencyConflictError,
   InvalidStoreInputError,
   PipeAlreadyExistsError,
   PipeNameTakenError,
 } from '../core/store-errors.js';
+import { SecretNotOwnedError } from '../engines/register-pipe.js';
 import type { ApiLogger } from './deps.js';
 import { ApiError, BadRequestError, CommandRefusedError, MethodNotAllowedError } from './errors.js';
 import { type ApiResponse, json } from './http.js';
@@ -46,6 +50,9 @@ export function errorResponse(error: unknown, logger: ApiLogger): ApiResponse {
   if (error instanceof BadRequestError || error instanceof InvalidSettingsError) {
     return json(400, errorBody(error.name, error.message, { fieldErrors: error.fieldErrors }));
   }
+  if (error instanceof SecretNotOwnedError) {
+    return json(403, errorBody(error.name, error.message, { fieldErrors: error.fieldErrors }));
+  }
   if (error instanceof InvalidStoreInputError) {
     const fieldErrors = [{ path: error.field, message: error.problem }];
     return json(400, errorBody(error.name, error.message, { fieldErrors }));
@@ -70,7 +77,9 @@ export function errorResponse(error: unknown, logger: ApiLogger): ApiResponse {
   if (
     error instanceof IdempotencyConflictError ||
     error instanceof PipeNameTakenError ||
-    error instanceof PipeAlreadyExistsError
+    error instanceof PipeAlreadyExistsError ||
+    error instanceof TableOwnedByAnotherPipeError ||
+    error instanceof TableBelongsToNoPipeError
   ) {
     return json(409, errorBody(error.name, error.message));
   }
@@ -80,7 +89,9 @@ export function errorResponse(error: unknown, logger: ApiLogger): ApiResponse {
     message: redactText(error instanceof Error ? error.message : String(error)),
     stack: error instanceof Error && error.stack ? redactText(error.stack) : undefined,
   });
-  if (error instanceof TransientError) {
+  // A throttled, failing or unreachable AWS service (StoreUnavailableError and the other retried
+  // names; a raw SDK or socket error an adapter let through is classified here): the caller retries.
+  if (error instanceof TransientError || classifyError(error).disposition === 'retry') {
     return json(503, errorBody('ServiceUnavailable', 'the service is briefly unavailable: retry shortly'), {
       'retry-after': '1',
     });

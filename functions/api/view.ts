@@ -1,6 +1,6 @@
-import { redactUri } from '../adapters/mongodb/redact.js';
 import { type CdcMode, cdcModeOf } from '../core/cdc-mode.js';
 import { isAllowed, type PipeState } from '../core/lifecycle.js';
+import { redactUri } from '../core/redact.js';
 import type {
   CdcRunRecord,
   HistoryEntry,

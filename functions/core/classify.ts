@@ -1,4 +1,16 @@
 import {
+  AWS_ACCESS_DENIED_NAMES,
+  AWS_BAD_CREDENTIALS_NAMES,
+  AWS_INVALID_REQUEST_NAMES,
+  AWS_KMS_NAMES,
+  AWS_NETWORK_CODES,
+  AWS_NOT_FOUND_NAMES,
+  AWS_QUOTA_NAMES,
+  AWS_SERVER_ERROR_STATUS,
+  AWS_THROTTLING_NAMES,
+  AWS_THROTTLING_STATUS,
+  AWS_TRANSIENT_NAMES,
+  AWS_TRANSIENT_NAMES_BY_SERVICE,
   CLICKHOUSE_FATAL_CODES,
   CLICKHOUSE_RETRYABLE_CODES,
   MONGO_FATAL_CODES,
@@ -18,6 +30,7 @@ import {
   SourceUnavailableError,
   TransientError,
 } from './errors.js';
+import { StoreUnavailableError } from './store-errors.js';
 
 export * from './error-codes.js';
 export { ERROR_CLASSES, ERROR_NAMES, errorNamesWith } from './error-names.js';
@@ -35,6 +48,9 @@ function invert(...tables: Readonly<Record<number, string>>[]): Map<string, numb
 
 type Duck = {
   name?: unknown;
+  $fault?: unknown;
+  $retryable?: unknown;
+  $metadata?: unknown;
   message?: unknown;
   code?: unknown;
   codeName?: unknown;
@@ -166,6 +182,7 @@ function classifyClickHouse(err: unknown, duck: Duck): PipeError {
 export function classifyError(err: unknown): PipeError {
   if (err instanceof PipeError) return err;
   const duck = asDuck(err);
+  if (isAwsError(duck)) return classifyAwsError(err);
   if (isClickHouseError(duck)) return classifyClickHouse(err, duck);
   if (isMongoError(duck)) return classifyMongo(err, duck);
   const networkCode = nodeNetworkCode(err);
@@ -202,4 +219,196 @@ export function classifyDestinationError(err: unknown): PipeError {
     );
   }
   return classifyClickHouse(err, duck);
+}
+
+/** The AWS services this product calls, as adapters name them to classifyAwsError. */
+export type AwsService = 'dynamodb' | 'secretsmanager' | 'scheduler' | 'stepfunctions' | 'lambda';
+
+const AWS_SERVICES: Readonly<Record<AwsService, { label: string; iamPrefix: string }>> = Object.freeze({
+  dynamodb: { label: 'DynamoDB', iamPrefix: 'dynamodb' },
+  secretsmanager: { label: 'Secrets Manager', iamPrefix: 'secretsmanager' },
+  scheduler: { label: 'EventBridge Scheduler', iamPrefix: 'scheduler' },
+  stepfunctions: { label: 'Step Functions', iamPrefix: 'states' },
+  lambda: { label: 'Lambda', iamPrefix: 'lambda' },
+});
+
+/** IAM actions whose name is not the API operation's. */
+const IAM_ACTION_OF_OPERATION: Readonly<Record<string, string>> = Object.freeze({
+  'lambda:Invoke': 'lambda:InvokeFunction',
+  'lambda:InvokeAsync': 'lambda:InvokeFunction',
+});
+
+/** What the adapter knows of the call that failed; it goes into the message. */
+export interface AwsCall {
+  /** The API operation (`PutItem`, `GetSecretValue`, `StartExecution`); a command name works too. */
+  operation?: string;
+  /** The table, secret, schedule, state machine or function the call named. */
+  resource?: string;
+}
+
+/**
+ * An error of the AWS SDK (v3), known by its shape only, so the core imports no SDK: service
+ * exceptions carry `$fault` and `$metadata`, and the SDK adds `$metadata` to socket errors too.
+ */
+function isAwsError(duck: Duck): boolean {
+  return (
+    (typeof duck.$metadata === 'object' && duck.$metadata !== null) ||
+    duck.$fault === 'client' ||
+    duck.$fault === 'server'
+  );
+}
+
+function awsStatus(duck: Duck): number | undefined {
+  const status = (duck.$metadata as { httpStatusCode?: unknown } | undefined)?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function awsNetworkCode(err: unknown): string | undefined {
+  for (let current: unknown = err, depth = 0; current && depth < 4; depth++) {
+    const code = asDuck(current).code;
+    if (typeof code === 'string' && (AWS_NETWORK_CODES as readonly string[]).includes(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const includes = (names: readonly string[], name: string): boolean => names.includes(name);
+
+/** Why a retry is expected to work, or undefined when nothing says so. */
+function awsRetryReason(err: unknown, duck: Duck, name: string, service: AwsService | undefined): string | undefined {
+  const status = awsStatus(duck);
+  const retryable = duck.$retryable as { throttling?: unknown } | undefined;
+  if (
+    includes(AWS_THROTTLING_NAMES, name) ||
+    status === AWS_THROTTLING_STATUS ||
+    (typeof retryable === 'object' && retryable !== null && retryable.throttling === true)
+  ) {
+    return 'was throttled';
+  }
+  const network = awsNetworkCode(err);
+  if (network !== undefined) return `lost its connection (${network})`;
+  if (/\bsocket hang up\b/i.test(messageOf(err))) return 'lost its connection (socket hang up)';
+  if (name === 'TimeoutError' || name === 'RequestTimeout' || name === 'RequestTimeoutException') {
+    return 'timed out';
+  }
+  if (name === 'InvalidSignatureException' && /signature expired/i.test(messageOf(err))) {
+    return 'was signed with a clock the SDK corrects on the next attempt';
+  }
+  if (includes(AWS_TRANSIENT_NAMES, name) || includes(AWS_TRANSIENT_NAMES_BY_SERVICE[service ?? ''] ?? [], name)) {
+    return 'failed for now';
+  }
+  if (typeof retryable === 'object' && retryable !== null) return 'failed for now (the SDK marks it retryable)';
+  if (duck.$fault === 'server' || (status !== undefined && status >= AWS_SERVER_ERROR_STATUS)) {
+    return 'failed on the service side';
+  }
+  return undefined;
+}
+
+/** `PutItemCommand` → `PutItem`. */
+function operationName(call: AwsCall): string | undefined {
+  return call.operation?.replace(/Command$/, '');
+}
+
+/**
+ * Turns whatever an AWS SDK call threw into a named error, from its shape alone (name,
+ * `$fault`, `$retryable`, `$metadata.httpStatusCode`, Node socket codes):
+ *
+ * - retried (StoreUnavailableError for DynamoDB, the pipe store; TransientError for the other
+ *   services): throttling (the SDK's throttling names, HTTP 429, `$retryable.throttling`), the
+ *   service's own failures (`$fault: 'server'`, HTTP 5xx, InternalServerError,
+ *   ServiceUnavailable…), timeouts, broken or refused connections, and expired credentials or a
+ *   skewed clock (Lambda refreshes its credentials, the SDK corrects its clock);
+ * - fatal (FatalError), saying what to fix: access denied (which permission on which resource),
+ *   refused credentials, a KMS key, a resource that does not exist, an invalid request, a
+ *   quota, and any other client fault.
+ */
+export function classifyAwsError(err: unknown, service?: AwsService, call: AwsCall = {}): PipeError {
+  if (err instanceof PipeError) return err;
+  const duck = asDuck(err);
+  const name = typeof duck.name === 'string' ? duck.name : 'Error';
+  const message = messageOf(err);
+  const label = service ? AWS_SERVICES[service].label : 'AWS';
+  const operation = operationName(call);
+  const what = `${label}${operation ? ` ${operation}` : ' call'}${call.resource ? ` on ${call.resource}` : ''}`;
+  const status = awsStatus(duck);
+  const answered = `${name}${status === undefined ? '' : `, HTTP ${status}`}`;
+  const said = `AWS said: ${message}`;
+  const options = { cause: err };
+
+  const retry = awsRetryReason(err, duck, name, service);
+  if (retry !== undefined) {
+    const text = `${what} ${retry} (${answered}): retrying later is expected to work. ${said}`;
+    return service === 'dynamodb' ? new StoreUnavailableError(text, options) : new TransientError(text, options);
+  }
+  if (!isAwsError(duck)) return new FatalError(`${what} failed unexpectedly: ${message}`, options);
+
+  const resource = call.resource ?? 'the resource it names';
+  if (includes(AWS_ACCESS_DENIED_NAMES, name)) {
+    const action = service && operation ? `${AWS_SERVICES[service].iamPrefix}:${operation}` : 'the action';
+    const iamAction = IAM_ACTION_OF_OPERATION[action] ?? action;
+    const passRole =
+      service === 'scheduler' && /^(Create|Update)Schedule$/.test(operation ?? '')
+        ? " (and iam:PassRole on the schedule's target role)"
+        : '';
+    return new FatalError(
+      `${what} was denied (${answered}): the function's role needs ${iamAction}${passRole} on ${resource}; grant it in the role's policy. ${said}`,
+      options,
+    );
+  }
+  if (includes(AWS_BAD_CREDENTIALS_NAMES, name)) {
+    return new FatalError(
+      `${what} was refused: the AWS credentials were not accepted (${answered}); check the function's role, and that no stale AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set in its environment. ${said}`,
+      options,
+    );
+  }
+  if (includes(AWS_KMS_NAMES, name)) {
+    return new FatalError(
+      `${what} failed on the KMS key that encrypts ${resource} (${answered}): grant kms:Decrypt on that key to the function's role and check the key is enabled. ${said}`,
+      options,
+    );
+  }
+  if (includes(AWS_NOT_FOUND_NAMES, name)) {
+    return new FatalError(
+      `${what} failed: ${resource} does not exist (${answered}); check that the stack is deployed in this account and region and that the function's settings name it. ${said}`,
+      options,
+    );
+  }
+  if (includes(AWS_INVALID_REQUEST_NAMES, name)) {
+    return new FatalError(
+      `${what} was refused as invalid (${answered}): a parameter sent is wrong (a bug, or a misconfigured name or ARN). ${said}`,
+      options,
+    );
+  }
+  if (includes(AWS_QUOTA_NAMES, name)) {
+    return new FatalError(
+      `${what} reached a quota (${answered}): raise the service quota or remove what is no longer used. ${said}`,
+      options,
+    );
+  }
+  if (name === 'ConditionalCheckFailedException') {
+    return new FatalError(
+      `${what}: a conditional write was refused where none was expected (${answered}), a bug. ${said}`,
+      options,
+    );
+  }
+  return new FatalError(`${what} failed with an error not known to be transient (${answered}). ${said}`, options);
+}
+
+/**
+ * Runs one AWS SDK call and turns whatever it throws into a named error (classifyAwsError), the
+ * way destinationCall does for ClickHouse. `expected` lets through the refusals the adapter
+ * handles itself (e.g. a schedule that already exists).
+ */
+export async function awsCall<T>(
+  service: AwsService,
+  call: AwsCall,
+  work: () => Promise<T>,
+  expected?: (error: unknown) => boolean,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (expected?.(error)) throw error;
+    throw classifyAwsError(error, service, call);
+  }
 }

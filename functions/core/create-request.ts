@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidSettingsError } from './errors.js';
 import { friendlyIssueMessage, toFieldErrors } from './field-errors.js';
-import { clickHouseIdentifier, pipeSettingsSchema } from './settings.js';
+import { clickHouseDatabaseName, pipeSettingsSchema } from './settings.js';
 
 const PIPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
@@ -34,19 +34,28 @@ const sourceSchema = z.union([z.strictObject({ uri: mongoUri }), z.strictObject(
   error: 'give either uri (a MongoDB connection string) or secretArn (where that string is stored)',
 });
 
-const destinationDatabase = clickHouseIdentifier('database name', 128);
-
+/**
+ * With a secret, the ClickHouse endpoint comes from the secret alone: a URL in the request could
+ * send the secret's credentials to a host of the caller's choosing (docs/security.md).
+ */
 const destinationSchema = z.union(
   [
     z.strictObject({
       url: httpUrl,
-      database: destinationDatabase,
+      database: clickHouseDatabaseName,
       username: z.string().min(1, { error: 'username must not be empty' }).max(128),
       password: z.string().max(1024),
     }),
-    z.strictObject({ url: httpUrl, database: destinationDatabase, secretArn }),
+    z
+      .strictObject({ database: clickHouseDatabaseName, secretArn, url: z.string().optional() })
+      .refine((destination) => destination.url === undefined, {
+        path: ['url'],
+        error:
+          'the ClickHouse URL comes from the secret (store it there as "url"): a URL beside secretArn is refused',
+      })
+      .transform(({ database, secretArn }) => ({ database, secretArn })),
   ],
-  { error: 'give url and database, plus either username and password or secretArn' },
+  { error: 'give url, database, username and password, or database and secretArn' },
 );
 
 export const createPipeRequestSchema = z.strictObject({

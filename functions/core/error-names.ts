@@ -14,6 +14,8 @@ import {
   SourceUnavailableError,
   StaleFenceError,
   StateConflictError,
+  TableBelongsToNoPipeError,
+  TableOwnedByAnotherPipeError,
   TransientError,
   UnsupportedValueError,
 } from './errors.js';
@@ -62,6 +64,8 @@ export const ERROR_NAMES: Readonly<Record<string, Disposition>> = Object.freeze(
   StoreUnavailableError: 'retry',
   StandaloneSourceError: 'fatal',
   NoResumePointError: 'fatal',
+  TableOwnedByAnotherPipeError: 'fatal',
+  TableBelongsToNoPipeError: 'fatal',
 });
 
 /** The classes behind ERROR_NAMES, so a test can prove names and dispositions agree. */
@@ -93,6 +97,8 @@ export const ERROR_CLASSES = [
   StoreUnavailableError,
   StandaloneSourceError,
   NoResumePointError,
+  TableOwnedByAnotherPipeError,
+  TableBelongsToNoPipeError,
 ] as const;
 
 export function errorNamesWith(disposition: Disposition): string[] {

@@ -143,3 +143,36 @@ export class MalformedResumeTokenError extends FatalError {}
 
 /** A BSON value or change event the core does not know how to turn into a row. */
 export class UnsupportedValueError extends FatalError {}
+
+/**
+ * A pipe asked to create, write, swap or drop a destination table that another pipe owns (its
+ * claim in the pipe store, docs/pipe-store.md). Nothing was changed on the table.
+ */
+export class TableOwnedByAnotherPipeError extends FatalError {
+  constructor(
+    readonly database: string,
+    readonly table: string,
+    readonly ownerPipeId: string,
+    /** The pipe that asked; null for a request that has no pipe yet (a create). */
+    readonly pipeId: string | null,
+  ) {
+    super(
+      `table ${database}.${table} belongs to pipe ${ownerPipeId}${pipeId ? `, not to pipe ${pipeId}` : ''}: ` +
+        'a pipe only creates, writes, swaps or drops its own tables; map another table',
+    );
+  }
+}
+
+/**
+ * A pipe would create a destination table that already exists in ClickHouse with no pipe owning
+ * it (made by hand, or kept when its pipe was deleted). Writing into it would mix its rows with
+ * the pipe's, so it is refused; nothing was changed on the table.
+ */
+export class TableBelongsToNoPipeError extends FatalError {
+  constructor(
+    readonly database: string,
+    readonly table: string,
+  ) {
+    super(`table ${database}.${table} exists and belongs to no pipe: drop it or pick another name`);
+  }
+}

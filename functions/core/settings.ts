@@ -14,7 +14,19 @@ export const OPERATION_TYPES = ['insert', 'update', 'replace', 'delete'] as cons
 
 /** Suffix of the shadow table a resync loads before the swap; user tables may not end with it. */
 export const RESYNC_SUFFIX = '_resync';
-/** Longest target table name, leaving room for RESYNC_SUFFIX within ClickHouse's practical limit. */
+/** Suffix under which the swap's rename fallback sets the old rows aside until it drops them. */
+export const SWAPPED_OUT_SUFFIX = '_swapped_out';
+/**
+ * Every suffix the product gives tables of its own next to a pipe's table (`<table><suffix>`),
+ * with what it is for. A target table may not end with one: the product would create, swap or
+ * drop a table of that name beside the mapping's own.
+ */
+export const RESERVED_TABLE_SUFFIXES = [RESYNC_SUFFIX, SWAPPED_OUT_SUFFIX] as const;
+const RESERVED_SUFFIX_USE: Readonly<Record<(typeof RESERVED_TABLE_SUFFIXES)[number], string>> = {
+  [RESYNC_SUFFIX]: 'resync tables',
+  [SWAPPED_OUT_SUFFIX]: 'resync swaps',
+};
+/** Longest target table name, leaving room for the longest reserved suffix within ClickHouse's practical limit. */
 export const MAX_TABLE_NAME_LENGTH = 120;
 
 const CLICKHOUSE_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -43,6 +55,12 @@ export const clickHouseIdentifier = (what: string, maxLength: number) =>
       error: `${what} must start with a letter or underscore and contain only letters, digits and underscores`,
     });
 
+/** A ClickHouse database a pipe may write to: a strict identifier, never a system database. */
+export const clickHouseDatabaseName = clickHouseIdentifier('database name', 128).refine(
+  (name) => !CLICKHOUSE_SYSTEM_DATABASES.includes(name),
+  { error: 'system and information_schema are ClickHouse system databases' },
+);
+
 const mongoDatabaseName = z
   .string()
   .min(1, { error: 'database name must not be empty', abort: true })
@@ -70,15 +88,15 @@ export const tableMappingSchema = z
   .strictObject({
     sourceDatabaseName: mongoDatabaseName,
     sourceCollection: mongoCollectionName,
-    targetTable: clickHouseIdentifier('table name', MAX_TABLE_NAME_LENGTH).refine(
-      (name) => !name.endsWith(RESYNC_SUFFIX),
-      { error: `table name must not end with ${RESYNC_SUFFIX}: that suffix is reserved for resync` },
-    ),
-    targetDatabase: clickHouseIdentifier('database name', 128)
-      .refine((name) => !CLICKHOUSE_SYSTEM_DATABASES.includes(name), {
-        error: 'system and information_schema are ClickHouse system databases',
-      })
-      .optional(),
+    targetTable: clickHouseIdentifier('table name', MAX_TABLE_NAME_LENGTH).superRefine((name, ctx) => {
+      const suffix = RESERVED_TABLE_SUFFIXES.find((reserved) => name.endsWith(reserved));
+      if (suffix === undefined) return;
+      ctx.addIssue({
+        code: 'custom',
+        message: `table name must not end with ${suffix}: that suffix is reserved for ${RESERVED_SUFFIX_USE[suffix]}`,
+      });
+    }),
+    targetDatabase: clickHouseDatabaseName.optional(),
   })
   .superRefine((mapping, ctx) => {
     const namespace = `${mapping.sourceDatabaseName}.${mapping.sourceCollection}`;

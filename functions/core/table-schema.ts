@@ -1,5 +1,5 @@
 import { UnsupportedValueError } from './errors.js';
-import { RESYNC_SUFFIX } from './settings.js';
+import { RESYNC_SUFFIX, SWAPPED_OUT_SUFFIX } from './settings.js';
 
 /** Column names and meaning shared with ClickPipes, so queries written for it work unchanged. */
 export const DESTINATION_COLUMNS = [
@@ -24,6 +24,11 @@ export function resyncTableName(table: string): string {
   return `${table}${RESYNC_SUFFIX}`;
 }
 
+/** Where the swap's rename fallback parks the old table until it is dropped. */
+export function swappedOutTableName(table: string): string {
+  return `${table}${SWAPPED_OUT_SUFFIX}`;
+}
+
 export interface TableOptions {
   useJsonNativeFormat: boolean;
   deleteOnMerge: boolean;
@@ -34,7 +39,13 @@ export interface TableOptions {
  * collapse a partition to one part also drop rows whose latest version is a delete; FINAL
  * queries return the same rows either way.
  */
-export function createTableSql(database: string, table: string, options: TableOptions): string {
+export function createTableSql(
+  database: string,
+  table: string,
+  options: TableOptions,
+  /** A table comment set by the CREATE itself (so the table never exists without it). */
+  comment?: string,
+): string {
   const settings = options.deleteOnMerge
     ? '\nSETTINGS allow_experimental_replacing_merge_with_cleanup = 1, ' +
       'enable_replacing_merge_with_cleanup_for_min_age_to_force_merge = 1, ' +
@@ -48,6 +59,12 @@ export function createTableSql(database: string, table: string, options: TableOp
     '  `_peerdb_is_deleted` UInt8,\n' +
     '  `_peerdb_version` UInt64\n' +
     ') ENGINE = ReplacingMergeTree(`_peerdb_version`, `_peerdb_is_deleted`)\n' +
-    `PRIMARY KEY \`_id\` ORDER BY \`_id\`${settings}`
+    `PRIMARY KEY \`_id\` ORDER BY \`_id\`${settings}` +
+    (comment === undefined ? '' : `\nCOMMENT ${stringLiteral(comment)}`)
   );
+}
+
+/** A ClickHouse string literal: backslashes and quotes escaped. */
+export function stringLiteral(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

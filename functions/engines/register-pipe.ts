@@ -1,6 +1,16 @@
 import { type CreatePipeRequest, parseCreatePipeRequest } from '../core/create-request.js';
-import { type FieldError, InvalidSettingsError } from '../core/errors.js';
+import { FatalError, type FieldError, InvalidSettingsError } from '../core/errors.js';
+import {
+  type AllowedHosts,
+  ANY_HOST,
+  hasUserInfo,
+  hostAllowed,
+  mongoHostsOf,
+  urlHostOf,
+} from '../core/hosts.js';
+import { isOwner } from '../core/principals.js';
 import type { PipeRecord, PipeStore } from '../ports/pipe-store.js';
+import type { SecretOwners } from '../ports/secrets.js';
 import { namespaceKey } from './table-context.js';
 
 /** What a deployment accepts in a create request beyond the request's own rules. */
@@ -9,6 +19,10 @@ export interface CreateRules {
   allowPlainSecrets: boolean;
   /** Used when a request names no destination (the embedded ClickHouse locally, a context setting in AWS). */
   defaultDestination: Record<string, unknown> | null;
+  /** Hosts the deployment's pipes may reach; absent: any. */
+  allowedHosts?: AllowedHosts;
+  /** Reads the owner tag of a named secret; absent (locally): no owner check. */
+  secretOwners?: SecretOwners;
 }
 
 export interface RegisterPipeInput {
@@ -18,7 +32,22 @@ export interface RegisterPipeInput {
   /** The same key twice registers one pipe (the API's Idempotency-Key, the create execution's name). */
   idempotencyKey?: string;
   actor: string;
+  /**
+   * The IAM principal that asked (API Gateway's caller ARN): it must be an owner of every secret
+   * the request names. Null where no caller is known (the create machine started by hand: who may
+   * start it is itself the permission, docs/security.md).
+   */
+  caller: string | null;
   reason: string;
+}
+
+/** The caller may not name a secret: its owner tag does not list them (the API answers 403). */
+export class SecretNotOwnedError extends FatalError {
+  constructor(readonly fieldErrors: readonly FieldError[]) {
+    super(
+      `secrets not usable by this caller: ${fieldErrors.map((error) => `${error.path}: ${error.message}`).join('; ')}`,
+    );
+  }
 }
 
 /**
@@ -33,18 +62,22 @@ export async function registerPipe(
   input: RegisterPipeInput,
 ): Promise<{ pipe: PipeRecord; created: boolean }> {
   const parsed = parseCreatePipeRequest(input.request);
-  refusePlainSecrets(parsed, input.rules);
   const destination = parsed.destination ?? input.rules.defaultDestination;
+  const errors = [
+    ...cloudRuleErrors(parsed, input.rules),
+    ...(destination ? duplicateTargets(parsed, destination) : []),
+    ...hostErrors(parsed, input.rules.allowedHosts ?? ANY_HOST),
+  ];
   if (!destination)
-    throw new InvalidSettingsError([
-      { path: 'destination', message: 'is required: this deployment has no default destination' },
-    ]);
+    errors.push({ path: 'destination', message: 'is required: this deployment has no default destination' });
+  if (errors.length > 0) throw new InvalidSettingsError(errors);
+  await checkSecretOwners(parsed, input);
   const { pipe, created } = await store.createPipe({
     name: parsed.name,
     ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
     settings: parsed.settings,
     source: parsed.source,
-    destination,
+    destination: destination as Record<string, unknown>,
     actor: input.actor,
     reason: input.reason,
   });
@@ -56,8 +89,9 @@ export async function registerPipe(
   return { pipe, created };
 }
 
-function refusePlainSecrets(request: CreatePipeRequest, rules: CreateRules): void {
-  if (rules.allowPlainSecrets) return;
+/** In the cloud: no connection string, no password, no credentials inside a URL. */
+function cloudRuleErrors(request: CreatePipeRequest, rules: CreateRules): FieldError[] {
+  if (rules.allowPlainSecrets) return [];
   const errors: FieldError[] = [];
   if ('uri' in request.source) {
     errors.push({
@@ -73,5 +107,69 @@ function refusePlainSecrets(request: CreatePipeRequest, rules: CreateRules): voi
         'this deployment does not accept passwords: store the credentials in Secrets Manager and send destination.secretArn',
     });
   }
-  if (errors.length > 0) throw new InvalidSettingsError(errors);
+  if (request.destination && 'url' in request.destination && hasUserInfo(request.destination.url)) {
+    errors.push({
+      path: 'destination.url',
+      message: 'must not carry a user name or password: store the credentials in Secrets Manager',
+    });
+  }
+  return errors;
+}
+
+/** Two mappings onto one table once the destination's database fills in those that name none. */
+function duplicateTargets(request: CreatePipeRequest, destination: Record<string, unknown>): FieldError[] {
+  const fallback = typeof destination.database === 'string' ? destination.database : '';
+  const seen = new Map<string, number>();
+  const errors: FieldError[] = [];
+  request.settings.tableMappings.forEach((mapping, index) => {
+    const target = `${mapping.targetDatabase ?? fallback}.${mapping.targetTable}`;
+    const first = seen.get(target);
+    if (first === undefined) seen.set(target, index);
+    else
+      errors.push({
+        path: `settings.tableMappings[${index}].targetTable`,
+        message: `table ${target} is already the target of tableMappings[${first}]: each table takes one collection`,
+      });
+  });
+  return errors;
+}
+
+/** Hosts named in the request itself; hosts inside secrets are checked when the pipe connects. */
+function hostErrors(request: CreatePipeRequest, allowed: AllowedHosts): FieldError[] {
+  const errors: FieldError[] = [];
+  if ('uri' in request.source) {
+    for (const host of mongoHostsOf(request.source.uri))
+      if (!hostAllowed(host, allowed.source))
+        errors.push({
+          path: 'source.uri',
+          message: `host ${host} is not among this deployment's allowed source hosts`,
+        });
+  }
+  if (request.destination && 'url' in request.destination) {
+    const host = urlHostOf(request.destination.url);
+    if (host !== null && !hostAllowed(host, allowed.destination))
+      errors.push({
+        path: 'destination.url',
+        message: `host ${host} is not among this deployment's allowed destination hosts`,
+      });
+  }
+  return errors;
+}
+
+/** The confused-deputy rule: the caller must be listed in the owner tag of every secret it names. */
+async function checkSecretOwners(request: CreatePipeRequest, input: RegisterPipeInput): Promise<void> {
+  const owners = input.rules.secretOwners;
+  if (!owners || input.caller === null) return;
+  const named: [string, string][] = [];
+  if ('secretArn' in request.source) named.push(['source.secretArn', request.source.secretArn]);
+  if (request.destination && 'secretArn' in request.destination)
+    named.push(['destination.secretArn', request.destination.secretArn]);
+  const errors: FieldError[] = [];
+  for (const [path, arn] of named) {
+    const tag = await owners.ownersOf(arn);
+    if ('problem' in tag) errors.push({ path, message: `secret ${arn} ${tag.problem}` });
+    else if (!isOwner(input.caller, tag.owners))
+      errors.push({ path, message: `secret ${arn} does not list ${input.caller} among its owners` });
+  }
+  if (errors.length > 0) throw new SecretNotOwnedError(errors);
 }

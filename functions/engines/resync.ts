@@ -9,6 +9,7 @@ import {
 } from '../ports/pipe-store.js';
 import type { ResyncTableOps } from './destination-needs.js';
 import { loadPipeContext, loadTable, tableRefOf } from './table-context.js';
+import { type ClaimStore, requireOwnedTables } from './table-ownership.js';
 
 export interface CdcRestartDeps {
   store: Pick<PipeStore, 'revokeLease'>;
@@ -35,6 +36,7 @@ export async function restartCdc(
 
 export interface ResyncDeps extends CdcRestartDeps {
   store: CdcRestartDeps['store'] &
+    ClaimStore &
     Pick<
       PipeStore,
       | 'getPipe'
@@ -62,6 +64,12 @@ export async function prepareResyncTables(
   const context = await loadPipeContext(deps.store, input.pipeId);
   const mappings: TableMappingRecord[] = [];
   for (const tableKey of input.tableKeys) mappings.push(await loadTable(deps.store, input.pipeId, tableKey));
+  // `<table>_resync` is dropped and recreated below: only for tables this pipe owns.
+  await requireOwnedTables(
+    deps.store,
+    input.pipeId,
+    mappings.map((mapping) => tableRefOf(context, mapping)),
+  );
   const reloading = mappings.filter((mapping) => mapping.state === 'Resync');
   for (const mapping of reloading)
     await deps.store.setTableState(input.pipeId, mapping.tableKey, { state: 'Replicating' });
@@ -96,6 +104,12 @@ export async function swapResyncTables(
   const context = await loadPipeContext(deps.store, input.pipeId);
   const swapped: string[] = [];
   const refs = [];
+  // EXCHANGE, the rename fallback and the drop of the old rows touch only tables this pipe
+  // owns: checked for every table before the lease is taken or anything is renamed.
+  const owned = [];
+  for (const tableKey of input.tableKeys)
+    owned.push(tableRefOf(context, await loadTable(deps.store, input.pipeId, tableKey)));
+  await requireOwnedTables(deps.store, input.pipeId, owned);
   await deps.store.revokeLease(input.pipeId, CDC_LEASE, 'resync tables are being swapped in');
   const holder = `swap-${randomUUID()}`;
   const lease = await deps.store.acquireLease(input.pipeId, CDC_LEASE, holder, SWAP_LEASE_MS);

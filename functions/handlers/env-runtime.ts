@@ -15,7 +15,7 @@ import {
 import { FatalError } from '../core/errors.js';
 import { systemClock } from '../ports/clock.js';
 import type { LifecycleStarter } from '../ports/lifecycle.js';
-import { cloudCreateRules } from './create-rules.js';
+import { allowedHostsFromEnv, cloudCreateRules } from './create-rules.js';
 import { connectWith, type Runtime } from './runtime.js';
 
 /**
@@ -50,7 +50,7 @@ export async function runtimeFromEnv(env: Record<string, string | undefined>): P
     cdcMetrics: new EmfCdcMetrics(),
     createRules: cloudCreateRules(env),
     clock: systemClock,
-    connect: connectWith({ reuseClients: true }),
+    connect: connectWith({ reuseClients: true, allowedHosts: allowedHostsFromEnv(env) }),
     ...(starter ? { starter } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { preflight } from '../adapters/mongodb/preflight.js';
 import { MongoSnapshotSource } from '../adapters/mongodb/snapshot-source.js';
 import { MongoSourceMonitor, trackTopology } from '../adapters/mongodb/source-health.js';
 import { SourceFatalError } from '../core/errors.js';
+import type { AllowedHosts } from '../core/hosts.js';
 import type { PipeSettings } from '../core/settings.js';
 import type { CreateRules } from '../engines/register-pipe.js';
 import type { Clock } from '../ports/clock.js';
@@ -58,6 +59,8 @@ export interface ConnectionDefaults {
   /** Used when the pipe record names no destination URL (the embedded ClickHouse locally). */
   clickhouse?: ClickHouseCredentials;
   secrets?: SecretReader;
+  /** Hosts the pipes may reach (the deployment's allowlists); absent: any host (the local runtime). */
+  allowedHosts?: AllowedHosts;
   /** Where the change source's "resumed with …" lines go. */
   log?: (line: string) => void;
   /**

@@ -1,6 +1,8 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { FatalError } from '../core/errors.js';
+import { type AllowedHosts, ANY_HOST, hostAllowed, mongoHostsOf, urlHostOf } from '../core/hosts.js';
 
 /** Reads a Secrets Manager secret's string. Injectable so tests never reach AWS. */
 export type SecretReader = (secretArn: string) => Promise<string>;
@@ -19,15 +21,42 @@ export interface ResolvedDestination extends ClickHouseCredentials {
 /** A secret names which pipe setting it is missing from, never its value. */
 export class MissingConnectionError extends FatalError {}
 
-let sharedClient: SecretsManagerClient | undefined;
+/** A secret whose content is not what the pipe needs: the message names the field, never a value. */
+export class MalformedSecretError extends FatalError {}
 
-export const secretsManagerReader: SecretReader = async (secretArn) => {
-  sharedClient ??= new SecretsManagerClient({});
-  const result = await sharedClient.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  if (typeof result.SecretString !== 'string')
-    throw new MissingConnectionError(`secret ${secretArn} has no string value`);
-  return result.SecretString;
-};
+/** The pipe would reach a host the deployment does not allow (docs/security.md): nothing is sent to it. */
+export class HostNotAllowedError extends FatalError {}
+
+/**
+ * Secrets are read through Powertools' provider, cached for this long per container: a CDC run
+ * every minute does not call Secrets Manager every minute, and a rotated secret is picked up
+ * within the cache's age.
+ */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
+/** A SecretReader on Secrets Manager through Powertools' provider and its cache (one per container). */
+export function cachedSecretReader(
+  client?: SecretsManagerClient,
+  maxAgeSeconds = SECRET_MAX_AGE_SECONDS,
+): SecretReader {
+  let provider: SecretsProvider | undefined;
+  return async (secretArn) => {
+    provider ??= new SecretsProvider(client ? { awsSdkV3Client: client } : {});
+    let value: unknown;
+    try {
+      value = await provider.get(secretArn, { maxAge: maxAgeSeconds });
+    } catch (error) {
+      // The provider wraps the SDK's error; its name (throttling, access denied…) is what classifies it.
+      throw error instanceof Error && error.name === 'GetParameterError' && error.cause instanceof Error
+        ? error.cause
+        : error;
+    }
+    if (typeof value !== 'string') throw new MalformedSecretError(`secret ${secretArn} has no string value`);
+    return value;
+  };
+}
+
+export const secretsManagerReader: SecretReader = cachedSecretReader();
 
 const sourceRecord = z.union([
   z.object({ uri: z.string().min(1) }),
@@ -43,19 +72,24 @@ const destinationRecord = z.object({
   secretArn: z.string().min(1).optional(),
 });
 
-/** A source secret holds the URI itself or `{"uri": "..."}`. */
-const sourceSecret = z.union([z.object({ uri: z.string().min(1) }), z.string().min(1)]);
-/** A destination secret holds `{"username": "...", "password": "..."}` (and optionally `url`). */
+/** A source secret holds the URI itself or `{"uri": "mongodb://…"}`. */
+const sourceSecret = z.union([
+  z.string().regex(/^mongodb(\+srv)?:\/\//),
+  z.object({ uri: z.string().regex(/^mongodb(\+srv)?:\/\//) }),
+]);
+/** A destination secret holds the endpoint and the credentials: `{"url", "username", "password"}`. */
 const destinationSecret = z.object({
-  username: z.string().optional(),
-  password: z.string().optional(),
-  url: z.string().optional(),
+  url: z.string().regex(/^https?:\/\/[^/]/),
+  username: z.string().min(1),
+  password: z.string(),
 });
 
 interface Defaults {
   mongoUri?: string;
   clickhouse?: ClickHouseCredentials;
   secrets?: SecretReader;
+  /** Hosts the pipes may reach; absent: any (the local runtime). */
+  allowedHosts?: AllowedHosts;
 }
 
 function parseSecretJson(text: string): unknown {
@@ -66,23 +100,51 @@ function parseSecretJson(text: string): unknown {
   }
 }
 
+/** Which fields of a secret were missing or wrong, by name only: values never appear. */
+function wrongFields(error: z.ZodError): string {
+  // A union (the URI itself, or an object holding it) reports its branches' issues inside its own.
+  const issues = error.issues.flatMap((issue) =>
+    issue.code === 'invalid_union'
+      ? issue.errors.flat().map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }))
+      : [issue],
+  );
+  const fields = new Set(issues.flatMap((issue) => (issue.path.length > 0 ? [issue.path.join('.')] : [])));
+  return fields.size > 0
+    ? `field ${[...fields].join(', ')} is missing or malformed`
+    : 'its value has the wrong shape';
+}
+
 export async function resolveSourceUri(source: unknown, defaults: Defaults): Promise<string> {
   const parsed = sourceRecord.safeParse(source ?? {});
   const record = parsed.success ? parsed.data : {};
-  if ('uri' in record) return record.uri;
-  if ('secretArn' in record) {
+  let uri: string | undefined;
+  if ('uri' in record) uri = record.uri;
+  else if ('secretArn' in record) {
     const reader = defaults.secrets ?? secretsManagerReader;
     const secret = sourceSecret.safeParse(parseSecretJson(await reader(record.secretArn)));
     if (!secret.success)
-      throw new MissingConnectionError(`secret ${record.secretArn} holds no MongoDB connection string`);
-    return typeof secret.data === 'string' ? secret.data : secret.data.uri;
-  }
-  if (defaults.mongoUri) return defaults.mongoUri;
-  throw new MissingConnectionError(
-    'the pipe names no source (uri or secretArn) and no default is configured',
-  );
+      throw new MalformedSecretError(
+        `secret ${record.secretArn} must hold a MongoDB connection string, or {"uri": "mongodb://…"}: ${wrongFields(secret.error)}`,
+      );
+    uri = typeof secret.data === 'string' ? secret.data : secret.data.uri;
+  } else uri = defaults.mongoUri;
+  if (!uri)
+    throw new MissingConnectionError(
+      'the pipe names no source (uri or secretArn) and no default is configured',
+    );
+  const allowed = defaults.allowedHosts ?? ANY_HOST;
+  const refused = mongoHostsOf(uri).filter((host) => !hostAllowed(host, allowed.source));
+  if (refused.length > 0)
+    throw new HostNotAllowedError(
+      `source host ${refused.join(', ')} is not among this deployment's allowed source hosts`,
+    );
+  return uri;
 }
 
+/**
+ * The pipe's ClickHouse endpoint and credentials. With a secret, the URL comes from the secret
+ * alone: a different URL in the pipe record would send the secret's credentials elsewhere.
+ */
 export async function resolveDestination(
   destination: unknown,
   defaults: Defaults,
@@ -96,14 +158,21 @@ export async function resolveDestination(
     const reader = defaults.secrets ?? secretsManagerReader;
     const secret = destinationSecret.safeParse(parseSecretJson(await reader(record.secretArn)));
     if (!secret.success)
-      throw new MissingConnectionError(
-        `secret ${record.secretArn} holds no ClickHouse username and password`,
+      throw new MalformedSecretError(
+        `secret ${record.secretArn} must hold {"url", "username", "password"} of the ClickHouse endpoint: ${wrongFields(secret.error)}`,
       );
-    const url = record.url ?? secret.data.url ?? credentials?.url;
-    if (!url) throw new MissingConnectionError('the pipe names no ClickHouse url');
-    credentials = { url, username: secret.data.username, password: secret.data.password };
+    if (record.url && record.url !== secret.data.url)
+      throw new HostNotAllowedError(
+        `the pipe names a ClickHouse URL other than its secret's: the endpoint of ${record.secretArn} comes from the secret only`,
+      );
+    credentials = secret.data;
   }
   if (!credentials)
     throw new MissingConnectionError('the pipe names no destination url and no default is configured');
+  const host = urlHostOf(credentials.url);
+  if (host === null || !hostAllowed(host, (defaults.allowedHosts ?? ANY_HOST).destination))
+    throw new HostNotAllowedError(
+      `destination host ${host ?? credentials.url} is not among this deployment's allowed destination hosts`,
+    );
   return { ...credentials, ...(record.database ? { database: record.database } : {}) };
 }

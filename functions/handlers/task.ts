@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { classifyError } from '../core/classify.js';
 import { ERROR_NAMES } from '../core/error-names.js';
 import { ChangeStreamHistoryLostError, FatalError, PipeError, TransientError } from '../core/errors.js';
+import { sanitizeMessage } from '../core/redact.js';
 import type { Runtime } from './runtime.js';
 
 /** What Lambda passes as the second argument; only the remaining time is read. */
@@ -38,6 +39,13 @@ function defaultRuntime(): Promise<Runtime> {
  * TableNotMappedError) keeps its message and takes its disposition's base name.
  */
 export function namedError(error: unknown): Error {
+  const named = nameOf(error);
+  // Its message becomes the Step Functions cause, a pipe's lastError and its history.
+  named.message = sanitizeMessage(named.message);
+  return named;
+}
+
+function nameOf(error: unknown): Error {
   if (error instanceof Error && Object.hasOwn(ERROR_NAMES, error.name)) return error;
   const classified = error instanceof PipeError ? error : classifyError(error);
   if (Object.hasOwn(ERROR_NAMES, classified.name)) return classified;

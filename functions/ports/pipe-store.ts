@@ -1,5 +1,6 @@
 import type { CdcMode } from '../core/cdc-mode.js';
 import type { PipeEvent, PipeState } from '../core/lifecycle.js';
+import type { TableRef } from './destination.js';
 import type { SourceHealth } from './source.js';
 
 /**
@@ -302,4 +303,37 @@ export interface Leases {
   getLease(pipeId: string, name: string): Promise<LeaseRecord | null>;
 }
 
-export interface PipeStore extends PipeRecords, TableMappings, SnapshotPartitions, ResumePoints, Leases {}
+/** A destination table a pipe owns: only that pipe creates, writes, swaps or drops it. */
+export interface TableClaimRecord extends TableRef {
+  pipeId: string;
+  claimedAt: number;
+}
+
+/**
+ * Destination table ownership (docs/pipe-store.md, "Table claims"). A claim on
+ * `<database>.<table>` also covers the tables the product makes beside it (`<table>_resync`,
+ * `<table>_swapped_out`): their suffixes are reserved, so no other pipe can map onto them.
+ */
+export interface TableClaims {
+  /**
+   * Claims the table for the pipe unless another pipe that still exists holds it; a claim whose
+   * pipe is gone is taken over. Returns the claim as it stands after the call: its `pipeId` is
+   * the caller's when it won or already held it, the owner's otherwise. It does not look at
+   * ClickHouse: refusing a table that exists without a claim is the caller's (engines/table-ownership.ts).
+   */
+  claimTable(pipeId: string, table: TableRef): Promise<TableClaimRecord>;
+  /** The claim on the table, or null: never claimed, released, or its pipe no longer exists. */
+  getTableClaim(table: TableRef): Promise<TableClaimRecord | null>;
+  /** Releases the pipe's claim; a claim held by another pipe, or none, is left as it is. */
+  releaseTableClaim(pipeId: string, table: TableRef): Promise<void>;
+  /** Every table the pipe holds a claim on. `deletePipe` releases them all. */
+  listTableClaims(pipeId: string): Promise<TableClaimRecord[]>;
+}
+
+export interface PipeStore
+  extends PipeRecords,
+    TableMappings,
+    SnapshotPartitions,
+    ResumePoints,
+    Leases,
+    TableClaims {}

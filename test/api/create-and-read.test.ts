@@ -101,7 +101,10 @@ describe('POST /pipes', () => {
     try {
       const answer = await call(cloud.url, 'POST', '/pipes', { body: createRequest('cloud') });
       expect(answer.status).toBe(400);
-      expect(answer.body.error.fieldErrors).toEqual([expect.objectContaining({ path: 'source.uri' })]);
+      expect(answer.body.error.fieldErrors).toEqual([
+        expect.objectContaining({ path: 'source.uri' }),
+        expect.objectContaining({ path: 'destination' }),
+      ]);
       const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mongo-uri-AbCdEf';
       const noDestination = await call(cloud.url, 'POST', '/pipes', {
         body: { ...createRequest('cloud'), source: { secretArn: arn } },
@@ -124,7 +127,7 @@ describe('POST /pipes', () => {
         body: {
           ...createRequest('cloud'),
           source: { secretArn: arn },
-          destination: { url: 'https://ch.example:8443', database: 'db', secretArn: arn },
+          destination: { database: 'db', secretArn: arn },
         },
       });
       expect(good.status).toBe(202);
@@ -206,5 +209,88 @@ describe('GET', () => {
       'query.limt',
       'query.state',
     ]);
+  });
+});
+
+describe('POST /pipes: the trust boundaries of a create request', () => {
+  let strict: ApiFixture;
+  beforeAll(async () => {
+    strict = await startApi({
+      allowPlainSecrets: false,
+      defaultDestination: null,
+      allowedHosts: { source: [], destination: ['ch.example.com', '*.clickhouse.cloud'] },
+    });
+  });
+  afterAll(async () => {
+    await strict?.stop();
+  });
+  const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mongo-clickhouse-pipes/shop-AbCdEf';
+  const cloudRequest = (destination: Record<string, unknown>, settings: Record<string, unknown> = {}) => ({
+    ...createRequest('trust'),
+    source: { secretArn: arn },
+    destination,
+    settings: { ...createRequest('trust').settings, ...settings },
+  });
+  const refusal = async (body: unknown, fixture = strict) => {
+    const answer = await call(fixture.url, 'POST', '/pipes', { body });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+    return (answer.body.error.fieldErrors as { path: string; message: string }[]).map((error) => error.path);
+  };
+
+  it('refuses credentials inside a URL in the cloud', async () => {
+    const body = cloudRequest({ url: 'https://user:pw@ch.example.com:8443', database: 'd', secretArn: arn });
+    expect(await refusal(body)).toContain('destination.url');
+  });
+
+  it('refuses a system database as the destination database, like a targetDatabase', async () => {
+    for (const database of ['system', 'information_schema', 'INFORMATION_SCHEMA'])
+      expect(
+        await refusal(
+          {
+            ...createRequest('sys'),
+            destination: { url: 'http://127.0.0.1:8123', database, username: 'u', password: '' },
+          },
+          api,
+        ),
+      ).toContain('destination.database');
+  });
+
+  it('refuses two mappings onto one table once the destination database fills in', async () => {
+    const body = {
+      ...createRequest('twice'),
+      destination: { url: 'http://127.0.0.1:8123', database: 'default', username: 'u', password: '' },
+      settings: {
+        tableMappings: [
+          { sourceDatabaseName: 'shop', sourceCollection: 'orders', targetTable: 't' },
+          {
+            sourceDatabaseName: 'shop',
+            sourceCollection: 'users',
+            targetTable: 't',
+            targetDatabase: 'default',
+          },
+        ],
+      },
+    };
+    expect(await refusal(body, api)).toEqual(['settings.tableMappings[1].targetTable']);
+  });
+
+  it('refuses a destination host outside the deployment allowlist, naming it', async () => {
+    const local = await startApi({
+      allowedHosts: { source: ['127.0.0.1'], destination: ['ch.example.com'] },
+    });
+    try {
+      const body = {
+        ...createRequest('hosts'),
+        destination: { url: 'https://evil.example:8443', database: 'd', username: 'u', password: 'p' },
+      };
+      expect(await refusal(body, local)).toEqual(['destination.url']);
+      const source = {
+        ...createRequest('hosts2'),
+        source: { uri: 'mongodb://u:p@db.elsewhere.example:27017/' },
+      };
+      expect(await refusal(source, local)).toContain('source.uri');
+    } finally {
+      await local.stop();
+    }
   });
 });

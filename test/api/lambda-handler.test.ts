@@ -11,6 +11,7 @@ const machineArn = (operation: string) =>
 
 let dynamo: LocalDynamo;
 let sfn: AwsEndpoint;
+let secrets: AwsEndpoint;
 const savedEnv = { ...process.env };
 
 function restoreEnv(): void {
@@ -21,6 +22,7 @@ function restoreEnv(): void {
 beforeAll(async () => {
   dynamo = await startDynalite('PipeStoreHandlerTest');
   sfn = await startAwsEndpoint('application/x-amz-json-1.0');
+  secrets = await startAwsEndpoint('application/x-amz-json-1.1');
   Object.assign(process.env, {
     PIPE_STORE_TABLE: dynamo.tableName,
     AWS_REGION: 'eu-west-1',
@@ -28,12 +30,14 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SFN: sfn.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     ...Object.fromEntries(LIFECYCLE_OPERATIONS.map((op) => [STATE_MACHINE_ARN_ENV[op], machineArn(op)])),
   });
 });
 afterAll(async () => {
   restoreEnv();
   await sfn?.stop();
+  await secrets?.stop();
   await dynamo?.stop();
 });
 
@@ -60,7 +64,7 @@ describe('the API Lambda handler', () => {
     const request = {
       name: 'cloud-shop',
       source: { secretArn: ARN },
-      destination: { url: 'https://ch.example:8443', database: 'analytics', secretArn: ARN },
+      destination: { database: 'analytics', secretArn: ARN },
       settings: {
         tableMappings: [{ sourceDatabaseName: 'shop', sourceCollection: 'orders', targetTable: 'orders' }],
       },
@@ -68,6 +72,39 @@ describe('the API Lambda handler', () => {
     const plain = await handler(event('POST', '/pipes', { ...request, source: { uri: 'mongodb://h:1/' } }));
     expect(plain.statusCode).toBe(400);
     expect(JSON.parse(plain.body).error.fieldErrors[0].path).toBe('source.uri');
+    // The endpoint of a secret comes from the secret: a URL beside it could send its credentials anywhere.
+    const elsewhere = await handler(
+      event('POST', '/pipes', {
+        ...request,
+        destination: { url: 'https://listener.example', database: 'a', secretArn: ARN },
+      }),
+    );
+    expect(elsewhere.statusCode).toBe(400);
+    expect(JSON.parse(elsewhere.body).error.fieldErrors[0].path).toBe('destination.url');
+
+    // The confused-deputy rule: a caller names only secrets whose owner tag lists it.
+    const tagged = (owners: string) => ({
+      status: 200,
+      body: { ARN, Name: 'pipes/mongo', Tags: [{ Key: 'mongo-clickhouse-pipes:owners', Value: owners }] },
+    });
+    secrets.answer(
+      tagged('arn:aws:iam::123456789012:role/Other'),
+      tagged('arn:aws:iam::123456789012:role/Other'),
+    );
+    const notOwned = await handler(event('POST', '/pipes', request));
+    expect(notOwned.statusCode).toBe(403);
+    expect(JSON.parse(notOwned.body).error).toMatchObject({
+      name: 'SecretNotOwnedError',
+      fieldErrors: [
+        expect.objectContaining({ path: 'source.secretArn' }),
+        expect.objectContaining({ path: 'destination.secretArn' }),
+      ],
+    });
+    expect(secrets.calls.map((call) => (call.body as { SecretId: string }).SecretId)).toEqual([ARN, ARN]);
+    secrets.answer(
+      tagged('arn:aws:iam::123456789012:user/alice'),
+      tagged('arn:aws:iam::123456789012:user/alice'),
+    );
 
     sfn.answer({
       status: 200,
@@ -95,10 +132,6 @@ describe('the API Lambda handler', () => {
 
     const read = await handler(event('GET', `/pipes/${body.id}`));
     expect(read.statusCode).toBe(200);
-    expect(JSON.parse(read.body).destination).toEqual({
-      url: 'https://ch.example:8443',
-      database: 'analytics',
-      secretArn: ARN,
-    });
+    expect(JSON.parse(read.body).destination).toEqual({ database: 'analytics', secretArn: ARN });
   });
 });

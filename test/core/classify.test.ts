@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AWS_THROTTLING_NAMES,
   CLICKHOUSE_FATAL_CODES,
   CLICKHOUSE_RETRYABLE_CODES,
+  classifyAwsError,
   classifyDestinationError,
   classifyError,
   classifySourceError,
@@ -26,6 +28,7 @@ import {
   SourceUnavailableError,
   TransientError,
 } from '../../functions/core/errors.js';
+import { StoreUnavailableError } from '../../functions/core/store-errors.js';
 
 function mongoServerError(code: number, codeName: string, errorLabels: string[] = []) {
   return Object.assign(new Error(`server said ${codeName}`), {
@@ -254,5 +257,133 @@ describe('plain duck-typed server errors', () => {
   it('a bare object with a numeric code is read as a MongoDB server error', () => {
     expect(classifyError({ code: 286, message: 'gone' })).toBeInstanceOf(ChangeStreamHistoryLostError);
     expect(classifyError({ code: 11602 })).toBeInstanceOf(SourceUnavailableError);
+  });
+});
+
+/** An error shaped like the AWS SDK's: name, `$fault`, `$metadata`, maybe `$retryable`. */
+function awsError(
+  name: string,
+  status: number | undefined,
+  extra: { message?: string; retryable?: { throttling?: boolean }; fault?: 'client' | 'server' } = {},
+) {
+  return Object.assign(new Error(extra.message ?? `${name} happened`), {
+    name,
+    $fault: extra.fault ?? (status !== undefined && status >= 500 ? 'server' : 'client'),
+    $metadata: { ...(status === undefined ? {} : { httpStatusCode: status }), attempts: 3, totalRetryDelay: 900 },
+    ...(extra.retryable ? { $retryable: extra.retryable } : {}),
+  });
+}
+
+/** A socket error as the SDK hands it on: the Node error, with the attempts it made. */
+function socketError(code: string, message = `read ${code}`) {
+  return Object.assign(new Error(message), { code, $metadata: { attempts: 3, totalRetryDelay: 900 } });
+}
+
+type AwsService = Parameters<typeof classifyAwsError>[1];
+const CALL = { operation: 'PutItem', resource: 'PipeStore' };
+
+/** [what, error, service] → retried: the pipe store's as StoreUnavailableError, the others' as TransientError. */
+const AWS_RETRYABLE: [string, unknown, AwsService][] = [
+  ...AWS_THROTTLING_NAMES.map((name): [string, unknown, AwsService] => [name, awsError(name, 400), 'dynamodb']),
+  ['ThrottlingException from Step Functions', awsError('ThrottlingException', 400), 'stepfunctions'],
+  ['TooManyRequestsException from Lambda (429)', awsError('TooManyRequestsException', 429), 'lambda'],
+  ['LimitExceededException from DynamoDB (control plane)', awsError('LimitExceededException', 400), 'dynamodb'],
+  ['an unknown name with $retryable.throttling', awsError('SomethingNew', 400, { retryable: { throttling: true } }), 'scheduler'],
+  ['an unknown name with $retryable', awsError('SomethingNew', 400, { retryable: {} }), 'dynamodb'],
+  ['an unknown name answered 429', awsError('SomethingNew', 429), 'secretsmanager'],
+  ['InternalServerError 500 from DynamoDB', awsError('InternalServerError', 500), 'dynamodb'],
+  ['InternalServerException 500 from Scheduler', awsError('InternalServerException', 500), 'scheduler'],
+  ['InternalServiceError 500 from Secrets Manager', awsError('InternalServiceError', 500), 'secretsmanager'],
+  ['ServiceUnavailable 503', awsError('ServiceUnavailable', 503), 'stepfunctions'],
+  ['ServiceException 500 from Lambda', awsError('ServiceException', 500), 'lambda'],
+  ['an unmodelled 502 (HTML from a proxy)', awsError('Unknown', 502), 'dynamodb'],
+  ['$fault server without a status', awsError('Weird', undefined, { fault: 'server' }), 'dynamodb'],
+  ['RequestTimeout', awsError('RequestTimeout', 408), 'scheduler'],
+  ['RequestTimeoutException', awsError('RequestTimeoutException', 400), 'lambda'],
+  ['the SDK request timeout (TimeoutError)', Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError', $metadata: { attempts: 1 } }), 'dynamodb'],
+  ['ECONNRESET (socket hang up)', socketError('ECONNRESET', 'socket hang up'), 'dynamodb'],
+  ['ECONNREFUSED', socketError('ECONNREFUSED'), 'stepfunctions'],
+  ['ETIMEDOUT', socketError('ETIMEDOUT'), 'scheduler'],
+  ['EPIPE', socketError('EPIPE'), 'secretsmanager'],
+  ['EAI_AGAIN (DNS for now)', socketError('EAI_AGAIN'), 'lambda'],
+  ['a socket error as the cause of a wrapper', new Error('send failed', { cause: socketError('ECONNRESET') }), 'dynamodb'],
+  ['"socket hang up" without a code', new Error('socket hang up'), 'dynamodb'],
+  ['ExpiredTokenException (Lambda refreshes its credentials)', awsError('ExpiredTokenException', 400), 'dynamodb'],
+  ['ExpiredToken', awsError('ExpiredToken', 403), 'secretsmanager'],
+  ['RequestTimeTooSkewed (the SDK corrects its clock)', awsError('RequestTimeTooSkewed', 403), 'scheduler'],
+  ['InvalidSignatureException "Signature expired"', awsError('InvalidSignatureException', 400, { message: 'Signature expired: 20261122T020000Z is now earlier than 20261122T020500Z' }), 'dynamodb'],
+  ['TransactionConflictException', awsError('TransactionConflictException', 400), 'dynamodb'],
+  ['ExecutionLimitExceeded (running executions end)', awsError('ExecutionLimitExceeded', 400), 'stepfunctions'],
+];
+
+/** [what, error, service, what the message must say] → fatal, with what to fix. */
+const AWS_FATAL: [string, unknown, AwsService, RegExp[]][] = [
+  ['AccessDeniedException', awsError('AccessDeniedException', 400, { message: 'User: arn:aws:sts::1:assumed-role/r/f is not authorized to perform: dynamodb:PutItem' }), 'dynamodb', [/denied/, /dynamodb:PutItem/, /PipeStore/, /not authorized to perform/]],
+  ['AccessDenied (403)', awsError('AccessDenied', 403), 'secretsmanager', [/denied/, /secretsmanager:PutItem/]],
+  ['UnrecognizedClientException (bad credentials)', awsError('UnrecognizedClientException', 400), 'dynamodb', [/credentials/]],
+  ['InvalidSignatureException (not expired)', awsError('InvalidSignatureException', 400, { message: 'The request signature we calculated does not match' }), 'dynamodb', [/credentials/]],
+  ['KMSAccessDeniedException', awsError('KMSAccessDeniedException', 400), 'dynamodb', [/KMS/, /kms:Decrypt/]],
+  ['DecryptionFailure', awsError('DecryptionFailure', 400), 'secretsmanager', [/KMS/, /kms:Decrypt/]],
+  ['ValidationException', awsError('ValidationException', 400, { message: 'One or more parameter values were invalid' }), 'dynamodb', [/invalid/, /One or more parameter values/]],
+  ['InvalidParameterException', awsError('InvalidParameterException', 400), 'secretsmanager', [/invalid/]],
+  ['InvalidArn', awsError('InvalidArn', 400), 'stepfunctions', [/invalid/]],
+  ['ResourceNotFoundException', awsError('ResourceNotFoundException', 400, { message: 'Requested resource not found' }), 'dynamodb', [/PipeStore/, /does not exist/, /deployed/]],
+  ['StateMachineDoesNotExist', awsError('StateMachineDoesNotExist', 400), 'stepfunctions', [/PipeStore/, /does not exist/]],
+  ['ServiceQuotaExceededException', awsError('ServiceQuotaExceededException', 402), 'scheduler', [/quota/]],
+  ['LimitExceededException from Secrets Manager (a quota, not throttling)', awsError('LimitExceededException', 400), 'secretsmanager', [/quota/]],
+  ['a ConditionalCheckFailedException the store did not handle', awsError('ConditionalCheckFailedException', 400), 'dynamodb', [/conditional/]],
+  ['an unknown client fault', awsError('BrandNewException', 400), 'scheduler', [/not known to be transient/, /BrandNewException/]],
+  ['a plain bug inside the call', new TypeError('cannot read properties of undefined'), 'dynamodb', [/cannot read properties/]],
+];
+
+describe('AWS SDK errors (by their shape: name, $fault, $retryable, $metadata, Node codes)', () => {
+  it.each(AWS_RETRYABLE)('%s → retry', (_what, error, service) => {
+    const result = classifyAwsError(error, service, CALL);
+    expect(result.disposition).toBe('retry');
+    expect(result).toBeInstanceOf(service === 'dynamodb' ? StoreUnavailableError : TransientError);
+    expect(ERROR_NAMES[result.name]).toBe('retry');
+    expect(result.cause).toBe(error);
+    expect(result.message).toContain('PutItem');
+  });
+
+  it.each(AWS_FATAL)('%s → fatal, saying what to fix', (_what, error, service, says) => {
+    const result = classifyAwsError(error, service, CALL);
+    expect(result).toBeInstanceOf(FatalError);
+    expect(result.name).toBe('FatalError');
+    expect(result.cause).toBe(error);
+    expect(result.message).toContain('PutItem');
+    for (const pattern of says) expect(result.message).toMatch(pattern);
+  });
+
+  it('passes PipeErrors through', () => {
+    const named = new StoreUnavailableError('already named');
+    expect(classifyAwsError(named, 'dynamodb')).toBe(named);
+  });
+
+  it('classifyError knows AWS errors by their shape, whichever adapter let them through', () => {
+    expect(classifyError(awsError('ProvisionedThroughputExceededException', 400)).disposition).toBe('retry');
+    expect(classifyError(awsError('InternalServerError', 500))).toBeInstanceOf(TransientError);
+    expect(classifyError(socketError('ECONNRESET', 'socket hang up')).disposition).toBe('retry');
+    expect(classifyError(awsError('ThrottlingException', 400)).message).toMatch(/AWS/);
+    expect(classifyError(awsError('AccessDeniedException', 400))).toBeInstanceOf(FatalError);
+    expect(classifyError(awsError('ValidationException', 400)).disposition).toBe('fatal');
+  });
+
+  it('errors built by the real SDK', async () => {
+    const { ProvisionedThroughputExceededException, InternalServerError, ResourceNotFoundException } =
+      await import('@aws-sdk/client-dynamodb');
+    const $metadata = { httpStatusCode: 400, attempts: 3 };
+    const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata });
+    expect(classifyAwsError(throttled, 'dynamodb')).toBeInstanceOf(StoreUnavailableError);
+    expect(classifyError(throttled).disposition).toBe('retry');
+    const internal = new InternalServerError({ message: 'oops', $metadata: { httpStatusCode: 500 } });
+    expect(classifyAwsError(internal, 'dynamodb')).toBeInstanceOf(StoreUnavailableError);
+    const missing = new ResourceNotFoundException({ message: 'Requested resource not found', $metadata });
+    expect(classifyAwsError(missing, 'dynamodb', { operation: 'GetItem', resource: 'Pipes' })).toMatchObject({
+      name: 'FatalError',
+      message: expect.stringMatching(/Pipes/),
+    });
+    const { ExecutionLimitExceeded } = await import('@aws-sdk/client-sfn');
+    expect(classifyAwsError(new ExecutionLimitExceeded({ message: 'too many', $metadata }), 'stepfunctions')).toBeInstanceOf(TransientError);
   });
 });

@@ -46,6 +46,8 @@ const PINNED: Record<string, string> = {
   StoreUnavailableError: 'retry',
   StandaloneSourceError: 'fatal',
   NoResumePointError: 'fatal',
+  TableOwnedByAnotherPipeError: 'fatal',
+  TableBelongsToNoPipeError: 'fatal',
 };
 
 describe('error names (contract with the state machines)', () => {
@@ -73,6 +75,8 @@ describe('error names (contract with the state machines)', () => {
       CorruptStoreItemError: ['PIPE#p1/PIPE', 'state missing'],
       StandaloneSourceError: ['127.0.0.1:27017'],
       NoResumePointError: [],
+      TableOwnedByAnotherPipeError: ['sm', 'orders', 'p1', 'p2'],
+      TableBelongsToNoPipeError: ['sm', 'orders'],
     };
     const error = new Ctor(...(args[name] ?? ['message']));
     expect(error.name).toBe(name);

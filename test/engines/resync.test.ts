@@ -119,8 +119,9 @@ describe('table resync pieces', () => {
   });
 
   it('a resync of a table already in resync stops its dual writes before recreating <table>_resync', async () => {
+    // A table of its own: the first test's pipe owns default.items.
     const pipeId = await createPipeWithTables(store, [
-      { db: 'shop', coll: 'items', target: 'items', state: 'Resync' },
+      { db: 'shop', coll: 'items', target: 'reloaded', state: 'Resync' },
     ]);
     const log: string[] = [];
     const destination = new MemoryDestination(log);
@@ -134,7 +135,7 @@ describe('table resync pieces', () => {
     expect(steps).toEqual([
       'setTableState',
       'revokeLease',
-      'createResync:items',
+      'createResync:reloaded',
       'setTableState',
       'revokeLease',
     ]);

@@ -8,6 +8,7 @@ import type { Destination, InsertBatch } from '../../functions/ports/destination
 import type { ChangeBatchRequest, ChangeSource } from '../../functions/ports/source.js';
 import type { MemberState } from '../../simulator/index.js';
 import { DATABASE, hurried, markReplicating, snapshotAll } from '../e2e/harness.js';
+import { aws5xx, awsThrottling } from './aws.js';
 import { dyingAfterExchange, dyingAt, dyingMidChunk, dyingWith, InjectedCrash } from './crash.js';
 import {
   allOf,
@@ -560,4 +561,6 @@ export const FAULTS: readonly Fault[] = [
   handOverRacesSchedule,
   resyncDualWritesKilledMidSwap,
   exchangeBetweenDualInserts,
+  awsThrottling,
+  aws5xx,
 ];

@@ -63,7 +63,11 @@ export interface Convergence<T> {
   retries: number;
 }
 
-const MAX_ATTEMPTS = 12;
+/**
+ * Retries of one step, all its Tasks' together (a snapshot is many chunk Tasks, each retried on
+ * its own by Step Functions): the AWS faults fail the first call of every call site, up to 20.
+ */
+const MAX_ATTEMPTS = 30;
 /** Longer than any lease a CDC run takes (budget + grace), so a killed holder's lease has expired. */
 /** Each CDC run is its own invocation: never the holder of an earlier, possibly dead, run. */
 let nextHolder = 1;
@@ -98,7 +102,7 @@ export async function converge<T>(
       if (classified.disposition !== 'retry') throw classified;
       retries += 1;
       run.notes.push(`${label}: ${classified.name} retried`);
-      await sleep(100 * attempt);
+      await sleep(Math.min(100 * attempt, 500));
     }
   }
   throw new Error(`${label}: not done after ${MAX_ATTEMPTS} attempts`);

@@ -35,6 +35,22 @@ describe('deployment settings from context', () => {
     expect(() => configOf({ lagAlarmMs: '-5' })).toThrow(/lagAlarmMs/);
   });
 
+  it('reads the allowed hosts and the API throttling, refusing what is not a host', () => {
+    const config = configOf({
+      allowedSourceHosts: 'cluster0.abcde.mongodb.net, *.internal.example',
+      allowedDestinationHosts: ['ch.example.com'],
+      apiRateLimit: '50',
+      apiBurstLimit: '100',
+    });
+    expect(config.allowedSourceHosts).toEqual(['cluster0.abcde.mongodb.net', '*.internal.example']);
+    expect(config.allowedDestinationHosts).toEqual(['ch.example.com']);
+    expect(config.apiThrottling).toEqual({ rateLimit: 50, burstLimit: 100 });
+    expect(configOf({}).allowedSourceHosts).toEqual([]);
+    expect(() => configOf({ allowedDestinationHosts: 'https://ch.example.com' })).toThrow(
+      /allowedDestinationHosts/,
+    );
+  });
+
   it('sizes the CDC function from context (2048 MiB by default), within what Lambda allows', () => {
     expect(configOf({}).cdcMemoryMiB).toBe(2048);
     expect(configOf({ cdcMemoryMiB: '512' }).cdcMemoryMiB).toBe(512);

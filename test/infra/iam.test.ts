@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STARTS_CDC } from '../../infra/pipes-stack.js';
+import {
+  CONNECTING_TASKS,
+  READS_SECRET_OWNERS,
+  READS_STORE_ONLY,
+  STARTS_CDC,
+} from '../../infra/pipes-stack.js';
 import { resourcesOf, type Synthesized, synthesizeApp } from './synth.js';
 
 let synth: Synthesized;
@@ -98,6 +103,67 @@ describe('IAM', () => {
     expect([...grantees].filter((id) => !id.startsWith('CdcSchedules')).sort()).toEqual(expected.sort());
     for (const [id, statement] of invokes)
       expect(list(statement.Action), id).toEqual(['lambda:InvokeFunction']);
+  });
+
+  /** The function (Task name, CdcBatch or Api) each role policy belongs to, with its statements. */
+  function byFunction(): Map<string, Statement[]> {
+    const grouped = new Map<string, Statement[]>();
+    for (const [id, statement] of statements()) {
+      const name = /^(\w+?)Function(ServiceRole)?DefaultPolicy/.exec(id)?.[1];
+      if (!name) continue;
+      grouped.set(name, [...(grouped.get(name) ?? []), statement]);
+    }
+    return grouped;
+  }
+  const actionsOf = (list_: Statement[]) => new Set(list_.flatMap((statement) => list(statement.Action)));
+
+  it('reads secret values only in the functions that connect to MongoDB or ClickHouse', () => {
+    const functions = byFunction();
+    const connecting = new Set([...CONNECTING_TASKS, 'CdcBatch']);
+    expect(functions.size).toBeGreaterThan(10);
+    for (const [name, statements_] of functions)
+      expect(actionsOf(statements_).has('secretsmanager:GetSecretValue'), name).toBe(connecting.has(name));
+    for (const name of [
+      'ApplyEvent',
+      'CheckDrained',
+      'DeletePipe',
+      'FinishSnapshot',
+      'MarkFailed',
+      'SetSchedule',
+      'PlanSnapshot',
+      'Api',
+    ])
+      expect(connecting.has(name), name).toBe(false);
+  });
+
+  it('reads secret tags (never values) only where a create request is checked: the API and RegisterPipe', () => {
+    for (const [name, statements_] of byFunction())
+      expect(actionsOf(statements_).has('secretsmanager:DescribeSecret'), name).toBe(
+        READS_SECRET_OWNERS.has(name),
+      );
+  });
+
+  it('grants the pipe store only the calls the store makes: no streams, scans or transactions; CheckDrained reads', () => {
+    const storeActions = (statements_: Statement[]) =>
+      new Set([...actionsOf(statements_)].filter((action) => action.startsWith('dynamodb:')));
+    for (const [name, statements_] of byFunction()) {
+      const actions = storeActions(statements_);
+      for (const action of actions)
+        expect(
+          [
+            'dynamodb:GetItem',
+            'dynamodb:Query',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:BatchWriteItem',
+          ],
+          `${name}: ${action}`,
+        ).toContain(action);
+      if (READS_STORE_ONLY.has(name))
+        expect([...actions].sort(), name).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+      else expect(actions.has('dynamodb:UpdateItem'), name).toBe(true);
+    }
   });
 
   it('the api function may start every operation machine', () => {

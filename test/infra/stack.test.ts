@@ -172,6 +172,20 @@ describe('HTTP API', () => {
     expect(stage?.AccessLogSetting).toBeDefined();
     expect(stage?.TracingEnabled).toBe(true);
   });
+
+  it('throttles the stage (the defaults of apiRateLimit and apiBurstLimit)', () => {
+    const [stage] = props('AWS::ApiGateway::Stage');
+    expect(stage?.MethodSettings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 10,
+          ThrottlingBurstLimit: 20,
+        }),
+      ]),
+    );
+  });
 });
 
 describe('EventBridge Scheduler', () => {

@@ -14,14 +14,12 @@ describe('create machine started with a create request', () => {
     await world?.stop();
   });
 
-  const request = (name: string, settings: Record<string, unknown> = {}) => ({
+  const request = (name: string, settings: Record<string, unknown> = {}, targetTable = 'console_orders') => ({
     name,
     source: { uri: world.rs.uri },
     destination: { url: world.clickhouse.url, database: DATABASE, username: 'default', password: '' },
     settings: {
-      tableMappings: [
-        { sourceDatabaseName: 'console', sourceCollection: 'orders', targetTable: 'console_orders' },
-      ],
+      tableMappings: [{ sourceDatabaseName: 'console', sourceCollection: 'orders', targetTable }],
       ...settings,
     },
   });
@@ -49,12 +47,13 @@ describe('create machine started with a create request', () => {
   });
 
   it('the same execution name started twice makes one pipe; the second execution touches nothing', async () => {
+    // Its own table: the first test's pipe owns console_orders.
     const first = await world.machines.runCreateRequest(
-      request('twice', { replicationMode: 'cdc_only' }),
+      request('twice', { replicationMode: 'cdc_only' }, 'console_orders_twice'),
       'same-name',
     );
     const second = await world.machines.runCreateRequest(
-      request('twice', { replicationMode: 'cdc_only' }),
+      request('twice', { replicationMode: 'cdc_only' }, 'console_orders_twice'),
       'same-name',
     );
     expect(first).toMatchObject({ status: 'SUCCEEDED' });

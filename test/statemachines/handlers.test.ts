@@ -39,6 +39,29 @@ describe('namedError: every error leaving a handler carries a name the machines 
   });
 });
 
+describe('errors leaving a handler never carry credentials, and stay short', () => {
+  const leaky =
+    'insert to https://writer:s3cr3t@ch.example.com:8443/ failed; source mongodb://app:hunter2@db.example:27017/ ' +
+    'answered 401 for Authorization: Basic d3JpdGVyOnMzY3IzdA==';
+
+  it('namedError masks every URL user-info, password option and auth header, and cuts the rest', () => {
+    for (const error of [new Error(leaky), new DestinationUnavailableError(leaky)]) {
+      const named = namedError(error);
+      for (const secret of ['s3cr3t', 'hunter2', 'd3JpdGVyOnMzY3IzdA=='])
+        expect(named.message, named.name).not.toContain(secret);
+      expect(named.message).toContain('ch.example.com');
+    }
+    expect(namedError(new Error('x'.repeat(50_000))).message.length).toBeLessThan(1_100);
+  });
+
+  it('describeFailure masks a Lambda error cause before it becomes lastError and history', () => {
+    const cause = JSON.stringify({ errorType: 'DestinationFatalError', errorMessage: leaky });
+    const failure = describeFailure({ Error: 'DestinationFatalError', Cause: cause });
+    expect(failure.name).toBe('DestinationFatalError');
+    expect(failure.message).not.toMatch(/s3cr3t|hunter2|d3JpdGVy/);
+  });
+});
+
 describe('describeFailure: what a Catch hands to MarkFailed', () => {
   it('reads a Lambda error cause', () => {
     const cause = JSON.stringify({ errorType: 'SourceFatalError', errorMessage: 'auth failed', trace: [] });
@@ -69,7 +92,7 @@ describe('connection resolution', () => {
   const secrets = async (arn: string) => {
     if (arn.endsWith('mongo')) return JSON.stringify({ uri: 'mongodb://u:p@db.example:27017/' });
     if (arn.endsWith('raw')) return 'mongodb://raw.example:27017/';
-    return JSON.stringify({ username: 'writer', password: 'pw' });
+    return JSON.stringify({ url: 'https://ch:8443', username: 'writer', password: 'pw' });
   };
 
   it('takes the pipe record first, then its secret, then the default', async () => {
@@ -87,9 +110,12 @@ describe('connection resolution', () => {
   });
 
   it('resolves ClickHouse credentials from the record or its secret', async () => {
-    expect(
-      await resolveDestination({ url: 'https://ch:8443', database: 'd', secretArn: 'arn:x:ch' }, { secrets }),
-    ).toEqual({ url: 'https://ch:8443', username: 'writer', password: 'pw', database: 'd' });
+    expect(await resolveDestination({ database: 'd', secretArn: 'arn:x:ch' }, { secrets })).toEqual({
+      url: 'https://ch:8443',
+      username: 'writer',
+      password: 'pw',
+      database: 'd',
+    });
     expect(
       await resolveDestination({ database: 'd' }, { clickhouse: { url: 'http://127.0.0.1:1' } }),
     ).toEqual({

@@ -68,7 +68,9 @@ describe('lifecycle machines on the stand-ins', () => {
   });
 
   it('pause waits for the CDC batch holding the lease before Paused', async () => {
-    const other = await newPipe(world, [{ db: 'shop', coll: 'orders' }], { replicationMode: 'cdc_only' });
+    const other = await newPipe(world, [{ db: 'shop', coll: 'orders', table: 'pause_orders' }], {
+      replicationMode: 'cdc_only',
+    });
     expect(await run(world, 'create', other)).toMatchObject({ status: 'SUCCEEDED' });
     const lease = await world.store.acquireLease(other, CDC_LEASE, 'batch-in-flight', 600_000);
     const pausing = run(world, 'pause', other, { expectedState: 'Running' });
@@ -85,7 +87,9 @@ describe('lifecycle machines on the stand-ins', () => {
   });
 
   it('a batch that never lets go of the lease fails the pause after the bounded poll', async () => {
-    const other = await newPipe(world, [{ db: 'shop', coll: 'orders' }], { replicationMode: 'cdc_only' });
+    const other = await newPipe(world, [{ db: 'shop', coll: 'orders', table: 'stuck_orders' }], {
+      replicationMode: 'cdc_only',
+    });
     expect(await run(world, 'create', other)).toMatchObject({ status: 'SUCCEEDED' });
     await world.store.acquireLease(other, CDC_LEASE, 'stuck-batch', 600_000);
     expect(await run(world, 'pause', other, { expectedState: 'Running' })).toMatchObject({

@@ -171,7 +171,9 @@ describe('executions outlive a restart of the local runner', () => {
   }, 120_000);
 
   it('pause stopped in its drain poll resumes there and reaches Paused once the batch lets go', async () => {
-    const pipeId = await newPipe(world, [{ db: 'shop', coll: 'customers' }], { replicationMode: 'cdc_only' });
+    const pipeId = await newPipe(world, [{ db: 'shop', coll: 'customers', table: 'drain_customers' }], {
+      replicationMode: 'cdc_only',
+    });
     expect(await run(world, 'create', pipeId)).toMatchObject({ status: 'SUCCEEDED' });
     const lease = await world.store.acquireLease(pipeId, CDC_LEASE, 'batch-in-flight', 600_000);
     const journal = new ExecutionJournal(journalDir);
@@ -214,7 +216,9 @@ describe('executions outlive a restart of the local runner', () => {
   }, 60_000);
 
   it('an execution stopped before its first Task resumes at its StartAt, and the same request starts no second one', async () => {
-    const pipeId = await newPipe(world, [{ db: 'shop', coll: 'customers' }], { replicationMode: 'cdc_only' });
+    const pipeId = await newPipe(world, [{ db: 'shop', coll: 'customers', table: 'startat_customers' }], {
+      replicationMode: 'cdc_only',
+    });
     const first = new LocalStateMachines({
       runtime: world.runtime,
       journalDir,
@@ -252,7 +256,9 @@ describe('executions outlive a restart of the local runner', () => {
   }, 60_000);
 
   it('the journal names a Task state before that Task touches anything', async () => {
-    const pipeId = await newPipe(world, [{ db: 'shop', coll: 'customers' }], { replicationMode: 'cdc_only' });
+    const pipeId = await newPipe(world, [{ db: 'shop', coll: 'customers', table: 'journal_customers' }], {
+      replicationMode: 'cdc_only',
+    });
     expect(await run(world, 'create', pipeId)).toMatchObject({ status: 'SUCCEEDED' });
     const dir = mkdtempSync(join(tmpdir(), 'executions-gate-'));
     const seen: [string, string][] = [];

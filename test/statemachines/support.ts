@@ -145,20 +145,24 @@ export function startMachineWorld(options: MachineWorldOptions = {}): Promise<Ma
 
 let sequence = 0;
 
-/** A pipe as the API leaves it: the record in Provisioning, nothing else yet. */
+/**
+ * A pipe as the API leaves it: the record in Provisioning, nothing else yet. Each collection goes
+ * to `<db>_<coll>` unless it names its `table`: a table belongs to one pipe, so a second pipe on
+ * the same collection in one world needs a table of its own.
+ */
 export async function newPipe(
   world: MachineWorld,
-  collections: { db: string; coll: string }[],
+  collections: { db: string; coll: string; table?: string }[],
   settings: Partial<PipeSettingsInput> = {},
 ): Promise<string> {
   sequence += 1;
   const { pipe } = await world.store.createPipe({
     name: `sm-${sequence}-${process.pid}`,
     settings: {
-      tableMappings: collections.map(({ db, coll }) => ({
+      tableMappings: collections.map(({ db, coll, table }) => ({
         sourceDatabaseName: db,
         sourceCollection: coll,
-        targetTable: `${db}_${coll}`,
+        targetTable: table ?? `${db}_${coll}`,
       })),
       ...settings,
     },

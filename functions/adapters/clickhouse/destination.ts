@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CLICKHOUSE_JSON_SETTINGS } from '../../core/bson-json.js';
+import { DestinationFatalError } from '../../core/errors.js';
 import {
   createTableSql,
   quoteIdentifier,
@@ -19,7 +20,7 @@ import type {
 import { type ClickHouseConnection, createClickHouseClient, destinationCall } from './client.js';
 import { type BodyTally, jsonEachRowBody, nonEmptyRows } from './rows-body.js';
 import { dropSwappedOutTable, swapResyncTable } from './swap.js';
-import { describeTables, qualifiedName, RESYNC_MARKER, setTableComment } from './tables.js';
+import { describeTables, qualifiedName, RESYNC_MARKER } from './tables.js';
 
 /**
  * A non-replicated MergeTree only honours insert_deduplication_token when it keeps a window of
@@ -41,7 +42,11 @@ export class ClickHouseDestination implements Destination {
   }
 
   async createTable(ref: TableRef, options: TableOptions): Promise<void> {
-    await this.command(createTableSql(ref.database, ref.table, options));
+    await this.createMarkedTable(ref, options);
+  }
+
+  private async createMarkedTable(ref: TableRef, options: TableOptions, comment?: string): Promise<void> {
+    await this.command(createTableSql(ref.database, ref.table, options, comment));
     const [description] = await describeTables(this.client, ref.database, [ref.table]);
     if (description && !/^(Replicated|Shared)/.test(description.engine)) {
       await this.command(
@@ -50,12 +55,28 @@ export class ClickHouseDestination implements Destination {
     }
   }
 
+  /**
+   * Only the product's own `<table>_resync` is ever dropped here: first an earlier swap's
+   * unfinished clean-up is finished (its marker on the live table would otherwise pass this
+   * resync off as swapped), then a leftover `_resync` is dropped only if it carries the resync
+   * marker (an abandoned resync's load); any other table of that name is refused, untouched.
+   * The new table gets its marker in the CREATE itself, so it never exists unmarked.
+   */
   async createResyncTable(ref: TableRef, options: TableOptions): Promise<string> {
     const resync = { database: ref.database, table: resyncTableName(ref.table) };
-    // A leftover from an abandoned resync holds rows of an older start point: start clean.
-    await this.dropTable(resync);
-    await this.createTable(resync, options);
-    await setTableComment(this.client, resync, RESYNC_MARKER);
+    await dropSwappedOutTable(this.client, ref);
+    const [leftover] = await describeTables(this.client, ref.database, [resync.table]);
+    if (leftover !== undefined) {
+      if (leftover.comment !== RESYNC_MARKER) {
+        throw new DestinationFatalError(
+          `${ref.database}.${resync.table} exists and was not created by a resync of ${ref.table} ` +
+            '(its name is reserved for one): rename or drop it, then resync again',
+        );
+      }
+      // A leftover from an abandoned resync holds rows of an older start point: start clean.
+      await this.dropTable(resync);
+    }
+    await this.createMarkedTable(resync, options, RESYNC_MARKER);
     return resync.table;
   }
 

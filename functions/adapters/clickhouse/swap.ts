@@ -1,15 +1,20 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { classifyDestinationError } from '../../core/classify.js';
 import { DestinationFatalError } from '../../core/errors.js';
-import { resyncTableName } from '../../core/table-schema.js';
+import { resyncTableName, swappedOutTableName } from '../../core/table-schema.js';
 import type { SwapMethod, TableRef } from '../../ports/destination.js';
 import { destinationCall } from './client.js';
 import { describeTables, qualifiedName, RESYNC_MARKER, setTableComment } from './tables.js';
 
-/** Where the rename fallback parks the old table until it is dropped. */
-export function swappedOutTableName(table: string): string {
-  return `${table}_swapped_out`;
-}
+export { swappedOutTableName };
+
+/**
+ * The comment the rename fallback puts on the live table just before it renames it to
+ * `<table>_swapped_out`: the only `_swapped_out` table the clean-up drops is one carrying it. A
+ * `<table>_swapped_out` without it (a user's table, a mapping from before the suffix was
+ * reserved) is never renamed over, dropped or read as a swap in progress.
+ */
+export const SWAPPED_OUT_MARKER = 'mongo-clickhouse-pipes: old rows set aside by a resync swap, to be dropped';
 
 /** Codes with which a server or database engine says it has no EXCHANGE: NOT_IMPLEMENTED, SYNTAX_ERROR. */
 const NO_EXCHANGE_CODES = new Set(['48', '62']);
@@ -20,20 +25,24 @@ const NO_EXCHANGE_CODES = new Set(['48', '62']);
  * both until the caller has stopped it, so nothing is dropped here. Resumes whatever a crashed
  * attempt left undone; state is read from the tables themselves:
  * - the live table carries RESYNC_MARKER → the swap happened (only the drop may be left);
- * - `_swapped_out` exists and the live table does not → the rename fallback stopped half way;
+ * - `_swapped_out` carries SWAPPED_OUT_MARKER and the live table is missing → the rename
+ *   fallback stopped half way;
  * - `_resync` exists → EXCHANGE TABLES (or the rename fallback);
  * - only the live table exists → a previous call completed; nothing to do.
+ * A `_swapped_out` without the marker is not the swap's: it is left alone, and only stops the
+ * rename fallback, which would need its name.
  */
 export async function swapResyncTable(client: ClickHouseClient, ref: TableRef): Promise<SwapMethod> {
   const { live, resync, swappedOut, present } = await swapTables(client, ref);
   if (live?.comment === RESYNC_MARKER) return 'already-swapped';
-  if (present.has(swappedOut.table)) {
+  const aside = present.get(swappedOut.table);
+  if (aside?.comment === SWAPPED_OUT_MARKER) {
     if (live === undefined && present.has(resync.table)) {
       await renameTables(client, [[resync, ref]]);
       return 'rename';
     }
     throw new DestinationFatalError(
-      `${ref.table} has ${swappedOut.table} but no swap in progress: resolve by hand`,
+      `${ref.table} has ${swappedOut.table} set aside by an earlier swap but no swap in progress: resolve by hand`,
     );
   }
   if (!present.has(resync.table)) {
@@ -53,6 +62,14 @@ export async function swapResyncTable(client: ClickHouseClient, ref: TableRef): 
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (typeof code !== 'string' || !NO_EXCHANGE_CODES.has(code)) throw classifyDestinationError(err);
+    if (aside !== undefined) {
+      throw new DestinationFatalError(
+        `cannot swap ${ref.database}.${ref.table} without EXCHANGE: ${swappedOut.table} exists and was not ` +
+          'created by a resync swap (its name is reserved for one); rename or drop it, then resync again',
+      );
+    }
+    // Marked before the rename, so the table it becomes is recognisably the swap's own.
+    await setTableComment(client, ref, SWAPPED_OUT_MARKER);
     await renameTables(client, [
       [ref, swappedOut],
       [resync, ref],
@@ -64,12 +81,16 @@ export async function swapResyncTable(client: ClickHouseClient, ref: TableRef): 
 /**
  * After a swap: drop the old rows it set aside, then clear the marker. A live table without the
  * marker has nothing set aside (or a previous call finished), and nothing is dropped: a
- * `_resync` table next to an unmarked live table is not ours to remove.
+ * `_resync` table next to an unmarked live table is not ours to remove. Beside a marked live
+ * table, `_resync` holds the old rows an EXCHANGE set aside; `_swapped_out` is dropped only when
+ * it carries SWAPPED_OUT_MARKER (the rename fallback's), never when someone else made it.
  */
 export async function dropSwappedOutTable(client: ClickHouseClient, ref: TableRef): Promise<void> {
-  const { live, resync, swappedOut } = await swapTables(client, ref);
+  const { live, resync, swappedOut, present } = await swapTables(client, ref);
   if (live?.comment !== RESYNC_MARKER) return;
-  for (const old of [resync, swappedOut])
+  const setAside = [resync].filter((table) => present.has(table.table));
+  if (present.get(swappedOut.table)?.comment === SWAPPED_OUT_MARKER) setAside.push(swappedOut);
+  for (const old of setAside)
     await destinationCall(() => client.command({ query: `DROP TABLE IF EXISTS ${qualifiedName(old)}` }));
   await setTableComment(client, ref, '');
 }

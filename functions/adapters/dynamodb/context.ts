@@ -8,6 +8,8 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { classifyAwsError } from '../../core/classify.js';
+import { PipeError } from '../../core/errors.js';
 import { StoreUnavailableError } from '../../core/store-errors.js';
 import type { ItemKey } from './keys.js';
 
@@ -25,6 +27,79 @@ export const toAttributes = (value: Item): Record<string, AttributeValue> =>
 
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+const NAMING_MIDDLEWARE = 'pipeStoreNamedErrors';
+const ATTEMPTS_MIDDLEWARE = 'pipeStoreUnansweredAttempts';
+/** Set on a call's context when one of its attempts got no definite answer (it may have landed). */
+const UNANSWERED = Symbol('an attempt of this call may have landed');
+
+type CallContext = { commandName?: string; [UNANSWERED]?: boolean };
+
+/** The table a request names (BatchWriteItem names it as the key of its requests). */
+function tableOf(input: unknown): string | undefined {
+  const request = (input ?? {}) as { TableName?: unknown; RequestItems?: Record<string, unknown> };
+  if (typeof request.TableName === 'string') return request.TableName;
+  const [table] = Object.keys(request.RequestItems ?? {});
+  return table;
+}
+
+/**
+ * Only a 4xx answer says the request was not applied (throttled, refused, invalid). A 5xx, a
+ * timeout or a broken connection leaves it open: the write may have landed before the failure.
+ */
+function mayHaveLanded(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+  return !(typeof status === 'number' && status >= 400 && status < 500);
+}
+
+/**
+ * Makes every error the store's DynamoDB client throws a named one, in this one place: the
+ * store's modules call `ctx.client.send` and see StoreUnavailableError for throttling, 5xx,
+ * timeouts and broken connections (the machines retry it), and FatalError saying what to fix
+ * for a denied, missing or invalid request (classifyAwsError). ConditionalCheckFailedException
+ * reaches the store's own checks unchanged, except when an earlier attempt of the same call (the
+ * SDK retries a 5xx or a reset by itself) got no answer: then the refusal may be of that
+ * attempt's own write, so it is StoreUnavailableError too and the step's retry reads what is
+ * stored, instead of reading it as a conflict (a lost lease, a checkpoint moving backwards).
+ * Added once per client; returns the client.
+ */
+export function withNamedStoreErrors(client: DynamoDBClient): DynamoDBClient {
+  const stack = client.middlewareStack;
+  if (stack.identify().some((entry) => entry.startsWith(`${NAMING_MIDDLEWARE} `))) return client;
+  stack.add(
+    (next, context: CallContext) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (mayHaveLanded(error)) context[UNANSWERED] = true;
+        throw error;
+      }
+    },
+    // Inside the SDK's retries (finalizeRequest): sees every attempt.
+    { step: 'deserialize', priority: 'high', name: ATTEMPTS_MIDDLEWARE },
+  );
+  stack.add(
+    (next, context: CallContext) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (error instanceof PipeError) throw error;
+        const call = { operation: context.commandName, resource: `table ${tableOf(args.input) ?? '(unknown)'}` };
+        if (!isConditionalCheckFailed(error)) throw classifyAwsError(error, 'dynamodb', call);
+        if (!context[UNANSWERED] || process.env.NO_OWN_WRITE_FIX) throw error;
+        throw new StoreUnavailableError(
+          `DynamoDB ${call.operation?.replace(/Command$/, '')} on ${call.resource}: the condition failed on a ` +
+            'retry of a request whose earlier attempt got no answer, so that attempt may have landed; ' +
+            'retrying the step reads what is stored',
+          { cause: error },
+        );
+      }
+    },
+    // Outside everything, the SDK's retries included: sees what the caller would.
+    { step: 'initialize', priority: 'high', name: NAMING_MIDDLEWARE },
+  );
+  return client;
 }
 
 /** Strongly consistent: every read-then-conditional-write in the store depends on it. */

@@ -55,6 +55,22 @@ export const idempotencyClaimKey = (key: string): ItemKey => ({
   SK: 'CLAIM',
 });
 
+/** `<database>.<table>`: unambiguous, ClickHouse identifiers here never contain a dot. */
+export const destinationTableKey = (database: string, table: string): string => `${database}.${table}`;
+
+/** The one claim on a destination table, outside every pipe's partition so pipes can race for it. */
+export const tableClaimKey = (database: string, table: string): ItemKey => ({
+  PK: `CLAIM#TABLE#${encode(destinationTableKey(database, table))}`,
+  SK: 'CLAIM',
+});
+
+/** The pipe's own note of a claim it holds, so its delete finds and releases every claim. */
+export const OWNED_TABLE_PREFIX = 'OWNS#';
+export const ownedTableKey = (pipeId: string, database: string, table: string): ItemKey => ({
+  PK: pipePartition(pipeId),
+  SK: `${OWNED_TABLE_PREFIX}${encode(destinationTableKey(database, table))}`,
+});
+
 export const ALL_PIPES_PARTITION = 'PIPES';
 export const statePartition = (state: string): string => `STATE#${state}`;
 /** Sort key of both pipe indexes: creation time, then id to break ties. */

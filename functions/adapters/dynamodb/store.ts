@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PipeEvent, PipeState } from '../../core/lifecycle.js';
+import type { TableRef } from '../../ports/destination.js';
 import type {
   ApplyEventOptions,
   CdcRunRecord,
@@ -17,6 +18,7 @@ import type {
   TableStateChange,
 } from '../../ports/pipe-store.js';
 import { getCdcRun, recordCdcRun } from './cdc-runs.js';
+import { withNamedStoreErrors } from './context.js';
 import { applyEvent, listHistory } from './history.js';
 import { acquireLease, getLease, releaseLease, renewLease, revokeLease } from './leases.js';
 import {
@@ -38,6 +40,13 @@ import {
 } from './pipes.js';
 import { commitResumePoint, getResumePoint, getStartPoint, recordStartPoint } from './resume-points.js';
 import { updateSettings } from './settings.js';
+import {
+  claimTable,
+  getTableClaim,
+  listTableClaims,
+  releaseAllTableClaims,
+  releaseTableClaim,
+} from './table-claims.js';
 import { DEFAULT_PIPE_STORE_TABLE_NAME } from './table-definition.js';
 import {
   getTableMapping,
@@ -62,7 +71,7 @@ export class DynamoPipeStore implements PipeStore {
 
   constructor(options: DynamoPipeStoreOptions) {
     this.ctx = {
-      client: options.client,
+      client: withNamedStoreErrors(options.client),
       tableName: options.tableName ?? DEFAULT_PIPE_STORE_TABLE_NAME,
       now: options.now ?? Date.now,
       newPipeId: options.newPipeId ?? randomUUID,
@@ -73,7 +82,11 @@ export class DynamoPipeStore implements PipeStore {
   getPipe = (pipeId: string) => getPipe(this.ctx, pipeId);
   listPipes = (options?: ListOptions) => listPipes(this.ctx, options);
   listPipesByState = (state: PipeState, options?: ListOptions) => listPipesByState(this.ctx, state, options);
-  deletePipe = (pipeId: string) => deletePipe(this.ctx, pipeId);
+  /** Its table claims go first, while the pipe still shows: a crash leaves a pipe to delete again. */
+  deletePipe = async (pipeId: string) => {
+    await releaseAllTableClaims(this.ctx, pipeId);
+    await deletePipe(this.ctx, pipeId);
+  };
   applyEvent = (pipeId: string, event: PipeEvent, options: ApplyEventOptions) =>
     applyEvent(this.ctx, pipeId, event, options);
   listHistory = (pipeId: string, options?: ListOptions) => listHistory(this.ctx, pipeId, options);
@@ -119,4 +132,9 @@ export class DynamoPipeStore implements PipeStore {
     releaseLease(this.ctx, pipeId, name, holder, fence);
   revokeLease = (pipeId: string, name: string, reason: string) => revokeLease(this.ctx, pipeId, name, reason);
   getLease = (pipeId: string, name: string) => getLease(this.ctx, pipeId, name);
+
+  claimTable = (pipeId: string, table: TableRef) => claimTable(this.ctx, pipeId, table);
+  getTableClaim = (table: TableRef) => getTableClaim(this.ctx, table);
+  releaseTableClaim = (pipeId: string, table: TableRef) => releaseTableClaim(this.ctx, pipeId, table);
+  listTableClaims = (pipeId: string) => listTableClaims(this.ctx, pipeId);
 }

@@ -1,11 +1,13 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { classifyAwsError } from '../../core/classify.js';
 import type { CdcTrigger, CdcTriggerReason } from '../../ports/lifecycle.js';
 
 /**
  * CdcTrigger in AWS: an asynchronous invocation of the CDC function with the payload the schedule
  * sends (`{pipeId}`, plus why). Lambda queues it and returns at once; the invoked run takes the
  * lease or, when another run holds it, ends as a cheap no-op. A failed invocation is reported,
- * not thrown: the pipe's schedule starts a run within one interval anyway.
+ * not thrown: the pipe's schedule starts a run within one interval anyway. A failure retrying
+ * cannot fix (a denied invoke, a function that does not exist) is logged with what to fix.
  */
 export class LambdaCdcTrigger implements CdcTrigger {
   constructor(
@@ -26,7 +28,12 @@ export class LambdaCdcTrigger implements CdcTrigger {
       return true;
     } catch (error) {
       const name = error instanceof Error ? error.name : 'Error';
-      this.log(`pipe ${pipeId}: could not start the next CDC run (${reason}): ${name}; the schedule will`);
+      const classified = classifyAwsError(error, 'lambda', {
+        operation: 'Invoke',
+        resource: `the CDC function ${this.functionArn}`,
+      });
+      const fix = classified.disposition === 'retry' ? '' : `; ${classified.message}`;
+      this.log(`pipe ${pipeId}: could not start the next CDC run (${reason}): ${name}; the schedule will${fix}`);
       return false;
     }
   }

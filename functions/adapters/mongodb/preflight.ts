@@ -1,9 +1,9 @@
 import { type Document, MongoClient, type MongoClientOptions } from 'mongodb';
 import { classifySourceError } from '../../core/classify.js';
 import { PipeError } from '../../core/errors.js';
+import { hostsOfUri, redactText } from '../../core/redact.js';
 import type { SourceNamespace } from '../../ports/source.js';
 import { isAuthenticated, missingPrivileges, requiredPrivileges } from './privileges.js';
-import { hostsOfUri, redactText } from './redact.js';
 import { classifyDeployment, type MemberStates, memberStatesFrom, type TopologySummary } from './topology.js';
 
 export type OplogWindow =

@@ -3,8 +3,8 @@
  * role may not run it (or it fails), the driver's own monitoring view (SDAM events).
  */
 import type { Document, MongoClient, ServerDescription, TopologyDescription } from 'mongodb';
+import { redactText } from '../../core/redact.js';
 import type { SourceHealth, SourceMember, SourceMonitor } from '../../ports/source.js';
-import { redactText } from './redact.js';
 import { memberStatesFrom } from './topology.js';
 
 /** The newest topology description per client; a key present with `null` = subscribed, nothing seen yet. */

@@ -7,9 +7,9 @@ import {
   type SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import { FatalError, TransientError } from '../../core/errors.js';
+import { awsCall } from '../../core/classify.js';
+import { FatalError } from '../../core/errors.js';
 import type { CdcScheduler } from '../../ports/lifecycle.js';
-import { isTransientAwsError } from '../stepfunctions/transient.js';
 
 export interface EventBridgeCdcSchedulerConfig {
   /** The schedule group every pipe's schedule lives in (created by the CDK app). */
@@ -81,31 +81,35 @@ export class EventBridgeCdcScheduler implements CdcScheduler {
   async ensure(pipeId: string, intervalSeconds: number): Promise<void> {
     const expression = rateExpressionOf(intervalSeconds);
     const Name = scheduleNameOf(pipeId);
-    await this.call(`create the CDC schedule of pipe ${pipeId}`, async () => {
-      try {
-        await this.client.send(
-          new CreateScheduleCommand({
-            Name,
-            GroupName: this.config.groupName,
-            ScheduleExpression: expression,
-            FlexibleTimeWindow: { Mode: 'OFF' },
-            State: 'DISABLED',
-            Target: {
-              Arn: this.config.targetArn,
-              RoleArn: this.config.roleArn,
-              Input: JSON.stringify({ pipeId }),
-            },
-            Description: `CDC batches of pipe ${pipeId}`,
-          }),
-        );
-      } catch (error) {
-        if (!isNamed(error, 'ConflictException')) throw error;
-        const current = await this.get(pipeId);
-        if (current.ScheduleExpression !== expression) {
-          await this.update(pipeId, current, { ScheduleExpression: expression });
-        }
+    try {
+      await this.send(
+        'CreateSchedule',
+        pipeId,
+        () =>
+          this.client.send(
+            new CreateScheduleCommand({
+              Name,
+              GroupName: this.config.groupName,
+              ScheduleExpression: expression,
+              FlexibleTimeWindow: { Mode: 'OFF' },
+              State: 'DISABLED',
+              Target: {
+                Arn: this.config.targetArn,
+                RoleArn: this.config.roleArn,
+                Input: JSON.stringify({ pipeId }),
+              },
+              Description: `CDC batches of pipe ${pipeId}`,
+            }),
+          ),
+        'ConflictException',
+      );
+    } catch (error) {
+      if (!isNamed(error, 'ConflictException')) throw error;
+      const current = await this.get(pipeId);
+      if (current.ScheduleExpression !== expression) {
+        await this.update(pipeId, current, { ScheduleExpression: expression });
       }
-    });
+    }
   }
 
   enable(pipeId: string): Promise<void> {
@@ -123,28 +127,36 @@ export class EventBridgeCdcScheduler implements CdcScheduler {
 
   /** Removing a schedule that is already gone is not an error (delete may run twice). */
   async remove(pipeId: string): Promise<void> {
-    await this.call(`remove the CDC schedule of pipe ${pipeId}`, async () => {
-      try {
-        await this.client.send(
-          new DeleteScheduleCommand({ Name: scheduleNameOf(pipeId), GroupName: this.config.groupName }),
-        );
-      } catch (error) {
-        if (!isNamed(error, 'ResourceNotFoundException')) throw error;
-      }
-    });
+    try {
+      await this.send(
+        'DeleteSchedule',
+        pipeId,
+        () =>
+          this.client.send(
+            new DeleteScheduleCommand({ Name: scheduleNameOf(pipeId), GroupName: this.config.groupName }),
+          ),
+        'ResourceNotFoundException',
+      );
+    } catch (error) {
+      if (!isNamed(error, 'ResourceNotFoundException')) throw error;
+    }
   }
 
   private async setState(pipeId: string, state: 'ENABLED' | 'DISABLED'): Promise<void> {
-    await this.call(`set the CDC schedule of pipe ${pipeId} to ${state}`, async () => {
-      const current = await this.get(pipeId);
-      if (current.State !== state) await this.update(pipeId, current, { State: state });
-    });
+    const current = await this.get(pipeId);
+    if (current.State !== state) await this.update(pipeId, current, { State: state });
   }
 
   private async get(pipeId: string): Promise<GetScheduleCommandOutput> {
     try {
-      return await this.client.send(
-        new GetScheduleCommand({ Name: scheduleNameOf(pipeId), GroupName: this.config.groupName }),
+      return await this.send(
+        'GetSchedule',
+        pipeId,
+        () =>
+          this.client.send(
+            new GetScheduleCommand({ Name: scheduleNameOf(pipeId), GroupName: this.config.groupName }),
+          ),
+        'ResourceNotFoundException',
       );
     } catch (error) {
       if (isNamed(error, 'ResourceNotFoundException')) throw new ScheduleMissingError(pipeId);
@@ -158,32 +170,34 @@ export class EventBridgeCdcScheduler implements CdcScheduler {
     current: GetScheduleCommandOutput,
     change: { State?: 'ENABLED' | 'DISABLED'; ScheduleExpression?: string },
   ): Promise<void> {
-    await this.client.send(
-      new UpdateScheduleCommand({
-        Name: scheduleNameOf(pipeId),
-        GroupName: this.config.groupName,
-        ScheduleExpression: change.ScheduleExpression ?? current.ScheduleExpression,
-        FlexibleTimeWindow: { Mode: 'OFF' },
-        State: change.State ?? (current.State === 'ENABLED' ? 'ENABLED' : 'DISABLED'),
-        Target: {
-          Arn: this.config.targetArn,
-          RoleArn: this.config.roleArn,
-          Input: JSON.stringify({ pipeId }),
-        },
-        ...(current.Description === undefined ? {} : { Description: current.Description }),
-      }),
+    await this.send('UpdateSchedule', pipeId, () =>
+      this.client.send(
+        new UpdateScheduleCommand({
+          Name: scheduleNameOf(pipeId),
+          GroupName: this.config.groupName,
+          ScheduleExpression: change.ScheduleExpression ?? current.ScheduleExpression,
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          State: change.State ?? (current.State === 'ENABLED' ? 'ENABLED' : 'DISABLED'),
+          Target: {
+            Arn: this.config.targetArn,
+            RoleArn: this.config.roleArn,
+            Input: JSON.stringify({ pipeId }),
+          },
+          ...(current.Description === undefined ? {} : { Description: current.Description }),
+        }),
+      ),
     );
   }
 
-  private async call(what: string, work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-    } catch (error) {
-      if (error instanceof FatalError || error instanceof TransientError) throw error;
-      if (isTransientAwsError(error)) {
-        throw new TransientError(`could not ${what} yet: ${(error as Error).name}`, { cause: error });
-      }
-      throw error;
-    }
+  /**
+   * One Scheduler call: whatever it throws leaves as a named error (throttling, 5xx and broken
+   * connections retried; a denied or invalid call fatal, saying what to fix), except the refusal
+   * named `expected`, which the caller handles itself.
+   */
+  private send<T>(operation: string, pipeId: string, work: () => Promise<T>, expected?: string): Promise<T> {
+    const resource = `schedule ${scheduleNameOf(pipeId)} in group ${this.config.groupName}`;
+    return awsCall('scheduler', { operation, resource }, work, (error) =>
+      expected === undefined ? false : isNamed(error, expected),
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { TransientError } from '../../core/errors.js';
+import { awsCall } from '../../core/classify.js';
 import {
   LIFECYCLE_OPERATIONS,
   type LifecycleOperation,
@@ -8,7 +8,6 @@ import {
   type OperationInput,
   type StartedOperation,
 } from '../../ports/lifecycle.js';
-import { isTransientAwsError } from './transient.js';
 
 /** The environment variable holding each operation's state machine ARN (set by the CDK app). */
 export const STATE_MACHINE_ARN_ENV: Readonly<Record<LifecycleOperation, string>> = {
@@ -57,6 +56,9 @@ export function executionArnOf(stateMachineArn: string, name: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
+const alreadyStarted = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ExecutionAlreadyExists';
+
 /** LifecycleStarter on Step Functions StartExecution: one machine per operation. */
 export class StepFunctionsStarter implements LifecycleStarter {
   constructor(
@@ -68,20 +70,19 @@ export class StepFunctionsStarter implements LifecycleStarter {
     const stateMachineArn = this.stateMachineArns[operation];
     const name = executionNameOf(input.requestId);
     try {
-      const result = await this.client.send(
-        new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+      // Throttling, 5xx and broken connections leave retried; a denied call or a machine that does
+      // not exist fatal, naming the machine and what to fix.
+      const result = await awsCall(
+        'stepfunctions',
+        { operation: 'StartExecution', resource: `the ${operation} state machine ${stateMachineArn}` },
+        () =>
+          this.client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
+        alreadyStarted,
       );
       return { executionId: result.executionArn ?? executionArnOf(stateMachineArn, name) };
     } catch (error) {
       // The same request id already started this machine (a retried request): that start stands.
-      if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
-        return { executionId: executionArnOf(stateMachineArn, name) };
-      }
-      if (isTransientAwsError(error)) {
-        throw new TransientError(`could not start the ${operation} machine yet: ${(error as Error).name}`, {
-          cause: error,
-        });
-      }
+      if (alreadyStarted(error)) return { executionId: executionArnOf(stateMachineArn, name) };
       throw error;
     }
   }

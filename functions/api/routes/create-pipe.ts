@@ -21,6 +21,7 @@ export async function createPipeRoute(
     rules: deps.config,
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     actor: context.actor,
+    caller: context.actor,
     reason: 'created through the API',
   });
   const current = await store.getPipe(pipe.id);

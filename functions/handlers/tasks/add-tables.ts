@@ -1,5 +1,6 @@
 import { FatalError } from '../../core/errors.js';
 import { restartCdc } from '../../engines/resync.js';
+import { claimNewTables } from '../../engines/table-ownership.js';
 import { defineTask } from '../task.js';
 import { loadPipe, pipeInput, tableKeys, targetDatabaseOf, withConnections } from './common.js';
 
@@ -9,7 +10,8 @@ const input = pipeInput.extend({ tables: tableKeys.min(1) });
 export class TableNotInSettingsError extends FatalError {}
 
 /**
- * Setup for the new tables only: their ClickHouse tables and mappings, in Snapshot; then CDC
+ * Setup for the new tables only: their ClickHouse tables (claimed for the pipe first, as in
+ * SetUpDestination; a table it removed earlier without dropping is still its own) and mappings, in Snapshot; then CDC
  * restarts, so it writes their events from the last committed resume point on while their
  * snapshot (which comes after) runs, and every other table keeps flowing.
  */
@@ -25,6 +27,11 @@ export const addTablesTask = defineTask('AddTables', input, async (runtime, comm
     return { tableKey, mapping, database: targetDatabaseOf(pipe, settings, tableKey) };
   });
   await withConnections(runtime, loaded, async ({ destination }) => {
+    await claimNewTables(
+      { store: runtime.store, destination },
+      pipe.id,
+      mappings.map(({ mapping, database }) => ({ database, table: mapping.targetTable })),
+    );
     for (const { mapping, database } of mappings) {
       await destination.ensureDatabase(database);
       await destination.createTable(

@@ -1,6 +1,7 @@
 import { ERROR_NAMES } from '../../core/error-names.js';
 import { IllegalTransitionError, PipeNotFoundError } from '../../core/errors.js';
 import type { PipeState } from '../../core/lifecycle.js';
+import { sanitizeMessage } from '../../core/redact.js';
 import { parseSettings } from '../../core/settings.js';
 import type { Runtime } from '../runtime.js';
 
@@ -9,14 +10,17 @@ export interface Failure {
   message: string;
 }
 
-const MAX_MESSAGE = 2_000;
-
 /**
  * What a Catch hands over (`{Error, Cause}`) as the user should read it. The Cause is a Lambda
  * error's JSON (`errorType`, `errorMessage`), a child execution's description (its own `Error`
  * and `Cause`), or plain text (the local runner, States.* errors).
  */
-export function describeFailure(error: { Error?: string; Cause?: unknown }, depth = 0): Failure {
+export function describeFailure(error: { Error?: string; Cause?: unknown }): Failure {
+  const failure = unwrapFailure(error, 0);
+  return { name: failure.name, message: sanitizeMessage(failure.message) };
+}
+
+function unwrapFailure(error: { Error?: string; Cause?: unknown }, depth: number): Failure {
   const name = error.Error ?? 'FatalError';
   const cause = error.Cause;
   if (typeof cause !== 'string') return { name, message: cause === undefined ? name : JSON.stringify(cause) };
@@ -24,19 +28,19 @@ export function describeFailure(error: { Error?: string; Cause?: unknown }, dept
   try {
     parsed = JSON.parse(cause);
   } catch {
-    return { name, message: cause.slice(0, MAX_MESSAGE) };
+    return { name, message: cause };
   }
   if (parsed !== null && typeof parsed === 'object') {
     const record = parsed as Record<string, unknown>;
     if (typeof record.errorMessage === 'string')
       return {
         name: typeof record.errorType === 'string' ? record.errorType : name,
-        message: record.errorMessage.slice(0, MAX_MESSAGE),
+        message: record.errorMessage,
       };
     if (typeof record.Error === 'string' && depth < 3)
-      return describeFailure({ Error: record.Error, Cause: record.Cause }, depth + 1);
+      return unwrapFailure({ Error: record.Error, Cause: record.Cause }, depth + 1);
   }
-  return { name, message: cause.slice(0, MAX_MESSAGE) };
+  return { name, message: cause };
 }
 
 export interface FailResult {
@@ -52,10 +56,11 @@ export interface FailResult {
 export async function failPipe(
   runtime: Runtime,
   pipeId: string,
-  failure: Failure,
+  raw: Failure,
   actor: string,
 ): Promise<FailResult> {
   const { store } = runtime;
+  const failure = { name: raw.name, message: sanitizeMessage(raw.message) };
   let state: PipeState | null;
   try {
     await store.recordError(pipeId, failure);

@@ -26,6 +26,8 @@ export const registerPipeTask = defineTask('RegisterPipe', input, async (runtime
     rules: runtime.createRules ?? { allowPlainSecrets: false, defaultDestination: null },
     idempotencyKey: `execution:${command.executionName}`,
     actor: requestedBy,
+    // Who started the execution is not known here: the right to start it is the check.
+    caller: null,
     reason: `created by the create machine's execution ${command.executionName}`,
   });
   return {

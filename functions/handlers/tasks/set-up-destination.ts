@@ -1,9 +1,11 @@
+import { claimNewTables } from '../../engines/table-ownership.js';
 import { defineTask } from '../task.js';
 import { applyEvent, loadPipe, pipeInput, targetDatabaseOf, withConnections } from './common.js';
 
 /**
- * Setup → Snapshot (or Running for cdc_only): ClickHouse database and tables, the table
- * mappings, and the CDC start point, recorded before the snapshot reads anything.
+ * Setup → Snapshot (or Running for cdc_only): ClickHouse database and tables (each claimed for
+ * the pipe first: engines/table-ownership.ts), the table mappings, and the CDC start point,
+ * recorded before the snapshot reads anything.
  */
 export const setUpDestinationTask = defineTask('SetUpDestination', pipeInput, async (runtime, input) => {
   const loaded = await loadPipe(runtime, input.pipeId);
@@ -12,15 +14,28 @@ export const setUpDestinationTask = defineTask('SetUpDestination', pipeInput, as
   const cdcOnly = settings.replicationMode === 'cdc_only';
   const tables = await withConnections(runtime, loaded, async ({ destination, changeSource }) => {
     const existing = new Set((await store.listTableMappings(pipe.id)).map((mapping) => mapping.tableKey));
-    const keys: string[] = [];
-    for (const mapping of settings.tableMappings) {
+    const targets = settings.tableMappings.map((mapping) => {
       const tableKey = `${mapping.sourceDatabaseName}.${mapping.sourceCollection}`;
-      const database = targetDatabaseOf(pipe, settings, tableKey);
-      await destination.ensureDatabase(database);
-      await destination.createTable(
-        { database, table: mapping.targetTable },
-        { useJsonNativeFormat: settings.useJsonNativeFormat, deleteOnMerge: settings.deleteOnMerge },
-      );
+      return {
+        mapping,
+        tableKey,
+        ref: { database: targetDatabaseOf(pipe, settings, tableKey), table: mapping.targetTable },
+      };
+    });
+    // Each table is claimed for this pipe before it is created (refused when another pipe owns
+    // it or it exists without an owner); a re-run passes on its own claims.
+    await claimNewTables(
+      { store, destination },
+      pipe.id,
+      targets.map((target) => target.ref),
+    );
+    const keys: string[] = [];
+    for (const { mapping, tableKey, ref } of targets) {
+      await destination.ensureDatabase(ref.database);
+      await destination.createTable(ref, {
+        useJsonNativeFormat: settings.useJsonNativeFormat,
+        deleteOnMerge: settings.deleteOnMerge,
+      });
       if (!existing.has(tableKey)) await store.putTableMapping(pipe.id, mapping, 'Pending');
       keys.push(tableKey);
     }

@@ -1,7 +1,7 @@
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseDestination } from '../../../functions/adapters/clickhouse/destination.js';
-import { swappedOutTableName } from '../../../functions/adapters/clickhouse/swap.js';
+import { SWAPPED_OUT_MARKER, swappedOutTableName } from '../../../functions/adapters/clickhouse/swap.js';
 import type { TableRef } from '../../../functions/ports/destination.js';
 import { startTestClickHouse, type TestClickHouse } from '../../support/clickhouse.js';
 import { generatedRows } from './fixtures.js';
@@ -119,7 +119,9 @@ describe('resync swap', () => {
 
     const crashed = { database: 'legacy', table: 'halfway' };
     await prepare(crashed, 5, 9);
-    // A crash between the two renames of a non-atomic database: live name missing.
+    // A crash between the two renames of a non-atomic database: live name missing (the swap
+    // marks the live table before it renames it aside, so its clean-up knows the table is its own).
+    await reader.command({ query: `ALTER TABLE legacy.halfway MODIFY COMMENT '${SWAPPED_OUT_MARKER}'` });
     await reader.command({
       query: `RENAME TABLE legacy.halfway TO legacy.${swappedOutTableName('halfway')}`,
     });

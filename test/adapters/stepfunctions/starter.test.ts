@@ -66,13 +66,16 @@ describe('StepFunctionsStarter', () => {
     );
   });
 
-  it('maps throttling and service errors to TransientError, and passes other refusals through', async () => {
+  it('maps throttling and service errors to TransientError, and other refusals to FatalError saying what to fix', async () => {
     endpoint.answer(errorAnswer(400, 'ThrottlingException', 'Rate exceeded'));
     await expect(starter.start('create', input)).rejects.toBeInstanceOf(TransientError);
     endpoint.answer(errorAnswer(500, 'InternalError'));
     await expect(starter.start('create', input)).rejects.toBeInstanceOf(TransientError);
     endpoint.answer(errorAnswer(400, 'StateMachineDoesNotExist'));
-    await expect(starter.start('create', input)).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
+    await expect(starter.start('create', input)).rejects.toMatchObject({
+      name: 'FatalError',
+      message: expect.stringMatching(/pipes-create does not exist \(StateMachineDoesNotExist, HTTP 400\)/),
+    });
   });
 
   it('hashes request ids that are not valid execution names', () => {
