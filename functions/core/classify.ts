@@ -275,7 +275,12 @@ function awsNetworkCode(err: unknown): string | undefined {
 const includes = (names: readonly string[], name: string): boolean => names.includes(name);
 
 /** Why a retry is expected to work, or undefined when nothing says so. */
-function awsRetryReason(err: unknown, duck: Duck, name: string, service: AwsService | undefined): string | undefined {
+function awsRetryReason(
+  err: unknown,
+  duck: Duck,
+  name: string,
+  service: AwsService | undefined,
+): string | undefined {
   const status = awsStatus(duck);
   const retryable = duck.$retryable as { throttling?: unknown } | undefined;
   if (
@@ -294,10 +299,14 @@ function awsRetryReason(err: unknown, duck: Duck, name: string, service: AwsServ
   if (name === 'InvalidSignatureException' && /signature expired/i.test(messageOf(err))) {
     return 'was signed with a clock the SDK corrects on the next attempt';
   }
-  if (includes(AWS_TRANSIENT_NAMES, name) || includes(AWS_TRANSIENT_NAMES_BY_SERVICE[service ?? ''] ?? [], name)) {
+  if (
+    includes(AWS_TRANSIENT_NAMES, name) ||
+    includes(AWS_TRANSIENT_NAMES_BY_SERVICE[service ?? ''] ?? [], name)
+  ) {
     return 'failed for now';
   }
-  if (typeof retryable === 'object' && retryable !== null) return 'failed for now (the SDK marks it retryable)';
+  if (typeof retryable === 'object' && retryable !== null)
+    return 'failed for now (the SDK marks it retryable)';
   if (duck.$fault === 'server' || (status !== undefined && status >= AWS_SERVER_ERROR_STATUS)) {
     return 'failed on the service side';
   }
@@ -338,7 +347,9 @@ export function classifyAwsError(err: unknown, service?: AwsService, call: AwsCa
   const retry = awsRetryReason(err, duck, name, service);
   if (retry !== undefined) {
     const text = `${what} ${retry} (${answered}): retrying later is expected to work. ${said}`;
-    return service === 'dynamodb' ? new StoreUnavailableError(text, options) : new TransientError(text, options);
+    return service === 'dynamodb'
+      ? new StoreUnavailableError(text, options)
+      : new TransientError(text, options);
   }
   if (!isAwsError(duck)) return new FatalError(`${what} failed unexpectedly: ${message}`, options);
 
@@ -391,7 +402,10 @@ export function classifyAwsError(err: unknown, service?: AwsService, call: AwsCa
       options,
     );
   }
-  return new FatalError(`${what} failed with an error not known to be transient (${answered}). ${said}`, options);
+  return new FatalError(
+    `${what} failed with an error not known to be transient (${answered}). ${said}`,
+    options,
+  );
 }
 
 /**

@@ -12,6 +12,7 @@ import { isOwner } from '../core/principals.js';
 import type { PipeRecord, PipeStore } from '../ports/pipe-store.js';
 import type { SecretOwners } from '../ports/secrets.js';
 import { namespaceKey } from './table-context.js';
+import { refuseTablesOwnedElsewhere } from './table-ownership.js';
 
 /** What a deployment accepts in a create request beyond the request's own rules. */
 export interface CreateRules {
@@ -58,7 +59,10 @@ export class SecretNotOwnedError extends FatalError {
  * state). Bad input is an InvalidSettingsError listing every field error, before anything is stored.
  */
 export async function registerPipe(
-  store: Pick<PipeStore, 'createPipe' | 'listTableMappings' | 'putTableMapping'>,
+  store: Pick<
+    PipeStore,
+    'createPipe' | 'listTableMappings' | 'putTableMapping' | 'getTableClaim' | 'getPipe'
+  >,
   input: RegisterPipeInput,
 ): Promise<{ pipe: PipeRecord; created: boolean }> {
   const parsed = parseCreatePipeRequest(input.request);
@@ -72,6 +76,7 @@ export async function registerPipe(
     errors.push({ path: 'destination', message: 'is required: this deployment has no default destination' });
   if (errors.length > 0) throw new InvalidSettingsError(errors);
   await checkSecretOwners(parsed, input);
+  await refuseTablesOfOtherPipes(store, parsed, destination as Record<string, unknown>);
   const { pipe, created } = await store.createPipe({
     name: parsed.name,
     ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
@@ -87,6 +92,27 @@ export async function registerPipe(
     await store.putTableMapping(pipe.id, { sourceDatabaseName, sourceCollection, targetTable });
   }
   return { pipe, created };
+}
+
+/**
+ * A 409 before anything is stored when a target table belongs to another pipe (the Task that
+ * creates the tables checks again, and also refuses tables that exist without an owner). A
+ * claim of a pipe with this very name is a retry of this create: names are unique.
+ */
+async function refuseTablesOfOtherPipes(
+  store: Pick<PipeStore, 'getTableClaim' | 'getPipe'>,
+  request: CreatePipeRequest,
+  destination: Record<string, unknown>,
+): Promise<void> {
+  const fallback = typeof destination.database === 'string' ? destination.database : '';
+  for (const mapping of request.settings.tableMappings) {
+    const ref = { database: mapping.targetDatabase ?? fallback, table: mapping.targetTable };
+    const claim = await store.getTableClaim(ref);
+    if (!claim) continue;
+    const owner = await store.getPipe(claim.pipeId).catch(() => null);
+    if (owner?.name === request.name) continue;
+    await refuseTablesOwnedElsewhere(store, null, [ref]);
+  }
 }
 
 /** In the cloud: no connection string, no password, no credentials inside a URL. */

@@ -4,11 +4,14 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LambdaCdcTrigger } from '../../functions/adapters/lambda/cdc-trigger.js';
 import { EventBridgeCdcScheduler } from '../../functions/adapters/scheduler/index.js';
-import { StepFunctionsStarter, stateMachineArnsFromEnv } from '../../functions/adapters/stepfunctions/index.js';
+import {
+  StepFunctionsStarter,
+  stateMachineArnsFromEnv,
+} from '../../functions/adapters/stepfunctions/index.js';
+import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/starter.js';
 import { ERROR_NAMES } from '../../functions/core/error-names.js';
 import { FatalError, TransientError } from '../../functions/core/errors.js';
 import { LIFECYCLE_OPERATIONS, type OperationInput } from '../../functions/ports/lifecycle.js';
-import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/starter.js';
 import { type AwsFault, FAULTS, injectAwsFaults } from '../support/aws-faults.js';
 import { type AwsEndpoint, startAwsEndpoint, TEST_CLIENT_CONFIG } from './stepfunctions/aws-endpoint.js';
 
@@ -79,9 +82,20 @@ const TRANSIENT: [string, AwsFault][] = [
   ['InternalServerException (500)', { kind: 'answer', status: 500, type: 'InternalServerException' }],
   ['ServiceUnavailable (503)', FAULTS.serviceUnavailable],
   ['ECONNRESET', FAULTS.connectionReset],
-  ['EAI_AGAIN', { kind: 'socket', code: 'EAI_AGAIN', message: 'getaddrinfo EAI_AGAIN states.eu-west-1.amazonaws.com' }],
+  [
+    'EAI_AGAIN',
+    { kind: 'socket', code: 'EAI_AGAIN', message: 'getaddrinfo EAI_AGAIN states.eu-west-1.amazonaws.com' },
+  ],
   ['TimeoutError', FAULTS.timeout],
-  ['ExpiredTokenException', { kind: 'answer', status: 400, type: 'ExpiredTokenException', message: 'The security token included in the request is expired' }],
+  [
+    'ExpiredTokenException',
+    {
+      kind: 'answer',
+      status: 400,
+      type: 'ExpiredTokenException',
+      message: 'The security token included in the request is expired',
+    },
+  ],
 ];
 
 const accessDenied: AwsFault = {
@@ -124,7 +138,12 @@ describe('AWS adapters under throttling and 5xx answers', () => {
   });
 
   it('a schedule group that is not there (ensure) is fatal and names it', async () => {
-    const error = await scheduler({ kind: 'answer', status: 404, type: 'ResourceNotFoundException', message: 'Schedule group pipes-cdc does not exist.' })
+    const error = await scheduler({
+      kind: 'answer',
+      status: 404,
+      type: 'ResourceNotFoundException',
+      message: 'Schedule group pipes-cdc does not exist.',
+    })
       .ensure('p-1', 60)
       .catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(FatalError);
@@ -134,11 +153,17 @@ describe('AWS adapters under throttling and 5xx answers', () => {
   it('the CDC trigger never throws; a denied invoke is logged with the permission to grant', async () => {
     const logged: string[] = [];
     const functionArn = 'arn:aws:lambda:eu-west-1:123456789012:function:pipes-cdc-batch';
-    const client = withFault(new LambdaClient({ ...TEST_CLIENT_CONFIG, endpoint: endpoint.url }), accessDenied);
+    const client = withFault(
+      new LambdaClient({ ...TEST_CLIENT_CONFIG, endpoint: endpoint.url }),
+      accessDenied,
+    );
     const trigger = new LambdaCdcTrigger(client, functionArn, (line) => logged.push(line));
     await expect(trigger.runSoon('p-1', 'hand-over')).resolves.toBe(false);
     expect(logged.join('\n')).toMatch(/lambda:InvokeFunction/);
-    const throttled = withFault(new LambdaClient({ ...TEST_CLIENT_CONFIG, endpoint: endpoint.url }), FAULTS.tooManyRequests);
+    const throttled = withFault(
+      new LambdaClient({ ...TEST_CLIENT_CONFIG, endpoint: endpoint.url }),
+      FAULTS.tooManyRequests,
+    );
     const quiet = new LambdaCdcTrigger(throttled, functionArn, (line) => logged.push(line));
     await expect(quiet.runSoon('p-1', 'hand-over')).resolves.toBe(false);
   });

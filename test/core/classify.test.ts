@@ -269,7 +269,11 @@ function awsError(
   return Object.assign(new Error(extra.message ?? `${name} happened`), {
     name,
     $fault: extra.fault ?? (status !== undefined && status >= 500 ? 'server' : 'client'),
-    $metadata: { ...(status === undefined ? {} : { httpStatusCode: status }), attempts: 3, totalRetryDelay: 900 },
+    $metadata: {
+      ...(status === undefined ? {} : { httpStatusCode: status }),
+      attempts: 3,
+      totalRetryDelay: 900,
+    },
     ...(extra.retryable ? { $retryable: extra.retryable } : {}),
   });
 }
@@ -284,11 +288,23 @@ const CALL = { operation: 'PutItem', resource: 'PipeStore' };
 
 /** [what, error, service] → retried: the pipe store's as StoreUnavailableError, the others' as TransientError. */
 const AWS_RETRYABLE: [string, unknown, AwsService][] = [
-  ...AWS_THROTTLING_NAMES.map((name): [string, unknown, AwsService] => [name, awsError(name, 400), 'dynamodb']),
+  ...AWS_THROTTLING_NAMES.map((name): [string, unknown, AwsService] => [
+    name,
+    awsError(name, 400),
+    'dynamodb',
+  ]),
   ['ThrottlingException from Step Functions', awsError('ThrottlingException', 400), 'stepfunctions'],
   ['TooManyRequestsException from Lambda (429)', awsError('TooManyRequestsException', 429), 'lambda'],
-  ['LimitExceededException from DynamoDB (control plane)', awsError('LimitExceededException', 400), 'dynamodb'],
-  ['an unknown name with $retryable.throttling', awsError('SomethingNew', 400, { retryable: { throttling: true } }), 'scheduler'],
+  [
+    'LimitExceededException from DynamoDB (control plane)',
+    awsError('LimitExceededException', 400),
+    'dynamodb',
+  ],
+  [
+    'an unknown name with $retryable.throttling',
+    awsError('SomethingNew', 400, { retryable: { throttling: true } }),
+    'scheduler',
+  ],
   ['an unknown name with $retryable', awsError('SomethingNew', 400, { retryable: {} }), 'dynamodb'],
   ['an unknown name answered 429', awsError('SomethingNew', 429), 'secretsmanager'],
   ['InternalServerError 500 from DynamoDB', awsError('InternalServerError', 500), 'dynamodb'],
@@ -300,40 +316,124 @@ const AWS_RETRYABLE: [string, unknown, AwsService][] = [
   ['$fault server without a status', awsError('Weird', undefined, { fault: 'server' }), 'dynamodb'],
   ['RequestTimeout', awsError('RequestTimeout', 408), 'scheduler'],
   ['RequestTimeoutException', awsError('RequestTimeoutException', 400), 'lambda'],
-  ['the SDK request timeout (TimeoutError)', Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError', $metadata: { attempts: 1 } }), 'dynamodb'],
+  [
+    'the SDK request timeout (TimeoutError)',
+    Object.assign(new Error('Connection timed out after 1000 ms'), {
+      name: 'TimeoutError',
+      $metadata: { attempts: 1 },
+    }),
+    'dynamodb',
+  ],
   ['ECONNRESET (socket hang up)', socketError('ECONNRESET', 'socket hang up'), 'dynamodb'],
   ['ECONNREFUSED', socketError('ECONNREFUSED'), 'stepfunctions'],
   ['ETIMEDOUT', socketError('ETIMEDOUT'), 'scheduler'],
   ['EPIPE', socketError('EPIPE'), 'secretsmanager'],
   ['EAI_AGAIN (DNS for now)', socketError('EAI_AGAIN'), 'lambda'],
-  ['a socket error as the cause of a wrapper', new Error('send failed', { cause: socketError('ECONNRESET') }), 'dynamodb'],
+  [
+    'a socket error as the cause of a wrapper',
+    new Error('send failed', { cause: socketError('ECONNRESET') }),
+    'dynamodb',
+  ],
   ['"socket hang up" without a code', new Error('socket hang up'), 'dynamodb'],
-  ['ExpiredTokenException (Lambda refreshes its credentials)', awsError('ExpiredTokenException', 400), 'dynamodb'],
+  [
+    'ExpiredTokenException (Lambda refreshes its credentials)',
+    awsError('ExpiredTokenException', 400),
+    'dynamodb',
+  ],
   ['ExpiredToken', awsError('ExpiredToken', 403), 'secretsmanager'],
   ['RequestTimeTooSkewed (the SDK corrects its clock)', awsError('RequestTimeTooSkewed', 403), 'scheduler'],
-  ['InvalidSignatureException "Signature expired"', awsError('InvalidSignatureException', 400, { message: 'Signature expired: 20261122T020000Z is now earlier than 20261122T020500Z' }), 'dynamodb'],
+  [
+    'InvalidSignatureException "Signature expired"',
+    awsError('InvalidSignatureException', 400, {
+      message: 'Signature expired: 20261122T020000Z is now earlier than 20261122T020500Z',
+    }),
+    'dynamodb',
+  ],
   ['TransactionConflictException', awsError('TransactionConflictException', 400), 'dynamodb'],
-  ['ExecutionLimitExceeded (running executions end)', awsError('ExecutionLimitExceeded', 400), 'stepfunctions'],
+  [
+    'ExecutionLimitExceeded (running executions end)',
+    awsError('ExecutionLimitExceeded', 400),
+    'stepfunctions',
+  ],
 ];
 
 /** [what, error, service, what the message must say] → fatal, with what to fix. */
 const AWS_FATAL: [string, unknown, AwsService, RegExp[]][] = [
-  ['AccessDeniedException', awsError('AccessDeniedException', 400, { message: 'User: arn:aws:sts::1:assumed-role/r/f is not authorized to perform: dynamodb:PutItem' }), 'dynamodb', [/denied/, /dynamodb:PutItem/, /PipeStore/, /not authorized to perform/]],
-  ['AccessDenied (403)', awsError('AccessDenied', 403), 'secretsmanager', [/denied/, /secretsmanager:PutItem/]],
-  ['UnrecognizedClientException (bad credentials)', awsError('UnrecognizedClientException', 400), 'dynamodb', [/credentials/]],
-  ['InvalidSignatureException (not expired)', awsError('InvalidSignatureException', 400, { message: 'The request signature we calculated does not match' }), 'dynamodb', [/credentials/]],
+  [
+    'AccessDeniedException',
+    awsError('AccessDeniedException', 400, {
+      message: 'User: arn:aws:sts::1:assumed-role/r/f is not authorized to perform: dynamodb:PutItem',
+    }),
+    'dynamodb',
+    [/denied/, /dynamodb:PutItem/, /PipeStore/, /not authorized to perform/],
+  ],
+  [
+    'AccessDenied (403)',
+    awsError('AccessDenied', 403),
+    'secretsmanager',
+    [/denied/, /secretsmanager:PutItem/],
+  ],
+  [
+    'UnrecognizedClientException (bad credentials)',
+    awsError('UnrecognizedClientException', 400),
+    'dynamodb',
+    [/credentials/],
+  ],
+  [
+    'InvalidSignatureException (not expired)',
+    awsError('InvalidSignatureException', 400, {
+      message: 'The request signature we calculated does not match',
+    }),
+    'dynamodb',
+    [/credentials/],
+  ],
   ['KMSAccessDeniedException', awsError('KMSAccessDeniedException', 400), 'dynamodb', [/KMS/, /kms:Decrypt/]],
   ['DecryptionFailure', awsError('DecryptionFailure', 400), 'secretsmanager', [/KMS/, /kms:Decrypt/]],
-  ['ValidationException', awsError('ValidationException', 400, { message: 'One or more parameter values were invalid' }), 'dynamodb', [/invalid/, /One or more parameter values/]],
+  [
+    'ValidationException',
+    awsError('ValidationException', 400, { message: 'One or more parameter values were invalid' }),
+    'dynamodb',
+    [/invalid/, /One or more parameter values/],
+  ],
   ['InvalidParameterException', awsError('InvalidParameterException', 400), 'secretsmanager', [/invalid/]],
   ['InvalidArn', awsError('InvalidArn', 400), 'stepfunctions', [/invalid/]],
-  ['ResourceNotFoundException', awsError('ResourceNotFoundException', 400, { message: 'Requested resource not found' }), 'dynamodb', [/PipeStore/, /does not exist/, /deployed/]],
-  ['StateMachineDoesNotExist', awsError('StateMachineDoesNotExist', 400), 'stepfunctions', [/PipeStore/, /does not exist/]],
+  [
+    'ResourceNotFoundException',
+    awsError('ResourceNotFoundException', 400, { message: 'Requested resource not found' }),
+    'dynamodb',
+    [/PipeStore/, /does not exist/, /deployed/],
+  ],
+  [
+    'StateMachineDoesNotExist',
+    awsError('StateMachineDoesNotExist', 400),
+    'stepfunctions',
+    [/PipeStore/, /does not exist/],
+  ],
   ['ServiceQuotaExceededException', awsError('ServiceQuotaExceededException', 402), 'scheduler', [/quota/]],
-  ['LimitExceededException from Secrets Manager (a quota, not throttling)', awsError('LimitExceededException', 400), 'secretsmanager', [/quota/]],
-  ['a ConditionalCheckFailedException the store did not handle', awsError('ConditionalCheckFailedException', 400), 'dynamodb', [/conditional/]],
-  ['an unknown client fault', awsError('BrandNewException', 400), 'scheduler', [/not known to be transient/, /BrandNewException/]],
-  ['a plain bug inside the call', new TypeError('cannot read properties of undefined'), 'dynamodb', [/cannot read properties/]],
+  [
+    'LimitExceededException from Secrets Manager (a quota, not throttling)',
+    awsError('LimitExceededException', 400),
+    'secretsmanager',
+    [/quota/],
+  ],
+  [
+    'a ConditionalCheckFailedException the store did not handle',
+    awsError('ConditionalCheckFailedException', 400),
+    'dynamodb',
+    [/conditional/],
+  ],
+  [
+    'an unknown client fault',
+    awsError('BrandNewException', 400),
+    'scheduler',
+    [/not known to be transient/, /BrandNewException/],
+  ],
+  [
+    'a plain bug inside the call',
+    new TypeError('cannot read properties of undefined'),
+    'dynamodb',
+    [/cannot read properties/],
+  ],
 ];
 
 describe('AWS SDK errors (by their shape: name, $fault, $retryable, $metadata, Node codes)', () => {
@@ -384,6 +484,8 @@ describe('AWS SDK errors (by their shape: name, $fault, $retryable, $metadata, N
       message: expect.stringMatching(/Pipes/),
     });
     const { ExecutionLimitExceeded } = await import('@aws-sdk/client-sfn');
-    expect(classifyAwsError(new ExecutionLimitExceeded({ message: 'too many', $metadata }), 'stepfunctions')).toBeInstanceOf(TransientError);
+    expect(
+      classifyAwsError(new ExecutionLimitExceeded({ message: 'too many', $metadata }), 'stepfunctions'),
+    ).toBeInstanceOf(TransientError);
   });
 });

@@ -34,9 +34,19 @@ describe('create-pipe request', () => {
     const request = parseCreatePipeRequest({
       ...valid,
       source: { secretArn: ARN },
-      destination: { url: 'https://ch.example.com:8443', database: 'analytics', secretArn: ARN },
+      destination: { database: 'analytics', secretArn: ARN },
     });
     expect(request.source).toEqual({ secretArn: ARN });
+    expect(request.destination).toEqual({ database: 'analytics', secretArn: ARN });
+  });
+
+  it('refuses a URL beside a destination secret: the endpoint comes from the secret', () => {
+    expect(
+      errorsOf({
+        ...valid,
+        destination: { url: 'https://listener.example', database: 'analytics', secretArn: ARN },
+      }),
+    ).toContainEqual({ path: 'destination.url', message: expect.stringMatching(/comes from the secret/) });
   });
 
   it('accepts a plain destination with an empty password (local ClickHouse default user)', () => {
@@ -88,7 +98,7 @@ describe('create-pipe request', () => {
       'destination without credentials',
       { destination: { url: 'http://h', database: 'd' } },
       'destination',
-      /username and password or secretArn/,
+      /url, database, username and password, or database and secretArn/,
     ],
     ['missing settings', { settings: undefined }, 'settings', /is required/],
     [

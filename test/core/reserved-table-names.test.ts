@@ -27,21 +27,23 @@ describe('reserved table name suffixes', () => {
     expect(resyncTableName('x')).toBe('x_resync');
     expect(swappedOutTableName('x')).toBe('x_swapped_out');
     for (const name of [resyncTableName('x'), swappedOutTableName('x')])
-      expect(RESERVED_TABLE_SUFFIXES.some((suffix) => name.endsWith(suffix)), name).toBe(true);
+      expect(
+        RESERVED_TABLE_SUFFIXES.some((suffix) => name.endsWith(suffix)),
+        name,
+      ).toBe(true);
   });
 
-  it.each([
-    'x_swapped_out',
-    'x_resync',
-    'orders_swapped_out',
-  ])('refuses %s as a targetTable, as a field error on the mapping', (name) => {
-    expect(targetTableErrors(name)).toEqual([
-      {
-        path: 'settings.tableMappings[1].targetTable',
-        message: expect.stringMatching(/must not end with _(resync|swapped_out): that suffix is reserved/),
-      },
-    ]);
-  });
+  it.each(['x_swapped_out', 'x_resync', 'orders_swapped_out'])(
+    'refuses %s as a targetTable, as a field error on the mapping',
+    (name) => {
+      expect(targetTableErrors(name)).toEqual([
+        {
+          path: 'settings.tableMappings[1].targetTable',
+          message: expect.stringMatching(/must not end with _(resync|swapped_out): that suffix is reserved/),
+        },
+      ]);
+    },
+  );
 
   it.each(['x_swapped', 'swapped_out', 'x_swapped_out_2', 'resync', 'x_resynced'])(
     'accepts %s (the suffix alone, or not at the end)',

@@ -26,7 +26,9 @@ describe('a resync touches only its own pipe tables', () => {
       { db: 'shop', coll: 'items', target: table, state: 'Replicating' },
     ]);
     expect((await store.claimTable(owner, { database: 'default', table })).pipeId).toBe(owner);
-    const intruder = await createPipeWithTables(store, [{ db: 'other', coll: 'items', target: table, state }]);
+    const intruder = await createPipeWithTables(store, [
+      { db: 'other', coll: 'items', target: table, state },
+    ]);
     return { owner, intruder };
   }
 
@@ -35,7 +37,10 @@ describe('a resync touches only its own pipe tables', () => {
     const log: string[] = [];
     const destination = new MemoryDestination(log);
     await expect(
-      prepareResyncTables({ store, destination }, { pipeId: intruder, tableKeys: ['other.items'], startCdc: false }),
+      prepareResyncTables(
+        { store, destination },
+        { pipeId: intruder, tableKeys: ['other.items'], startCdc: false },
+      ),
     ).rejects.toMatchObject({
       name: 'TableOwnedByAnotherPipeError',
       message: expect.stringContaining(`default.shared belongs to pipe ${owner}`),
@@ -49,7 +54,10 @@ describe('a resync touches only its own pipe tables', () => {
     const log: string[] = [];
     const destination = new MemoryDestination(log);
     await expect(
-      swapResyncTables({ store, destination }, { pipeId: intruder, tableKeys: ['other.items'], startCdc: false }),
+      swapResyncTables(
+        { store, destination },
+        { pipeId: intruder, tableKeys: ['other.items'], startCdc: false },
+      ),
     ).rejects.toMatchObject({ name: 'TableOwnedByAnotherPipeError' });
     expect(log).toEqual([]);
     expect(await store.getLease(intruder, 'cdc')).toBeNull();

@@ -27,14 +27,24 @@ export const FAULTS = {
     message: 'The level of configured provisioned throughput for the table was exceeded.',
   },
   throttling: { kind: 'answer', status: 400, type: 'ThrottlingException', message: 'Rate exceeded' },
-  tooManyRequests: { kind: 'answer', status: 429, type: 'TooManyRequestsException', message: 'Rate exceeded' },
+  tooManyRequests: {
+    kind: 'answer',
+    status: 429,
+    type: 'TooManyRequestsException',
+    message: 'Rate exceeded',
+  },
   internalError: {
     kind: 'answer',
     status: 500,
     type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
     message: 'Internal server error',
   },
-  serviceUnavailable: { kind: 'answer', status: 503, type: 'ServiceUnavailable', message: 'Service Unavailable' },
+  serviceUnavailable: {
+    kind: 'answer',
+    status: 503,
+    type: 'ServiceUnavailable',
+    message: 'Service Unavailable',
+  },
   connectionReset: { kind: 'socket', code: 'ECONNRESET', message: 'socket hang up' },
   timeout: { kind: 'timeout' },
   accessDenied: {
@@ -79,7 +89,9 @@ interface WithMiddleware {
 const NAME = 'testAwsFaultInjection';
 
 function faultAnswer(fault: Extract<AwsFault, { kind: 'answer' }>, requestId: string) {
-  const body = new TextEncoder().encode(JSON.stringify({ __type: fault.type, message: fault.message ?? fault.type }));
+  const body = new TextEncoder().encode(
+    JSON.stringify({ __type: fault.type, message: fault.message ?? fault.type }),
+  );
   const shortType = fault.type.split('#').pop() ?? fault.type;
   return {
     statusCode: fault.status,
@@ -119,7 +131,9 @@ export function injectAwsFaults(
       const command = context.commandName ?? 'UnknownCommand';
       const fault = on ? choose({ command, input: args.input, n: calls }) : undefined;
       if (!fault) return next(args);
-      fired.push(`${command}: ${fault.kind === 'answer' ? `${fault.status} ${fault.type.split('#').pop()}` : fault.kind === 'socket' ? fault.code : 'TimeoutError'}${fault.after ? ' (after it was applied)' : ''}`);
+      fired.push(
+        `${command}: ${fault.kind === 'answer' ? `${fault.status} ${fault.type.split('#').pop()}` : fault.kind === 'socket' ? fault.code : 'TimeoutError'}${fault.after ? ' (after it was applied)' : ''}`,
+      );
       if (fault.after) await next(args);
       if (fault.kind === 'answer') return { response: faultAnswer(fault, `injected-${calls}`) };
       throw faultError(fault);

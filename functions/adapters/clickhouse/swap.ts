@@ -14,7 +14,8 @@ export { swappedOutTableName };
  * `<table>_swapped_out` without it (a user's table, a mapping from before the suffix was
  * reserved) is never renamed over, dropped or read as a swap in progress.
  */
-export const SWAPPED_OUT_MARKER = 'mongo-clickhouse-pipes: old rows set aside by a resync swap, to be dropped';
+export const SWAPPED_OUT_MARKER =
+  'mongo-clickhouse-pipes: old rows set aside by a resync swap, to be dropped';
 
 /** Codes with which a server or database engine says it has no EXCHANGE: NOT_IMPLEMENTED, SYNTAX_ERROR. */
 const NO_EXCHANGE_CODES = new Set(['48', '62']);

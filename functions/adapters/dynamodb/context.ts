@@ -85,9 +85,12 @@ export function withNamedStoreErrors(client: DynamoDBClient): DynamoDBClient {
         return await next(args);
       } catch (error) {
         if (error instanceof PipeError) throw error;
-        const call = { operation: context.commandName, resource: `table ${tableOf(args.input) ?? '(unknown)'}` };
+        const call = {
+          operation: context.commandName,
+          resource: `table ${tableOf(args.input) ?? '(unknown)'}`,
+        };
         if (!isConditionalCheckFailed(error)) throw classifyAwsError(error, 'dynamodb', call);
-        if (!context[UNANSWERED] || process.env.NO_OWN_WRITE_FIX) throw error;
+        if (!context[UNANSWERED]) throw error;
         throw new StoreUnavailableError(
           `DynamoDB ${call.operation?.replace(/Command$/, '')} on ${call.resource}: the condition failed on a ` +
             'retry of a request whose earlier attempt got no answer, so that attempt may have landed; ' +

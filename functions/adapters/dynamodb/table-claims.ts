@@ -130,7 +130,10 @@ export async function claimTable(
   );
 }
 
-export async function getTableClaim(ctx: StoreContext, tableInput: TableRef): Promise<TableClaimRecord | null> {
+export async function getTableClaim(
+  ctx: StoreContext,
+  tableInput: TableRef,
+): Promise<TableClaimRecord | null> {
   const ref = requireTableRef(tableInput);
   const stored = await getItem(ctx, tableClaimKey(ref.database, ref.table));
   if (!stored) return null;

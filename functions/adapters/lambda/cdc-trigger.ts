@@ -33,7 +33,9 @@ export class LambdaCdcTrigger implements CdcTrigger {
         resource: `the CDC function ${this.functionArn}`,
       });
       const fix = classified.disposition === 'retry' ? '' : `; ${classified.message}`;
-      this.log(`pipe ${pipeId}: could not start the next CDC run (${reason}): ${name}; the schedule will${fix}`);
+      this.log(
+        `pipe ${pipeId}: could not start the next CDC run (${reason}): ${name}; the schedule will${fix}`,
+      );
       return false;
     }
   }

@@ -76,7 +76,9 @@ export class StepFunctionsStarter implements LifecycleStarter {
         'stepfunctions',
         { operation: 'StartExecution', resource: `the ${operation} state machine ${stateMachineArn}` },
         () =>
-          this.client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
+          this.client.send(
+            new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+          ),
         alreadyStarted,
       );
       return { executionId: result.executionArn ?? executionArnOf(stateMachineArn, name) };

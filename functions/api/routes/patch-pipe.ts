@@ -3,6 +3,7 @@ import { InvalidSettingsError } from '../../core/errors.js';
 import { friendlyIssueMessage, toFieldErrors } from '../../core/field-errors.js';
 import { parseSettings, type TableMapping, tableMappingsSchema } from '../../core/settings.js';
 import { applySettingsChange } from '../../core/settings-change.js';
+import { refuseTablesOwnedElsewhere } from '../../engines/table-ownership.js';
 import type { PipeRecord } from '../../ports/pipe-store.js';
 import { readJsonBody } from '../body.js';
 import type { ApiDeps, RequestContext } from '../deps.js';
@@ -67,6 +68,16 @@ async function addTables(
     return [];
   });
   if (conflicts.length > 0) throw new BadRequestError(conflicts);
+  // A table another pipe owns is a 409 now, not a Failed pipe later (the Task checks again).
+  const database = (pipe.destination as { database?: unknown } | null)?.database;
+  await refuseTablesOwnedElsewhere(
+    deps.store,
+    pipe.id,
+    mappings.map((mapping) => ({
+      database: mapping.targetDatabase ?? (typeof database === 'string' ? database : ''),
+      table: mapping.targetTable,
+    })),
+  );
   const newKeys = mappings.map((mapping) => tableKeyOf(mapping));
   const removed = new Set(tables.filter((table) => table.state === 'Removed').map((table) => table.tableKey));
   const current = storedSettings(pipe);
@@ -93,6 +104,22 @@ async function removeTables(
   const all = await deps.store.listTableMappings(pipe.id);
   requireTables(all, keys, 'tableMappingsToRemove');
   const remaining = all.filter((table) => table.state !== 'Removed' && !keys.includes(table.tableKey));
+  if (body.dropTables) {
+    const settings = storedSettings(pipe);
+    const database = (pipe.destination as { database?: unknown } | null)?.database;
+    await refuseTablesOwnedElsewhere(
+      deps.store,
+      pipe.id,
+      all
+        .filter((table) => keys.includes(table.tableKey))
+        .map((table) => ({
+          database:
+            settings.tableMappings.find((mapping) => tableKeyOf(mapping) === table.tableKey)
+              ?.targetDatabase ?? (typeof database === 'string' ? database : ''),
+          table: table.targetTable,
+        })),
+    );
+  }
   if (remaining.length === 0) {
     throw new BadRequestError([
       { path: 'tableMappingsToRemove', message: 'a pipe keeps at least one table: delete the pipe instead' },

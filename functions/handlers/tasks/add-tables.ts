@@ -11,9 +11,9 @@ export class TableNotInSettingsError extends FatalError {}
 
 /**
  * Setup for the new tables only: their ClickHouse tables (claimed for the pipe first, as in
- * SetUpDestination; a table it removed earlier without dropping is still its own) and mappings, in Snapshot; then CDC
- * restarts, so it writes their events from the last committed resume point on while their
- * snapshot (which comes after) runs, and every other table keeps flowing.
+ * SetUpDestination; a table it removed earlier without dropping is still its own) and mappings,
+ * in Snapshot; then CDC restarts, so it writes their events from the last committed resume point
+ * on while their snapshot (which comes after) runs, and every other table keeps flowing.
  */
 export const addTablesTask = defineTask('AddTables', input, async (runtime, command) => {
   const loaded = await loadPipe(runtime, command.pipeId);

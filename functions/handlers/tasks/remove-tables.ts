@@ -34,12 +34,14 @@ export const removeTablesTask = defineTask('RemoveTables', input, async (runtime
   const { store } = runtime;
   const mappings: TableMappingRecord[] = [];
   for (const tableKey of command.tables) mappings.push(await loadTable(store, command.pipeId, tableKey));
-  const refs = mappings.map((mapping) => ({
-    database: targetDatabaseOf(loaded.pipe, loaded.settings, mapping.tableKey),
-    table: mapping.targetTable,
-  }));
+  const refs = command.dropTables
+    ? mappings.map((mapping) => ({
+        database: targetDatabaseOf(loaded.pipe, loaded.settings, mapping.tableKey),
+        table: mapping.targetTable,
+      }))
+    : [];
   // Only the pipe's own tables are dropped: checked for all before anything changes.
-  if (command.dropTables) await requireOwnedTables(store, command.pipeId, refs);
+  await requireOwnedTables(store, command.pipeId, refs);
   for (const mapping of mappings)
     await store.setTableState(command.pipeId, mapping.tableKey, { state: 'Removed' });
   const toPaused = command.command.previousState === 'Paused';

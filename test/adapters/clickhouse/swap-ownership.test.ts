@@ -35,7 +35,12 @@ afterAll(async () => {
 });
 
 async function fill(ref: TableRef, rows: number, token: string): Promise<void> {
-  await destination.insertRows({ ...ref, rows: generatedRows(rows, 100), deduplicationToken: token, useJsonNativeFormat: true });
+  await destination.insertRows({
+    ...ref,
+    rows: generatedRows(rows, 100),
+    deduplicationToken: token,
+    useJsonNativeFormat: true,
+  });
 }
 
 /** A table the product did not create: plain MergeTree, the user's own rows. */
@@ -43,7 +48,9 @@ async function foreignTable(ref: TableRef, rows: number): Promise<void> {
   await admin.command({
     query: `CREATE TABLE ${ref.database}.${ref.table} (n UInt64) ENGINE = MergeTree ORDER BY n`,
   });
-  await admin.command({ query: `INSERT INTO ${ref.database}.${ref.table} SELECT number FROM numbers(${rows})` });
+  await admin.command({
+    query: `INSERT INTO ${ref.database}.${ref.table} SELECT number FROM numbers(${rows})`,
+  });
 }
 
 async function loadedResync(ref: TableRef, live: number, loaded: number): Promise<void> {
@@ -109,7 +116,9 @@ describe('the swap drops only what it set aside', () => {
     expect(await destination.swapResyncTable(crashed)).toBe('already-swapped');
     await destination.dropSwappedOutTable(crashed);
     expect(await destination.countRows(crashed)).toBe(9);
-    expect(await destination.tableExists({ database: 'owned_legacy', table: 'half_swapped_out' })).toBe(false);
+    expect(await destination.tableExists({ database: 'owned_legacy', table: 'half_swapped_out' })).toBe(
+      false,
+    );
   });
 });
 

@@ -2,7 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
 import { ERROR_NAMES } from '../../../functions/core/error-names.js';
-import { FatalError, LeaseHeldError, PipeError, StaleFenceError } from '../../../functions/core/errors.js';
+import {
+  FatalError,
+  LeaseHeldError,
+  type PipeError,
+  StaleFenceError,
+} from '../../../functions/core/errors.js';
 import { CheckpointRegressionError, StoreUnavailableError } from '../../../functions/core/store-errors.js';
 import { CDC_LEASE } from '../../../functions/ports/pipe-store.js';
 import { type AwsFault, FAULTS, failFirst, injectAwsFaults } from '../../support/aws-faults.js';
@@ -27,7 +32,10 @@ afterAll(async () => {
 });
 
 /** A store on its own client, every call of which meets `fault` until `off()`. */
-function faultyStore(choose: Parameters<typeof injectAwsFaults>[1], client: DynamoDBClient = dynamo.newClient()) {
+function faultyStore(
+  choose: Parameters<typeof injectAwsFaults>[1],
+  client: DynamoDBClient = dynamo.newClient(),
+) {
   const faulty = newStore(dynamo, clock, client);
   const injector = injectAwsFaults(client, choose);
   return { store: faulty, injector };
@@ -49,8 +57,14 @@ const CALLS: [string, (s: DynamoPipeStore, pipeId: string) => Promise<unknown>][
   ['GetItem (getPipe)', (s, pipeId) => s.getPipe(pipeId)],
   ['Query (listHistory)', (s, pipeId) => s.listHistory(pipeId)],
   ['PutItem (acquireLease)', (s, pipeId) => s.acquireLease(pipeId, 'lease-under-fault', 'w', 60_000)],
-  ['UpdateItem (applyEvent)', (s, pipeId) => s.applyEvent(pipeId, 'provisioned', { reason: 't', actor: 't' })],
-  ['BatchWriteItem (savePartitionPlan)', (s, pipeId) => s.savePartitionPlan(pipeId, 'shop.orders', [{ index: 0, bounds: null }])],
+  [
+    'UpdateItem (applyEvent)',
+    (s, pipeId) => s.applyEvent(pipeId, 'provisioned', { reason: 't', actor: 't' }),
+  ],
+  [
+    'BatchWriteItem (savePartitionPlan)',
+    (s, pipeId) => s.savePartitionPlan(pipeId, 'shop.orders', [{ index: 0, bounds: null }]),
+  ],
 ];
 
 describe('the DynamoDB pipe store under throttling and 5xx answers', () => {
@@ -73,10 +87,12 @@ describe('the DynamoDB pipe store under throttling and 5xx answers', () => {
   it('the same call goes through once DynamoDB answers again', async () => {
     const pipeId = (await store.createPipe(pipeInput())).pipe.id;
     const { store: faulty } = faultyStore(failFirst(1, FAULTS.throughputExceeded));
-    await expect(faulty.applyEvent(pipeId, 'provisioned', { reason: 't', actor: 't' })).rejects.toBeInstanceOf(
-      StoreUnavailableError,
-    );
-    await expect(faulty.applyEvent(pipeId, 'provisioned', { reason: 't', actor: 't' })).resolves.toMatchObject({
+    await expect(
+      faulty.applyEvent(pipeId, 'provisioned', { reason: 't', actor: 't' }),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(
+      faulty.applyEvent(pipeId, 'provisioned', { reason: 't', actor: 't' }),
+    ).resolves.toMatchObject({
       state: 'Setup',
     });
   });
@@ -85,10 +101,16 @@ describe('the DynamoDB pipe store under throttling and 5xx answers', () => {
     const pipeId = (await store.createPipe(pipeInput())).pipe.id;
     const { store: faulty, injector } = faultyStore(() => undefined);
     const lease = await faulty.acquireLease(pipeId, CDC_LEASE, 'first', 60_000);
-    await expect(faulty.acquireLease(pipeId, CDC_LEASE, 'second', 60_000)).rejects.toBeInstanceOf(LeaseHeldError);
+    await expect(faulty.acquireLease(pipeId, CDC_LEASE, 'second', 60_000)).rejects.toBeInstanceOf(
+      LeaseHeldError,
+    );
     await faulty.revokeLease(pipeId, CDC_LEASE, 'test');
     await expect(
-      faulty.commitResumePoint(pipeId, { token: 't', clusterTime: { seconds: 1, increment: 1 } }, lease.fence),
+      faulty.commitResumePoint(
+        pipeId,
+        { token: 't', clusterTime: { seconds: 1, increment: 1 } },
+        lease.fence,
+      ),
     ).rejects.toBeInstanceOf(StaleFenceError);
     expect(injector.calls).toBeGreaterThan(0);
   });
@@ -96,7 +118,9 @@ describe('the DynamoDB pipe store under throttling and 5xx answers', () => {
   it('access denied and a missing table are fatal and say which call, which table, which permission', async () => {
     const pipeId = (await store.createPipe(pipeInput())).pipe.id;
     const { store: denied } = faultyStore(() => FAULTS.accessDenied);
-    const error = await denied.acquireLease(pipeId, CDC_LEASE, 'w', 60_000).catch((thrown: unknown) => thrown);
+    const error = await denied
+      .acquireLease(pipeId, CDC_LEASE, 'w', 60_000)
+      .catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(FatalError);
     expect((error as Error).name).toBe('FatalError');
     expect((error as Error).message).toMatch(/PutItem/);
