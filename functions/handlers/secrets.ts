@@ -1,6 +1,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import { classifyAwsError } from '../core/classify.js';
 import { FatalError } from '../core/errors.js';
 import { type AllowedHosts, ANY_HOST, hostAllowed, mongoHostsOf, urlHostOf } from '../core/hosts.js';
 
@@ -47,9 +48,11 @@ export function cachedSecretReader(
       value = await provider.get(secretArn, { maxAge: maxAgeSeconds });
     } catch (error) {
       // The provider wraps the SDK's error; its name (throttling, access denied…) is what classifies it.
-      throw error instanceof Error && error.name === 'GetParameterError' && error.cause instanceof Error
-        ? error.cause
-        : error;
+      const sdkError =
+        error instanceof Error && error.name === 'GetParameterError' && error.cause instanceof Error
+          ? error.cause
+          : error;
+      throw classifyAwsError(sdkError, 'secretsmanager', { operation: 'GetSecretValue', resource: secretArn });
     }
     if (typeof value !== 'string') throw new MalformedSecretError(`secret ${secretArn} has no string value`);
     return value;

@@ -6,6 +6,9 @@ import {
   resolveSourceUri,
   type SecretReader,
 } from '../../functions/handlers/secrets.js';
+import { classifyError } from '../../functions/core/classify.js';
+import { FatalError, TransientError } from '../../functions/core/errors.js';
+import { FAULTS, injectAwsFaults } from '../support/aws-faults.js';
 import {
   type AwsEndpoint,
   startAwsEndpoint,
@@ -129,5 +132,21 @@ describe('secrets are cached for a bounded time (Powertools Parameters)', () => 
     endpoint.answer(answer);
     await expiring(arn);
     expect(endpoint.calls).toHaveLength(3);
+  });
+
+  it('a throttled or failing Secrets Manager read is retried; a denied one is fatal and names the permission', async () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mongo-clickhouse-pipes/b-AbCdEf';
+    const reader = cachedSecretReader(client, 300);
+    const faults = [FAULTS.throttling, FAULTS.serviceUnavailable, FAULTS.connectionReset, FAULTS.accessDenied];
+    const injector = injectAwsFaults(client, ({ n }) => faults[n - 1]);
+    const named = [];
+    for (const _ of faults) {
+      named.push(classifyError(await reader(arn).catch((error: unknown) => error)));
+    }
+    injector.off();
+    expect(injector.fired).toHaveLength(4);
+    expect(named.slice(0, 3).every((error) => error instanceof TransientError)).toBe(true);
+    expect(named[3]).toBeInstanceOf(FatalError);
+    expect(named[3]?.message).toMatch(/secretsmanager:GetSecretValue/);
   });
 });
