@@ -52,7 +52,10 @@ export function cachedSecretReader(
         error instanceof Error && error.name === 'GetParameterError' && error.cause instanceof Error
           ? error.cause
           : error;
-      throw classifyAwsError(sdkError, 'secretsmanager', { operation: 'GetSecretValue', resource: secretArn });
+      throw classifyAwsError(sdkError, 'secretsmanager', {
+        operation: 'GetSecretValue',
+        resource: secretArn,
+      });
     }
     if (typeof value !== 'string') throw new MalformedSecretError(`secret ${secretArn} has no string value`);
     return value;

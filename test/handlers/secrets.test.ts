@@ -1,19 +1,19 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyError } from '../../functions/core/classify.js';
+import { FatalError, TransientError } from '../../functions/core/errors.js';
 import {
   cachedSecretReader,
   resolveDestination,
   resolveSourceUri,
   type SecretReader,
 } from '../../functions/handlers/secrets.js';
-import { classifyError } from '../../functions/core/classify.js';
-import { FatalError, TransientError } from '../../functions/core/errors.js';
-import { FAULTS, injectAwsFaults } from '../support/aws-faults.js';
 import {
   type AwsEndpoint,
   startAwsEndpoint,
   TEST_CLIENT_CONFIG,
 } from '../adapters/stepfunctions/aws-endpoint.js';
+import { FAULTS, injectAwsFaults } from '../support/aws-faults.js';
 
 const secretsOf =
   (values: Record<string, string>): SecretReader =>
@@ -137,7 +137,12 @@ describe('secrets are cached for a bounded time (Powertools Parameters)', () => 
   it('a throttled or failing Secrets Manager read is retried; a denied one is fatal and names the permission', async () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mongo-clickhouse-pipes/b-AbCdEf';
     const reader = cachedSecretReader(client, 300);
-    const faults = [FAULTS.throttling, FAULTS.serviceUnavailable, FAULTS.connectionReset, FAULTS.accessDenied];
+    const faults = [
+      FAULTS.throttling,
+      FAULTS.serviceUnavailable,
+      FAULTS.connectionReset,
+      FAULTS.accessDenied,
+    ];
     const injector = injectAwsFaults(client, ({ n }) => faults[n - 1]);
     const named = [];
     for (const _ of faults) {
