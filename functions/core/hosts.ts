@@ -24,9 +24,11 @@ export function hostAllowed(host: string, patterns: readonly string[]): boolean 
 export function mongoHostsOf(uri: string): string[] {
   const match = /^mongodb(?:\+srv)?:\/\/(?:[^@/?#]*@)?([^/?#]+)/.exec(uri);
   if (!match) return [];
-  return (match[1] as string)
-    .split(',')
-    .map((entry) => entry.replace(/^\[(.*)\](?::\d+)?$/, '$1').replace(/:\d+$/, ''));
+  return (match[1] as string).split(',').map((entry) => {
+    // An IPv6 literal is bracketed; its own colons are not a port.
+    const bracketed = /^\[(.*)\](?::\d+)?$/.exec(entry);
+    return bracketed ? (bracketed[1] as string) : entry.replace(/:\d+$/, '');
+  });
 }
 
 /** The host of an http(s) URL; null when it does not parse. */
