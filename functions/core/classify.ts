@@ -123,15 +123,18 @@ function clickHouseCode(duck: Duck): number | undefined {
   return undefined;
 }
 
-function nodeNetworkCode(err: unknown): string | undefined {
+/** The first of `codes` on the error or down its cause chain. */
+function networkCodeIn(err: unknown, codes: readonly string[]): string | undefined {
   // A socket error can sit one level down, as the cause of a driver or HTTP client error.
   for (let current: unknown = err, depth = 0; current && depth < 4; depth++) {
     const code = asDuck(current).code;
-    if (typeof code === 'string' && (NODE_NETWORK_CODES as readonly string[]).includes(code)) return code;
+    if (typeof code === 'string' && codes.includes(code)) return code;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
 }
+
+const nodeNetworkCode = (err: unknown): string | undefined => networkCodeIn(err, NODE_NETWORK_CODES);
 
 function classifyMongo(err: unknown, duck: Duck): PipeError {
   const message = messageOf(err);
@@ -263,14 +266,7 @@ function awsStatus(duck: Duck): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
-function awsNetworkCode(err: unknown): string | undefined {
-  for (let current: unknown = err, depth = 0; current && depth < 4; depth++) {
-    const code = asDuck(current).code;
-    if (typeof code === 'string' && (AWS_NETWORK_CODES as readonly string[]).includes(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
+const awsNetworkCode = (err: unknown): string | undefined => networkCodeIn(err, AWS_NETWORK_CODES);
 
 const includes = (names: readonly string[], name: string): boolean => names.includes(name);
 
