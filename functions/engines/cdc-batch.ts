@@ -1,3 +1,4 @@
+import { namespaceKey } from '../core/table-key.js';
 import type { Clock } from '../ports/clock.js';
 import type {
   LeaseRecord,
@@ -10,7 +11,7 @@ import type { ChangeBatch, ChangeBatchEnd, ChangeSource, ResumeMethod } from '..
 import { eventClusterTime, holdBackTrailingTransaction, rowsByTable, stopReasonOf } from './cdc-rows.js';
 import { deduplicationToken } from './dedup-token.js';
 import type { RowSink } from './destination-needs.js';
-import { namespaceKey, type PipeContext } from './table-context.js';
+import type { PipeContext } from './table-context.js';
 
 /** What one batch needs from the outside; a run passes its own deps through. */
 export interface ChangeBatchDeps {

@@ -1,10 +1,11 @@
 import { changeEventRow, collapseByKey, type DestinationRow } from '../core/rows.js';
+import { namespaceKey } from '../core/table-key.js';
 import { resyncTableName } from '../core/table-schema.js';
 import { toClusterTime } from '../core/version.js';
 import type { TableRef } from '../ports/destination.js';
 import type { ClusterTime, TableMappingRecord, TableState, TableStopReason } from '../ports/pipe-store.js';
 import type { SourceChangeEvent, StoppedTable } from '../ports/source.js';
-import { namespaceKey, type PipeContext, tableRefOf } from './table-context.js';
+import { type PipeContext, tableRefOf } from './table-context.js';
 
 /** Tables whose live destination table takes change rows. */
 export const CDC_TABLE_STATES: readonly TableState[] = ['Snapshot', 'Replicating', 'Resync'];

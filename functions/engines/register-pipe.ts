@@ -9,9 +9,9 @@ import {
   urlHostOf,
 } from '../core/hosts.js';
 import { isOwner } from '../core/principals.js';
+import { namespaceKey } from '../core/table-key.js';
 import type { PipeRecord, PipeStore } from '../ports/pipe-store.js';
 import type { SecretOwners } from '../ports/secrets.js';
-import { namespaceKey } from './table-context.js';
 import { refuseTablesOwnedElsewhere } from './table-ownership.js';
 
 /** What a deployment accepts in a create request beyond the request's own rules. */

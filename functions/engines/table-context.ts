@@ -63,10 +63,6 @@ export function namespaceOf(mapping: TableMappingRecord): SourceNamespace {
   return { db: mapping.sourceDatabaseName, coll: mapping.sourceCollection };
 }
 
-export function namespaceKey(namespace: SourceNamespace): string {
-  return `${namespace.db}.${namespace.coll}`;
-}
-
 /** The live destination table of a mapping: the settings' targetDatabase, else the destination's. */
 export function tableRefOf(context: PipeContext, mapping: TableMappingRecord): TableRef {
   const configured = context.settings.tableMappings.find(

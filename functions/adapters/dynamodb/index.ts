@@ -7,4 +7,3 @@ export {
   PIPES_BY_STATE_INDEX,
   pipeStoreTableInput,
 } from './table-definition.js';
-export { tableKeyOf } from './tables.js';

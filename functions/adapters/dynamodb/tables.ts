@@ -1,6 +1,7 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InvalidStoreInputError, TableMappingNotFoundError } from '../../core/store-errors.js';
+import { tableKeyOf } from '../../core/table-key.js';
 import {
   TABLE_STATES,
   TABLE_STOP_REASONS,
@@ -23,12 +24,6 @@ import { getPipe } from './pipes.js';
 import { requireCount, requireOneOf, requirePipeId, requireTableKey, requireText } from './validate.js';
 
 /** `<database>.<collection>`: database names cannot contain a dot, so the first dot splits it back. */
-export function tableKeyOf(
-  mapping: Pick<TableMappingInput, 'sourceDatabaseName' | 'sourceCollection'>,
-): string {
-  return `${mapping.sourceDatabaseName}.${mapping.sourceCollection}`;
-}
-
 /** Creates the mapping or updates its names and state; progress already made is kept. */
 export async function putTableMapping(
   ctx: StoreContext,

@@ -1,8 +1,8 @@
-import { tableKeyOf } from '../../adapters/dynamodb/tables.js';
 import { InvalidSettingsError } from '../../core/errors.js';
 import { friendlyIssueMessage, toFieldErrors } from '../../core/field-errors.js';
 import { parseSettings, type TableMapping, tableMappingsSchema } from '../../core/settings.js';
 import { applySettingsChange } from '../../core/settings-change.js';
+import { tableKeyOf } from '../../core/table-key.js';
 import { refuseTablesOwnedElsewhere } from '../../engines/table-ownership.js';
 import type { PipeRecord } from '../../ports/pipe-store.js';
 import { readJsonBody } from '../body.js';

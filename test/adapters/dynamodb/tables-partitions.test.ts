@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
-import { tableKeyOf } from '../../../functions/adapters/dynamodb/tables.js';
 import { PipeNotFoundError } from '../../../functions/core/errors.js';
 import {
   CheckpointRegressionError,
@@ -8,6 +7,7 @@ import {
   PartitionNotFoundError,
   TableMappingNotFoundError,
 } from '../../../functions/core/store-errors.js';
+import { tableKeyOf } from '../../../functions/core/table-key.js';
 import type { PartitionPlanEntry } from '../../../functions/ports/pipe-store.js';
 import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
 import { ManualClock, newStore, pipeInput } from './fixtures.js';
