@@ -3,8 +3,8 @@ import { namespaceKey } from '../core/table-key.js';
 import { resyncTableName } from '../core/table-schema.js';
 import { toClusterTime } from '../core/version.js';
 import type { TableRef } from '../ports/destination.js';
-import type { ClusterTime, TableMappingRecord, TableState, TableStopReason } from '../ports/pipe-store.js';
-import type { SourceChangeEvent, StoppedTable } from '../ports/source.js';
+import type { TableMappingRecord, TableState, TableStopReason } from '../ports/pipe-store.js';
+import type { ClusterTime, SourceChangeEvent, StoppedTable } from '../ports/source.js';
 import { type PipeContext, tableRefOf } from './table-context.js';
 
 /** Tables whose live destination table takes change rows. */

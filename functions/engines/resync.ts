@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { resyncTableName } from '../core/table-schema.js';
 import type { CdcTrigger } from '../ports/lifecycle.js';
-import {
-  CDC_LEASE,
-  type PipeStore,
-  type StartPointInput,
-  type TableMappingRecord,
-} from '../ports/pipe-store.js';
+import { CDC_LEASE, type PipeStore, type TableMappingRecord } from '../ports/pipe-store.js';
+import type { StartPointInput } from '../ports/source.js';
 import type { ResyncTableOps } from './destination-needs.js';
 import { loadPipeContext, loadTable, tableRefOf } from './table-context.js';
 import { type ClaimStore, requireOwnedTables } from './table-ownership.js';

@@ -1,7 +1,7 @@
 import type { CdcMode } from '../core/cdc-mode.js';
 import type { PipeEvent, PipeState } from '../core/lifecycle.js';
 import type { TableRef } from './destination.js';
-import type { SourceHealth } from './source.js';
+import type { ClusterTime, SourceHealth, StartPointInput } from './source.js';
 
 /**
  * The pipe store port: everything a pipe remembers between Lambda invocations. Pipe state and
@@ -152,11 +152,6 @@ export interface PartitionCheckpoint {
   done?: boolean;
 }
 
-export interface ClusterTime {
-  seconds: number;
-  increment: number;
-}
-
 export interface ResumePointInput {
   /** The change stream resume token, serialized by the caller; null when moving to a start point that only has a cluster time. */
   token: string | null;
@@ -172,12 +167,6 @@ export interface ResumePointRecord extends ResumePointInput {
   fence: number;
   committedAt: number;
   lagMs?: number;
-}
-
-/** Where CDC starts when no token was ever committed: recorded before a snapshot reads anything. */
-export interface StartPointInput {
-  token: string | null;
-  clusterTime: ClusterTime | null;
 }
 
 export interface StartPointRecord extends StartPointInput {

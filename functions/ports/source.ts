@@ -5,7 +5,18 @@
  */
 import type { PartitionBounds, PartitionPlan } from '../core/partition-plan.js';
 import type { ChangeEventLike } from '../core/rows.js';
-import type { ClusterTime, StartPointInput } from './pipe-store.js';
+
+/** A position in the oplog, as the store keeps it: seconds since the epoch and the increment within that second. */
+export interface ClusterTime {
+  seconds: number;
+  increment: number;
+}
+
+/** Where CDC starts when no token was ever committed: recorded before a snapshot reads anything. */
+export interface StartPointInput {
+  token: string | null;
+  clusterTime: ClusterTime | null;
+}
 
 /** One mapped collection, as MongoDB names it. */
 export interface SourceNamespace {

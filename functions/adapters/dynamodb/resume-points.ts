@@ -4,12 +4,11 @@ import { StaleFenceError } from '../../core/errors.js';
 import { InvalidStoreInputError } from '../../core/store-errors.js';
 import {
   CDC_LEASE,
-  type ClusterTime,
   type ResumePointInput,
   type ResumePointRecord,
-  type StartPointInput,
   type StartPointRecord,
 } from '../../ports/pipe-store.js';
+import type { ClusterTime, StartPointInput } from '../../ports/source.js';
 import { toLease, toResumePoint, toStartPoint } from './codecs.js';
 import { getItem, isConditionalCheckFailed, type StoreContext, toAttributes } from './context.js';
 import { leaseKey, resumeKey, startPointKey } from './keys.js';

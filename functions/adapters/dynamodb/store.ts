@@ -12,11 +12,11 @@ import type {
   PipeStore,
   ResumePointInput,
   SettingsUpdateExpectation,
-  StartPointInput,
   TableMappingInput,
   TableState,
   TableStateChange,
 } from '../../ports/pipe-store.js';
+import type { StartPointInput } from '../../ports/source.js';
 import { getCdcRun, recordCdcRun } from './cdc-runs.js';
 import { withNamedStoreErrors } from './context.js';
 import { applyEvent, listHistory } from './history.js';

@@ -2,13 +2,13 @@ import { BSON, type ChangeStream, type ChangeStreamOptions, type Document, type 
 import { classifySourceError } from '../../core/classify.js';
 import { changeEventAction } from '../../core/rows.js';
 import { type ClusterTime, toClusterTime } from '../../core/version.js';
-import type { StartPointInput } from '../../ports/pipe-store.js';
 import type {
   ChangeBatch,
   ChangeBatchRequest,
   ChangeSource,
   SourceChangeEvent,
   SourceNamespace,
+  StartPointInput,
   StoppedTable,
 } from '../../ports/source.js';
 import { changeStreamPipeline, watchScope } from './change-pipeline.js';

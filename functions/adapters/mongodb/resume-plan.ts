@@ -1,8 +1,7 @@
 import { EJSON } from 'bson';
 import { Timestamp } from 'mongodb';
 import { NoResumePointError } from '../../core/source-errors.js';
-import type { ClusterTime } from '../../ports/pipe-store.js';
-import type { ChangeResumeRequest, ResumeMethod } from '../../ports/source.js';
+import type { ChangeResumeRequest, ClusterTime, ResumeMethod } from '../../ports/source.js';
 import { tokenFacts } from './token-time.js';
 
 /**

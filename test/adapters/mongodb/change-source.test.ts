@@ -3,8 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoChangeSource } from '../../../functions/adapters/mongodb/index.js';
 import { ChangeStreamHistoryLostError } from '../../../functions/core/errors.js';
 import { changeEventRow } from '../../../functions/core/rows.js';
-import type { StartPointInput } from '../../../functions/ports/pipe-store.js';
-import type { ChangeBatch, ChangeBatchRequest, SourceNamespace } from '../../../functions/ports/source.js';
+import type {
+  ChangeBatch,
+  ChangeBatchRequest,
+  SourceNamespace,
+  StartPointInput,
+} from '../../../functions/ports/source.js';
 import { type SourceFixture, startSource } from './fixtures.js';
 
 const DB = 'cdc';
