@@ -3,6 +3,7 @@
  * clauses in statemachines/: Lambda reports it as the error type, so renaming one is a
  * breaking change (test/core/errors.test.ts pins the list).
  */
+import { qualifiedTableName } from './table-key.js';
 
 /** What the caller should do about an error. */
 export type Disposition = 'retry' | 'fatal' | 'history-lost';
@@ -157,7 +158,7 @@ export class TableOwnedByAnotherPipeError extends FatalError {
     readonly pipeId: string | null,
   ) {
     super(
-      `table ${database}.${table} belongs to pipe ${ownerPipeId}${pipeId ? `, not to pipe ${pipeId}` : ''}: ` +
+      `table ${qualifiedTableName({ database, table })} belongs to pipe ${ownerPipeId}${pipeId ? `, not to pipe ${pipeId}` : ''}: ` +
         'a pipe only creates, writes, swaps or drops its own tables; map another table',
     );
   }
@@ -173,6 +174,8 @@ export class TableBelongsToNoPipeError extends FatalError {
     readonly database: string,
     readonly table: string,
   ) {
-    super(`table ${database}.${table} exists and belongs to no pipe: drop it or pick another name`);
+    super(
+      `table ${qualifiedTableName({ database, table })} exists and belongs to no pipe: drop it or pick another name`,
+    );
   }
 }

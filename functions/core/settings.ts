@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidSettingsError } from './errors.js';
 import { friendlyIssueMessage, toFieldErrors } from './field-errors.js';
+import { qualifiedTableName, tableKeyOf } from './table-key.js';
 
 export const REPLICATION_MODES = ['cdc', 'snapshot', 'cdc_only'] as const;
 export const READ_PREFERENCES = [
@@ -99,7 +100,7 @@ export const tableMappingSchema = z
     targetDatabase: clickHouseDatabaseName.optional(),
   })
   .superRefine((mapping, ctx) => {
-    const namespace = `${mapping.sourceDatabaseName}.${mapping.sourceCollection}`;
+    const namespace = tableKeyOf(mapping);
     if (utf8Length(namespace) > MONGO_MAX_NAMESPACE_BYTES) {
       ctx.addIssue({
         code: 'custom',
@@ -118,8 +119,11 @@ export const tableMappingsSchema = z
     const targets = new Map<string, number>();
     const sources = new Map<string, number>();
     mappings.forEach((mapping, index) => {
-      const target = `${mapping.targetDatabase ?? ''}.${mapping.targetTable}`;
-      const source = `${mapping.sourceDatabaseName}.${mapping.sourceCollection}`;
+      const target = qualifiedTableName({
+        database: mapping.targetDatabase ?? '',
+        table: mapping.targetTable,
+      });
+      const source = tableKeyOf(mapping);
       const targetFirst = targets.get(target);
       if (targetFirst !== undefined) {
         ctx.addIssue({

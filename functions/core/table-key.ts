@@ -12,3 +12,11 @@ export function tableKeyOf(
 export function namespaceKey(namespace: Readonly<{ db: string; coll: string }>): string {
   return `${namespace.db}.${namespace.coll}`;
 }
+
+/**
+ * A destination table as messages and per-table counts name it, `<database>.<table>` (unquoted:
+ * SQL quotes each part itself). The pipe store's table claims key by it too.
+ */
+export function qualifiedTableName(ref: Readonly<{ database: string; table: string }>): string {
+  return `${ref.database}.${ref.table}`;
+}

@@ -1,4 +1,4 @@
-import { namespaceKey } from '../core/table-key.js';
+import { namespaceKey, qualifiedTableName } from '../core/table-key.js';
 import type { Clock } from '../ports/clock.js';
 import type {
   LeaseRecord,
@@ -148,7 +148,7 @@ async function insertRows(
       deduplicationToken: token,
       useJsonNativeFormat: run.context.tableOptions.useJsonNativeFormat,
     });
-    rowsPerTable[`${ref.database}.${ref.table}`] = rows.length;
+    rowsPerTable[qualifiedTableName(ref)] = rows.length;
   }
   return rowsPerTable;
 }

@@ -1,5 +1,5 @@
 import { changeEventRow, collapseByKey, type DestinationRow } from '../core/rows.js';
-import { namespaceKey } from '../core/table-key.js';
+import { namespaceKey, qualifiedTableName } from '../core/table-key.js';
 import { resyncTableName } from '../core/table-schema.js';
 import { toClusterTime } from '../core/version.js';
 import type { TableRef } from '../ports/destination.js';
@@ -82,7 +82,7 @@ export function rowsByTable(
     const target = targets.get(namespaceKey(event.ns));
     if (target === undefined) continue;
     // The row's table field only groups rows here: database and table together, unambiguous.
-    const qualified = `${target.live.database}.${target.live.table}`;
+    const qualified = qualifiedTableName(target.live);
     refs.set(qualified, target.refs);
     const row = changeEventRow(qualified, event);
     if (row) rows.push(row);

@@ -1,4 +1,5 @@
 import { type CreatePipeRequest, parseCreatePipeRequest } from '../core/create-request.js';
+import { parseDestinationRecord } from '../core/destination-record.js';
 import { FatalError, type FieldError, InvalidSettingsError } from '../core/errors.js';
 import {
   type AllowedHosts,
@@ -9,7 +10,7 @@ import {
   urlHostOf,
 } from '../core/hosts.js';
 import { isOwner } from '../core/principals.js';
-import { namespaceKey } from '../core/table-key.js';
+import { qualifiedTableName, tableKeyOf } from '../core/table-key.js';
 import type { PipeRecord, PipeStore } from '../ports/pipe-store.js';
 import type { SecretOwners } from '../ports/secrets.js';
 import { refuseTablesOwnedElsewhere } from './table-ownership.js';
@@ -67,16 +68,18 @@ export async function registerPipe(
 ): Promise<{ pipe: PipeRecord; created: boolean }> {
   const parsed = parseCreatePipeRequest(input.request);
   const destination = parsed.destination ?? input.rules.defaultDestination;
+  /** Mappings that name no targetDatabase write to the destination's database. */
+  const defaultDatabase = parseDestinationRecord(destination).database ?? '';
   const errors = [
     ...cloudRuleErrors(parsed, input.rules),
-    ...(destination ? duplicateTargets(parsed, destination) : []),
+    ...(destination ? duplicateTargets(parsed, defaultDatabase) : []),
     ...hostErrors(parsed, input.rules.allowedHosts ?? ANY_HOST),
   ];
   if (!destination)
     errors.push({ path: 'destination', message: 'is required: this deployment has no default destination' });
   if (errors.length > 0) throw new InvalidSettingsError(errors);
   await checkSecretOwners(parsed, input);
-  await refuseTablesOfOtherPipes(store, parsed, destination as Record<string, unknown>);
+  await refuseTablesOfOtherPipes(store, parsed, defaultDatabase);
   const { pipe, created } = await store.createPipe({
     name: parsed.name,
     ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
@@ -87,8 +90,9 @@ export async function registerPipe(
     reason: input.reason,
   });
   const existing = new Set((await store.listTableMappings(pipe.id)).map((table) => table.tableKey));
-  for (const { sourceDatabaseName, sourceCollection, targetTable } of parsed.settings.tableMappings) {
-    if (existing.has(namespaceKey({ db: sourceDatabaseName, coll: sourceCollection }))) continue;
+  for (const mapping of parsed.settings.tableMappings) {
+    if (existing.has(tableKeyOf(mapping))) continue;
+    const { sourceDatabaseName, sourceCollection, targetTable } = mapping;
     await store.putTableMapping(pipe.id, { sourceDatabaseName, sourceCollection, targetTable });
   }
   return { pipe, created };
@@ -102,11 +106,10 @@ export async function registerPipe(
 async function refuseTablesOfOtherPipes(
   store: Pick<PipeStore, 'getTableClaim' | 'getPipe'>,
   request: CreatePipeRequest,
-  destination: Record<string, unknown>,
+  defaultDatabase: string,
 ): Promise<void> {
-  const fallback = typeof destination.database === 'string' ? destination.database : '';
   for (const mapping of request.settings.tableMappings) {
-    const ref = { database: mapping.targetDatabase ?? fallback, table: mapping.targetTable };
+    const ref = { database: mapping.targetDatabase ?? defaultDatabase, table: mapping.targetTable };
     const claim = await store.getTableClaim(ref);
     if (!claim) continue;
     const owner = await store.getPipe(claim.pipeId).catch(() => null);
@@ -143,12 +146,14 @@ function cloudRuleErrors(request: CreatePipeRequest, rules: CreateRules): FieldE
 }
 
 /** Two mappings onto one table once the destination's database fills in those that name none. */
-function duplicateTargets(request: CreatePipeRequest, destination: Record<string, unknown>): FieldError[] {
-  const fallback = typeof destination.database === 'string' ? destination.database : '';
+function duplicateTargets(request: CreatePipeRequest, defaultDatabase: string): FieldError[] {
   const seen = new Map<string, number>();
   const errors: FieldError[] = [];
   request.settings.tableMappings.forEach((mapping, index) => {
-    const target = `${mapping.targetDatabase ?? fallback}.${mapping.targetTable}`;
+    const target = qualifiedTableName({
+      database: mapping.targetDatabase ?? defaultDatabase,
+      table: mapping.targetTable,
+    });
     const first = seen.get(target);
     if (first === undefined) seen.set(target, index);
     else

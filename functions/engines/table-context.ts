@@ -1,5 +1,7 @@
+import { parseDestinationRecord } from '../core/destination-record.js';
 import { FatalError } from '../core/errors.js';
 import { type PipeSettings, parseSettings } from '../core/settings.js';
+import { tableKeyOf } from '../core/table-key.js';
 import type { TableOptions } from '../core/table-schema.js';
 import type { TableRef } from '../ports/destination.js';
 import type { PipeRecord, PipeStore, TableMappingRecord } from '../ports/pipe-store.js';
@@ -46,8 +48,6 @@ export async function loadPipeContext(
 export function contextOfPipe(pipe: PipeRecord): PipeContext {
   const pipeId = pipe.id;
   const settings = parseSettings(pipe.settings, ['settings']);
-  const destination = pipe.destination as { database?: unknown } | null;
-  const database = destination && typeof destination.database === 'string' ? destination.database : null;
   return {
     pipeId,
     settings,
@@ -55,7 +55,7 @@ export function contextOfPipe(pipe: PipeRecord): PipeContext {
       useJsonNativeFormat: settings.useJsonNativeFormat,
       deleteOnMerge: settings.deleteOnMerge,
     },
-    defaultDatabase: database,
+    defaultDatabase: parseDestinationRecord(pipe.destination).database,
   };
 }
 
@@ -63,16 +63,24 @@ export function namespaceOf(mapping: TableMappingRecord): SourceNamespace {
   return { db: mapping.sourceDatabaseName, coll: mapping.sourceCollection };
 }
 
-/** The live destination table of a mapping: the settings' targetDatabase, else the destination's. */
-export function tableRefOf(context: PipeContext, mapping: TableMappingRecord): TableRef {
+/** Where a mapping's ClickHouse table lives: the settings' targetDatabase, else the destination's database. */
+export function targetDatabaseOf(
+  context: Pick<PipeContext, 'pipeId' | 'settings' | 'defaultDatabase'>,
+  mapping: Readonly<{ sourceDatabaseName: string; sourceCollection: string }>,
+): string {
   const configured = context.settings.tableMappings.find(
     (entry) =>
       entry.sourceDatabaseName === mapping.sourceDatabaseName &&
       entry.sourceCollection === mapping.sourceCollection,
   );
   const database = configured?.targetDatabase ?? context.defaultDatabase;
-  if (!database) throw new MissingTargetDatabaseError(context.pipeId, mapping.tableKey);
-  return { database, table: mapping.targetTable };
+  if (!database) throw new MissingTargetDatabaseError(context.pipeId, tableKeyOf(mapping));
+  return database;
+}
+
+/** The live destination table of a mapping. */
+export function tableRefOf(context: PipeContext, mapping: TableMappingRecord): TableRef {
+  return { database: targetDatabaseOf(context, mapping), table: mapping.targetTable };
 }
 
 export async function loadTable(

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CLICKHOUSE_JSON_SETTINGS } from '../../core/bson-json.js';
 import { DestinationFatalError } from '../../core/errors.js';
+import { qualifiedTableName } from '../../core/table-key.js';
 import {
   createTableSql,
   quoteIdentifier,
@@ -69,7 +70,7 @@ export class ClickHouseDestination implements Destination {
     if (leftover !== undefined) {
       if (leftover.comment !== RESYNC_MARKER) {
         throw new DestinationFatalError(
-          `${ref.database}.${resync.table} exists and was not created by a resync of ${ref.table} ` +
+          `${qualifiedTableName(resync)} exists and was not created by a resync of ${ref.table} ` +
             '(its name is reserved for one): rename or drop it, then resync again',
         );
       }

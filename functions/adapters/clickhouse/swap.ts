@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { classifyDestinationError } from '../../core/classify.js';
 import { DestinationFatalError } from '../../core/errors.js';
+import { qualifiedTableName } from '../../core/table-key.js';
 import { resyncTableName, swappedOutTableName } from '../../core/table-schema.js';
 import type { SwapMethod, TableRef } from '../../ports/destination.js';
 import { destinationCall } from './client.js';
@@ -50,7 +51,7 @@ export async function swapResyncTable(client: ClickHouseClient, ref: TableRef): 
     // Live table and no resync table: a previous call finished everything but could not report it.
     if (live !== undefined) return 'already-swapped';
     throw new DestinationFatalError(
-      `cannot swap ${ref.database}.${ref.table}: neither it nor ${resync.table} exists`,
+      `cannot swap ${qualifiedTableName(ref)}: neither it nor ${resync.table} exists`,
     );
   }
   if (live === undefined) {
@@ -65,7 +66,7 @@ export async function swapResyncTable(client: ClickHouseClient, ref: TableRef): 
     if (typeof code !== 'string' || !NO_EXCHANGE_CODES.has(code)) throw classifyDestinationError(err);
     if (aside !== undefined) {
       throw new DestinationFatalError(
-        `cannot swap ${ref.database}.${ref.table} without EXCHANGE: ${swappedOut.table} exists and was not ` +
+        `cannot swap ${qualifiedTableName(ref)} without EXCHANGE: ${swappedOut.table} exists and was not ` +
           'created by a resync swap (its name is reserved for one); rename or drop it, then resync again',
       );
     }

@@ -3,6 +3,7 @@
  * keys, lease names) are URI-encoded so a '#' inside them can never be mistaken for a separator
  * and a prefix query for one table cannot match another.
  */
+import { qualifiedTableName } from '../../core/table-key.js';
 
 export interface ItemKey {
   PK: string;
@@ -55,12 +56,12 @@ export const idempotencyClaimKey = (key: string): ItemKey => ({
   SK: 'CLAIM',
 });
 
-/** `<database>.<table>`: unambiguous, ClickHouse identifiers here never contain a dot. */
-export const destinationTableKey = (database: string, table: string): string => `${database}.${table}`;
-
-/** The one claim on a destination table, outside every pipe's partition so pipes can race for it. */
+/**
+ * The one claim on a destination table, outside every pipe's partition so pipes can race for it.
+ * Keyed by `<database>.<table>`: unambiguous, the settings refuse a dot in either name.
+ */
 export const tableClaimKey = (database: string, table: string): ItemKey => ({
-  PK: `CLAIM#TABLE#${encode(destinationTableKey(database, table))}`,
+  PK: `CLAIM#TABLE#${encode(qualifiedTableName({ database, table }))}`,
   SK: 'CLAIM',
 });
 
@@ -68,7 +69,7 @@ export const tableClaimKey = (database: string, table: string): ItemKey => ({
 export const OWNED_TABLE_PREFIX = 'OWNS#';
 export const ownedTableKey = (pipeId: string, database: string, table: string): ItemKey => ({
   PK: pipePartition(pipeId),
-  SK: `${OWNED_TABLE_PREFIX}${encode(destinationTableKey(database, table))}`,
+  SK: `${OWNED_TABLE_PREFIX}${encode(qualifiedTableName({ database, table }))}`,
 });
 
 export const ALL_PIPES_PARTITION = 'PIPES';

@@ -5,6 +5,7 @@ import {
   InvalidStoreInputError,
   StoreUnavailableError,
 } from '../../core/store-errors.js';
+import { qualifiedTableName } from '../../core/table-key.js';
 import type { TableRef } from '../../ports/destination.js';
 import type { TableClaimRecord } from '../../ports/pipe-store.js';
 import {
@@ -126,7 +127,7 @@ export async function claimTable(
       return noteOwned(ctx, claim);
   }
   throw new StoreUnavailableError(
-    `the claim on table ${ref.database}.${ref.table} kept changing under concurrent writers; retry`,
+    `the claim on table ${qualifiedTableName(ref)} kept changing under concurrent writers; retry`,
   );
 }
 
