@@ -52,6 +52,6 @@ export class PipeWatcher {
 }
 
 function describe(pipeName: string, entry: HistoryEntry): string {
-  const reason = entry.reason ? ` (${entry.reason.replace(/ ?\[request [^\]]*\]$/, '')})` : '';
+  const reason = entry.reason ? ` (${entry.reason})` : '';
   return `pipe ${pipeName}: ${entry.from ?? '(new)'} → ${entry.to}${reason}`;
 }

@@ -28,6 +28,8 @@ export interface HistoryEntry {
   reason: string;
   actor: string;
   at: number;
+  /** The request (operation) that made this change, when the caller named one: a retry recognises its own change by it. */
+  requestId?: string;
 }
 
 export interface PipeRecord {
@@ -74,6 +76,8 @@ export interface ApplyEventOptions {
   expectedState?: PipeState;
   reason: string;
   actor: string;
+  /** The operation's request id, kept on the history entry (`HistoryEntry.requestId`). */
+  requestId?: string;
 }
 
 export interface Page<T> {

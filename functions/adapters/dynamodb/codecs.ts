@@ -31,6 +31,7 @@ export const historyEntrySchema = z.object({
   reason: z.string(),
   actor: z.string(),
   at: count,
+  requestId: z.string().optional(),
 });
 
 const pipeItem = z.object({

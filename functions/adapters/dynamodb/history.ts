@@ -54,6 +54,7 @@ export async function applyEvent(
       : requireOneOf(options.expectedState, PIPE_STATES, 'expectedState');
   const reason = requireText(options.reason, 'reason', 1024);
   const actor = requireText(options.actor, 'actor');
+  const requestId = options.requestId === undefined ? undefined : requireText(options.requestId, 'requestId');
 
   const stored = await getItem(ctx, pipeKey(pipeId));
   if (!stored) throw new PipeNotFoundError(pipeId);
@@ -73,6 +74,7 @@ export async function applyEvent(
     reason,
     actor,
     at: now,
+    ...(requestId === undefined ? {} : { requestId }),
   };
   let written: Record<string, AttributeValue> | undefined;
   try {

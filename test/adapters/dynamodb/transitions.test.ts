@@ -67,6 +67,17 @@ describe('applyEvent', () => {
     expect(history.nextCursor).toBeNull();
   });
 
+  it('keeps the request id as its own field of the entry, the reason as given', async () => {
+    const pipeId = await runningPipe();
+    await store.applyEvent(pipeId, 'pause', { ...by, requestId: 'pause-p-v3' });
+    const [paused, previous] = (await store.listHistory(pipeId, { limit: 2 })).items;
+    expect(paused).toMatchObject({ event: 'pause', reason: 'test step', requestId: 'pause-p-v3' });
+    expect(previous).not.toHaveProperty('requestId');
+    await store.applyEvent(pipeId, 'batchDrained', by);
+    const [, copied] = (await store.listHistory(pipeId, { limit: 2 })).items;
+    expect(copied).toMatchObject({ version: paused?.version, requestId: 'pause-p-v3' });
+  });
+
   it('pages history with a cursor', async () => {
     const pipeId = await runningPipe();
     const first = await store.listHistory(pipeId, { limit: 2 });
