@@ -4,9 +4,9 @@ import { PipeError } from '../core/errors.js';
 import { type CdcRunOutcome, cdcRun } from '../engines/cdc-run.js';
 import type { CdcMetrics } from '../ports/metrics.js';
 import { CDC_LEASE } from '../ports/pipe-store.js';
+import { failPipe } from './fail-pipe.js';
+import { type LoadedPipe, loadPipe, withConnections } from './pipe-runtime.js';
 import { defineTask, namedError, remainingMs } from './task.js';
-import { type LoadedPipe, loadPipe, withConnections } from './tasks/common.js';
-import { failPipe } from './tasks/fail-pipe.js';
 
 /** `trigger` tells a hand-over or a restart from the schedule's own `{pipeId}` (logs only). */
 const input = z.object({ pipeId: z.string().min(1), trigger: z.string().optional() });

@@ -1,9 +1,9 @@
-import { ERROR_NAMES } from '../../core/error-names.js';
-import { IllegalTransitionError, PipeNotFoundError } from '../../core/errors.js';
-import type { PipeState } from '../../core/lifecycle.js';
-import { sanitizeMessage } from '../../core/redact.js';
-import { parseSettings } from '../../core/settings.js';
-import type { Runtime } from '../runtime.js';
+import { ERROR_NAMES } from '../core/error-names.js';
+import { IllegalTransitionError, PipeNotFoundError } from '../core/errors.js';
+import type { PipeState } from '../core/lifecycle.js';
+import { sanitizeMessage } from '../core/redact.js';
+import { parseSettings } from '../core/settings.js';
+import type { Runtime } from './runtime.js';
 
 export interface Failure {
   name: string;

@@ -4,11 +4,11 @@ import { ERROR_NAMES } from '../../functions/core/error-names.js';
 import { DestinationUnavailableError, FatalError } from '../../functions/core/errors.js';
 import { TableNotMappedError } from '../../functions/engines/table-context.js';
 import { runtimeFromEnv } from '../../functions/handlers/env-runtime.js';
+import { describeFailure } from '../../functions/handlers/fail-pipe.js';
 import type { Runtime } from '../../functions/handlers/runtime.js';
 import { resolveDestination, resolveSourceUri } from '../../functions/handlers/secrets.js';
 import { namedError } from '../../functions/handlers/task.js';
 import { applyEventTask } from '../../functions/handlers/tasks/apply-event.js';
-import { describeFailure } from '../../functions/handlers/tasks/fail-pipe.js';
 import { installPromiseWithResolvers } from '../../local/stepfunctions/polyfill.js';
 
 describe('namedError: every error leaving a handler carries a name the machines know', () => {

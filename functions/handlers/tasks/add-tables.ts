@@ -1,8 +1,11 @@
 import { FatalError } from '../../core/errors.js';
+import { tableKeyOf } from '../../core/table-key.js';
 import { restartCdc } from '../../engines/resync.js';
+import { targetDatabaseOf } from '../../engines/table-context.js';
 import { claimNewTables } from '../../engines/table-ownership.js';
+import { loadPipe, withConnections } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
-import { loadPipe, pipeInput, tableKeys, targetDatabaseOf, withConnections } from './common.js';
+import { pipeInput, tableKeys } from './common.js';
 
 const input = pipeInput.extend({ tables: tableKeys.min(1) });
 
@@ -19,12 +22,10 @@ export const addTablesTask = defineTask('AddTables', input, async (runtime, comm
   const loaded = await loadPipe(runtime, command.pipeId);
   const { pipe, settings } = loaded;
   const mappings = command.tables.map((tableKey) => {
-    const mapping = settings.tableMappings.find(
-      (entry) => `${entry.sourceDatabaseName}.${entry.sourceCollection}` === tableKey,
-    );
+    const mapping = settings.tableMappings.find((entry) => tableKeyOf(entry) === tableKey);
     if (!mapping)
       throw new TableNotInSettingsError(`pipe ${pipe.id}: ${tableKey} is not in its tableMappings`);
-    return { tableKey, mapping, database: targetDatabaseOf(pipe, settings, tableKey) };
+    return { tableKey, mapping, database: targetDatabaseOf(loaded, mapping) };
   });
   await withConnections(runtime, loaded, async ({ destination }) => {
     await claimNewTables(
@@ -34,15 +35,9 @@ export const addTablesTask = defineTask('AddTables', input, async (runtime, comm
     );
     for (const { mapping, database } of mappings) {
       await destination.ensureDatabase(database);
-      await destination.createTable(
-        { database, table: mapping.targetTable },
-        { useJsonNativeFormat: settings.useJsonNativeFormat, deleteOnMerge: settings.deleteOnMerge },
-      );
+      await destination.createTable({ database, table: mapping.targetTable }, loaded.tableOptions);
       // A table removed earlier and added again loads from scratch, not from its old plan.
-      await runtime.store.deletePartitionPlan(
-        pipe.id,
-        `${mapping.sourceDatabaseName}.${mapping.sourceCollection}`,
-      );
+      await runtime.store.deletePartitionPlan(pipe.id, tableKeyOf(mapping));
       await runtime.store.putTableMapping(pipe.id, mapping, 'Snapshot');
     }
   });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTask } from '../task.js';
-import { applyEvent, pipeEvent, pipeInput, pipeState } from './common.js';
+import { pipeEvent, pipeInput, pipeState, transitionPipe } from './common.js';
 
 const input = pipeInput.extend({
   event: pipeEvent,
@@ -15,7 +15,7 @@ const input = pipeInput.extend({
  */
 export const applyEventTask = defineTask('ApplyEvent', input, async (runtime, command) => {
   const previousState = command.expectedState ?? (await runtime.store.getPipe(command.pipeId)).state;
-  const { state } = await applyEvent(runtime, command.pipeId, command.event, {
+  const { state } = await transitionPipe(runtime, command.pipeId, command.event, {
     expectedState: previousState,
     actor: command.requestedBy,
     requestId: command.requestId,

@@ -1,5 +1,6 @@
+import { loadPipe } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
-import { applyEvent, isSnapshotOnly, loadPipe, pipeInput } from './common.js';
+import { isSnapshotOnly, pipeInput, transitionPipe } from './common.js';
 
 /** Snapshot → Running (or Completed): every loaded table starts replicating. */
 export const finishSnapshotTask = defineTask('FinishSnapshot', pipeInput, async (runtime, input) => {
@@ -9,7 +10,7 @@ export const finishSnapshotTask = defineTask('FinishSnapshot', pipeInput, async 
       await runtime.store.setTableState(input.pipeId, mapping.tableKey, { state: 'Replicating' });
   }
   const snapshotOnly = isSnapshotOnly(settings);
-  return applyEvent(runtime, input.pipeId, snapshotOnly ? 'snapshotDoneSnapshotOnly' : 'snapshotDone', {
+  return transitionPipe(runtime, input.pipeId, snapshotOnly ? 'snapshotDoneSnapshotOnly' : 'snapshotDone', {
     expectedState: 'Snapshot',
     actor: input.requestedBy,
     requestId: input.requestId,

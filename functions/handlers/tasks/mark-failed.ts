@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { describeFailure, failPipe } from '../fail-pipe.js';
 import { defineTask } from '../task.js';
 import { pipeInput } from './common.js';
-import { describeFailure, failPipe } from './fail-pipe.js';
 
 const input = pipeInput.extend({
   error: z.object({ Error: z.string().optional(), Cause: z.unknown().optional() }),

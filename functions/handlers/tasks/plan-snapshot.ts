@@ -1,5 +1,6 @@
+import { loadPipe } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
-import { loadPipe, pipeInput, tableKeys } from './common.js';
+import { pipeInput, tableKeys } from './common.js';
 
 const input = pipeInput.extend({ tables: tableKeys.optional() });
 

@@ -1,7 +1,8 @@
 import type { PipeState } from '../../core/lifecycle.js';
 import { prepareResyncTables, resetResumePoint } from '../../engines/resync.js';
+import { loadPipe, withConnections } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
-import { isSnapshotOnly, loadPipe, pipeInput, tableKeys, withConnections } from './common.js';
+import { isSnapshotOnly, pipeInput, tableKeys } from './common.js';
 
 const input = pipeInput.extend({ tables: tableKeys.optional() });
 

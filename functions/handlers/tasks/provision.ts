@@ -1,5 +1,6 @@
+import { loadPipe, withConnections } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
-import { applyEvent, loadPipe, pipeInput, withConnections } from './common.js';
+import { pipeInput, transitionPipe } from './common.js';
 
 /**
  * Provisioning → Setup. The pipe record exists already (the API wrote it); this checks the
@@ -9,7 +10,7 @@ export const provisionTask = defineTask('Provision', pipeInput, async (runtime, 
   const loaded = await loadPipe(runtime, input.pipeId);
   await withConnections(runtime, loaded, (connections) => connections.checkSource());
   await runtime.scheduler.ensure(input.pipeId, loaded.settings.syncIntervalSeconds);
-  return applyEvent(runtime, input.pipeId, 'provisioned', {
+  return transitionPipe(runtime, input.pipeId, 'provisioned', {
     expectedState: 'Provisioning',
     actor: input.requestedBy,
     requestId: input.requestId,

@@ -1,18 +1,11 @@
 import { z } from 'zod';
 import { restartCdc } from '../../engines/resync.js';
-import { loadTable } from '../../engines/table-context.js';
+import { loadTable, targetDatabaseOf } from '../../engines/table-context.js';
 import { requireOwnedTables } from '../../engines/table-ownership.js';
 import type { TableMappingRecord } from '../../ports/pipe-store.js';
+import { loadPipe, withConnections } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
-import {
-  applyEvent,
-  loadPipe,
-  pipeInput,
-  pipeState,
-  tableKeys,
-  targetDatabaseOf,
-  withConnections,
-} from './common.js';
+import { pipeInput, pipeState, tableKeys, transitionPipe } from './common.js';
 
 const input = pipeInput.extend({
   tables: tableKeys.min(1),
@@ -36,7 +29,7 @@ export const removeTablesTask = defineTask('RemoveTables', input, async (runtime
   for (const tableKey of command.tables) mappings.push(await loadTable(store, command.pipeId, tableKey));
   const refs = command.dropTables
     ? mappings.map((mapping) => ({
-        database: targetDatabaseOf(loaded.pipe, loaded.settings, mapping.tableKey),
+        database: targetDatabaseOf(loaded, mapping),
         table: mapping.targetTable,
       }))
     : [];
@@ -60,12 +53,17 @@ export const removeTablesTask = defineTask('RemoveTables', input, async (runtime
       }
     });
   }
-  return applyEvent(runtime, command.pipeId, toPaused ? 'tablesRemovedToPaused' : 'tablesRemovedToRunning', {
-    expectedState: 'Modifying',
-    actor: command.requestedBy,
-    requestId: command.requestId,
-    reason: `removed ${command.tables.join(', ')}${command.dropTables ? ' (ClickHouse tables dropped)' : ''}`,
-  });
+  return transitionPipe(
+    runtime,
+    command.pipeId,
+    toPaused ? 'tablesRemovedToPaused' : 'tablesRemovedToRunning',
+    {
+      expectedState: 'Modifying',
+      actor: command.requestedBy,
+      requestId: command.requestId,
+      reason: `removed ${command.tables.join(', ')}${command.dropTables ? ' (ClickHouse tables dropped)' : ''}`,
+    },
+  );
 });
 
 export const handler = removeTablesTask.handler;

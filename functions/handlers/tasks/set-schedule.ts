@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { cdcRunsIn } from '../../core/cdc-mode.js';
 import { CDC_LEASE } from '../../ports/pipe-store.js';
+import { loadPipe } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
-import { isSnapshotOnly, loadPipe, pipeInput } from './common.js';
+import { isSnapshotOnly, pipeInput } from './common.js';
 
 const input = pipeInput.extend({ action: z.enum(['enable', 'disable', 'remove']) });
 

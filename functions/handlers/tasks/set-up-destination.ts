@@ -1,6 +1,9 @@
+import { tableKeyOf } from '../../core/table-key.js';
+import { targetDatabaseOf } from '../../engines/table-context.js';
 import { claimNewTables } from '../../engines/table-ownership.js';
+import { loadPipe, withConnections } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
-import { applyEvent, loadPipe, pipeInput, targetDatabaseOf, withConnections } from './common.js';
+import { pipeInput, transitionPipe } from './common.js';
 
 /**
  * Setup → Snapshot (or Running for cdc_only): ClickHouse database and tables (each claimed for
@@ -15,12 +18,8 @@ export const setUpDestinationTask = defineTask('SetUpDestination', pipeInput, as
   const tables = await withConnections(runtime, loaded, async ({ destination, changeSource }) => {
     const existing = new Set((await store.listTableMappings(pipe.id)).map((mapping) => mapping.tableKey));
     const targets = settings.tableMappings.map((mapping) => {
-      const tableKey = `${mapping.sourceDatabaseName}.${mapping.sourceCollection}`;
-      return {
-        mapping,
-        tableKey,
-        ref: { database: targetDatabaseOf(pipe, settings, tableKey), table: mapping.targetTable },
-      };
+      const ref = { database: targetDatabaseOf(loaded, mapping), table: mapping.targetTable };
+      return { mapping, tableKey: tableKeyOf(mapping), ref };
     });
     // Each table is claimed for this pipe before it is created (refused when another pipe owns
     // it or it exists without an owner); a re-run passes on its own claims.
@@ -32,10 +31,7 @@ export const setUpDestinationTask = defineTask('SetUpDestination', pipeInput, as
     const keys: string[] = [];
     for (const { mapping, tableKey, ref } of targets) {
       await destination.ensureDatabase(ref.database);
-      await destination.createTable(ref, {
-        useJsonNativeFormat: settings.useJsonNativeFormat,
-        deleteOnMerge: settings.deleteOnMerge,
-      });
+      await destination.createTable(ref, loaded.tableOptions);
       if (!existing.has(tableKey)) await store.putTableMapping(pipe.id, mapping, 'Pending');
       keys.push(tableKey);
     }
@@ -45,12 +41,17 @@ export const setUpDestinationTask = defineTask('SetUpDestination', pipeInput, as
   });
   for (const tableKey of tables)
     await store.setTableState(pipe.id, tableKey, { state: cdcOnly ? 'Replicating' : 'Snapshot' });
-  const moved = await applyEvent(runtime, pipe.id, cdcOnly ? 'destinationReadyCdcOnly' : 'destinationReady', {
-    expectedState: 'Setup',
-    actor: input.requestedBy,
-    requestId: input.requestId,
-    reason: 'destination tables created, start point recorded',
-  });
+  const moved = await transitionPipe(
+    runtime,
+    pipe.id,
+    cdcOnly ? 'destinationReadyCdcOnly' : 'destinationReady',
+    {
+      expectedState: 'Setup',
+      actor: input.requestedBy,
+      requestId: input.requestId,
+      reason: 'destination tables created, start point recorded',
+    },
+  );
   return { state: moved.state, tables: cdcOnly ? [] : tables };
 });
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { snapshotChunk } from '../../engines/snapshot-chunk.js';
+import { loadPipe, withConnections } from '../pipe-runtime.js';
 import { defineTask, remainingMs } from '../task.js';
-import { loadPipe, pipeInput, withConnections } from './common.js';
+import { pipeInput } from './common.js';
 
 const input = pipeInput.extend({
   tableKey: z.string().min(1),

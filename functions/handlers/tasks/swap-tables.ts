@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { swapResyncTables } from '../../engines/resync.js';
+import { loadPipe, withConnections } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
-import { applyEvent, isSnapshotOnly, loadPipe, pipeInput, tableKeys, withConnections } from './common.js';
+import { isSnapshotOnly, pipeInput, tableKeys, transitionPipe } from './common.js';
 
 const input = pipeInput.extend({ prepared: z.object({ tables: tableKeys }) });
 
@@ -23,7 +24,7 @@ export const swapTablesTask = defineTask('SwapTables', input, async (runtime, co
     });
   });
   await store.clearError(command.pipeId);
-  return applyEvent(runtime, command.pipeId, snapshotOnly ? 'swapDoneSnapshotOnly' : 'swapDone', {
+  return transitionPipe(runtime, command.pipeId, snapshotOnly ? 'swapDoneSnapshotOnly' : 'swapDone', {
     expectedState: 'Resync',
     actor: command.requestedBy,
     requestId: command.requestId,
