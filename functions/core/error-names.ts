@@ -33,42 +33,10 @@ import {
 } from './store-errors.js';
 
 /**
- * Every error name a Lambda can report, with what Step Functions should do about it. The state
- * machines' Retry clauses list the `retry` names and their Catch clauses route the rest.
+ * Every error a Lambda can report by name. The state machines' Retry clauses list the `retry`
+ * names and their Catch clauses route the rest; a class not listed here reaches them under its
+ * disposition's base name (TransientError, FatalError).
  */
-export const ERROR_NAMES: Readonly<Record<string, Disposition>> = Object.freeze({
-  TransientError: 'retry',
-  FatalError: 'fatal',
-  ChangeStreamHistoryLostError: 'history-lost',
-  IllegalTransitionError: 'fatal',
-  PipeNotFoundError: 'fatal',
-  StateConflictError: 'fatal',
-  LeaseHeldError: 'retry',
-  StaleFenceError: 'fatal',
-  SourceUnavailableError: 'retry',
-  SourceFatalError: 'fatal',
-  DestinationUnavailableError: 'retry',
-  DestinationFatalError: 'fatal',
-  InvalidSettingsError: 'fatal',
-  SettingsLockedError: 'fatal',
-  MalformedResumeTokenError: 'fatal',
-  UnsupportedValueError: 'fatal',
-  InvalidStoreInputError: 'fatal',
-  IdempotencyConflictError: 'fatal',
-  PipeNameTakenError: 'fatal',
-  PipeAlreadyExistsError: 'fatal',
-  TableMappingNotFoundError: 'fatal',
-  PartitionNotFoundError: 'fatal',
-  CheckpointRegressionError: 'fatal',
-  CorruptStoreItemError: 'fatal',
-  StoreUnavailableError: 'retry',
-  StandaloneSourceError: 'fatal',
-  NoResumePointError: 'fatal',
-  TableOwnedByAnotherPipeError: 'fatal',
-  TableBelongsToNoPipeError: 'fatal',
-});
-
-/** The classes behind ERROR_NAMES, so a test can prove names and dispositions agree. */
 export const ERROR_CLASSES = [
   TransientError,
   FatalError,
@@ -100,6 +68,11 @@ export const ERROR_CLASSES = [
   TableOwnedByAnotherPipeError,
   TableBelongsToNoPipeError,
 ] as const;
+
+/** Each listed class's name with its disposition (the class declares both). */
+export const ERROR_NAMES: Readonly<Record<string, Disposition>> = Object.freeze(
+  Object.fromEntries(ERROR_CLASSES.map((cls) => [cls.name, cls.disposition])),
+);
 
 export function errorNamesWith(disposition: Disposition): string[] {
   return Object.entries(ERROR_NAMES)

@@ -9,6 +9,12 @@ import { qualifiedTableName } from './table-key.js';
 export type Disposition = 'retry' | 'fatal' | 'history-lost';
 
 export abstract class PipeError extends Error {
+  /**
+   * The class's disposition, readable without an instance (ERROR_NAMES is built from it).
+   * TransientError, FatalError and ChangeStreamHistoryLostError declare it; every other class
+   * inherits it from the one it extends.
+   */
+  declare static readonly disposition: Disposition;
   abstract readonly disposition: Disposition;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -18,12 +24,14 @@ export abstract class PipeError extends Error {
 
 /** A transient failure: retrying the same step later is expected to succeed. */
 export class TransientError extends PipeError {
-  readonly disposition = 'retry' as const;
+  static override readonly disposition = 'retry' as const;
+  readonly disposition = TransientError.disposition;
 }
 
 /** A failure retrying cannot fix: the pipe goes to Failed. */
 export class FatalError extends PipeError {
-  readonly disposition = 'fatal' as const;
+  static override readonly disposition = 'fatal' as const;
+  readonly disposition = FatalError.disposition;
 }
 
 /** What the user reads when the resume point is gone: that a resync is needed, and why. */
@@ -40,7 +48,8 @@ export function historyLostMessage(detail: string): string {
  * passes what the server said; the message always leads with "resync needed" and the reason.
  */
 export class ChangeStreamHistoryLostError extends PipeError {
-  readonly disposition = 'history-lost' as const;
+  static override readonly disposition = 'history-lost' as const;
+  readonly disposition = ChangeStreamHistoryLostError.disposition;
   constructor(detail = 'the resume point is no longer in the oplog', options?: { cause?: unknown }) {
     super(historyLostMessage(detail), options);
   }
