@@ -32,9 +32,6 @@ import {
 } from './errors.js';
 import { StoreUnavailableError } from './store-errors.js';
 
-export * from './error-codes.js';
-export { ERROR_CLASSES, ERROR_NAMES, errorNamesWith } from './error-names.js';
-
 const MONGO_CODE_BY_NAME = invert(MONGO_HISTORY_LOST_CODES, MONGO_RETRYABLE_CODES, MONGO_FATAL_CODES);
 const CLICKHOUSE_CODE_BY_TYPE = invert(CLICKHOUSE_RETRYABLE_CODES, CLICKHOUSE_FATAL_CODES);
 

@@ -6,12 +6,12 @@ import { z } from 'zod';
 import { EmfCdcMetrics } from '../adapters/cloudwatch/emf-metrics.js';
 import { DynamoPipeStore } from '../adapters/dynamodb/store.js';
 import { LambdaCdcTrigger } from '../adapters/lambda/cdc-trigger.js';
-import { EventBridgeCdcScheduler, schedulerConfigFromEnv } from '../adapters/scheduler/index.js';
+import { EventBridgeCdcScheduler, schedulerConfigFromEnv } from '../adapters/scheduler/cdc-scheduler.js';
 import {
   STATE_MACHINE_ARN_ENV,
   StepFunctionsStarter,
   stateMachineArnsFromEnv,
-} from '../adapters/stepfunctions/index.js';
+} from '../adapters/stepfunctions/starter.js';
 import { FatalError } from '../core/errors.js';
 import { systemClock } from '../ports/clock.js';
 import type { LifecycleStarter } from '../ports/lifecycle.js';

@@ -3,12 +3,12 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LambdaCdcTrigger } from '../../functions/adapters/lambda/cdc-trigger.js';
-import { EventBridgeCdcScheduler } from '../../functions/adapters/scheduler/index.js';
+import { EventBridgeCdcScheduler } from '../../functions/adapters/scheduler/cdc-scheduler.js';
 import {
+  STATE_MACHINE_ARN_ENV,
   StepFunctionsStarter,
   stateMachineArnsFromEnv,
-} from '../../functions/adapters/stepfunctions/index.js';
-import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/starter.js';
+} from '../../functions/adapters/stepfunctions/starter.js';
 import { ERROR_NAMES } from '../../functions/core/error-names.js';
 import { FatalError, TransientError } from '../../functions/core/errors.js';
 import { LIFECYCLE_OPERATIONS, type OperationInput } from '../../functions/ports/lifecycle.js';

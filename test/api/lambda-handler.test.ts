@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/index.js';
+import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/starter.js';
 import { LIFECYCLE_OPERATIONS } from '../../functions/ports/lifecycle.js';
 import { type AwsEndpoint, startAwsEndpoint } from '../adapters/stepfunctions/aws-endpoint.js';
 import { type LocalDynamo, startDynalite } from '../support/dynalite.js';

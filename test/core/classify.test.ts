@@ -1,22 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import {
-  AWS_THROTTLING_NAMES,
-  CLICKHOUSE_FATAL_CODES,
-  CLICKHOUSE_RETRYABLE_CODES,
   classifyAwsError,
   classifyDestinationError,
   classifyError,
   classifySourceError,
-  ERROR_CLASSES,
-  ERROR_NAMES,
-  errorNamesWith,
+} from '../../functions/core/classify.js';
+import {
+  AWS_THROTTLING_NAMES,
+  CLICKHOUSE_FATAL_CODES,
+  CLICKHOUSE_RETRYABLE_CODES,
   MONGO_FATAL_CODES,
   MONGO_HISTORY_LOST_CODES,
   MONGO_NETWORK_ERROR_NAMES,
   MONGO_RETRYABLE_CODES,
   MONGO_RETRYABLE_LABELS,
   NODE_NETWORK_CODES,
-} from '../../functions/core/classify.js';
+} from '../../functions/core/error-codes.js';
+import { ERROR_CLASSES, ERROR_NAMES, errorNamesWith } from '../../functions/core/error-names.js';
 import {
   ChangeStreamHistoryLostError,
   DestinationFatalError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CLASSES, ERROR_NAMES } from '../../functions/core/classify.js';
+import { ERROR_CLASSES, ERROR_NAMES } from '../../functions/core/error-names.js';
 import {
   ChangeStreamHistoryLostError,
   FatalError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/index.js';
+import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/starter.js';
 import { ERROR_NAMES } from '../../functions/core/error-names.js';
 import { DestinationUnavailableError, FatalError } from '../../functions/core/errors.js';
 import { TableNotMappedError } from '../../functions/engines/table-context.js';

@@ -1,6 +1,6 @@
 import { type Collection, type Document, Timestamp } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoChangeSource } from '../../../functions/adapters/mongodb/index.js';
+import { MongoChangeSource } from '../../../functions/adapters/mongodb/change-source.js';
 import { ChangeStreamHistoryLostError } from '../../../functions/core/errors.js';
 import { changeEventRow } from '../../../functions/core/rows.js';
 import type {

@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  classifyDeployment,
-  preflight,
-  redactText,
-  requiredPrivileges,
-  StandaloneSourceError,
-} from '../../../functions/adapters/mongodb/index.js';
-import { missingPrivileges } from '../../../functions/adapters/mongodb/privileges.js';
+import { preflight } from '../../../functions/adapters/mongodb/preflight.js';
+import { missingPrivileges, requiredPrivileges } from '../../../functions/adapters/mongodb/privileges.js';
+import { classifyDeployment } from '../../../functions/adapters/mongodb/topology.js';
 import { SourceUnavailableError } from '../../../functions/core/errors.js';
+import { redactText } from '../../../functions/core/redact.js';
+import { StandaloneSourceError } from '../../../functions/core/source-errors.js';
 import { type SourceFixture, startSource } from './fixtures.js';
 
 let source: SourceFixture;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoChangeSource, MongoSnapshotSource } from '../../../functions/adapters/mongodb/index.js';
+import { MongoChangeSource } from '../../../functions/adapters/mongodb/change-source.js';
+import { MongoSnapshotSource } from '../../../functions/adapters/mongodb/snapshot-source.js';
 import { SourceUnavailableError } from '../../../functions/core/errors.js';
 import type { SnapshotBatch } from '../../../functions/ports/source.js';
 import { type SourceFixture, startSource } from './fixtures.js';

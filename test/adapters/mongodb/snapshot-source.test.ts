@@ -1,6 +1,6 @@
 import { BSON, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoSnapshotSource } from '../../../functions/adapters/mongodb/index.js';
+import { MongoSnapshotSource } from '../../../functions/adapters/mongodb/snapshot-source.js';
 import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
 import type { SnapshotBatch, SourceNamespace } from '../../../functions/ports/source.js';
 import { countBy, type SourceFixture, startSource } from './fixtures.js';

@@ -5,7 +5,7 @@ import {
   rateExpressionOf,
   scheduleNameOf,
   schedulerConfigFromEnv,
-} from '../../../functions/adapters/scheduler/index.js';
+} from '../../../functions/adapters/scheduler/cdc-scheduler.js';
 import { FatalError, TransientError } from '../../../functions/core/errors.js';
 import {
   type AwsEndpoint,

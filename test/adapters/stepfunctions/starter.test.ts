@@ -5,7 +5,7 @@ import {
   STATE_MACHINE_ARN_ENV,
   StepFunctionsStarter,
   stateMachineArnsFromEnv,
-} from '../../../functions/adapters/stepfunctions/index.js';
+} from '../../../functions/adapters/stepfunctions/starter.js';
 import { TransientError } from '../../../functions/core/errors.js';
 import { LIFECYCLE_OPERATIONS, type OperationInput } from '../../../functions/ports/lifecycle.js';
 import { type AwsEndpoint, errorAnswer, startAwsEndpoint, TEST_CLIENT_CONFIG } from './aws-endpoint.js';

@@ -1,8 +1,0 @@
-export {
-  EventBridgeCdcScheduler,
-  type EventBridgeCdcSchedulerConfig,
-  rateExpressionOf,
-  SCHEDULER_ENV,
-  scheduleNameOf,
-  schedulerConfigFromEnv,
-} from './cdc-scheduler.js';

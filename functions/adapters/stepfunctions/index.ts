@@ -1,7 +1,0 @@
-export {
-  executionArnOf,
-  executionNameOf,
-  STATE_MACHINE_ARN_ENV,
-  StepFunctionsStarter,
-  stateMachineArnsFromEnv,
-} from './starter.js';
