@@ -28,6 +28,8 @@ export interface MongoChangeSourceOptions {
   excludedOperationTypes?: readonly string[];
   /** Events per server round trip (default 1000). */
   batchSize?: number;
+  /** The clock a read's deadline (`ChangeBatchRequest.deadline`) is measured on (default Date.now). */
+  now?: () => number;
   /** Where "resumed with …" lines go (default console.info). */
   log?: (line: string) => void;
 }
@@ -123,9 +125,10 @@ export class MongoChangeSource implements ChangeSource {
    * read goes on to the deadline, and counts as caught up only when its last reply was empty.
    */
   private async drain(attempt: ResumeAttempt, request: ChangeBatchRequest): Promise<ChangeBatch> {
-    const startedAt = Date.now();
+    const now = this.options.now ?? Date.now;
+    const startedAt = now();
     const untilCaughtUp = request.stopWhenCaughtUp !== false;
-    const remaining = () => Math.min(request.deadline, startedAt + request.maxWaitMs) - Date.now();
+    const remaining = () => Math.min(request.deadline, startedAt + request.maxWaitMs) - now();
     const awaitMs = untilCaughtUp
       ? Math.min(request.maxWaitMs, Math.max(0, request.deadline - startedAt))
       : Math.min(FOLLOW_AWAIT_MS, request.maxWaitMs);
@@ -149,7 +152,7 @@ export class MongoChangeSource implements ChangeSource {
       while (endedBy === null) {
         if (events.length >= request.maxEvents) endedBy = 'max-events';
         else if (bytes >= request.maxBytes) endedBy = 'max-bytes';
-        else if (Date.now() >= request.deadline) endedBy = lastReplyEmpty ? 'caught-up' : 'deadline';
+        else if (now() >= request.deadline) endedBy = lastReplyEmpty ? 'caught-up' : 'deadline';
         if (endedBy !== null) break;
         const event = (await stream.tryNext()) as Document | null;
         lastReplyEmpty = event === null;
