@@ -93,7 +93,7 @@ const SWAP_LEASE_MS = 5 * 60_000;
  * the swap, which is safe to repeat; the old rows are dropped only after the lease is released
  * and the next run writes the live tables alone (docs/engines.md).
  */
-export async function swapResyncTables(
+export async function finishResync(
   deps: ResyncDeps,
   input: { pipeId: string; tableKeys: readonly string[]; startCdc: boolean },
 ): Promise<{ swapped: string[] }> {

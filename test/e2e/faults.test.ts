@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { cdcBatch } from '../../functions/engines/cdc-run.js';
-import { prepareResyncTables, swapResyncTables } from '../../functions/engines/resync.js';
+import { finishResync, prepareResyncTables } from '../../functions/engines/resync.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import type { SnapshotReadOptions, SnapshotSource, SourceNamespace } from '../../functions/ports/source.js';
 import { instrumentStore } from '../engines/support.js';
@@ -156,7 +156,7 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
       crashingMidSwap(createClickHouseClient({ url: world.clickhouseUrl })),
     );
     await expect(
-      swapResyncTables({ store: world.store, destination: faultyDestination }, resyncInput),
+      finishResync({ store: world.store, destination: faultyDestination }, resyncInput),
     ).rejects.toThrow(/mid-swap/);
     await faultyDestination.close();
     // Swapped in, CDC told to write the live table alone, the old rows still set aside.
@@ -164,10 +164,7 @@ describe('crash at every boundary, then re-run: converges, nothing lost, nothing
     expect(
       await world.destination.tableExists({ database: DATABASE, table: `${resyncTable.target}_resync` }),
     ).toBe(true);
-    const swapped = await swapResyncTables(
-      { store: world.store, destination: world.destination },
-      resyncInput,
-    );
+    const swapped = await finishResync({ store: world.store, destination: world.destination }, resyncInput);
     expect(swapped.swapped).toEqual([]);
     expect(
       await world.destination.tableExists({ database: DATABASE, table: `${resyncTable.target}_resync` }),

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../../functions/adapters/clickhouse/client.js';
-import { prepareResyncTables, swapResyncTables } from '../../functions/engines/resync.js';
+import { finishResync, prepareResyncTables } from '../../functions/engines/resync.js';
 import {
   compareTable,
   DATABASE,
@@ -62,7 +62,7 @@ describe('resync swap', () => {
         const input = { pipeId: pipe.pipeId, tableKeys: [tableKey], startCdc: false };
         await prepareResyncTables({ store: world.store, destination: world.destination }, input);
         await snapshotAll(pipe, parts);
-        const swapped = await swapResyncTables({ store: world.store, destination: world.destination }, input);
+        const swapped = await finishResync({ store: world.store, destination: world.destination }, input);
         expect(swapped.swapped).toEqual([table.target]);
       }
     } finally {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { encodePartitionBounds } from '../../functions/core/partition-plan.js';
-import { prepareResyncTables, swapResyncTables } from '../../functions/engines/resync.js';
+import { finishResync, prepareResyncTables } from '../../functions/engines/resync.js';
 import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
 import type { CdcTrigger, CdcTriggerReason } from '../../functions/ports/lifecycle.js';
 import { CDC_LEASE } from '../../functions/ports/pipe-store.js';
@@ -86,11 +86,11 @@ describe('table resync pieces', () => {
     log.length = 0;
     const crashing = instrumentStore(store, log);
     crashing.failNext('setTableState');
-    await expect(swapResyncTables({ store: crashing, destination, trigger }, input)).rejects.toThrow(
+    await expect(finishResync({ store: crashing, destination, trigger }, input)).rejects.toThrow(
       /injected crash/,
     );
     expect((await store.getTableMapping(pipeId, 'shop.items'))?.state).toBe('Resync');
-    await swapResyncTables({ store: crashing, destination, trigger }, input);
+    await finishResync({ store: crashing, destination, trigger }, input);
     expect((await store.getTableMapping(pipeId, 'shop.items'))?.state).toBe('Replicating');
     expect([...destination.final('items').keys()].sort()).toEqual(['1', '2']);
     expect(log.filter((entry) => entry.startsWith('swap'))).toEqual(['swap:items', 'swap:items']);

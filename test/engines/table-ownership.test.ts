@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
-import { prepareResyncTables, swapResyncTables } from '../../functions/engines/resync.js';
+import { finishResync, prepareResyncTables } from '../../functions/engines/resync.js';
 import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
 import { createPipeWithTables, MemoryDestination, newStore } from './support.js';
 
@@ -54,10 +54,7 @@ describe('a resync touches only its own pipe tables', () => {
     const log: string[] = [];
     const destination = new MemoryDestination(log);
     await expect(
-      swapResyncTables(
-        { store, destination },
-        { pipeId: intruder, tableKeys: ['other.items'], startCdc: false },
-      ),
+      finishResync({ store, destination }, { pipeId: intruder, tableKeys: ['other.items'], startCdc: false }),
     ).rejects.toMatchObject({ name: 'TableOwnedByAnotherPipeError' });
     expect(log).toEqual([]);
     expect(await store.getLease(intruder, 'cdc')).toBeNull();
@@ -76,7 +73,7 @@ describe('a resync touches only its own pipe tables', () => {
     ] as const) {
       const input = { pipeId, tableKeys: [tableKey], startCdc: false };
       await prepareResyncTables({ store, destination }, input);
-      await swapResyncTables({ store, destination }, input);
+      await finishResync({ store, destination }, input);
       expect((await store.getTableMapping(pipeId, tableKey))?.state).toBe('Replicating');
     }
     expect((await store.getTableClaim({ database: 'default', table: 'legacy_table' }))?.pipeId).toBe(legacy);

@@ -2,7 +2,7 @@ import { createClickHouseClient } from '../../functions/adapters/clickhouse/clie
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
 import { type CdcRunOutcome, type CdcRunResult, cdcBatch, cdcRun } from '../../functions/engines/cdc-run.js';
-import { prepareResyncTables, resetResumePoint, swapResyncTables } from '../../functions/engines/resync.js';
+import { finishResync, prepareResyncTables, resetResumePoint } from '../../functions/engines/resync.js';
 import { systemClock } from '../../functions/ports/clock.js';
 import type { Destination, InsertBatch } from '../../functions/ports/destination.js';
 import type { ChangeBatchRequest, ChangeSource } from '../../functions/ports/source.js';
@@ -123,7 +123,7 @@ const killedMidSwap: Fault = {
       await converge(
         run,
         'swap',
-        (parts) => swapResyncTables({ store: parts.store, destination: parts.destination }, resyncInput),
+        (parts) => finishResync({ store: parts.store, destination: parts.destination }, resyncInput),
         { ...run.parts, destination: dying },
       );
     } finally {
@@ -270,7 +270,7 @@ const oplogTruncatedWhilePaused: Fault = {
     );
     await resetResumePoint(run.store, run.pipe.pipeId, start);
     await snapshotUnderLoad(run);
-    await swapResyncTables(resync, resyncInput);
+    await finishResync(resync, resyncInput);
     await cdcUnderLoad(run);
     return [];
   },
@@ -466,7 +466,7 @@ const resyncDualWritesKilledMidSwap: Fault = {
     const dualWrites = tally.rowsPerTable[resyncTable] ?? 0;
     const client = dyingAfterExchange(createClickHouseClient({ url: run.world.clickhouseUrl }));
     const dying = new ClickHouseDestination(client);
-    const killed = await swapResyncTables(
+    const killed = await finishResync(
       { store: dyingWith(run.store, client), destination: dying },
       input,
     ).then(
@@ -479,7 +479,7 @@ const resyncDualWritesKilledMidSwap: Fault = {
     run.notes.push(`cdc: ${dualWrites} rows dual-written to _resync`);
     await cdcUnderLoad(run);
     await converge(run, 'swap', (parts) =>
-      swapResyncTables({ store: parts.store, destination: parts.destination }, input),
+      finishResync({ store: parts.store, destination: parts.destination }, input),
     );
     await cdcUnderLoad(run);
     const leftover = await run.parts.destination.tableExists({
@@ -523,7 +523,7 @@ const exchangeBetweenDualInserts: Fault = {
     const straddled: Destination = Object.assign(Object.create(destination), {
       async insertRows(batch: InsertBatch) {
         if (batch.table === `${first.target}_resync` && swap === null) {
-          swap = swapResyncTables({ store: dyingWith(run.store, client), destination: dying }, input).catch(
+          swap = finishResync({ store: dyingWith(run.store, client), destination: dying }, input).catch(
             (error: unknown) => error,
           );
           const killed = await swap;
@@ -538,7 +538,7 @@ const exchangeBetweenDualInserts: Fault = {
       await dying.close().catch(() => undefined);
     }
     await converge(run, 'swap', (parts) =>
-      swapResyncTables({ store: parts.store, destination: parts.destination }, input),
+      finishResync({ store: parts.store, destination: parts.destination }, input),
     );
     await cdcUnderLoad(run);
     return expectFired('the swap between the two inserts', swap !== null && client.died);

@@ -42,7 +42,8 @@ import { requestHash } from './request-hash.js';
 import { PIPES_BY_CREATION_INDEX, PIPES_BY_STATE_INDEX } from './table-definition.js';
 import { requireOneOf, requirePipeId, requirePositive, requireText, toJsonText } from './validate.js';
 
-export interface PipeContext extends StoreContext {
+/** The store's context as a create needs it: also where new pipe ids come from. */
+export interface StoreContextWithIds extends StoreContext {
   newPipeId: () => string;
 }
 
@@ -51,7 +52,10 @@ export interface PipeContext extends StoreContext {
  * it), history copy. Each step is conditional or idempotent, so the same request sent again after
  * a crash at any point finishes the create and returns the one pipe.
  */
-export async function createPipe(ctx: PipeContext, input: CreatePipeInput): Promise<CreatePipeResult> {
+export async function createPipe(
+  ctx: StoreContextWithIds,
+  input: CreatePipeInput,
+): Promise<CreatePipeResult> {
   const name = requireText(input.name, 'name', 200);
   const idempotencyKey =
     input.idempotencyKey === undefined ? null : requireText(input.idempotencyKey, 'idempotencyKey');

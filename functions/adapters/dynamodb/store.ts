@@ -35,8 +35,8 @@ import {
   getPipe,
   listPipes,
   listPipesByState,
-  type PipeContext,
   recordError,
+  type StoreContextWithIds,
 } from './pipes.js';
 import { commitResumePoint, getResumePoint, getStartPoint, recordStartPoint } from './resume-points.js';
 import { updateSettings } from './settings.js';
@@ -67,7 +67,7 @@ export interface DynamoPipeStoreOptions {
 
 /** The PipeStore port on one DynamoDB table (layout: docs/pipe-store.md). */
 export class DynamoPipeStore implements PipeStore {
-  private readonly ctx: PipeContext;
+  private readonly ctx: StoreContextWithIds;
 
   constructor(options: DynamoPipeStoreOptions) {
     this.ctx = {

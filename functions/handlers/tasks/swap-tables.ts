@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { swapResyncTables } from '../../engines/resync.js';
+import { finishResync } from '../../engines/resync.js';
 import { loadPipe, withConnections } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
 import { isSnapshotOnly, pipeInput, tableKeys, transitionPipe } from './common.js';
@@ -17,7 +17,7 @@ export const swapTablesTask = defineTask('SwapTables', input, async (runtime, co
   const snapshotOnly = isSnapshotOnly(loaded.settings);
   await withConnections(runtime, loaded, async ({ destination }) => {
     const deps = { store, destination, ...(runtime.cdcTrigger ? { trigger: runtime.cdcTrigger } : {}) };
-    await swapResyncTables(deps, {
+    await finishResync(deps, {
       pipeId: command.pipeId,
       tableKeys: command.prepared.tables,
       startCdc: !snapshotOnly,
