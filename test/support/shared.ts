@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -13,19 +13,4 @@ export function sharedPath(...parts: string[]): string {
 
 export function hasShared(...parts: string[]): boolean {
   return existsSync(sharedPath(...parts));
-}
-
-export interface ResumeTokenVector {
-  what: string;
-  _data: string;
-  decoded: Record<string, unknown> & { clusterTime: { t: number; i: number } };
-}
-
-/** Real-server resume tokens with their decoded fields; empty when `../shared` is absent. */
-export function resumeTokenVectors(): ResumeTokenVector[] {
-  if (!hasShared('mongodb-resume-tokens.json')) return [];
-  const file = JSON.parse(readFileSync(sharedPath('mongodb-resume-tokens.json'), 'utf8')) as {
-    tokens: ResumeTokenVector[];
-  };
-  return file.tokens;
 }
