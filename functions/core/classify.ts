@@ -346,59 +346,52 @@ export function classifyAwsError(err: unknown, service?: AwsService, call: AwsCa
   }
   if (!isAwsError(duck)) return new FatalError(`${what} failed unexpectedly: ${message}`, options);
 
-  const resource = call.resource ?? 'the resource it names';
-  if (includes(AWS_ACCESS_DENIED_NAMES, name)) {
-    const action = service && operation ? `${AWS_SERVICES[service].iamPrefix}:${operation}` : 'the action';
-    const iamAction = IAM_ACTION_OF_OPERATION[action] ?? action;
-    const passRole =
-      service === 'scheduler' && /^(Create|Update)Schedule$/.test(operation ?? '')
-        ? " (and iam:PassRole on the schedule's target role)"
-        : '';
-    return new FatalError(
-      `${what} was denied (${answered}): the function's role needs ${iamAction}${passRole} on ${resource}; grant it in the role's policy. ${said}`,
-      options,
-    );
-  }
-  if (includes(AWS_BAD_CREDENTIALS_NAMES, name)) {
-    return new FatalError(
-      `${what} was refused: the AWS credentials were not accepted (${answered}); check the function's role, and that no stale AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set in its environment. ${said}`,
-      options,
-    );
-  }
-  if (includes(AWS_KMS_NAMES, name)) {
-    return new FatalError(
-      `${what} failed on the KMS key that encrypts ${resource} (${answered}): grant kms:Decrypt on that key to the function's role and check the key is enabled. ${said}`,
-      options,
-    );
-  }
-  if (includes(AWS_NOT_FOUND_NAMES, name)) {
-    return new FatalError(
-      `${what} failed: ${resource} does not exist (${answered}); check that the stack is deployed in this account and region and that the function's settings name it. ${said}`,
-      options,
-    );
-  }
-  if (includes(AWS_INVALID_REQUEST_NAMES, name)) {
-    return new FatalError(
-      `${what} was refused as invalid (${answered}): a parameter sent is wrong (a bug, or a misconfigured name or ARN). ${said}`,
-      options,
-    );
-  }
-  if (includes(AWS_QUOTA_NAMES, name)) {
-    return new FatalError(
-      `${what} reached a quota (${answered}): raise the service quota or remove what is no longer used. ${said}`,
-      options,
-    );
-  }
-  if (name === 'ConditionalCheckFailedException') {
-    return new FatalError(
-      `${what}: a conditional write was refused where none was expected (${answered}), a bug. ${said}`,
-      options,
-    );
-  }
-  return new FatalError(
-    `${what} failed with an error not known to be transient (${answered}). ${said}`,
-    options,
-  );
+  const failure = { name, what, answered, said, resource: call.resource ?? 'the resource it names' };
+  return new FatalError(awsFatalMessage({ ...failure, service, operation }), options);
+}
+
+/** An AWS error as the fatal messages name it. */
+interface AwsFailure {
+  name: string;
+  /** `<service> <operation> on <resource>`. */
+  what: string;
+  /** The error's name and HTTP status. */
+  answered: string;
+  /** `AWS said: <message>`. */
+  said: string;
+  resource: string;
+  service: AwsService | undefined;
+  operation: string | undefined;
+}
+
+/** What to fix, by the kind of refusal: a permission, credentials, a KMS key, a resource, a request, a quota. */
+function awsFatalMessage(failure: AwsFailure): string {
+  const { name, what, answered, said, resource } = failure;
+  if (includes(AWS_ACCESS_DENIED_NAMES, name)) return awsDeniedMessage(failure);
+  if (includes(AWS_BAD_CREDENTIALS_NAMES, name))
+    return `${what} was refused: the AWS credentials were not accepted (${answered}); check the function's role, and that no stale AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY is set in its environment. ${said}`;
+  if (includes(AWS_KMS_NAMES, name))
+    return `${what} failed on the KMS key that encrypts ${resource} (${answered}): grant kms:Decrypt on that key to the function's role and check the key is enabled. ${said}`;
+  if (includes(AWS_NOT_FOUND_NAMES, name))
+    return `${what} failed: ${resource} does not exist (${answered}); check that the stack is deployed in this account and region and that the function's settings name it. ${said}`;
+  if (includes(AWS_INVALID_REQUEST_NAMES, name))
+    return `${what} was refused as invalid (${answered}): a parameter sent is wrong (a bug, or a misconfigured name or ARN). ${said}`;
+  if (includes(AWS_QUOTA_NAMES, name))
+    return `${what} reached a quota (${answered}): raise the service quota or remove what is no longer used. ${said}`;
+  if (name === 'ConditionalCheckFailedException')
+    return `${what}: a conditional write was refused where none was expected (${answered}), a bug. ${said}`;
+  return `${what} failed with an error not known to be transient (${answered}). ${said}`;
+}
+
+/** Access denied names the IAM action to grant, on which resource. */
+function awsDeniedMessage({ what, answered, said, resource, service, operation }: AwsFailure): string {
+  const action = service && operation ? `${AWS_SERVICES[service].iamPrefix}:${operation}` : 'the action';
+  const iamAction = IAM_ACTION_OF_OPERATION[action] ?? action;
+  const passRole =
+    service === 'scheduler' && /^(Create|Update)Schedule$/.test(operation ?? '')
+      ? " (and iam:PassRole on the schedule's target role)"
+      : '';
+  return `${what} was denied (${answered}): the function's role needs ${iamAction}${passRole} on ${resource}; grant it in the role's policy. ${said}`;
 }
 
 /**

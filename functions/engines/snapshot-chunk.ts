@@ -4,7 +4,7 @@ import { snapshotRow } from '../core/rows.js';
 import { resyncTableName } from '../core/table-schema.js';
 import type { Clock } from '../ports/clock.js';
 import type { PartitionRecord, PipeStore } from '../ports/pipe-store.js';
-import type { ClusterTime, SnapshotSource } from '../ports/source.js';
+import type { ClusterTime, SnapshotBatch, SnapshotSource } from '../ports/source.js';
 import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
 import { deduplicationToken } from './dedup-token.js';
 import type { RowSink } from './destination-needs.js';
@@ -77,20 +77,26 @@ export async function snapshotChunk(
   const { settings } = context;
   const mapping = await loadTable(deps.store, input.pipeId, input.table);
   const live = tableRefOf(context, mapping);
-  const targetTable = mapping.state === 'Resync' ? resyncTableName(live.table) : live.table;
-  let partition = await findPartition(deps.store, input.pipeId, input.table, input.partitionIndex);
+  const { pipeId, table, partitionIndex } = input;
+  const target: ChunkTarget = {
+    pipeId,
+    table,
+    partitionIndex,
+    database: live.database,
+    targetTable: mapping.state === 'Resync' ? resyncTableName(live.table) : live.table,
+    useJsonNativeFormat: context.tableOptions.useJsonNativeFormat,
+  };
+  const partition = await findPartition(deps.store, input.pipeId, input.table, input.partitionIndex);
   const result: SnapshotChunkResult = {
     done: partition.done,
     rowsCopied: 0,
     partitionRowsCopied: partition.rowsCopied,
     batches: 0,
     bytes: 0,
-    targetTable,
+    targetTable: target.targetTable,
     checkpoint: partition.checkpoint,
   };
-  if (partition.done) return result;
-
-  if (!hasTimeLeft(deps.clock, budget)) return result;
+  if (partition.done || !hasTimeLeft(deps.clock, budget)) return result;
 
   const batches = deps.source.readPartition(namespaceOf(mapping), {
     bounds: decodePartitionBounds(partition.bounds),
@@ -99,48 +105,85 @@ export async function snapshotChunk(
     maxBytes: settings.snapshotBatchMaxBytes,
     afterClusterTime: await readAfter(deps.store, input.pipeId),
   });
-  let exhausted = true;
-  for await (const batch of batches) {
-    if (batch.documents.length > 0) {
-      const rows = batch.documents.map((document) => snapshotRow(targetTable, document));
-      const token = deduplicationToken('snapshot', [
-        input.pipeId,
-        input.table,
-        targetTable,
-        input.partitionIndex,
-        partition.checkpoint,
-        batch.checkpoint,
-      ]);
-      await deps.destination.insertRows({
-        database: live.database,
-        table: targetTable,
-        rows,
-        deduplicationToken: token,
-        useJsonNativeFormat: context.tableOptions.useJsonNativeFormat,
-      });
-      partition = await deps.store.checkpointPartition(input.pipeId, input.table, input.partitionIndex, {
-        seq: partition.seq + 1,
-        checkpoint: batch.checkpoint,
-        rowsCopied: partition.rowsCopied + rows.length,
-      });
-      result.rowsCopied += rows.length;
-      result.batches += 1;
-      result.bytes += batch.bytes;
-    }
-    // Checked after the write, so every call that starts makes progress and stops on a checkpoint.
-    if (!hasTimeLeft(deps.clock, budget)) {
-      exhausted = false;
-      break;
-    }
-  }
-
-  if (exhausted)
-    partition = await deps.store.markPartitionDone(input.pipeId, input.table, input.partitionIndex);
+  const copied = await copyBatches(deps, target, { partition, batches, budget, result });
+  const last = copied.exhausted
+    ? await deps.store.markPartitionDone(input.pipeId, input.table, input.partitionIndex)
+    : copied.partition;
   await deps.store.refreshTableProgress(input.pipeId, input.table);
-  result.done = partition.done;
-  result.partitionRowsCopied = partition.rowsCopied;
-  result.checkpoint = partition.checkpoint;
+  result.done = last.done;
+  result.partitionRowsCopied = last.rowsCopied;
+  result.checkpoint = last.checkpoint;
   return result;
+}
+
+/** One chunk's partition and where its rows go. */
+interface ChunkTarget {
+  pipeId: string;
+  /** The table key. */
+  table: string;
+  partitionIndex: number;
+  database: string;
+  /** The live table, or its `_resync` table while the table is in Resync. */
+  targetTable: string;
+  useJsonNativeFormat: boolean;
+}
+
+/**
+ * Inserts each batch, then checkpoints after it, until the reader is exhausted or the budget
+ * runs out (checked after each write, so every call that starts makes progress and stops on a
+ * checkpoint). Counts what it copied into `result`.
+ */
+async function copyBatches(
+  deps: SnapshotChunkDeps,
+  target: ChunkTarget,
+  run: {
+    partition: PartitionRecord;
+    batches: AsyncIterable<SnapshotBatch>;
+    budget: Required<Budget>;
+    result: SnapshotChunkResult;
+  },
+): Promise<{ partition: PartitionRecord; exhausted: boolean }> {
+  let { partition } = run;
+  for await (const batch of run.batches) {
+    if (batch.documents.length > 0) {
+      partition = await copyBatch(deps, target, partition, batch);
+      run.result.rowsCopied += batch.documents.length;
+      run.result.batches += 1;
+      run.result.bytes += batch.bytes;
+    }
+    if (!hasTimeLeft(deps.clock, run.budget)) return { partition, exhausted: false };
+  }
+  return { partition, exhausted: true };
+}
+
+/** One batch: inserted under a token naming it, then the partition's checkpoint moved past it. */
+async function copyBatch(
+  deps: SnapshotChunkDeps,
+  target: ChunkTarget,
+  partition: PartitionRecord,
+  batch: SnapshotBatch,
+): Promise<PartitionRecord> {
+  const rows = batch.documents.map((document) => snapshotRow(target.targetTable, document));
+  const token = deduplicationToken('snapshot', [
+    target.pipeId,
+    target.table,
+    target.targetTable,
+    target.partitionIndex,
+    partition.checkpoint,
+    batch.checkpoint,
+  ]);
+  await deps.destination.insertRows({
+    database: target.database,
+    table: target.targetTable,
+    rows,
+    deduplicationToken: token,
+    useJsonNativeFormat: target.useJsonNativeFormat,
+  });
+  return deps.store.checkpointPartition(target.pipeId, target.table, target.partitionIndex, {
+    seq: partition.seq + 1,
+    checkpoint: batch.checkpoint,
+    rowsCopied: partition.rowsCopied + rows.length,
+  });
 }
 
 /**

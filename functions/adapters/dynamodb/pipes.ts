@@ -47,6 +47,39 @@ export interface StoreContextWithIds extends StoreContext {
   newPipeId: () => string;
 }
 
+/** A create request's fields, validated, in the form the pipe item stores them. */
+interface CreateFields {
+  name: string;
+  idempotencyKey: string | null;
+  actor: string;
+  reason: string;
+  settingsJson: string;
+  sourceJson: string;
+  destinationJson: string;
+  /** Tells a retry of this very request from a different request under the same key or name. */
+  hash: string;
+}
+
+function createFields(input: CreatePipeInput): CreateFields {
+  const name = requireText(input.name, 'name', 200);
+  return {
+    name,
+    idempotencyKey:
+      input.idempotencyKey === undefined ? null : requireText(input.idempotencyKey, 'idempotencyKey'),
+    actor: requireText(input.actor, 'actor'),
+    reason: input.reason === undefined ? 'pipe created' : requireText(input.reason, 'reason', 1024),
+    settingsJson: toJsonText(input.settings, 'settings'),
+    sourceJson: toJsonText(input.source, 'source'),
+    destinationJson: toJsonText(input.destination, 'destination'),
+    hash: requestHash({
+      name,
+      settings: input.settings,
+      source: input.source,
+      destination: input.destination,
+    }),
+  };
+}
+
 /**
  * Create order: idempotency-key claim, name claim, pipe item (with its first history entry on
  * it), history copy. Each step is conditional or idempotent, so the same request sent again after
@@ -56,64 +89,15 @@ export async function createPipe(
   ctx: StoreContextWithIds,
   input: CreatePipeInput,
 ): Promise<CreatePipeResult> {
-  const name = requireText(input.name, 'name', 200);
-  const idempotencyKey =
-    input.idempotencyKey === undefined ? null : requireText(input.idempotencyKey, 'idempotencyKey');
-  const actor = requireText(input.actor, 'actor');
-  const reason = input.reason === undefined ? 'pipe created' : requireText(input.reason, 'reason', 1024);
-  const settingsJson = toJsonText(input.settings, 'settings');
-  const sourceJson = toJsonText(input.source, 'source');
-  const destinationJson = toJsonText(input.destination, 'destination');
-  const hash = requestHash({
-    name,
-    settings: input.settings,
-    source: input.source,
-    destination: input.destination,
-  });
-  let pipeId =
+  const fields = createFields(input);
+  const proposedId =
     input.id === undefined ? requirePipeId(ctx.newPipeId(), 'generated id') : requirePipeId(input.id, 'id');
-
-  if (idempotencyKey !== null) {
-    const outcome = await claim(ctx, idempotencyClaimKey(idempotencyKey), pipeId, hash);
-    if (!outcome.won) {
-      if (outcome.claim.requestHash !== hash)
-        throw new IdempotencyConflictError(idempotencyKey, outcome.claim.pipeId);
-      pipeId = outcome.claim.pipeId;
-    }
-  }
-  const nameOutcome = await claim(ctx, nameClaimKey(name), pipeId, hash);
-  if (!nameOutcome.won) {
-    const sameRequestByName = idempotencyKey === null && nameOutcome.claim.requestHash === hash;
-    if (!sameRequestByName) {
-      if (idempotencyKey !== null) await releaseClaim(ctx, idempotencyClaimKey(idempotencyKey), pipeId);
-      throw new PipeNameTakenError(name, nameOutcome.claim.pipeId);
-    }
-    pipeId = nameOutcome.claim.pipeId;
-  }
-
+  const pipeId = await claimKeyAndName(ctx, fields, proposedId);
   const now = ctx.now();
   const state = transition(null, 'create');
+  const { reason, actor } = fields;
   const change: HistoryEntry = { version: 1, from: null, to: state, event: 'create', reason, actor, at: now };
-  const item = {
-    ...pipeKey(pipeId),
-    id: pipeId,
-    name,
-    state,
-    settingsJson,
-    sourceJson,
-    destinationJson,
-    createdAt: now,
-    updatedAt: now,
-    lastError: null,
-    version: 1,
-    idempotencyKey,
-    requestHash: hash,
-    lastChange: change,
-    GSI1PK: ALL_PIPES_PARTITION,
-    GSI1SK: creationSortKey(now, pipeId),
-    GSI2PK: statePartition(state),
-    GSI2SK: creationSortKey(now, pipeId),
-  };
+  const item = newPipeItem(pipeId, fields, change);
   try {
     await ctx.client.send(
       new PutItemCommand({
@@ -127,11 +111,62 @@ export async function createPipe(
     const existing = await getItem(ctx, pipeKey(pipeId));
     if (!existing) throw new PipeNotFoundError(pipeId);
     const parsed = parsePipeItem(existing);
-    if (parsed.requestHash !== hash) throw new PipeAlreadyExistsError(pipeId);
+    if (parsed.requestHash !== fields.hash) throw new PipeAlreadyExistsError(pipeId);
     return { pipe: pipeRecordOf(parsed), created: false };
   }
   await copyNewestBestEffort(ctx, pipeId, change);
   return { pipe: pipeRecordOf(parsePipeItem(item)), created: true };
+}
+
+/**
+ * Steps 1 and 2 of a create: the idempotency key's claim (when there is a key), then the name's.
+ * Returns the id of the pipe this request creates: the proposed one, or the one an earlier send
+ * of the same request claimed. A name taken by another request releases the key's claim again.
+ */
+async function claimKeyAndName(ctx: StoreContext, fields: CreateFields, proposedId: string): Promise<string> {
+  const { idempotencyKey, name, hash } = fields;
+  let pipeId = proposedId;
+  if (idempotencyKey !== null) {
+    const outcome = await claim(ctx, idempotencyClaimKey(idempotencyKey), pipeId, hash);
+    if (!outcome.won) {
+      if (outcome.claim.requestHash !== hash)
+        throw new IdempotencyConflictError(idempotencyKey, outcome.claim.pipeId);
+      pipeId = outcome.claim.pipeId;
+    }
+  }
+  const nameOutcome = await claim(ctx, nameClaimKey(name), pipeId, hash);
+  if (nameOutcome.won) return pipeId;
+  const sameRequestByName = idempotencyKey === null && nameOutcome.claim.requestHash === hash;
+  if (!sameRequestByName) {
+    if (idempotencyKey !== null) await releaseClaim(ctx, idempotencyClaimKey(idempotencyKey), pipeId);
+    throw new PipeNameTakenError(name, nameOutcome.claim.pipeId);
+  }
+  return nameOutcome.claim.pipeId;
+}
+
+/** The pipe item of a new pipe: version 1, its create as the newest change, listed by creation and state. */
+function newPipeItem(pipeId: string, fields: CreateFields, change: HistoryEntry) {
+  const now = change.at;
+  return {
+    ...pipeKey(pipeId),
+    id: pipeId,
+    name: fields.name,
+    state: change.to,
+    settingsJson: fields.settingsJson,
+    sourceJson: fields.sourceJson,
+    destinationJson: fields.destinationJson,
+    createdAt: now,
+    updatedAt: now,
+    lastError: null,
+    version: 1,
+    idempotencyKey: fields.idempotencyKey,
+    requestHash: fields.hash,
+    lastChange: change,
+    GSI1PK: ALL_PIPES_PARTITION,
+    GSI1SK: creationSortKey(now, pipeId),
+    GSI2PK: statePartition(change.to),
+    GSI2SK: creationSortKey(now, pipeId),
+  };
 }
 
 export async function getPipe(ctx: StoreContext, pipeIdInput: string): Promise<PipeRecord> {
