@@ -13,6 +13,7 @@ import { connectWith, type Runtime } from '../functions/handlers/runtime.js';
 import { systemClock } from '../functions/ports/clock.js';
 import { LocalCdcSchedule } from '../local/cdc/schedule.js';
 import { markReplicating, partsOf, setUpPipe, snapshotAll, startWorld } from '../test/e2e/harness.js';
+import { silentLog } from '../test/support/log.js';
 import { loadOrders, orderDocument } from './documents.js';
 
 const { values } = parseArgs({
@@ -79,7 +80,7 @@ try {
     connect: connectWith({
       mongoUri: world.rs.uri,
       clickhouse: { url: world.clickhouseUrl },
-      log: () => undefined,
+      log: silentLog,
     }),
   };
   /** One invocation of the CDC function with `timeMs` of Lambda time left. */

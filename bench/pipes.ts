@@ -6,6 +6,7 @@ import type { MongoClient } from 'mongodb';
 import { MongoChangeSource } from '../functions/adapters/mongodb/change-source.js';
 import type { PipeSettingsInput } from '../functions/core/settings.js';
 import type { TableState } from '../functions/ports/pipe-store.js';
+import { silentLog } from '../test/support/log.js';
 import { DESTINATION_DATABASE, type World } from './world.js';
 
 export interface BenchPipe {
@@ -21,7 +22,7 @@ export interface BenchPipe {
 let sequence = 0;
 
 export function changeSourceFor(mongo: MongoClient, db: string, coll: string): MongoChangeSource {
-  return new MongoChangeSource(mongo, { namespaces: [{ db, coll }], log: () => undefined });
+  return new MongoChangeSource(mongo, { namespaces: [{ db, coll }], log: silentLog });
 }
 
 export async function createBenchPipe(

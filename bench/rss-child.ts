@@ -13,6 +13,7 @@ import { MongoSnapshotSource } from '../functions/adapters/mongodb/snapshot-sour
 import { cdcBatch } from '../functions/engines/cdc-run.js';
 import { snapshotChunk } from '../functions/engines/snapshot-chunk.js';
 import { systemClock } from '../functions/ports/clock.js';
+import { silentLog } from '../test/support/log.js';
 
 export interface RssChildConfig {
   mode: 'idle' | 'chunk' | 'cdc';
@@ -83,7 +84,7 @@ try {
     units = result.rowsCopied;
     batches = result.batches;
   } else if (config.mode === 'cdc') {
-    const source = new MongoChangeSource(mongo, { namespaces: [{ db, coll }], log: () => undefined });
+    const source = new MongoChangeSource(mongo, { namespaces: [{ db, coll }], log: silentLog });
     const result = await cdcBatch(
       { store, source, destination, clock: systemClock },
       {

@@ -16,6 +16,7 @@ import { systemClock } from '../functions/ports/clock.js';
 import { CDC_LEASE } from '../functions/ports/pipe-store.js';
 import { localCdcInvoker } from '../local/cdc/invoke.js';
 import { type CdcInvoker, LocalCdcSchedule } from '../local/cdc/schedule.js';
+import { silentLog } from '../test/support/log.js';
 import { type BenchPipe, createBenchPipe } from './pipes.js';
 import { cpuSecondsOfPid, firstMessage, forkTs, stopChild } from './processes.js';
 import { DESTINATION_DATABASE, type World } from './world.js';
@@ -105,7 +106,7 @@ export class ScheduledCdc {
         mongoUri: world.mongoUri,
         clickhouse: { url: world.clickhouse.url },
         // The change source's "change stream opened with …" line, once per batch: not printed.
-        log: () => undefined,
+        log: silentLog,
       }),
     };
   }

@@ -27,7 +27,12 @@ export interface PipesConfig {
   defaultDestination?: string;
   /** Subscribed to the alarm topic. */
   alarmEmail?: string;
+  /** The functions' log level (Powertools' and Lambda's application log level alike). */
+  logLevel: LogLevel;
 }
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface VpcPlacement {
   vpcId: string;
@@ -98,6 +103,7 @@ export function readConfig(node: Node): PipesConfig {
     },
     allowedSourceHosts: hostList(node, 'allowedSourceHosts'),
     allowedDestinationHosts: hostList(node, 'allowedDestinationHosts'),
+    logLevel: logLevelOf(node),
   };
   const alarmEmail = text(node, 'alarmEmail');
   if (alarmEmail !== undefined) {
@@ -123,6 +129,13 @@ export function readConfig(node: Node): PipesConfig {
       availabilityZones,
     },
   };
+}
+
+function logLevelOf(node: Node): LogLevel {
+  const value = (text(node, 'logLevel') ?? 'INFO').toUpperCase();
+  const level = LOG_LEVELS.find((known) => known === value);
+  if (!level) throw new Error(`context logLevel must be one of ${LOG_LEVELS.join(', ')}, not ${value}`);
+  return level;
 }
 
 /** A JSON object (url, database, secretArn) or a JSON string of one; never a password. */

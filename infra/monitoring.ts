@@ -13,7 +13,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, METRICS } from '../functions/adapters/cloudwatch/emf-metrics.js';
+import { METRIC_NAMESPACE, METRICS, PIPE_DIMENSION } from '../functions/adapters/cloudwatch/metric-names.js';
 
 export interface PipesMonitoringProps {
   /** Every function by a readable name; each gets an errors alarm. */
@@ -27,10 +27,14 @@ export interface PipesMonitoringProps {
 
 const PERIOD = Duration.minutes(5);
 
-/** Per-pipe series on the dashboard: a SEARCH over the PipeId dimension finds every pipe. */
+/**
+ * Per-pipe series on the dashboard: a SEARCH over the PipeId dimension finds every pipe. The
+ * names, namespace and dimension are the ones the CDC function publishes
+ * (functions/adapters/cloudwatch/metric-names.ts); test/infra/stack.test.ts checks both agree.
+ */
 function perPipe(metric: string, statistic: string, label: string): MathExpression {
   return new MathExpression({
-    expression: `SEARCH('{${METRIC_NAMESPACE},PipeId} MetricName="${metric}"', '${statistic}', 60)`,
+    expression: `SEARCH('{${METRIC_NAMESPACE},${PIPE_DIMENSION}} MetricName="${metric}"', '${statistic}', 60)`,
     label,
     period: Duration.minutes(1),
   });
@@ -40,7 +44,7 @@ function total(metric: string, statistic: string): Metric {
   return new Metric({ namespace: METRIC_NAMESPACE, metricName: metric, statistic, period: PERIOD });
 }
 
-/** Alarms (pipe failed, CDC lag, function errors) and a dashboard of lag, events and rows per pipe. */
+/** Alarms (pipe failed, CDC lag, function errors) and a dashboard of lag, events, rows and bytes per pipe. */
 export class PipesMonitoring extends Construct {
   readonly pipeFailedAlarm: Alarm;
   readonly lagAlarm: Alarm;
@@ -117,6 +121,13 @@ export class PipesMonitoring extends Construct {
             width: 12,
           }),
           new GraphWidget({ title: 'Pipes entering Failed', left: [failed], width: 12 }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Change-event bytes per pipe',
+            left: [perPipe(METRICS.bytes, 'Sum', '')],
+            width: 12,
+          }),
         ],
       ],
     });

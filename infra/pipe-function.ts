@@ -1,9 +1,18 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
-import { Architecture, LoggingFormat, type RecursiveLoop, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  type RecursiveLoop,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRIC_NAMESPACE } from '../functions/adapters/cloudwatch/metric-names.js';
+import type { LogLevel } from './config.js';
 
 /** How much a function may use: the API and small tasks take seconds, chunks and batches minutes. */
 export interface FunctionSize {
@@ -30,6 +39,8 @@ export interface PipeFunctionProps {
   size: FunctionSize;
   environment: Record<string, string>;
   logRetention: RetentionDays;
+  /** Powertools' level (POWERTOOLS_LOG_LEVEL) and Lambda's application log level, the same. */
+  logLevel: LogLevel;
   network?: NetworkPlacement;
   /** Lambda's recursive loop detection (default: terminate loops). */
   recursiveLoop?: RecursiveLoop;
@@ -59,7 +70,22 @@ const EXTERNAL_MODULES = [
 const REQUIRE_SHIM =
   "import { createRequire as __pipesCreateRequire } from 'node:module'; const require = __pipesCreateRequire(import.meta.url);";
 
-/** One handler as a Lambda: Node 22 on ARM64, bundled by the local esbuild (never Docker), JSON logs. */
+/**
+ * Powertools' settings (functions/handlers/observability.ts): the service every log line, trace
+ * and metric names, and the metrics' namespace (the code fixes it too: the alarms read it).
+ */
+function powertoolsEnvironment(logLevel: LogLevel): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: 'mongo-clickhouse-pipes',
+    POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+    POWERTOOLS_LOG_LEVEL: logLevel,
+  };
+}
+
+/**
+ * One handler as a Lambda: Node 22 on ARM64, bundled by the local esbuild (never Docker), JSON
+ * logs at the deployment's level, X-Ray tracing.
+ */
 export class PipeFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PipeFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
@@ -75,8 +101,14 @@ export class PipeFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.size.memoryMiB,
       timeout: props.size.timeout,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...powertoolsEnvironment(props.logLevel),
+        ...props.environment,
+      },
       loggingFormat: LoggingFormat.JSON,
+      // Lambda drops JSON lines below its application level: kept equal to Powertools' own.
+      applicationLogLevelV2: ApplicationLogLevel[props.logLevel],
       logGroup,
       tracing: Tracing.ACTIVE,
       ...(props.recursiveLoop ? { recursiveLoop: props.recursiveLoop } : {}),
@@ -89,6 +121,9 @@ export class PipeFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         banner: REQUIRE_SHIM,
         minify: true,
+        // Error classes keep their names: `this.name = new.target.name` is what Step Functions'
+        // Retry/Catch clauses match (functions/core/errors.ts), and minifying renames classes.
+        keepNames: true,
         sourceMap: true,
         externalModules: EXTERNAL_MODULES,
       },

@@ -123,6 +123,7 @@ export class PipesStack extends Stack {
     );
     const base = {
       logRetention,
+      logLevel: config.logLevel,
       ...(network ? { network } : {}),
     };
     const allowedHostsEnv: Record<string, string> = {

@@ -183,7 +183,7 @@ async function main(): Promise<void> {
         mongoUri: config.mongodbUri ?? demo?.uri,
         clickhouse: { url: clickhouse.url },
         reuseClients: true,
-        log: (line) => output.line(line),
+        // The change source logs through the product's logger (functions/handlers/observability.ts).
       }),
     };
     machines = new LocalStateMachines({

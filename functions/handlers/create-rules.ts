@@ -2,6 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerOwners } from '../adapters/secretsmanager/secret-owners.js';
 import type { AllowedHosts } from '../core/hosts.js';
 import type { CreateRules } from '../engines/register-pipe.js';
+import { traced } from './observability.js';
 
 /** The environment variables that carry the deployment's host allowlists (comma lists; empty: any host). */
 export const ALLOWED_HOSTS_ENV = {
@@ -30,7 +31,7 @@ export function cloudCreateRules(env: Record<string, string | undefined>): Creat
     allowPlainSecrets: false,
     defaultDestination: parseDefaultDestination(env.DEFAULT_DESTINATION),
     allowedHosts: allowedHostsFromEnv(env),
-    secretOwners: new SecretsManagerOwners(new SecretsManagerClient({})),
+    secretOwners: new SecretsManagerOwners(traced(new SecretsManagerClient({}))),
   };
 }
 

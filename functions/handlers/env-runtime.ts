@@ -3,7 +3,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { EmfCdcMetrics } from '../adapters/cloudwatch/emf-metrics.js';
+import { PowertoolsCdcMetrics } from '../adapters/cloudwatch/cdc-metrics.js';
 import { DynamoPipeStore } from '../adapters/dynamodb/store.js';
 import { LambdaCdcTrigger } from '../adapters/lambda/cdc-trigger.js';
 import { EventBridgeCdcScheduler, schedulerConfigFromEnv } from '../adapters/scheduler/cdc-scheduler.js';
@@ -16,7 +16,8 @@ import { FatalError } from '../core/errors.js';
 import { systemClock } from '../ports/clock.js';
 import type { LifecycleStarter } from '../ports/lifecycle.js';
 import { allowedHostsFromEnv, cloudCreateRules } from './create-rules.js';
-import { connectWith, type Runtime } from './runtime.js';
+import { log, metrics, traced, tracePort } from './observability.js';
+import { connectWith, type PipeConnections, type Runtime } from './runtime.js';
 
 /**
  * The Lambda environment (set by CDK). Credentials never live here: a pipe's record names its
@@ -36,21 +37,26 @@ export async function runtimeFromEnv(env: Record<string, string | undefined>): P
   let starter: LifecycleStarter | undefined;
   try {
     const schedule = schedulerConfigFromEnv(env);
-    scheduler = new EventBridgeCdcScheduler(new SchedulerClient({}), schedule);
+    scheduler = new EventBridgeCdcScheduler(traced(new SchedulerClient({})), schedule);
     // The schedule's target is the CDC function: a hand-over invokes the same function.
-    cdcTrigger = new LambdaCdcTrigger(new LambdaClient({}), schedule.targetArn);
+    cdcTrigger = new LambdaCdcTrigger(traced(new LambdaClient({})), schedule.targetArn, log);
     starter = starterFromEnv(env);
   } catch (error) {
     throw new FatalError(error instanceof Error ? error.message : String(error));
   }
   return {
-    store: new DynamoPipeStore({ client: new DynamoDBClient({}), tableName: config.PIPE_STORE_TABLE }),
+    store: new DynamoPipeStore({
+      client: traced(new DynamoDBClient({})),
+      tableName: config.PIPE_STORE_TABLE,
+    }),
     scheduler,
     cdcTrigger,
-    cdcMetrics: new EmfCdcMetrics(),
+    cdcMetrics: new PowertoolsCdcMetrics(metrics),
     createRules: cloudCreateRules(env),
     clock: systemClock,
-    connect: connectWith({ reuseClients: true, allowedHosts: allowedHostsFromEnv(env) }),
+    connect: tracedConnections(
+      connectWith({ reuseClients: true, allowedHosts: allowedHostsFromEnv(env), log }),
+    ),
     ...(starter ? { starter } : {}),
   };
 }
@@ -63,5 +69,21 @@ export async function runtimeFromEnv(env: Record<string, string | undefined>): P
 function starterFromEnv(env: Record<string, string | undefined>): LifecycleStarter | undefined {
   const present = Object.values(STATE_MACHINE_ARN_ENV).filter((name) => env[name] !== undefined);
   if (present.length === 0) return undefined;
-  return new StepFunctionsStarter(new SFNClient({}), stateMachineArnsFromEnv(env));
+  return new StepFunctionsStarter(traced(new SFNClient({})), stateMachineArnsFromEnv(env));
+}
+
+/** Each MongoDB and ClickHouse call of a pipe's connections as an X-Ray subsegment (`MongoDB.readBatch`…). */
+function tracedConnections(connect: Runtime['connect']): Runtime['connect'] {
+  return async (pipe, settings) => {
+    const connections: PipeConnections = await connect(pipe, settings);
+    const { changeSource } = connections;
+    return {
+      ...connections,
+      snapshotSource: tracePort('MongoDB', connections.snapshotSource),
+      changeSource: changeSource ? tracePort('MongoDB', changeSource) : null,
+      destination: tracePort('ClickHouse', connections.destination),
+      monitor: tracePort('MongoDB', connections.monitor),
+      checkSource: tracePort('MongoDB', { checkSource: () => connections.checkSource() }).checkSource,
+    };
+  };
 }

@@ -11,9 +11,11 @@ import type { CreateRules } from '../engines/register-pipe.js';
 import type { Clock } from '../ports/clock.js';
 import type { Destination } from '../ports/destination.js';
 import type { CdcScheduler, CdcTrigger, LifecycleStarter } from '../ports/lifecycle.js';
+import type { Log } from '../ports/log.js';
 import type { CdcMetrics } from '../ports/metrics.js';
 import type { PipeRecord, PipeStore } from '../ports/pipe-store.js';
 import type { ChangeSource, SnapshotSource, SourceMonitor, SourceNamespace } from '../ports/source.js';
+import { log } from './observability.js';
 import {
   type ClickHouseCredentials,
   resolveDestination,
@@ -61,8 +63,8 @@ export interface ConnectionDefaults {
   secrets?: SecretReader;
   /** Hosts the pipes may reach (the deployment's allowlists); absent: any host (the local runtime). */
   allowedHosts?: AllowedHosts;
-  /** Where the change source's "resumed with …" lines go. */
-  log?: (line: string) => void;
+  /** Where the change source's lines go (default: the product's logger, functions/handlers/observability.ts). */
+  log?: Log;
   /**
    * Keep clients open between calls (a Lambda container serves many invocations: reconnecting
    * to MongoDB over TLS on every chunk would cost more than the chunk). close() then keeps them.
@@ -94,7 +96,7 @@ export function connectWith(defaults: ConnectionDefaults): Runtime['connect'] {
           : new MongoChangeSource(mongo, {
               namespaces,
               excludedOperationTypes: settings.excludedOperationTypes,
-              ...(defaults.log ? { log: defaults.log } : {}),
+              log: defaults.log ?? log,
             }),
       destination,
       monitor: new MongoSourceMonitor(mongo),

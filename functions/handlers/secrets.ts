@@ -1,9 +1,10 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { classifyAwsError } from '../core/classify.js';
 import { FatalError } from '../core/errors.js';
 import { type AllowedHosts, ANY_HOST, hostAllowed, mongoHostsOf, urlHostOf } from '../core/hosts.js';
+import { traced } from './observability.js';
 
 /** Reads a Secrets Manager secret's string. Injectable so tests never reach AWS. */
 export type SecretReader = (secretArn: string) => Promise<string>;
@@ -35,14 +36,17 @@ export class HostNotAllowedError extends FatalError {}
  */
 export const SECRET_MAX_AGE_SECONDS = 300;
 
-/** A SecretReader on Secrets Manager through Powertools' provider and its cache (one per container). */
+/**
+ * A SecretReader on Secrets Manager through Powertools' provider and its cache (one per
+ * container). Without a client it builds one, traced (X-Ray) like every AWS client of the handlers.
+ */
 export function cachedSecretReader(
   client?: SecretsManagerClient,
   maxAgeSeconds = SECRET_MAX_AGE_SECONDS,
 ): SecretReader {
   let provider: SecretsProvider | undefined;
   return async (secretArn) => {
-    provider ??= new SecretsProvider(client ? { awsSdkV3Client: client } : {});
+    provider ??= new SecretsProvider({ awsSdkV3Client: client ?? traced(new SecretsManagerClient({})) });
     let value: unknown;
     try {
       value = await provider.get(secretArn, { maxAge: maxAgeSeconds });

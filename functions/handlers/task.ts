@@ -3,9 +3,19 @@ import { classifyError } from '../core/classify.js';
 import { ERROR_NAMES } from '../core/error-names.js';
 import { ChangeStreamHistoryLostError, FatalError, PipeError, TransientError } from '../core/errors.js';
 import { sanitizeMessage } from '../core/redact.js';
+import {
+  addLambdaContext,
+  type InvocationKeys,
+  log,
+  traceInvocation,
+  withInvocation,
+} from './observability.js';
 import type { Runtime } from './runtime.js';
 
-/** What Lambda passes as the second argument; only the remaining time is read. */
+/**
+ * What Lambda passes as the second argument: the handlers read the remaining time and the
+ * request id; the logger takes the whole Lambda context onto its lines (observability.ts).
+ */
 export interface LambdaContext {
   getRemainingTimeInMillis?: () => number;
   awsRequestId?: string;
@@ -74,26 +84,63 @@ export function defineTask<S extends z.ZodType, Output>(
   schema: S,
   run: (runtime: Runtime, input: z.output<S>, context: LambdaContext) => Promise<Output>,
 ): TaskDefinition<Output> {
-  const invoke = async (runtime: Runtime, event: unknown, context: LambdaContext = {}) => {
-    try {
-      return await run(runtime, parseInput(name, schema, event), context);
-    } catch (error) {
-      throw namedError(error);
-    }
-  };
+  const invoke = (runtime: Runtime, event: unknown, context: LambdaContext = {}) =>
+    withInvocation(invocationKeys(name, event), async () => {
+      const started = Date.now();
+      try {
+        const output = await run(runtime, parseInput(name, schema, event), context);
+        log.debug(`${name} done`, { durationMs: Date.now() - started });
+        return output;
+      } catch (error) {
+        throw failed(name, error, started);
+      }
+    });
   return {
     name,
     invoke,
     handler: async (event, context) => {
-      let runtime: Runtime;
-      try {
-        runtime = await defaultRuntime();
-      } catch (error) {
-        throw namedError(error);
-      }
-      return invoke(runtime, event, context);
+      addLambdaContext(context);
+      const keys = invocationKeys(name, event);
+      return traceInvocation(keys, () =>
+        withInvocation(keys, async () => {
+          const started = Date.now();
+          let runtime: Runtime;
+          try {
+            runtime = await defaultRuntime();
+          } catch (error) {
+            throw failed(name, error, started);
+          }
+          return invoke(runtime, event, context);
+        }),
+      );
     },
   };
+}
+
+/**
+ * Every line of an invocation names the operation and, when the input has them, the pipe and
+ * what started a CDC run (`hand-over`, `restart`…; the schedule sends none).
+ */
+function invocationKeys(name: string, event: unknown): InvocationKeys {
+  const input: { pipeId?: unknown; trigger?: unknown } =
+    typeof event === 'object' && event !== null ? event : {};
+  const { pipeId, trigger } = input;
+  return {
+    operation: name,
+    ...(typeof pipeId === 'string' && pipeId.length > 0 ? { pipeId } : {}),
+    ...(typeof trigger === 'string' && trigger.length > 0 ? { trigger } : {}),
+  };
+}
+
+/** The error the invocation ends with, named, and logged: WARN when a retry may fix it, ERROR otherwise. */
+function failed(name: string, error: unknown, started: number): Error {
+  const named = namedError(error);
+  const retried = named instanceof PipeError && named.disposition === 'retry';
+  (retried ? log.warn : log.error)(`${name} failed: ${named.name}`, {
+    error: named,
+    durationMs: Date.now() - started,
+  });
+  return named;
 }
 
 /** The time a chunk or batch may use: the Lambda's remaining time, else the fallback. */

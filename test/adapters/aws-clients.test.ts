@@ -13,6 +13,7 @@ import { ERROR_NAMES } from '../../functions/core/error-names.js';
 import { FatalError, TransientError } from '../../functions/core/errors.js';
 import { LIFECYCLE_OPERATIONS, type OperationInput } from '../../functions/ports/lifecycle.js';
 import { type AwsFault, FAULTS, injectAwsFaults } from '../support/aws-faults.js';
+import { recordingLog } from '../support/log.js';
 import { type AwsEndpoint, startAwsEndpoint, TEST_CLIENT_CONFIG } from './stepfunctions/aws-endpoint.js';
 
 /**
@@ -151,20 +152,23 @@ describe('AWS adapters under throttling and 5xx answers', () => {
   });
 
   it('the CDC trigger never throws; a denied invoke is logged with the permission to grant', async () => {
-    const logged: string[] = [];
+    const logged = recordingLog();
     const functionArn = 'arn:aws:lambda:eu-west-1:123456789012:function:pipes-cdc-batch';
     const client = withFault(
       new LambdaClient({ ...TEST_CLIENT_CONFIG, endpoint: endpoint.url }),
       accessDenied,
     );
-    const trigger = new LambdaCdcTrigger(client, functionArn, (line) => logged.push(line));
+    const trigger = new LambdaCdcTrigger(client, functionArn, logged.log);
     await expect(trigger.runSoon('p-1', 'hand-over')).resolves.toBe(false);
-    expect(logged.join('\n')).toMatch(/lambda:InvokeFunction/);
+    expect(logged.lines).toHaveLength(1);
+    expect(logged.lines[0]?.level).toBe('error');
+    expect(logged.lines[0]?.message).toMatch(/lambda:InvokeFunction/);
     const throttled = withFault(
       new LambdaClient({ ...TEST_CLIENT_CONFIG, endpoint: endpoint.url }),
       FAULTS.tooManyRequests,
     );
-    const quiet = new LambdaCdcTrigger(throttled, functionArn, (line) => logged.push(line));
+    const quiet = new LambdaCdcTrigger(throttled, functionArn, logged.log);
     await expect(quiet.runSoon('p-1', 'hand-over')).resolves.toBe(false);
+    expect(logged.lines.map((line) => line.level)).toEqual(['error', 'warn']);
   });
 });

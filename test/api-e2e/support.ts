@@ -12,6 +12,7 @@ import type { ReplicaSetHandle } from '../../simulator/index.js';
 import type { TestClickHouse } from '../support/clickhouse.js';
 import { compareCollection, equalComparison } from '../support/compare.js';
 import type { LocalDynamo } from '../support/dynalite.js';
+import { silentLog } from '../support/log.js';
 import { buildOnStandIns } from '../support/stand-ins.js';
 
 /** The ClickHouse database every pipe of these tests writes to. */
@@ -44,7 +45,7 @@ export function startApiWorld(): Promise<ApiWorld> {
       store,
       scheduler,
       clock: systemClock,
-      connect: connectWith({ mongoUri: rs.uri, clickhouse: { url: clickhouse.url }, log: () => undefined }),
+      connect: connectWith({ mongoUri: rs.uri, clickhouse: { url: clickhouse.url }, log: silentLog }),
     };
     const failures: ExecutionResult[] = [];
     const machines = new LocalStateMachines({

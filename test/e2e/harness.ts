@@ -16,6 +16,7 @@ import { createPipeWithTables, ManualClock, newStore, type TableSpec } from '../
 import type { TestClickHouse } from '../support/clickhouse.js';
 import { type Comparison, compareCollection } from '../support/compare.js';
 import type { LocalDynamo } from '../support/dynalite.js';
+import { silentLog } from '../support/log.js';
 import { buildOnStandIns } from '../support/stand-ins.js';
 
 export type { Comparison } from '../support/compare.js';
@@ -78,7 +79,7 @@ export async function setUpPipe(
   }
   const changeSource = new MongoChangeSource(world.mongo, {
     namespaces: tables.map((table) => ({ db: table.db, coll: table.coll })),
-    log: () => undefined,
+    log: silentLog,
   });
   await world.store.recordStartPoint(pipeId, await changeSource.captureStartPoint());
   return { pipeId, tables, changeSource, useJsonNativeFormat };

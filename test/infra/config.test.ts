@@ -29,6 +29,13 @@ describe('deployment settings from context', () => {
     expect(() => configOf({ defaultDestination: { ...destination, password: 'p' } })).toThrow(/password/);
   });
 
+  it('reads the log level (INFO by default), refusing one Powertools and Lambda do not share', () => {
+    expect(configOf({}).logLevel).toBe('INFO');
+    expect(configOf({ logLevel: 'debug' }).logLevel).toBe('DEBUG');
+    expect(configOf({ logLevel: 'WARN' }).logLevel).toBe('WARN');
+    expect(() => configOf({ logLevel: 'TRACE' })).toThrow(/logLevel/);
+  });
+
   it('rejects a VPC without subnets or security groups, a wildcard prefix and a bad threshold', () => {
     expect(() => configOf({ vpcId: 'vpc-1' })).toThrow(/subnetIds/);
     expect(() => configOf({ secretPrefix: 'pipes/*' })).toThrow(/secretPrefix/);

@@ -2,8 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PowertoolsCdcMetrics } from '../../functions/adapters/cloudwatch/cdc-metrics.js';
 import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/starter.js';
+import { metrics as productMetrics } from '../../functions/handlers/observability.js';
 import { readMachineFiles, taskFunctionsOf } from '../../infra/placeholders.js';
+import { emfLinesOf } from '../support/output.js';
 import { resourcesOf, type Synthesized, synthesizeApp } from './synth.js';
 
 let synth: Synthesized;
@@ -95,11 +98,13 @@ describe('functions', () => {
 
   it('sets exactly the environment the handlers read', () => {
     const scheduler = ['CDC_SCHEDULE_GROUP', 'CDC_FUNCTION_ARN', 'CDC_SCHEDULER_ROLE_ARN'];
+    const powertools = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL'];
     const machines = Object.values(STATE_MACHINE_ARN_ENV);
     for (const task of tasks) {
       const env = envOf(functionByDescription(`Step Functions task ${task}`));
       const expected = [
         'NODE_OPTIONS',
+        ...powertools,
         'PIPE_STORE_TABLE',
         ...scheduler,
         ...(task === 'MarkFailed' ? machines : []),
@@ -107,12 +112,25 @@ describe('functions', () => {
       expect(Object.keys(env).sort(), task).toEqual(expected.sort());
     }
     const api = envOf(functionByDescription('HTTP API of the pipes (API Gateway proxy)'));
-    expect(Object.keys(api).sort()).toEqual(['NODE_OPTIONS', 'PIPE_STORE_TABLE', ...machines].sort());
+    expect(Object.keys(api).sort()).toEqual(
+      ['NODE_OPTIONS', ...powertools, 'PIPE_STORE_TABLE', ...machines].sort(),
+    );
     const names = new Set(props('AWS::StepFunctions::StateMachine').map((p) => p.StateMachineName));
     for (const variable of machines) {
       const arn = JSON.stringify(api[variable]);
       const name = /stateMachine:([A-Za-z0-9-]+)/.exec(arn)?.[1];
       expect(names.has(name), `${variable} → ${arn}`).toBe(true);
+    }
+  });
+
+  it('names the service and the metrics namespace, and logs at one level for Powertools and Lambda', () => {
+    for (const fn of props('AWS::Lambda::Function')) {
+      expect(envOf(fn), String(fn.Description)).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'mongo-clickhouse-pipes',
+        POWERTOOLS_METRICS_NAMESPACE: 'MongoClickHousePipes',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      });
+      expect(fn.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO' });
     }
   });
 
@@ -152,6 +170,42 @@ describe('functions', () => {
       },
     );
     expect(JSON.parse(output.trim().split('\n').at(-1) ?? '[]')).toEqual(assets.map(() => 'function'));
+  }, 90_000);
+
+  it('a bundled handler, tracing on, throws the error names the machines match (minified, names kept)', () => {
+    const assetOf = (fn: Props) =>
+      join(
+        synth.assembly.directory,
+        `asset.${(fn.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '')}`,
+        'index.mjs',
+      );
+    const files = [
+      assetOf(functionByDescription('Scheduled CDC batch of one pipe (EventBridge Scheduler)')),
+      assetOf(functionByDescription('Step Functions task SnapshotChunk')),
+    ];
+    // No PIPE_STORE_TABLE: the runtime cannot be built, which every handler reports as FatalError.
+    const script =
+      'const context = { awsRequestId: "r-1", functionName: "f", invokedFunctionArn: "arn:aws:lambda:eu-west-1:1:function:f", memoryLimitInMB: "512", getRemainingTimeInMillis: () => 1000 };' +
+      'const names = [];' +
+      'for (const f of JSON.parse(process.argv[1])) names.push(await (await import(f)).handler({ pipeId: "p-1" }, context).then(() => "returned", (e) => e.name));' +
+      'console.log(JSON.stringify(names));';
+    const { PIPE_STORE_TABLE: _, ...env } = process.env;
+    const output = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', script, JSON.stringify(files)],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {
+          ...env,
+          // As in Lambda: Powertools turns the Tracer on (no facade segment here, so none to attach to).
+          AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+          AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+        },
+      },
+    );
+    expect(JSON.parse(output.trim().split('\n').at(-1) ?? '[]')).toEqual(['FatalError', 'FatalError']);
   }, 90_000);
 });
 
@@ -218,4 +272,105 @@ describe('monitoring', () => {
     const body = JSON.stringify(dashboard?.DashboardBody);
     for (const metric of ['CdcLagMs', 'CdcEvents', 'CdcRows']) expect(body).toContain(metric);
   });
+
+  it('the alarms and the dashboard read exactly the metrics the CDC function publishes', async () => {
+    // What the deployed code writes: the adapter on the handlers' Metrics instance, as EMF.
+    const cdcMetrics = new PowertoolsCdcMetrics(productMetrics);
+    const lines = await emfLinesOf(() => {
+      cdcMetrics.batchApplied('p-1', { events: 1, rows: 1, bytes: 1, lagMs: 1 });
+      cdcMetrics.pipeFailed('p-1');
+    });
+    const published = lines.flatMap((line) =>
+      line._aws.CloudWatchMetrics.flatMap((directive) =>
+        directive.Metrics.flatMap((metric) =>
+          directive.Dimensions.map((dimensions) => key(directive.Namespace, metric.Name, dimensions)),
+        ),
+      ),
+    );
+    const namespaces = new Set(lines.flatMap((line) => line._aws.CloudWatchMetrics.map((d) => d.Namespace)));
+    expect(namespaces).toEqual(new Set(['MongoClickHousePipes']));
+
+    // What the template reads, outside AWS/* (Lambda's own metrics).
+    const read = [...alarmMetrics(), ...dashboardMetrics()].filter(
+      (ref) => !ref.namespace.startsWith('AWS/'),
+    );
+    expect(read.length).toBeGreaterThan(0);
+    // Each read names a namespace, metric and dimension set that is published…
+    for (const ref of read) expect(published).toContain(key(ref.namespace, ref.name, ref.dimensions));
+    // …and every metric published is read by something (the alarms or the dashboard).
+    const names = (refs: Array<{ name: string }>) => [...new Set(refs.map((ref) => ref.name))].sort();
+    const publishedNames = lines.flatMap((line) =>
+      line._aws.CloudWatchMetrics.flatMap((d) => d.Metrics.map((m) => m.Name)),
+    );
+    expect(names(read)).toEqual([...new Set(publishedNames)].sort());
+  });
 });
+
+interface MetricRead {
+  namespace: string;
+  name: string;
+  dimensions: string[];
+}
+
+const key = (namespace: string, name: string, dimensions: string[]) =>
+  `${namespace} ${name} {${[...dimensions].sort().join(',')}}`;
+
+const dimensionNames = (dimensions: unknown) =>
+  ((dimensions as Array<{ Name: string }> | undefined) ?? []).map((dimension) => dimension.Name);
+
+/** Metrics the alarms read: a single metric, or the metrics of a math expression. */
+function alarmMetrics(): MetricRead[] {
+  return props('AWS::CloudWatch::Alarm').flatMap((alarm): MetricRead[] => {
+    if (typeof alarm.MetricName === 'string')
+      return [
+        {
+          namespace: String(alarm.Namespace),
+          name: alarm.MetricName,
+          dimensions: dimensionNames(alarm.Dimensions),
+        },
+      ];
+    return ((alarm.Metrics as Props[] | undefined) ?? []).flatMap((query) => {
+      const metric = (query.MetricStat as { Metric?: Props } | undefined)?.Metric;
+      if (!metric) return [];
+      return [
+        {
+          namespace: String(metric.Namespace),
+          name: String(metric.MetricName),
+          dimensions: dimensionNames(metric.Dimensions),
+        },
+      ];
+    });
+  });
+}
+
+/** Metrics the dashboard's widgets read: SEARCH expressions and `[namespace, name, dim, value…]` entries. */
+function dashboardMetrics(): MetricRead[] {
+  const [dashboard] = props('AWS::CloudWatch::Dashboard');
+  const body = dashboard?.DashboardBody as string | { 'Fn::Join': [string, unknown[]] };
+  // Tokens (the region, function names) only ever stand inside JSON strings.
+  const text =
+    typeof body === 'string'
+      ? body
+      : body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+  const widgets = (JSON.parse(text) as { widgets: Array<{ properties: { metrics?: unknown[][] } }> }).widgets;
+  return widgets.flatMap((widget) =>
+    (widget.properties.metrics ?? []).flatMap((entry): MetricRead[] => {
+      const [first] = entry;
+      if (typeof first === 'object' && first !== null) {
+        const expression = String((first as { expression?: unknown }).expression ?? '');
+        const search = /^SEARCH\('\{([^,}]+)((?:,[^,}]+)*)\} MetricName="([^"]+)"'/.exec(expression);
+        if (!search) return [];
+        const [, namespace = '', dimensions = '', name = ''] = search;
+        return [{ namespace, name, dimensions: dimensions.split(',').filter((part) => part.length > 0) }];
+      }
+      const [namespace, name, ...rest] = entry.filter((part): part is string => typeof part === 'string');
+      return [
+        {
+          namespace: String(namespace),
+          name: String(name),
+          dimensions: rest.filter((_, index) => index % 2 === 0),
+        },
+      ];
+    }),
+  );
+}

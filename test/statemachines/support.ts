@@ -14,6 +14,7 @@ import type { ReplicaSetHandle } from '../../simulator/index.js';
 import type { TestClickHouse } from '../support/clickhouse.js';
 import { compareCollection } from '../support/compare.js';
 import type { LocalDynamo } from '../support/dynalite.js';
+import { silentLog } from '../support/log.js';
 import { buildOnStandIns } from '../support/stand-ins.js';
 
 export const DATABASE = 'sm';
@@ -96,7 +97,7 @@ export function startMachineWorld(options: MachineWorldOptions = {}): Promise<Ma
         ? `${rs.uri}${rs.uri.includes('?') ? '&' : '?'}appName=${options.appName}`
         : rs.uri,
       clickhouse: { url: clickhouse.url },
-      log: () => undefined,
+      log: silentLog,
     });
     const runtime: Runtime = {
       store: withFaults(store, 'store', faults),

@@ -1,6 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { classifyAwsError } from '../../core/classify.js';
 import type { CdcTrigger, CdcTriggerReason } from '../../ports/lifecycle.js';
+import type { Log } from '../../ports/log.js';
 
 /**
  * CdcTrigger in AWS: an asynchronous invocation of the CDC function with the payload the schedule
@@ -13,7 +14,7 @@ export class LambdaCdcTrigger implements CdcTrigger {
   constructor(
     private readonly client: LambdaClient,
     private readonly functionArn: string,
-    private readonly log: (line: string) => void = (line) => console.warn(line),
+    private readonly log: Log,
   ) {}
 
   async runSoon(pipeId: string, reason: CdcTriggerReason): Promise<boolean> {
@@ -32,10 +33,11 @@ export class LambdaCdcTrigger implements CdcTrigger {
         operation: 'Invoke',
         resource: `the CDC function ${this.functionArn}`,
       });
-      const fix = classified.disposition === 'retry' ? '' : `; ${classified.message}`;
-      this.log(
-        `pipe ${pipeId}: could not start the next CDC run (${reason}): ${name}; the schedule will${fix}`,
-      );
+      const message = `pipe ${pipeId}: could not start the next CDC run (${reason}): ${name}; the schedule will`;
+      // A throttle or a 5xx passes; a denied or missing function needs the deployment fixed.
+      if (classified.disposition === 'retry')
+        this.log.warn(message, { pipeId, trigger: reason, errorName: name });
+      else this.log.error(`${message}; ${classified.message}`, { pipeId, trigger: reason, errorName: name });
       return false;
     }
   }

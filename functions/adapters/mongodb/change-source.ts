@@ -2,6 +2,7 @@ import { BSON, type ChangeStream, type ChangeStreamOptions, type Document, type 
 import { classifySourceError } from '../../core/classify.js';
 import { changeEventAction } from '../../core/rows.js';
 import { type ClusterTime, toClusterTime } from '../../core/version.js';
+import type { Log } from '../../ports/log.js';
 import type {
   ChangeBatch,
   ChangeBatchRequest,
@@ -30,8 +31,8 @@ export interface MongoChangeSourceOptions {
   batchSize?: number;
   /** The clock a read's deadline (`ChangeBatchRequest.deadline`) is measured on (default Date.now). */
   now?: () => number;
-  /** Where "resumed with …" lines go (default console.info). */
-  log?: (line: string) => void;
+  /** Where the lines saying how the stream was opened go. */
+  log: Log;
 }
 
 /** Drains empty getMores at most this long per call, so an idle batch still returns promptly. */
@@ -42,7 +43,7 @@ const FOLLOW_AWAIT_MS = 250;
 export class MongoChangeSource implements ChangeSource {
   private readonly namespaces: readonly SourceNamespace[];
   private readonly pipeline: Document[];
-  private readonly log: (line: string) => void;
+  private readonly log: Log;
   private lastMethod: ResumeAttempt['method'] | null = null;
 
   constructor(
@@ -53,7 +54,7 @@ export class MongoChangeSource implements ChangeSource {
       throw new RangeError('a change source needs at least one collection');
     this.namespaces = options.namespaces;
     this.pipeline = changeStreamPipeline(options.namespaces, options.excludedOperationTypes ?? []);
-    this.log = options.log ?? ((line) => console.info(line));
+    this.log = options.log;
   }
 
   async captureStartPoint(): Promise<StartPointInput> {
@@ -83,14 +84,16 @@ export class MongoChangeSource implements ChangeSource {
       try {
         const batch = await this.drain(attempt, request);
         // Said once per way of opening: a run reopens the stream for every batch.
-        if (attempt.method !== this.lastMethod) this.log(`change stream opened with ${attempt.method}`);
+        if (attempt.method !== this.lastMethod)
+          this.log.info(`change stream opened with ${attempt.method}`, { resumeMethod: attempt.method });
         this.lastMethod = attempt.method;
         return batch;
       } catch (err) {
         normalizeErrorCode(err);
         if (isTokenNotFound(err) && attempt.fallback !== null) {
-          this.log(
+          this.log.warn(
             `change stream ${attempt.method}: the server no longer has the token; falling back to ${attempt.fallback.method}`,
+            { resumeMethod: attempt.method, fallback: attempt.fallback.method },
           );
           attempt = attempt.fallback;
           continue;

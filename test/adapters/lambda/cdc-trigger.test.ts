@@ -1,6 +1,7 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LambdaCdcTrigger } from '../../../functions/adapters/lambda/cdc-trigger.js';
+import { recordingLog } from '../../support/log.js';
 import {
   type AwsEndpoint,
   errorAnswer,
@@ -12,13 +13,13 @@ const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:pipes-cdc-b
 
 let endpoint: AwsEndpoint;
 let client: LambdaClient;
-const logged: string[] = [];
+const logged = recordingLog();
 let trigger: LambdaCdcTrigger;
 
 beforeAll(async () => {
   endpoint = await startAwsEndpoint('application/json');
   client = new LambdaClient({ ...TEST_CLIENT_CONFIG, endpoint: endpoint.url });
-  trigger = new LambdaCdcTrigger(client, FUNCTION_ARN, (line) => logged.push(line));
+  trigger = new LambdaCdcTrigger(client, FUNCTION_ARN, logged.log);
 });
 afterAll(async () => {
   client?.destroy();
@@ -26,7 +27,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   endpoint.calls.length = 0;
-  logged.length = 0;
+  logged.lines.length = 0;
 });
 
 describe('LambdaCdcTrigger (the hand-over, on the wire)', () => {
@@ -43,8 +44,13 @@ describe('LambdaCdcTrigger (the hand-over, on the wire)', () => {
   it('reports a failed start instead of throwing: the schedule starts the run within one interval', async () => {
     endpoint.answer(errorAnswer(429, 'TooManyRequestsException', 'Rate exceeded'));
     await expect(trigger.runSoon('p-2', 'restart')).resolves.toBe(false);
-    expect(logged).toEqual([
-      'pipe p-2: could not start the next CDC run (restart): TooManyRequestsException; the schedule will',
+    expect(logged.lines).toEqual([
+      {
+        level: 'warn',
+        message:
+          'pipe p-2: could not start the next CDC run (restart): TooManyRequestsException; the schedule will',
+        detail: { pipeId: 'p-2', trigger: 'restart', errorName: 'TooManyRequestsException' },
+      },
     ]);
   });
 });

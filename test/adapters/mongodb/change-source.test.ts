@@ -9,11 +9,12 @@ import type {
   SourceNamespace,
   StartPointInput,
 } from '../../../functions/ports/source.js';
+import { recordingLog } from '../../support/log.js';
 import { type SourceFixture, startSource } from './fixtures.js';
 
 const DB = 'cdc';
 let source: SourceFixture;
-const logLines: string[] = [];
+const logged = recordingLog();
 
 function changeSource(
   coll: string,
@@ -22,7 +23,7 @@ function changeSource(
   return new MongoChangeSource(source.client, {
     namespaces: extra.namespaces ?? [{ db: DB, coll }],
     ...(extra.excludedOperationTypes ? { excludedOperationTypes: extra.excludedOperationTypes } : {}),
-    log: (line) => logLines.push(line),
+    log: logged.log,
   });
 }
 
@@ -91,7 +92,11 @@ describe('MongoChangeSource', () => {
     ).toEqual([['1', 0, 'new'], null, ['1', 0, 'replaced'], ['1', 1, null]]);
     expect(batch.bytes).toBeGreaterThan(1000);
     expect(batch.lastEventClusterTime).not.toBeNull();
-    expect(logLines.some((line) => line.includes('start-point-token'))).toBe(true);
+    expect(logged.lines).toContainEqual({
+      level: 'info',
+      message: 'change stream opened with start-point-token',
+      detail: { resumeMethod: 'start-point-token' },
+    });
 
     await collection('orders').insertMany([{ _id: 2 as never }, { _id: 3 as never }]);
     const next = await reader.readBatch(request({ token: batch.resumeToken }));
@@ -391,10 +396,18 @@ describe('MongoChangeSource', () => {
     const forged = JSON.stringify({
       _data: realToken._data.replace(stringHex, Buffer.from('aab').toString('hex').toUpperCase()),
     });
-    logLines.length = 0;
+    logged.lines.length = 0;
     const resumed = await reader.readBatch(request({ token: forged }));
     expect(resumed.resumedWith).toBe('resume-token-cluster-time');
     expect(resumed.events.map((event) => event.documentKey?._id)).toEqual(['aaa', 'bbb']);
-    expect(logLines.some((line) => line.includes('falling back to resume-token-cluster-time'))).toBe(true);
+    expect(logged.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        detail: { resumeMethod: 'resume-token', fallback: 'resume-token-cluster-time' },
+      }),
+    );
+    expect(logged.messages().some((line) => line.includes('falling back to resume-token-cluster-time'))).toBe(
+      true,
+    );
   });
 });

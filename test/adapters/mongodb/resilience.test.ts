@@ -3,6 +3,7 @@ import { MongoChangeSource } from '../../../functions/adapters/mongodb/change-so
 import { MongoSnapshotSource } from '../../../functions/adapters/mongodb/snapshot-source.js';
 import { SourceUnavailableError } from '../../../functions/core/errors.js';
 import type { SnapshotBatch } from '../../../functions/ports/source.js';
+import { silentLog } from '../../support/log.js';
 import { type SourceFixture, startSource } from './fixtures.js';
 
 const DB = 'faults';
@@ -60,7 +61,7 @@ describe('source adapter under faults', () => {
   it('rides a resumable change stream error and a step-down within one batch sequence', async () => {
     const reader = new MongoChangeSource(source.client, {
       namespaces: [{ db: DB, coll: 'cdc' }],
-      log: () => {},
+      log: silentLog,
     });
     const start = await reader.captureStartPoint();
     const collection = source.client.db(DB).collection('cdc');
