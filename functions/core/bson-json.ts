@@ -1,4 +1,5 @@
 import {
+  type BsonKind,
   binaryParts,
   bsonKind,
   longToBigInt,
@@ -113,12 +114,39 @@ function jsNumberText(value: number): string {
   return canonicalNumber(Number.isInteger(value) ? BigInt(value).toString() : String(value));
 }
 
-function writeNumber(value: number, isDouble: boolean, style: JsonStyle, out: string[]): void {
+function numberJson(value: number, isDouble: boolean, style: JsonStyle): string {
   if (style.canonicalNumbers) {
     const text = jsNumberText(value);
-    out.push(Number.isFinite(value) ? text : quote(text));
-  } else if (isDouble || !Number.isSafeInteger(value)) out.push(doubleToJson(value));
-  else out.push(String(value));
+    return Number.isFinite(value) ? text : quote(text);
+  }
+  if (isDouble || !Number.isSafeInteger(value)) return doubleToJson(value);
+  return String(value);
+}
+
+/** The value rendered (recursively for documents, arrays, DBRefs and Code with a scope) into `out`. */
+function write(value: unknown, style: JsonStyle, out: string[], depth: number, path: string): void {
+  if (depth > MAX_NESTING_DEPTH) {
+    throw new UnsupportedValueError(
+      `document nests deeper than ${MAX_NESTING_DEPTH} levels at ${path || '(root)'}`,
+    );
+  }
+  const kind = bsonKind(value);
+  switch (kind) {
+    case 'document':
+      writeDocument(value as object, style, out, depth, path);
+      return;
+    case 'array':
+      writeArray(value as unknown[], style, out, depth, path);
+      return;
+    case 'DBRef':
+      writeDbRef(value as DbRefLike, style, out, depth, path);
+      return;
+    case 'Code':
+      writeCode(value as CodeLike, style, out, depth, path);
+      return;
+    default:
+      out.push(scalarJson(kind, value, style, path));
+  }
 }
 
 function writeDocument(doc: object, style: JsonStyle, out: string[], depth: number, path: string): void {
@@ -133,129 +161,119 @@ function writeDocument(doc: object, style: JsonStyle, out: string[], depth: numb
   out.push('}');
 }
 
-function write(value: unknown, style: JsonStyle, out: string[], depth: number, path: string): void {
-  if (depth > MAX_NESTING_DEPTH) {
-    throw new UnsupportedValueError(
-      `document nests deeper than ${MAX_NESTING_DEPTH} levels at ${path || '(root)'}`,
-    );
+function writeArray(items: unknown[], style: JsonStyle, out: string[], depth: number, path: string): void {
+  out.push('[');
+  for (let index = 0; index < items.length; index++) {
+    if (index > 0) out.push(',');
+    write(items[index], style, out, depth + 1, `${path}[${index}]`);
   }
-  const kind = bsonKind(value);
+  out.push(']');
+}
+
+interface DbRefLike {
+  collection: string;
+  oid: unknown;
+  db?: string;
+  fields?: Record<string, unknown>;
+}
+
+/** A DBRef renders as the document it is stored as: `$ref`, `$id`, `$db`, then its other fields. */
+function writeDbRef(ref: DbRefLike, style: JsonStyle, out: string[], depth: number, path: string): void {
+  const asDocument: Record<string, unknown> = { $ref: ref.collection, $id: ref.oid };
+  if (ref.db) asDocument.$db = ref.db;
+  writeDocument({ ...asDocument, ...(ref.fields ?? {}) }, style, out, depth, path);
+}
+
+interface CodeLike {
+  code: unknown;
+  scope?: unknown;
+}
+
+/** Code is its text; Code with a scope is `{"Code", "Scope"}`. */
+function writeCode(code: CodeLike, style: JsonStyle, out: string[], depth: number, path: string): void {
+  if (code.scope === null || code.scope === undefined) {
+    out.push(quote(String(code.code)));
+    return;
+  }
+  out.push(`{"Code":${quote(String(code.code))},"Scope":`);
+  write(code.scope, style, out, depth + 1, `${path}.Scope`);
+  out.push('}');
+}
+
+/** The JSON text of a value that holds no other value. */
+function scalarJson(kind: BsonKind, value: unknown, style: JsonStyle, path: string): string {
   switch (kind) {
     case 'null':
-      out.push('null');
-      return;
+      return 'null';
     case 'undefined':
+      return '{}';
     case 'MinKey':
+      return style.distinctMinMaxKey ? '{"$minKey":1}' : '{}';
     case 'MaxKey':
-      if (style.distinctMinMaxKey && kind !== 'undefined')
-        out.push(kind === 'MinKey' ? '{"$minKey":1}' : '{"$maxKey":1}');
-      else out.push('{}');
-      return;
+      return style.distinctMinMaxKey ? '{"$maxKey":1}' : '{}';
     case 'boolean':
-      out.push(value ? 'true' : 'false');
-      return;
+      return value ? 'true' : 'false';
     case 'string':
-      out.push(quote(value as string));
-      return;
+      return quote(value as string);
     case 'BSONSymbol':
-      out.push(quote(String((value as { value?: unknown }).value ?? value)));
-      return;
+      return quote(String((value as { value?: unknown }).value ?? value));
     case 'number':
       // A plain number may be an int32 or a double (the driver promotes both); integral ones read as integers.
-      writeNumber(value as number, false, style, out);
-      return;
+      return numberJson(value as number, false, style);
     case 'Int32':
-      writeNumber(Number((value as { value: unknown }).value), false, style, out);
-      return;
+      return numberJson(Number((value as { value: unknown }).value), false, style);
     case 'Double':
-      writeNumber(Number((value as { value: unknown }).value), true, style, out);
-      return;
+      return numberJson(Number((value as { value: unknown }).value), true, style);
     case 'bigint':
-      out.push((value as bigint).toString());
-      return;
+      return (value as bigint).toString();
     case 'Long':
-      out.push(longToBigInt(value).toString());
-      return;
-    case 'Decimal128': {
-      const text = String(value);
-      if (!style.canonicalNumbers) out.push(quote(text));
-      else {
-        const canonical = canonicalNumber(text);
-        out.push(/^-?[I]|^N/.test(canonical) ? quote(canonical) : canonical);
-      }
-      return;
-    }
+      return longToBigInt(value).toString();
+    case 'Decimal128':
+      return decimal128Json(String(value), style);
     case 'ObjectId':
-      out.push(quote(objectIdHex(value)));
-      return;
-    case 'Date': {
-      const iso = dateToIso(value as Date);
-      out.push(iso === null ? 'null' : quote(iso));
-      return;
-    }
-    case 'RegExp': {
-      const regex = value as RegExp;
-      out.push(`{"Pattern":${quote(regex.source)},"Options":${quote(regexOptionsFromJsFlags(regex.flags))}}`);
-      return;
-    }
-    case 'BSONRegExp': {
-      const regex = value as { pattern: string; options: string };
-      out.push(`{"Pattern":${quote(regex.pattern)},"Options":${quote(regex.options)}}`);
-      return;
-    }
-    case 'Timestamp': {
-      const { t, i } = timestampParts(value);
-      out.push(`{"T":${t},"I":${i}}`);
-      return;
-    }
+      return quote(objectIdHex(value));
+    case 'Date':
+      return dateJson(value as Date);
+    case 'RegExp':
+      return regexJson((value as RegExp).source, regexOptionsFromJsFlags((value as RegExp).flags));
+    case 'BSONRegExp':
+      return regexJson((value as { pattern: string }).pattern, (value as { options: string }).options);
+    case 'Timestamp':
+      return timestampJson(timestampParts(value));
     case 'Binary':
-    case 'Bytes': {
-      const { subtype, bytes } =
-        kind === 'Bytes' ? { subtype: 0, bytes: value as Uint8Array } : binaryParts(value);
-      const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-      out.push(`{"Subtype":${subtype},"Data":"${base64}"}`);
-      return;
-    }
-    case 'Code': {
-      const code = value as { code: unknown; scope?: unknown };
-      if (code.scope === null || code.scope === undefined) out.push(quote(String(code.code)));
-      else {
-        out.push(`{"Code":${quote(String(code.code))},"Scope":`);
-        write(code.scope, style, out, depth + 1, `${path}.Scope`);
-        out.push('}');
-      }
-      return;
-    }
-    case 'DBRef': {
-      const ref = value as {
-        collection: string;
-        oid: unknown;
-        db?: string;
-        fields?: Record<string, unknown>;
-      };
-      const asDocument: Record<string, unknown> = { $ref: ref.collection, $id: ref.oid };
-      if (ref.db) asDocument.$db = ref.db;
-      writeDocument({ ...asDocument, ...(ref.fields ?? {}) }, style, out, depth, path);
-      return;
-    }
-    case 'array': {
-      const items = value as unknown[];
-      out.push('[');
-      for (let index = 0; index < items.length; index++) {
-        if (index > 0) out.push(',');
-        write(items[index], style, out, depth + 1, `${path}[${index}]`);
-      }
-      out.push(']');
-      return;
-    }
-    case 'document':
-      writeDocument(value as object, style, out, depth, path);
-      return;
+      return binaryJson(binaryParts(value));
+    case 'Bytes':
+      return binaryJson({ subtype: 0, bytes: value as Uint8Array });
     default:
       throw new UnsupportedValueError(
         `cannot map ${describe(value)} at ${path || '(root)'} to JSON: it is not a BSON value`,
       );
   }
+}
+
+/** A string in `doc` (its exact text); a number in `_id`, canonical so equal values render alike. */
+function decimal128Json(text: string, style: JsonStyle): string {
+  if (!style.canonicalNumbers) return quote(text);
+  const canonical = canonicalNumber(text);
+  return /^-?[I]|^N/.test(canonical) ? quote(canonical) : canonical;
+}
+
+function dateJson(date: Date): string {
+  const iso = dateToIso(date);
+  return iso === null ? 'null' : quote(iso);
+}
+
+function regexJson(pattern: string, options: string): string {
+  return `{"Pattern":${quote(pattern)},"Options":${quote(options)}}`;
+}
+
+function timestampJson({ t, i }: { t: number; i: number }): string {
+  return `{"T":${t},"I":${i}}`;
+}
+
+function binaryJson({ subtype, bytes }: { subtype: number; bytes: Uint8Array }): string {
+  const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return `{"Subtype":${subtype},"Data":"${base64}"}`;
 }
 
 function describe(value: unknown): string {
