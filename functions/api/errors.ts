@@ -1,13 +1,15 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { FieldError } from '../core/errors.js';
 import type { PipeState } from '../core/lifecycle.js';
+import type { ApiCommand } from './schemas/pipe-view.js';
 
 /**
  * HTTP-level refusals that have no meaning outside the API (a route that does not exist, a body
- * that is not JSON, a command the pipe's state refuses). They are answered by the router and
+ * that is not JSON, a command the pipe's state refuses). They are answered by the app and
  * never reach a state machine, so they are not part of the ERROR_NAMES contract.
  */
 export abstract class ApiError extends Error {
-  abstract readonly status: number;
+  abstract readonly status: ContentfulStatusCode;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -64,7 +66,7 @@ export class CommandRefusedError extends ApiError {
   constructor(
     readonly command: string,
     readonly currentState: PipeState,
-    readonly allowedCommands: readonly string[],
+    readonly allowedCommands: readonly ApiCommand[],
     reason?: string,
   ) {
     super(

@@ -1,6 +1,7 @@
 import { type CdcMode, cdcModeOf } from '../core/cdc-mode.js';
 import { isAllowed, type PipeState } from '../core/lifecycle.js';
 import { redactUri } from '../core/redact.js';
+import type { PipeSettings } from '../core/settings.js';
 import type {
   CdcRunRecord,
   HistoryEntry,
@@ -10,6 +11,15 @@ import type {
   TableMappingRecord,
 } from '../ports/pipe-store.js';
 import type { SourceHealth } from '../ports/source.js';
+import type { HistoryEntryView } from './schemas/pages.js';
+import type {
+  ApiCommand,
+  DestinationView,
+  PipeSummaryView,
+  PipeView,
+  SourceView,
+  TableView,
+} from './schemas/pipe-view.js';
 
 /**
  * What the API shows of a pipe. Secrets never leave: MongoDB URIs lose their user-info and
@@ -20,8 +30,8 @@ import type { SourceHealth } from '../ports/source.js';
 const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
 /** The commands the pipe accepts right now, as the API spells them (delete is always accepted). */
-export function allowedCommands(state: PipeState): string[] {
-  const commands: string[] = [];
+export function allowedCommands(state: PipeState): ApiCommand[] {
+  const commands: ApiCommand[] = [];
   for (const command of ['pause', 'resume', 'resync'] as const) {
     if (isAllowed(state, command)) commands.push(command);
   }
@@ -37,14 +47,14 @@ function record(value: unknown): Record<string, unknown> | null {
     : null;
 }
 
-export function redactSource(source: unknown): Record<string, unknown> {
+export function redactSource(source: unknown): Omit<SourceView, 'health'> {
   const value = record(source) ?? {};
   if (typeof value.secretArn === 'string') return { secretArn: value.secretArn };
   if (typeof value.uri === 'string') return { uri: redactUri(value.uri) };
   return {};
 }
 
-function healthView(health: SourceHealth | null) {
+function healthView(health: SourceHealth | null): SourceView['health'] {
   return health ? { ...health, checkedAt: iso(health.checkedAt) } : null;
 }
 
@@ -59,17 +69,20 @@ function redactUrl(url: string): string {
   }
 }
 
-export function redactDestination(destination: unknown): Record<string, unknown> {
+const DESTINATION_FIELDS = ['database', 'username', 'secretArn', 'kind'] as const;
+
+export function redactDestination(destination: unknown): DestinationView {
   const value = record(destination) ?? {};
-  const shown: Record<string, unknown> = {};
+  const shown: DestinationView = {};
   if (typeof value.url === 'string') shown.url = redactUrl(value.url);
-  for (const field of ['database', 'username', 'secretArn', 'kind'] as const) {
-    if (typeof value[field] === 'string') shown[field] = value[field];
+  for (const field of DESTINATION_FIELDS) {
+    const text = value[field];
+    if (typeof text === 'string') shown[field] = text;
   }
   return shown;
 }
 
-export function pipeSummary(pipe: PipeRecord) {
+export function pipeSummary(pipe: PipeRecord): PipeSummaryView {
   return {
     id: pipe.id,
     name: pipe.name,
@@ -82,7 +95,7 @@ export function pipeSummary(pipe: PipeRecord) {
   };
 }
 
-export function tableView(table: TableMappingRecord) {
+export function tableView(table: TableMappingRecord): TableView {
   return {
     tableKey: table.tableKey,
     sourceDatabaseName: table.sourceDatabaseName,
@@ -105,7 +118,7 @@ export interface CdcFacts {
   now: number;
 }
 
-function runView(run: CdcRunRecord) {
+function runView(run: CdcRunRecord): NonNullable<PipeView['cdc']['lastRun']> {
   return {
     startedAt: iso(run.startedAt),
     endedAt: run.endedAt === null ? null : iso(run.endedAt),
@@ -118,7 +131,7 @@ function runView(run: CdcRunRecord) {
 }
 
 /** Where CDC stands: the lag its last commit measured, the last run, whether one runs now. */
-function cdcView(mode: CdcMode, facts: CdcFacts) {
+function cdcView(mode: CdcMode, facts: CdcFacts): PipeView['cdc'] {
   const { resume, run, lease } = facts;
   return {
     mode,
@@ -136,11 +149,12 @@ function syncIntervalOf(settings: unknown): number {
   return typeof value === 'number' ? value : 60;
 }
 
-export function pipeView(pipe: PipeRecord, tables: TableMappingRecord[], facts: CdcFacts) {
+export function pipeView(pipe: PipeRecord, tables: TableMappingRecord[], facts: CdcFacts): PipeView {
   return {
     ...pipeSummary(pipe),
     version: pipe.version,
-    settings: pipe.settings,
+    // Stored settings were parsed (defaults filled) when the pipe was created or changed.
+    settings: pipe.settings as PipeSettings,
     source: { ...redactSource(pipe.source), health: healthView(facts.run?.source ?? null) },
     destination: redactDestination(pipe.destination),
     tables: tables.filter((table) => table.state !== 'Removed').map(tableView),
@@ -149,7 +163,7 @@ export function pipeView(pipe: PipeRecord, tables: TableMappingRecord[], facts: 
   };
 }
 
-export function historyView(entry: HistoryEntry) {
+export function historyView(entry: HistoryEntry): HistoryEntryView {
   return {
     version: entry.version,
     from: entry.from,

@@ -16,7 +16,15 @@ import {
 } from '../adapters/stepfunctions/aws-endpoint.js';
 import { type AwsCallInfo, type AwsFault, FAULTS, injectAwsFaults } from '../support/aws-faults.js';
 import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
-import { call, createRequest, driveTo, LOCAL_DESTINATION, RecordingStarter, TO_RUNNING } from './fixtures.js';
+import {
+  call,
+  createRequest,
+  driveTo,
+  LOCAL_DESTINATION,
+  RecordingStarter,
+  recordingLog,
+  TO_RUNNING,
+} from './fixtures.js';
 
 /**
  * The API over a pipe store whose REAL DynamoDB client (dynalite) and a Step Functions client
@@ -45,7 +53,7 @@ describe('the API when AWS throttles or fails', () => {
       store,
       starter: start,
       config: { allowPlainSecrets: true, defaultDestination: LOCAL_DESTINATION },
-      logger: { error: (message, detail) => errors.push({ message, detail }) },
+      log: recordingLog(errors),
     });
     server = await startLocalApiServer({ deps: deps(starter) });
     const sfn = new SFNClient({ ...TEST_CLIENT_CONFIG, endpoint: endpoint.url });

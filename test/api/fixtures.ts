@@ -6,6 +6,7 @@ import type {
   OperationInput,
   StartedOperation,
 } from '../../functions/ports/lifecycle.js';
+import type { Log } from '../../functions/ports/log.js';
 import { type LocalApiServer, startLocalApiServer } from '../../local/api/server.js';
 import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
 
@@ -23,6 +24,17 @@ export class RecordingStarter implements LifecycleStarter {
     this.started.push({ operation, input });
     return { executionId };
   }
+}
+
+/** A Log that keeps the API's error lines for the test to read (the others are dropped). */
+export function recordingLog(errors: Array<{ message: string; detail: Record<string, unknown> }>): Log {
+  const drop = () => undefined;
+  return {
+    debug: drop,
+    info: drop,
+    warn: drop,
+    error: (message, detail = {}) => errors.push({ message, detail }),
+  };
 }
 
 export const LOCAL_DESTINATION = { kind: 'clickhouse', url: 'http://127.0.0.1:8123', database: 'default' };
@@ -47,7 +59,7 @@ export async function startApi(config: Partial<ApiConfig> = {}): Promise<ApiFixt
       store,
       starter,
       config: { allowPlainSecrets: true, defaultDestination: LOCAL_DESTINATION, ...config },
-      logger: { error: (message, detail) => errors.push({ message, detail }) },
+      log: recordingLog(errors),
     };
     server = await startLocalApiServer({ deps });
     const started = server;

@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { apiDocument } from '../../functions/api/document.js';
 
-/** The OpenAPI document (functions/api/openapi.json) and validators of its component schemas. */
+/** The OpenAPI document the API's routes generate, and validators of its component schemas. */
 // biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is walked by path; ajv checks the shapes
 export type Json = Record<string, any>;
-export const doc: Json = JSON.parse(
-  readFileSync(join(import.meta.dirname, '..', '..', 'functions', 'api', 'openapi.json'), 'utf8'),
-);
+export const doc: Json = apiDocument();
 const SCHEMAS_ID = 'https://pipes.example/openapi/schemas';
 
 /** OpenAPI 3.1 schemas are JSON Schema 2020-12: load the components under one id and validate. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorResponse } from '../../functions/api/error-response.js';
 import { TableBelongsToNoPipeError, TableOwnedByAnotherPipeError } from '../../functions/core/errors.js';
-import { type ApiFixture, call, createRequest, startApi } from './fixtures.js';
+import { type ApiFixture, call, createRequest, recordingLog, startApi } from './fixtures.js';
 
 /** Issue 14, findings 2 and 3, as the API answers them. */
 describe('table ownership and reserved names at the API', () => {
@@ -15,8 +15,8 @@ describe('table ownership and reserved names at the API', () => {
   });
 
   it('answers a table owned by another pipe, or one that belongs to no pipe, with 409 and the error name', () => {
-    const logged: unknown[] = [];
-    const logger = { error: (...args: unknown[]) => logged.push(args) };
+    const logged: Parameters<typeof recordingLog>[0] = [];
+    const logger = recordingLog(logged);
     const owned = errorResponse(new TableOwnedByAnotherPipeError('sm', 'orders', 'p-owner', null), logger);
     expect(owned.status).toBe(409);
     expect(owned.body).toEqual({

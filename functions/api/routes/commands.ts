@@ -1,14 +1,51 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Env } from 'hono';
 import { isAllowed, type PipeEvent } from '../../core/lifecycle.js';
 import type { LifecycleOperation } from '../../ports/lifecycle.js';
 import type { PipeRecord, TableMappingRecord } from '../../ports/pipe-store.js';
-import { idempotencyKeyOf, readJsonBody } from '../body.js';
-import type { ApiDeps, RequestContext } from '../deps.js';
+import type { ActorOf, ApiDeps, RequestContext } from '../deps.js';
 import { BadRequestError, CommandRefusedError } from '../errors.js';
-import { type ApiRequest, type ApiResponse, json } from '../http.js';
+import { idempotencyKeyOf, readJsonBody, requirePipeId } from '../read-request.js';
 import { operationRequestId } from '../request-id.js';
-import { parseWith, stateCommandSchema } from '../schemas.js';
+import { errorResponses } from '../schemas/error-responses.js';
+import { acceptedPipeSchema } from '../schemas/pipe-view.js';
+import { idempotencyKeyHeader, parseWith, pipeIdParams, stateCommandSchema } from '../schemas/requests.js';
+import { serveRoute } from '../serve-route.js';
 import { allowedCommands } from '../view.js';
 import { acceptedView } from './pipe-views.js';
+
+const accepted = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: acceptedPipeSchema } },
+});
+
+export const stateCommandRoute = createRoute({
+  method: 'patch',
+  path: '/pipes/{id}/state',
+  operationId: 'changePipeState',
+  summary: 'Pause, resume or resync',
+  request: {
+    params: pipeIdParams,
+    headers: idempotencyKeyHeader,
+    body: {
+      required: true,
+      content: { 'application/json': { schema: stateCommandSchema, example: { command: 'pause' } } },
+    },
+  },
+  responses: {
+    202: accepted("Accepted; the operation's machine started."),
+    ...errorResponses(400, 404, 409, 413, 415),
+  },
+});
+
+export const deletePipeRoute = createRoute({
+  method: 'delete',
+  path: '/pipes/{id}',
+  operationId: 'deletePipe',
+  summary: 'Delete a pipe (accepted in every state)',
+  request: { params: pipeIdParams, headers: idempotencyKeyHeader },
+  responses: { 202: accepted('Accepted; the delete machine started.'), ...errorResponses(400, 404) },
+});
 
 /** Refuses (409) a command the pipe's state does not accept; transitional states accept none. */
 export function requireAllowed(pipe: PipeRecord, event: PipeEvent): void {
@@ -41,10 +78,10 @@ export interface StartCommand {
 export async function startCommand(
   deps: ApiDeps,
   context: RequestContext,
-  request: ApiRequest,
+  request: Request,
   pipe: PipeRecord,
   command: StartCommand,
-): Promise<ApiResponse> {
+) {
   const { operation, tables, dropTables } = command;
   const requestId = operationRequestId(operation, pipe.id, pipe.version, {
     idempotencyKey: idempotencyKeyOf(request),
@@ -58,17 +95,12 @@ export async function startCommand(
     requestedBy: context.actor,
     requestId,
   });
-  return json(202, await acceptedView(deps.store, pipe.id, operation, started));
+  return acceptedView(deps.store, pipe.id, operation, started);
 }
 
 /** PATCH /pipes/{id}/state: pause, resume, or resync (the whole pipe, or the listed tables). */
-export async function stateCommandRoute(
-  deps: ApiDeps,
-  context: RequestContext,
-  pipeId: string,
-  request: ApiRequest,
-): Promise<ApiResponse> {
-  const body = parseWith(stateCommandSchema, readJsonBody(request));
+async function changeState(deps: ApiDeps, context: RequestContext, pipeId: string, request: Request) {
+  const body = parseWith(stateCommandSchema, await readJsonBody(request));
   const pipe = await deps.store.getPipe(pipeId);
   requireAllowed(pipe, body.command);
   if (body.tables !== undefined) {
@@ -81,12 +113,18 @@ export async function stateCommandRoute(
 }
 
 /** DELETE /pipes/{id}: accepted in every state; the delete machine stops whatever runs. */
-export async function deletePipeRoute(
-  deps: ApiDeps,
-  context: RequestContext,
-  pipeId: string,
-  request: ApiRequest,
-): Promise<ApiResponse> {
+async function deletePipe(deps: ApiDeps, context: RequestContext, pipeId: string, request: Request) {
   const pipe = await deps.store.getPipe(pipeId);
   return startCommand(deps, context, request, pipe, { operation: 'delete' });
+}
+
+export function serveCommands<E extends Env>(app: OpenAPIHono<E>, deps: ApiDeps, actorOf: ActorOf<E>): void {
+  serveRoute(app, deletePipeRoute, async (c) => {
+    const pipeId = requirePipeId(c.req.param('id'));
+    return c.json(await deletePipe(deps, { actor: actorOf(c.env) }, pipeId, c.req.raw), 202);
+  });
+  serveRoute(app, stateCommandRoute, async (c) => {
+    const pipeId = requirePipeId(c.req.param('id'));
+    return c.json(await changeState(deps, { actor: actorOf(c.env) }, pipeId, c.req.raw), 202);
+  });
 }

@@ -1,6 +1,6 @@
 import type { PipeSettings } from '../../core/settings.js';
 import { parseSettings } from '../../core/settings.js';
-import type { StartedOperation } from '../../ports/lifecycle.js';
+import type { LifecycleOperation, StartedOperation } from '../../ports/lifecycle.js';
 import { CDC_LEASE, type PipeRecord, type PipeStore } from '../../ports/pipe-store.js';
 import { pipeView } from '../view.js';
 
@@ -24,7 +24,7 @@ export async function viewOf(store: PipeStore, pipe: PipeRecord) {
 export async function acceptedView(
   store: PipeStore,
   pipeId: string,
-  operation: string,
+  operation: LifecycleOperation,
   started: StartedOperation | null,
 ) {
   return { ...(await loadPipeView(store, pipeId)), operation, executionId: started?.executionId ?? null };
