@@ -1,6 +1,7 @@
 import { BSON, type ChangeStream, type ChangeStreamOptions, type Document, type MongoClient } from 'mongodb';
 import { classifySourceError } from '../../core/classify.js';
 import { changeEventAction } from '../../core/rows.js';
+import { namespaceKey } from '../../core/table-key.js';
 import { type ClusterTime, toClusterTime } from '../../core/version.js';
 import type { Log } from '../../ports/log.js';
 import type {
@@ -128,73 +129,20 @@ export class MongoChangeSource implements ChangeSource {
    * read goes on to the deadline, and counts as caught up only when its last reply was empty.
    */
   private async drain(attempt: ResumeAttempt, request: ChangeBatchRequest): Promise<ChangeBatch> {
-    const now = this.options.now ?? Date.now;
-    const startedAt = now();
-    const untilCaughtUp = request.stopWhenCaughtUp !== false;
-    const remaining = () => Math.min(request.deadline, startedAt + request.maxWaitMs) - now();
-    const awaitMs = untilCaughtUp
-      ? Math.min(request.maxWaitMs, Math.max(0, request.deadline - startedAt))
-      : Math.min(FOLLOW_AWAIT_MS, request.maxWaitMs);
+    const read = new BatchRead(request, this.options.now ?? Date.now);
     const stream = this.open(
       attempt.position,
-      awaitMs,
+      read.awaitMs(),
       Math.min(request.maxEvents, this.options.batchSize ?? 1000),
     );
-    const events: SourceChangeEvent[] = [];
-    const tablesStopped: StoppedTable[] = [];
-    let bytes = 0;
-    let emptyReplies = 0;
-    let lastReplyEmpty = false;
-    // Cluster times count whole seconds: an event of a later second was written after this read began.
-    const afterStartSeconds = Math.floor(startedAt / 1000) + 1;
-    let caughtUpAt: ClusterTime | null = null;
-    let lastRead: Document | null = null;
-    let endedBy: ChangeBatch['endedBy'] | null = null;
-    let readOnePast = false;
     try {
-      while (endedBy === null) {
-        if (events.length >= request.maxEvents) endedBy = 'max-events';
-        else if (bytes >= request.maxBytes) endedBy = 'max-bytes';
-        else if (now() >= request.deadline) endedBy = lastReplyEmpty ? 'caught-up' : 'deadline';
-        if (endedBy !== null) break;
+      while (!read.hitBound()) {
         const event = (await stream.tryNext()) as Document | null;
-        lastReplyEmpty = event === null;
-        if (event === null) {
-          emptyReplies += 1;
-          // The aggregate's first reply is empty by design; an empty getMore means caught up.
-          if (untilCaughtUp && (emptyReplies >= 2 || events.length > 0 || remaining() <= 0))
-            endedBy = 'caught-up';
-          continue;
-        }
-        const clusterTime = toClusterTime(event.clusterTime);
-        if (caughtUpAt && (clusterTime.t !== caughtUpAt.t || clusterTime.i !== caughtUpAt.i)) {
-          // Read one past the caught-up point: leave it (and its transaction) to the next batch.
-          endedBy = 'caught-up';
-          readOnePast = true;
-          break;
-        }
-        if (untilCaughtUp && !caughtUpAt && clusterTime.t >= afterStartSeconds) caughtUpAt = clusterTime;
-        lastRead = event;
-        bytes += BSON.calculateObjectSize(event);
-        const action = changeEventAction({ operationType: String(event.operationType) });
-        if (action === 'row') events.push(toSourceEvent(event));
-        else if (action === 'stop-table') {
-          tablesStopped.push(...this.stoppedBy(event));
-          endedBy = 'table-stopped';
-        }
+        if (event === null) read.emptyReply();
+        else read.take(event, (stopping) => this.stoppedBy(stopping));
+        if (read.endedBy !== null) break;
       }
-      const token = readOnePast && lastRead ? lastRead._id : stream.resumeToken;
-      const last = events[events.length - 1];
-      return {
-        events,
-        resumeToken: encodeResumeToken(token),
-        resumeClusterTime: toStoreClusterTime(tokenFacts(token).clusterTime),
-        lastEventClusterTime: last ? toStoreClusterTime(toClusterTime(last.clusterTime)) : null,
-        tablesStopped,
-        resumedWith: attempt.method,
-        bytes,
-        endedBy,
-      };
+      return read.batch(attempt.method, stream.resumeToken);
     } finally {
       await stream.close().catch(() => undefined);
     }
@@ -211,7 +159,7 @@ export class MongoChangeSource implements ChangeSource {
       return namespace.db === ns.db && namespace.coll === ns.coll;
     });
     const reason = (namespace: SourceNamespace): string => {
-      const name = `${namespace.db}.${namespace.coll}`;
+      const name = namespaceKey(namespace);
       switch (type) {
         case 'drop':
           return `collection ${name} was dropped`;
@@ -224,6 +172,100 @@ export class MongoChangeSource implements ChangeSource {
       }
     };
     return affected.map((namespace) => ({ namespace, operationType: type, reason: reason(namespace) }));
+  }
+}
+
+/** One drain's progress: what it read, and what ended it (a bound, the caught-up point, a table's end). */
+class BatchRead {
+  readonly events: SourceChangeEvent[] = [];
+  readonly tablesStopped: StoppedTable[] = [];
+  endedBy: ChangeBatch['endedBy'] | null = null;
+  private bytes = 0;
+  private emptyReplies = 0;
+  private lastReplyEmpty = false;
+  private caughtUpAt: ClusterTime | null = null;
+  private lastRead: Document | null = null;
+  private readOnePast = false;
+  private readonly startedAt: number;
+  private readonly untilCaughtUp: boolean;
+  /** Cluster times count whole seconds: an event of a later second was written after this read began. */
+  private readonly afterStartSeconds: number;
+
+  constructor(
+    private readonly request: ChangeBatchRequest,
+    private readonly now: () => number,
+  ) {
+    this.startedAt = now();
+    this.untilCaughtUp = request.stopWhenCaughtUp !== false;
+    this.afterStartSeconds = Math.floor(this.startedAt / 1000) + 1;
+  }
+
+  /** How long one getMore waits for events. */
+  awaitMs(): number {
+    const { request } = this;
+    return this.untilCaughtUp
+      ? Math.min(request.maxWaitMs, Math.max(0, request.deadline - this.startedAt))
+      : Math.min(FOLLOW_AWAIT_MS, request.maxWaitMs);
+  }
+
+  /** Ends the read on the events, bytes or time bound, checked before each reply is awaited. */
+  hitBound(): boolean {
+    const { request } = this;
+    if (this.events.length >= request.maxEvents) this.endedBy = 'max-events';
+    else if (this.bytes >= request.maxBytes) this.endedBy = 'max-bytes';
+    else if (this.now() >= request.deadline) this.endedBy = this.lastReplyEmpty ? 'caught-up' : 'deadline';
+    return this.endedBy !== null;
+  }
+
+  /** The aggregate's first reply is empty by design; an empty getMore means caught up. */
+  emptyReply(): void {
+    this.lastReplyEmpty = true;
+    this.emptyReplies += 1;
+    if (this.untilCaughtUp && (this.emptyReplies >= 2 || this.events.length > 0 || this.remainingMs() <= 0))
+      this.endedBy = 'caught-up';
+  }
+
+  /** One event: kept when it is a row; past the caught-up point or ending a table, it ends the read. */
+  take(event: Document, stoppedBy: (event: Document) => StoppedTable[]): void {
+    this.lastReplyEmpty = false;
+    const clusterTime = toClusterTime(event.clusterTime);
+    const caughtUpAt = this.caughtUpAt;
+    if (caughtUpAt && (clusterTime.t !== caughtUpAt.t || clusterTime.i !== caughtUpAt.i)) {
+      // Read one past the caught-up point: leave it (and its transaction) to the next batch.
+      this.endedBy = 'caught-up';
+      this.readOnePast = true;
+      return;
+    }
+    if (this.untilCaughtUp && !caughtUpAt && clusterTime.t >= this.afterStartSeconds)
+      this.caughtUpAt = clusterTime;
+    this.lastRead = event;
+    this.bytes += BSON.calculateObjectSize(event);
+    const action = changeEventAction({ operationType: String(event.operationType) });
+    if (action === 'row') this.events.push(toSourceEvent(event));
+    else if (action === 'stop-table') {
+      this.tablesStopped.push(...stoppedBy(event));
+      this.endedBy = 'table-stopped';
+    }
+  }
+
+  /** The batch once the read ended; it resumes after the last event kept (the stream's token otherwise). */
+  batch(method: ResumeAttempt['method'], streamToken: unknown): ChangeBatch {
+    const token = this.readOnePast && this.lastRead ? this.lastRead._id : streamToken;
+    const last = this.events[this.events.length - 1];
+    return {
+      events: this.events,
+      resumeToken: encodeResumeToken(token),
+      resumeClusterTime: toStoreClusterTime(tokenFacts(token).clusterTime),
+      lastEventClusterTime: last ? toStoreClusterTime(toClusterTime(last.clusterTime)) : null,
+      tablesStopped: this.tablesStopped,
+      resumedWith: method,
+      bytes: this.bytes,
+      endedBy: this.endedBy!,
+    };
+  }
+
+  private remainingMs(): number {
+    return Math.min(this.request.deadline, this.startedAt + this.request.maxWaitMs) - this.now();
   }
 }
 
