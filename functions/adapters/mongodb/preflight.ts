@@ -2,6 +2,7 @@ import { type Document, MongoClient, type MongoClientOptions } from 'mongodb';
 import { classifySourceError } from '../../core/classify.js';
 import { PipeError } from '../../core/errors.js';
 import { hostsOfUri, redactText } from '../../core/redact.js';
+import { namespaceKey } from '../../core/table-key.js';
 import type { SourceNamespace } from '../../ports/source.js';
 import { isAuthenticated, missingPrivileges, requiredPrivileges } from './privileges.js';
 import { classifyDeployment, type MemberStates, memberStatesFrom, type TopologySummary } from './topology.js';
@@ -68,7 +69,7 @@ async function runChecks(
   } else if (!privileges.checked) warnings.push(`privileges not checked: ${privileges.reason}`);
   const collections = await checkCollections(client, namespaces);
   for (const missing of collections.filter((collection) => !collection.exists)) {
-    problems.push(`collection ${missing.db}.${missing.coll} does not exist`);
+    problems.push(`collection ${namespaceKey(missing)} does not exist`);
   }
   return {
     ok: problems.length === 0,
