@@ -108,6 +108,43 @@ function every(intervalMs: number, work: () => Promise<void>, isStopped: () => b
   return () => running;
 }
 
+/**
+ * What `npm start` started and how Ctrl-C stops it: no Task begins any more, the Task
+ * invocations and CDC runs in progress are waited for (up to SHUTDOWN_GRACE_MS), then the
+ * stand-ins stop in the reverse order of their start.
+ */
+class Lifetime {
+  readonly stops: (() => Promise<unknown>)[] = [];
+  readonly inFlight: (() => Promise<void>)[] = [];
+  machines: LocalStateMachines | null = null;
+  stopping = false;
+
+  constructor(private readonly dataDir: string) {
+    process.on('SIGINT', () => void this.shutdown('SIGINT'));
+    process.on('SIGTERM', () => void this.shutdown('SIGTERM'));
+  }
+
+  async stopAll(): Promise<void> {
+    for (const stop of this.stops.reverse())
+      await stop().catch((error) => output.line(`stop: ${String(error)}`));
+  }
+
+  private async shutdown(signal: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    output.line(`${signal}: stopping (data stays in ${this.dataDir})`);
+    // No Task begins from now on; the ones in progress (and the current CDC run) are waited for.
+    const stopped = this.machines?.stop() ?? Promise.resolve();
+    await Promise.all([
+      Promise.race([stopped, new Promise((done) => setTimeout(done, SHUTDOWN_GRACE_MS).unref())]),
+      ...this.inFlight.map((current) => current()),
+    ]);
+    await this.stopAll();
+    output.line('stopped');
+    process.exit(0);
+  }
+}
+
 async function main(): Promise<void> {
   const config = parseLocalConfig(process.argv.slice(2), process.env);
   const dataDir = resolve(config.dataDir);
@@ -116,130 +153,152 @@ async function main(): Promise<void> {
       `WARNING: listening on ${config.host}: the API and ClickHouse take no credentials; anyone who reaches this address controls the pipes and their data`,
     );
   mkdirSync(dataDir, { recursive: true });
-  const stops: (() => Promise<unknown>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((error) => output.line(`stop: ${String(error)}`));
-  };
-  let stopping = false;
-  const inFlight: (() => Promise<void>)[] = [];
-  let machines: LocalStateMachines | null = null;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    output.line(`${signal}: stopping (data stays in ${dataDir})`);
-    // No Task begins from now on; the ones in progress (and the current CDC run) are waited for.
-    const stopped = machines?.stop() ?? Promise.resolve();
-    await Promise.all([
-      Promise.race([stopped, new Promise((done) => setTimeout(done, SHUTDOWN_GRACE_MS).unref())]),
-      ...inFlight.map((current) => current()),
-    ]);
-    await stopAll();
-    output.line('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-
+  const life = new Lifetime(dataDir);
   try {
-    const clickhouse = await startEmbeddedClickHouse({
-      dataDir: join(dataDir, 'clickhouse'),
-      host: config.host,
-      port: config.clickhousePort,
-    });
-    stops.push(() => clickhouse.stop());
-    output.line(`clickhouse: ${clickhouse.url}`);
-    const dynamo = await startLocalDynamo({
-      tableName: STORE_TABLE,
-      path: join(dataDir, 'dynamodb'),
-      host: config.host,
-      port: config.dynamodbPort,
-    });
-    stops.push(() => dynamo.stop());
-    output.line(`dynamodb: ${dynamo.endpoint} (table ${STORE_TABLE})`);
-
-    let demo: DemoSource | null = null;
-    if (!config.mongodbUri) {
-      demo = await startDemoSource(config.demoWriteIntervalMs, output);
-      stops.push(() => (demo as DemoSource).stop());
-      output.line(`demo source: ${demo.uri}`);
-    }
-
-    const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: STORE_TABLE, now: clock.now });
-    const watcher = new PipeWatcher(store, output);
-    await watcher.prime();
-    const schedule = new LocalCdcSchedule({
-      onError: (pipeId, error) =>
-        output.line(`pipe ${watcher.nameOf(pipeId)}: CDC run failed: ${String(error)}`),
-    });
-    const runtime: Runtime = {
-      store,
-      scheduler: schedule,
-      cdcTrigger: schedule,
-      cdcMetrics: consoleCdcMetrics(output.line, (pipeId) => watcher.nameOf(pipeId)),
-      // The create machine started with a create request takes what the local API takes.
-      createRules: { allowPlainSecrets: true, defaultDestination: localDestination(clickhouse.url) },
-      clock,
-      connect: connectWith({
-        mongoUri: config.mongodbUri ?? demo?.uri,
-        clickhouse: { url: clickhouse.url },
-        reuseClients: true,
-        // The change source logs through the product's logger (functions/handlers/observability.ts).
-      }),
-    };
-    machines = new LocalStateMachines({
-      runtime,
-      journalDir: join(dataDir, 'executions'),
-      onJournalError: (executionId, error) =>
-        output.line(`execution journal: ${executionId}: ${String(error)}`),
-      onFinished: (execution) => {
-        if (execution.status === 'FAILED')
-          output.line(
-            `execution ${execution.operation} failed: ${execution.error ?? ''} ${execution.cause ?? ''}`,
-          );
-      },
-    });
-    schedule.start(localCdcInvoker(runtime));
-    inFlight.push(() => stopCdc(store, schedule));
-    // Before serving: what the last run left in flight continues first.
-    await resumePipes(store, schedule, machines, demo ? DEMO_PIPE : null);
-    const api = await startLocalApiServer({
-      deps: localApiDeps({
-        store,
-        starter: machines,
-        defaultDestination: localDestination(clickhouse.url),
-        log: (line) => output.line(line),
-      }),
-      host: config.host,
-      port: config.apiPort,
-    });
-    stops.push(() => api.stop());
-    output.line(`api: ${api.url}`);
-
-    if (demo) {
-      const destination = ClickHouseDestination.connect({ url: clickhouse.url });
-      await createDemoPipe({
-        store,
-        destination,
-        apiUrl: api.url,
-        sourceUri: demo.uri,
-        clickhouseUrl: clickhouse.url,
-        syncIntervalSeconds: config.syncIntervalSeconds,
-        output,
-      });
-      await destination.close();
-    } else if (config.collections.length > 0) {
-      await createLocalPipe(api.url, config, clickhouse.url);
-    }
-    inFlight.push(
-      every(
-        WATCH_INTERVAL_MS,
-        () => watcher.poll(),
-        () => stopping,
-      ),
-    );
+    await run(config, dataDir, life);
   } catch (error) {
-    await stopAll();
+    await life.stopAll();
     throw error;
+  }
+}
+
+/**
+ * The stand-ins, the pipe store, the CDC schedule and the state machines; then what the last run
+ * left in flight continues, the API serves, the start's pipe is created and the pipes are watched.
+ */
+async function run(config: LocalConfig, dataDir: string, life: Lifetime): Promise<void> {
+  const { clickhouse, dynamo, demo } = await startStandIns(config, dataDir, life);
+  const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: STORE_TABLE, now: clock.now });
+  const watcher = new PipeWatcher(store, output);
+  await watcher.prime();
+  const schedule = new LocalCdcSchedule({
+    onError: (pipeId, error) =>
+      output.line(`pipe ${watcher.nameOf(pipeId)}: CDC run failed: ${String(error)}`),
+  });
+  const runtime = localRuntime({
+    store,
+    schedule,
+    watcher,
+    clickhouseUrl: clickhouse.url,
+    mongoUri: config.mongodbUri ?? demo?.uri,
+  });
+  const machines = localMachines(runtime, dataDir);
+  life.machines = machines;
+  schedule.start(localCdcInvoker(runtime));
+  life.inFlight.push(() => stopCdc(store, schedule));
+  // Before serving: what the last run left in flight continues first.
+  await resumePipes(store, schedule, machines, demo ? DEMO_PIPE : null);
+  const api = await startLocalApiServer({
+    deps: localApiDeps({
+      store,
+      starter: machines,
+      defaultDestination: localDestination(clickhouse.url),
+      log: (line) => output.line(line),
+    }),
+    host: config.host,
+    port: config.apiPort,
+  });
+  life.stops.push(() => api.stop());
+  output.line(`api: ${api.url}`);
+  await createStartPipe({ config, store, apiUrl: api.url, clickhouseUrl: clickhouse.url, demo });
+  life.inFlight.push(
+    every(
+      WATCH_INTERVAL_MS,
+      () => watcher.poll(),
+      () => life.stopping,
+    ),
+  );
+}
+
+/** The embedded ClickHouse and DynamoDB, and the demo source unless --mongodb-uri names a source. */
+async function startStandIns(config: LocalConfig, dataDir: string, life: Lifetime) {
+  const clickhouse = await startEmbeddedClickHouse({
+    dataDir: join(dataDir, 'clickhouse'),
+    host: config.host,
+    port: config.clickhousePort,
+  });
+  life.stops.push(() => clickhouse.stop());
+  output.line(`clickhouse: ${clickhouse.url}`);
+  const dynamo = await startLocalDynamo({
+    tableName: STORE_TABLE,
+    path: join(dataDir, 'dynamodb'),
+    host: config.host,
+    port: config.dynamodbPort,
+  });
+  life.stops.push(() => dynamo.stop());
+  output.line(`dynamodb: ${dynamo.endpoint} (table ${STORE_TABLE})`);
+  if (config.mongodbUri) return { clickhouse, dynamo, demo: null };
+  const demo: DemoSource = await startDemoSource(config.demoWriteIntervalMs, output);
+  life.stops.push(() => demo.stop());
+  output.line(`demo source: ${demo.uri}`);
+  return { clickhouse, dynamo, demo };
+}
+
+/** What the handlers run with locally: the local schedule plays EventBridge Scheduler and the hand-over. */
+function localRuntime(parts: {
+  store: PipeStore;
+  schedule: LocalCdcSchedule;
+  watcher: PipeWatcher;
+  clickhouseUrl: string;
+  mongoUri: string | undefined;
+}): Runtime {
+  const { store, schedule, watcher } = parts;
+  return {
+    store,
+    scheduler: schedule,
+    cdcTrigger: schedule,
+    cdcMetrics: consoleCdcMetrics(output.line, (pipeId) => watcher.nameOf(pipeId)),
+    // The create machine started with a create request takes what the local API takes.
+    createRules: { allowPlainSecrets: true, defaultDestination: localDestination(parts.clickhouseUrl) },
+    clock,
+    connect: connectWith({
+      mongoUri: parts.mongoUri,
+      clickhouse: { url: parts.clickhouseUrl },
+      reuseClients: true,
+      // The change source logs through the product's logger (functions/handlers/observability.ts).
+    }),
+  };
+}
+
+/** The local Step Functions, journaling every execution under the data directory. */
+function localMachines(runtime: Runtime, dataDir: string): LocalStateMachines {
+  return new LocalStateMachines({
+    runtime,
+    journalDir: join(dataDir, 'executions'),
+    onJournalError: (executionId, error) =>
+      output.line(`execution journal: ${executionId}: ${String(error)}`),
+    onFinished: (execution) => {
+      if (execution.status === 'FAILED')
+        output.line(
+          `execution ${execution.operation} failed: ${execution.error ?? ''} ${execution.cause ?? ''}`,
+        );
+    },
+  });
+}
+
+/** The pipe `npm start` sets up: the demo pipe on the demo source, or `local` for --collections. */
+async function createStartPipe(parts: {
+  config: LocalConfig;
+  store: PipeStore;
+  apiUrl: string;
+  clickhouseUrl: string;
+  demo: DemoSource | null;
+}): Promise<void> {
+  const { config, demo } = parts;
+  if (demo) {
+    const destination = ClickHouseDestination.connect({ url: parts.clickhouseUrl });
+    await createDemoPipe({
+      store: parts.store,
+      destination,
+      apiUrl: parts.apiUrl,
+      sourceUri: demo.uri,
+      clickhouseUrl: parts.clickhouseUrl,
+      syncIntervalSeconds: config.syncIntervalSeconds,
+      output,
+    });
+    await destination.close();
+  } else if (config.collections.length > 0) {
+    await createLocalPipe(parts.apiUrl, config, parts.clickhouseUrl);
   }
 }
 
