@@ -1,36 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { cruise, type ICruiseResult } from 'dependency-cruiser';
+import extractDepcruiseOptions from 'dependency-cruiser/config-utl/extract-depcruise-options';
+import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-
-function sourceFiles(dir: string): string[] {
-  const abs = join(ROOT, dir);
-  if (!existsSync(abs)) return [];
-  return readdirSync(abs).flatMap((entry) => {
-    const path = join(abs, entry);
-    if (statSync(path).isDirectory()) return sourceFiles(relative(ROOT, path));
-    return path.endsWith('.ts') ? [path] : [];
-  });
-}
-
-const IMPORT = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
-
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(IMPORT)].map((match) => match[1] ?? match[2] ?? '');
-}
-
-/** Packages with no I/O that the pure core may use: zod is the one settings schema. */
-const PURE_PACKAGES = ['zod'];
-
-function violations(dir: string, isForbidden: (specifier: string, file: string) => boolean): string[] {
-  return sourceFiles(dir).flatMap((file) =>
-    importsOf(file)
-      .filter((specifier) => isForbidden(specifier, file))
-      .map((specifier) => `${relative(ROOT, file)} imports ${specifier}`),
-  );
-}
 
 describe('repository layout', () => {
   it.each(['package.json', 'tsconfig.json', 'functions', 'infra', 'statemachines', 'test', 'cdk.json'])(
@@ -41,27 +16,44 @@ describe('repository layout', () => {
   );
 });
 
+/**
+ * The layer rules live in one place, .dependency-cruiser.cjs (docs/architecture.md, "Layers"):
+ * `npm run lint` checks them, and so does this test, with the same configuration.
+ */
 describe('import boundaries', () => {
-  it('keeps the core pure: only relative imports inside functions/core, node: built-ins and zod', () => {
-    const found = violations('functions/core', (specifier, file) => {
-      if (specifier.startsWith('node:') || PURE_PACKAGES.includes(specifier)) return false;
-      if (!specifier.startsWith('.')) return true;
-      return !join(file, '..', specifier).startsWith(join(ROOT, 'functions', 'core'));
+  let result: ICruiseResult;
+
+  beforeAll(async () => {
+    const options = await extractDepcruiseOptions(join(ROOT, '.dependency-cruiser.cjs'));
+    const output = await cruise(['functions', 'local', 'infra'], { ...options, baseDir: ROOT }, undefined, {
+      tsConfig: extractTSConfig(join(ROOT, 'tsconfig.json')),
     });
+    result = output.output as ICruiseResult;
+  }, 60_000);
+
+  it('breaks no layer rule', () => {
+    const found = result.summary.violations.map(
+      (violation) => `${violation.rule.name}: ${violation.from} → ${violation.to}`,
+    );
     expect(found).toEqual([]);
   });
 
-  it('never lets runtime code import the simulator or the local runtime', () => {
-    const found = violations('functions', (specifier, file) => {
-      if (!specifier.startsWith('.')) return false;
-      const target = relative(ROOT, join(file, '..', specifier));
-      return target.startsWith('simulator') || target.startsWith('local');
-    });
-    expect(found).toEqual([]);
-  });
-
-  it('finds the imports it checks (the scanner itself works)', () => {
-    expect(sourceFiles('functions/core').length).toBeGreaterThan(0);
-    expect(importsOf(join(ROOT, 'functions/core/lifecycle.ts'))).toContain('./errors.js');
+  it('has a rule for each layer and cruises the code it guards (the check itself works)', () => {
+    const rules = (result.summary.ruleSetUsed?.forbidden ?? []).map((rule) => rule.name);
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        'core-is-pure',
+        'ports-import-only-core',
+        'adapters-never-import-engines-handlers-api',
+        'engines-import-only-core-and-ports',
+        'api-imports-core-ports-engines-hono',
+        'functions-never-import-outside-functions',
+        'infra-imports-only-shared-names',
+        'no-circular-in-functions',
+      ]),
+    );
+    const sources = result.modules.map((module) => module.source);
+    expect(sources).toContain('functions/core/lifecycle.ts');
+    expect(sources.filter((source) => source.startsWith('functions/')).length).toBeGreaterThan(100);
   });
 });
