@@ -2,6 +2,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { classifyAwsError } from '../core/classify.js';
+import { parseDestinationRecord } from '../core/destination-record.js';
 import { FatalError } from '../core/errors.js';
 import { type AllowedHosts, ANY_HOST, hostAllowed, mongoHostsOf, urlHostOf } from '../core/hosts.js';
 import { traced } from './observability.js';
@@ -73,14 +74,6 @@ const sourceRecord = z.union([
   z.object({ secretArn: z.string().min(1) }),
   z.object({}),
 ]);
-
-const destinationRecord = z.object({
-  url: z.string().min(1).optional(),
-  database: z.string().min(1).optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  secretArn: z.string().min(1).optional(),
-});
 
 /** A source secret holds the URI itself or `{"uri": "mongodb://…"}`. */
 const sourceSecret = z.union([
@@ -159,10 +152,9 @@ export async function resolveDestination(
   destination: unknown,
   defaults: Defaults,
 ): Promise<ResolvedDestination> {
-  const parsed = destinationRecord.safeParse(destination ?? {});
-  const record = parsed.success ? parsed.data : {};
+  const record = parseDestinationRecord(destination);
   let credentials: ClickHouseCredentials | undefined = record.url
-    ? { url: record.url, username: record.username, password: record.password }
+    ? { url: record.url, username: record.username ?? undefined, password: record.password ?? undefined }
     : defaults.clickhouse;
   if (record.secretArn) {
     const reader = defaults.secrets ?? secretsManagerReader;

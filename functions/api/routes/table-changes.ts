@@ -1,3 +1,4 @@
+import { parseDestinationRecord } from '../../core/destination-record.js';
 import { type FieldError, InvalidSettingsError } from '../../core/errors.js';
 import { friendlyIssueMessage, toFieldErrors } from '../../core/field-errors.js';
 import { parseSettings, type TableMapping, tableMappingsSchema } from '../../core/settings.js';
@@ -84,12 +85,12 @@ export async function addTables(
   );
   if (conflicts.length > 0) throw new BadRequestError(conflicts);
   // A table another pipe owns is a 409 now, not a Failed pipe later (the Task checks again).
-  const database = (pipe.destination as { database?: unknown } | null)?.database;
+  const { database } = parseDestinationRecord(pipe.destination);
   await refuseTablesOwnedElsewhere(
     deps.store,
     pipe.id,
     mappings.map((mapping) => ({
-      database: mapping.targetDatabase ?? (typeof database === 'string' ? database : ''),
+      database: mapping.targetDatabase ?? database ?? '',
       table: mapping.targetTable,
     })),
   );
@@ -113,7 +114,7 @@ export async function removeTables(
   const remaining = all.filter((table) => table.state !== 'Removed' && !keys.includes(table.tableKey));
   if (body.dropTables) {
     const settings = storedSettings(pipe);
-    const database = (pipe.destination as { database?: unknown } | null)?.database;
+    const { database } = parseDestinationRecord(pipe.destination);
     await refuseTablesOwnedElsewhere(
       deps.store,
       pipe.id,
@@ -122,7 +123,9 @@ export async function removeTables(
         .map((table) => ({
           database:
             settings.tableMappings.find((mapping) => tableKeyOf(mapping) === table.tableKey)
-              ?.targetDatabase ?? (typeof database === 'string' ? database : ''),
+              ?.targetDatabase ??
+            database ??
+            '',
           table: table.targetTable,
         })),
     );
