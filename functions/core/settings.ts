@@ -85,19 +85,40 @@ const mongoCollectionName = z
     error: 'collections named system.* are internal to MongoDB and cannot be replicated',
   });
 
+/**
+ * The API document is generated from these schemas (functions/api/document.ts): every field says
+ * what it is with `.describe()`, and a few schemas are named with `.meta({ id })`. Neither changes
+ * what parses.
+ */
 export const tableMappingSchema = z
   .strictObject({
-    sourceDatabaseName: mongoDatabaseName,
-    sourceCollection: mongoCollectionName,
-    targetTable: clickHouseIdentifier('table name', MAX_TABLE_NAME_LENGTH).superRefine((name, ctx) => {
-      const suffix = RESERVED_TABLE_SUFFIXES.find((reserved) => name.endsWith(reserved));
-      if (suffix === undefined) return;
-      ctx.addIssue({
-        code: 'custom',
-        message: `table name must not end with ${suffix}: that suffix is reserved for ${RESERVED_SUFFIX_USE[suffix]}`,
-      });
-    }),
-    targetDatabase: clickHouseDatabaseName.optional(),
+    sourceDatabaseName: mongoDatabaseName.describe(
+      `MongoDB database of the collection: at most ${MONGO_MAX_DB_BYTES} bytes, none of / \\ . space " $ * < > : | ? ` +
+        'or NUL, and not admin, local or config (system databases).',
+    ),
+    sourceCollection: mongoCollectionName.describe(
+      'MongoDB collection to replicate: no $ or NUL, not system.*; database and collection name together ' +
+        `at most ${MONGO_MAX_NAMESPACE_BYTES} bytes.`,
+    ),
+    targetTable: clickHouseIdentifier('table name', MAX_TABLE_NAME_LENGTH)
+      .superRefine((name, ctx) => {
+        const suffix = RESERVED_TABLE_SUFFIXES.find((reserved) => name.endsWith(reserved));
+        if (suffix === undefined) return;
+        ctx.addIssue({
+          code: 'custom',
+          message: `table name must not end with ${suffix}: that suffix is reserved for ${RESERVED_SUFFIX_USE[suffix]}`,
+        });
+      })
+      .describe(
+        'ClickHouse table the collection replicates to: letters, digits and underscores, not starting with ' +
+          `a digit; must not end with ${RESERVED_TABLE_SUFFIXES.join(' or ')} (reserved for the tables of resyncs).`,
+      ),
+    targetDatabase: clickHouseDatabaseName
+      .optional()
+      .describe(
+        "ClickHouse database of the table; the destination's database when left out. Not system or " +
+          'information_schema.',
+      ),
   })
   .superRefine((mapping, ctx) => {
     const namespace = tableKeyOf(mapping);
@@ -108,7 +129,8 @@ export const tableMappingSchema = z
         message: `database and collection name together must be at most ${MONGO_MAX_NAMESPACE_BYTES} bytes`,
       });
     }
-  });
+  })
+  .meta({ id: 'TableMapping', description: 'One collection and the ClickHouse table it replicates to.' });
 export type TableMapping = z.infer<typeof tableMappingSchema>;
 
 export const tableMappingsSchema = z
@@ -143,27 +165,106 @@ export const tableMappingsSchema = z
     });
   });
 
-export const pipeSettingsSchema = z.strictObject({
-  replicationMode: z.enum(REPLICATION_MODES).default('cdc'),
-  syncIntervalSeconds: wholeNumber(1, 86_400, 'sync interval').default(60),
-  pullBatchSize: wholeNumber(1, 1_000_000, 'pull batch size').default(100_000),
-  snapshotNumRowsPerPartition: wholeNumber(1_000, 100_000_000, 'rows per partition').default(250_000),
-  snapshotNumberOfParallelTables: wholeNumber(1, 16, 'parallel tables').default(1),
-  initialLoadParallelism: wholeNumber(1, 32, 'initial load parallelism').default(4),
-  deleteOnMerge: z.boolean().default(false),
-  useJsonNativeFormat: z.boolean().default(true),
-  readPreference: z.enum(READ_PREFERENCES).default('primary'),
-  tableMappings: tableMappingsSchema,
-  autoResyncOnHistoryLoss: z.boolean().default(false),
-  excludedOperationTypes: z
-    .array(z.enum(OPERATION_TYPES))
-    .max(3, { error: 'excluding every operation type would replicate nothing after the snapshot' })
-    .refine((types) => new Set(types).size === types.length, { error: 'list each operation type once' })
-    .default([]),
-  snapshotBatchMaxRows: wholeNumber(1, 1_000_000, 'snapshot batch rows').default(50_000),
-  snapshotBatchMaxBytes: wholeNumber(1_048_576, 268_435_456, 'snapshot batch bytes').default(33_554_432),
-  cdcTimeBudgetSeconds: wholeNumber(30, 840, 'CDC time budget').default(840),
-});
+/** The settings of docs/settings.md; each description there says the same in more words. */
+export const pipeSettingsSchema = z
+  .strictObject({
+    replicationMode: z
+      .enum(REPLICATION_MODES)
+      .default('cdc')
+      .describe(
+        'cdc: initial load, then continuous change data capture. snapshot: initial load only, then ' +
+          'Completed. cdc_only: no initial load, only the changes from now on. Fixed at creation.',
+      ),
+    syncIntervalSeconds: wholeNumber(1, 86_400, 'sync interval')
+      .default(60)
+      .describe(
+        'How CDC follows the change stream. 60 and above: a CDC run starts on a schedule of this interval ' +
+          '(rounded up to whole minutes) and drains until caught up. 1 to 59: a run stays on the stream and ' +
+          'inserts and commits every that many seconds (seconds of lag, a function always running).',
+      ),
+    pullBatchSize: wholeNumber(1, 1_000_000, 'pull batch size')
+      .default(100_000)
+      .describe(
+        'Most change events one CDC batch reads before it inserts them and commits its resume point; a run ' +
+          'makes as many batches as it needs.',
+      ),
+    snapshotNumRowsPerPartition: wholeNumber(1_000, 100_000_000, 'rows per partition')
+      .default(250_000)
+      .describe('Target rows per partition of the initial load.'),
+    snapshotNumberOfParallelTables: wholeNumber(1, 16, 'parallel tables')
+      .default(1)
+      .describe('Tables of the initial load loaded at the same time.'),
+    initialLoadParallelism: wholeNumber(1, 32, 'initial load parallelism')
+      .default(4)
+      .describe('Partitions of one table loaded at the same time.'),
+    deleteOnMerge: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Create the destination tables with ReplacingMergeTree's clean-up enabled, so merges physically " +
+          'remove rows whose latest version is a delete. Queries with FINAL see the same rows either way: ' +
+          'this only saves space.',
+      ),
+    useJsonNativeFormat: z
+      .boolean()
+      .default(true)
+      .describe(
+        'The doc column is a ClickHouse JSON column (true) or a String column holding the same JSON text ' +
+          '(false). Fixed at creation.',
+      ),
+    readPreference: z
+      .enum(READ_PREFERENCES)
+      .default('primary')
+      .describe(
+        'Which replica set members serve the snapshot reads (docs/settings.md says why primary is the default).',
+      ),
+    tableMappings: tableMappingsSchema.describe(
+      'Which collections replicate to which tables: 1 to 1000 mappings, each collection and each target ' +
+        'table at most once. Changed with tableMappingsToAdd / tableMappingsToRemove, not by a settings update.',
+    ),
+    autoResyncOnHistoryLoss: z
+      .boolean()
+      .default(false)
+      .describe(
+        'When the resume point has fallen off the oplog, resync the pipe automatically instead of stopping in ' +
+          'Failed. Off by default: a resync reloads every table.',
+      ),
+    excludedOperationTypes: z
+      .array(z.enum(OPERATION_TYPES))
+      .max(3, { error: 'excluding every operation type would replicate nothing after the snapshot' })
+      .refine((types) => new Set(types).size === types.length, { error: 'list each operation type once' })
+      .default([])
+      .meta({
+        description:
+          'Change events of these types are not replicated (["delete"] keeps deleted documents in ' +
+          'ClickHouse); each type at most once, not all four.',
+        uniqueItems: true,
+      }),
+    snapshotBatchMaxRows: wholeNumber(1, 1_000_000, 'snapshot batch rows')
+      .default(50_000)
+      .describe(
+        'A snapshot chunk inserts once it holds this many rows or snapshotBatchMaxBytes of row JSON, ' +
+          'whichever comes first.',
+      ),
+    snapshotBatchMaxBytes: wholeNumber(1_048_576, 268_435_456, 'snapshot batch bytes')
+      .default(33_554_432)
+      .describe(
+        'A snapshot chunk inserts once it holds this many bytes of row JSON or snapshotBatchMaxRows rows, ' +
+          "whichever comes first: bounds a chunk's memory whatever the size of the documents.",
+      ),
+    cdcTimeBudgetSeconds: wholeNumber(30, 840, 'CDC time budget')
+      .default(840)
+      .describe(
+        "Longest one CDC run goes on (within the function's 15 minutes) before it ends and, with work left " +
+          'or in continuous mode, hands over to the next run. Each batch commits its own resume point.',
+      ),
+  })
+  .meta({
+    id: 'Settings',
+    description:
+      "A pipe's settings (docs/settings.md). Only tableMappings is required; every other setting has the " +
+      'default shown, filled in when the pipe is created.',
+  });
 
 /** Settings with every default filled in: what the pipe store keeps. */
 export type PipeSettings = z.output<typeof pipeSettingsSchema>;

@@ -38,6 +38,52 @@ function responseSpec(template: string, method: string, status: number): Json | 
   return spec;
 }
 
+/** Each operation's JSON request body schema, by operation. */
+function requestBodies(document: Json): Record<string, Json> {
+  return Object.fromEntries(
+    Object.entries(document.paths as Json).flatMap(([path, item]) =>
+      METHODS.flatMap((method) => {
+        const schema = item[method]?.requestBody?.content?.['application/json']?.schema;
+        return schema ? [[`${method.toUpperCase()} ${path}`, schema]] : [];
+      }),
+    ),
+  );
+}
+
+/**
+ * Every property under `schema` (through $refs, unions, items and nested objects) that says
+ * nothing about itself: a property is described by its own description, or by that of the
+ * component it refers to.
+ */
+function undescribedProperties(document: Json, schema: Json, at: string, seen = new Set<string>()): string[] {
+  const resolve = (ref: string): Json => document.components.schemas[ref.split('/').pop() as string];
+  const described = (property: Json): boolean =>
+    typeof property.description === 'string' ||
+    (property.$ref !== undefined && described(resolve(property.$ref))) ||
+    (property.allOf ?? []).some(described);
+  if (schema.$ref !== undefined) {
+    if (seen.has(schema.$ref)) return [];
+    return undescribedProperties(document, resolve(schema.$ref), at, new Set(seen).add(schema.$ref));
+  }
+  const branches = ['anyOf', 'oneOf'].flatMap((key) =>
+    (schema[key] ?? []).flatMap((branch: Json, index: number) =>
+      undescribedProperties(document, branch, `${at}<${index}>`, seen),
+    ),
+  );
+  const parts = (schema.allOf ?? []).flatMap((part: Json) => undescribedProperties(document, part, at, seen));
+  const items = schema.items ? undescribedProperties(document, schema.items, `${at}[]`, seen) : [];
+  const properties = Object.entries((schema.properties ?? {}) as Json).flatMap(([name, property]) => {
+    const path = at === '' ? name : `${at}.${name}`;
+    return [...(described(property) ? [] : [path]), ...undescribedProperties(document, property, path, seen)];
+  });
+  return [...branches, ...parts, ...items, ...properties];
+}
+
+const undescribedInBodies = (document: Json) =>
+  Object.entries(requestBodies(document)).flatMap(([operation, schema]) =>
+    undescribedProperties(document, schema, '').map((path) => `${operation} ${path}`),
+  );
+
 const exercised = new Set<string>();
 
 /** Sends a real request and checks status and body against the operation's documentation. */
@@ -85,6 +131,29 @@ describe('the OpenAPI document', () => {
   it('is published as generated: functions/api/openapi.json is what `npm run openapi` writes', () => {
     const published = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'));
     expect(published, 'run `npm run openapi`').toEqual(JSON.parse(JSON.stringify(apiDocument())));
+  });
+
+  it('describes every property of every request body, settings included', () => {
+    expect(Object.keys(requestBodies(doc))).toEqual(
+      expect.arrayContaining(['POST /pipes', 'PATCH /pipes/{id}']),
+    );
+    expect(undescribedInBodies(doc), 'describe them in the zod schemas (.describe)').toEqual([]);
+  });
+
+  it('would notice a setting added without a description', () => {
+    const withNewSetting = structuredClone(doc);
+    for (const name of ['Settings', 'SettingsUpdate']) {
+      withNewSetting.components.schemas[name].properties.newSetting = { type: 'integer' };
+    }
+    delete withNewSetting.components.schemas.Source.anyOf[0].properties.uri.description;
+    expect(undescribedInBodies(withNewSetting).sort()).toEqual(
+      [
+        ...undescribedInBodies(doc),
+        'PATCH /pipes/{id} settings.newSetting',
+        'POST /pipes settings.newSetting',
+        'POST /pipes source<0>.uri',
+      ].sort(),
+    );
   });
 
   it('has request examples that validate against their schemas', () => {

@@ -16,10 +16,10 @@ export type ApiCommand = (typeof API_COMMANDS)[number];
 export const commandSchema = z.enum(API_COMMANDS).openapi('Command');
 
 /**
- * Settings as stored (every default filled in at creation): the core's schema. Named with zod's
- * own `.meta`: `.openapi` exists only on schemas made after @hono/zod-openapi was loaded.
+ * Settings as stored (every default filled in at creation): the core's schema, which names itself
+ * `Settings` (zod's own `.meta({ id })`) so that requests and views share one component.
  */
-export const settingsSchema = pipeSettingsSchema.meta({ id: 'Settings' });
+export const settingsSchema = pipeSettingsSchema;
 
 export const tableSchema = z
   .strictObject({
@@ -60,7 +60,10 @@ export const pipeSummarySchema = z
 export const sourceViewSchema = z
   .strictObject({
     uri: z.string().optional().openapi({ description: 'Local deployments only; credentials masked.' }),
-    secretArn: z.string().optional(),
+    secretArn: z
+      .string()
+      .optional()
+      .openapi({ description: 'The Secrets Manager secret holding the connection string.' }),
     health: orNull(sourceHealthSchema).openapi({ description: 'Null before the first CDC run.' }),
   })
   .openapi('SourceView', { description: "The pipe's source as stored (credentials masked) and its health." });

@@ -47,7 +47,9 @@ const tableKeys = z
 
 export const stateCommandSchema = z
   .strictObject({
-    command: z.enum(STATE_COMMANDS),
+    command: z.enum(STATE_COMMANDS).openapi({
+      description: 'pause or resume the pipe, or resync it: reload every table, or only those in tables.',
+    }),
     tables: tableKeys
       .optional()
       .openapi({ description: 'resync only: the table keys to resync; the whole pipe when absent.' }),
@@ -61,8 +63,12 @@ export const stateCommandSchema = z
 export type StateCommandBody = z.output<typeof stateCommandSchema>;
 
 const collectionRef = z.strictObject({
-  sourceDatabaseName: z.string().min(1).max(64),
-  sourceCollection: z.string().min(1).max(255),
+  sourceDatabaseName: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ description: 'MongoDB database of the collection.' }),
+  sourceCollection: z.string().min(1).max(255).openapi({ description: 'A collection the pipe replicates.' }),
 });
 
 const PATCH_KINDS = ['tableMappingsToAdd', 'tableMappingsToRemove', 'settings'] as const;
@@ -70,7 +76,13 @@ const PATCH_KINDS = ['tableMappingsToAdd', 'tableMappingsToRemove', 'settings'] 
 /** What the first parse of `PATCH /pipes/{id}` checks; mappings and settings are parsed once the pipe is read. */
 const pipePatchShape = {
   tableMappingsToAdd: z.array(z.unknown()).min(1, { error: 'list at least one table mapping' }).optional(),
-  tableMappingsToRemove: z.array(collectionRef).min(1, { error: 'list at least one table' }).optional(),
+  tableMappingsToRemove: z
+    .array(collectionRef)
+    .min(1, { error: 'list at least one table' })
+    .optional()
+    .openapi({
+      description: 'Collections to stop replicating (removeTables); a pipe keeps at least one table.',
+    }),
   dropTables: z.boolean().optional().openapi({
     description: 'With tableMappingsToRemove: also drop the ClickHouse tables (kept by default).',
   }),
@@ -107,7 +119,11 @@ export type PipePatchBody = z.output<typeof pipePatchSchema>;
 export const pipePatchDocument = z
   .strictObject({
     ...pipePatchShape,
-    tableMappingsToAdd: tableMappingsSchema.optional(),
+    tableMappingsToAdd: tableMappingsSchema.optional().openapi({
+      description:
+        'Collections to start replicating (addTables), checked by the same rules as settings.tableMappings ' +
+        "together with the pipe's current mappings.",
+    }),
     settings: pipeSettingsSchema.partial().optional().openapi('SettingsUpdate', {
       description: 'Any settings to change (only while Paused); unknown names are refused.',
     }),
@@ -120,7 +136,10 @@ export const pipePatchDocument = z
  * The body of `POST /pipes`, parsed by the core's parseCreatePipeRequest (docs/settings.md). Named
  * with zod's own `.meta` (the core's schemas may be made before @hono/zod-openapi adds `.openapi`).
  */
-export const createPipeRequestDocument = createPipeRequestSchema.meta({ id: 'CreatePipeRequest' });
+export const createPipeRequestDocument = createPipeRequestSchema.meta({
+  id: 'CreatePipeRequest',
+  description: 'A new pipe: its unique name, where it reads from and writes to, and its settings.',
+});
 
 const pageLimit = z
   .string()
