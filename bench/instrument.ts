@@ -1,16 +1,16 @@
 /**
  * Timing wrappers around the engine's ports, to see where a snapshot chunk spends its time
- * without changing the engine: time spent waiting for the source's next batch, in insertRows,
+ * without changing the engine: time spent waiting for the source's next batch, in insertEncoded,
  * and in pipe store calls. The wrappers only read the clock.
  */
 import type { DynamoPipeStore } from '../functions/adapters/dynamodb/store.js';
-import type { RowSink } from '../functions/engines/destination-needs.js';
+import type { EncodedSink } from '../functions/engines/destination-needs.js';
 import type { SnapshotSource } from '../functions/ports/source.js';
 
 export interface PhaseTimings {
   /** Seconds from asking the source for a batch to having it (reads may run during an insert). */
   readWait: number;
-  /** Seconds inside insertRows. */
+  /** Seconds inside insertEncoded. */
   insert: number;
   /** [start, end] in ms of every read and every insert, to see how much they overlap. */
   readSpans: [number, number][];
@@ -49,12 +49,12 @@ async function* timedIterable<T>(iterable: AsyncIterable<T>, timings: PhaseTimin
   }
 }
 
-export function timedDestination(destination: RowSink, timings: PhaseTimings): RowSink {
+export function timedDestination(destination: EncodedSink, timings: PhaseTimings): EncodedSink {
   return {
-    insertRows: async (batch) => {
+    insertEncoded: async (batch) => {
       const started = performance.now();
       try {
-        return await destination.insertRows(batch);
+        return await destination.insertEncoded(batch);
       } finally {
         const ended = performance.now();
         timings.insert += (ended - started) / 1000;

@@ -1,15 +1,16 @@
 /**
- * Snapshot path on one core: the real snapshotChunk engine (MongoSnapshotSource → snapshotRow →
- * ClickHouseDestination) over one partition holding the whole collection, next to the two raw
- * limits measured in the same run on the same documents: the driver reading them (find() in _id
- * order, the same cursor batch size, nothing else) and ClickHouse inserting the rows the
- * product would insert (made before timing starts) with insertRows and nothing else.
+ * Snapshot path on one core: the real snapshotChunk engine (MongoSnapshotSource's raw BSON →
+ * encodeSnapshotLines → ClickHouseDestination.insertEncoded, one batch read ahead) over one
+ * partition holding the whole collection, next to the two raw limits measured in the same run on
+ * the same documents: the driver reading them as the product does (find() in _id order, raw BSON,
+ * the same cursor batch size, nothing else) and ClickHouse inserting the bodies the product would
+ * send (made before timing starts) with insertEncoded and nothing else.
  */
 import type { Document } from 'mongodb';
 import { DESERIALIZE_OPTIONS, MongoSnapshotSource } from '../functions/adapters/mongodb/snapshot-source.js';
 import { decodePartitionBounds } from '../functions/core/partition-plan.js';
-import { type DestinationRow, snapshotRow } from '../functions/core/rows.js';
 import { parseSettings } from '../functions/core/settings.js';
+import { encodeSnapshotLines } from '../functions/core/snapshot-lines.js';
 import { snapshotChunk } from '../functions/engines/snapshot-chunk.js';
 import { planTableSnapshot } from '../functions/engines/snapshot-plan.js';
 import { systemClock } from '../functions/ports/clock.js';
@@ -45,10 +46,12 @@ export interface SnapshotFigures {
   batchRows: number;
   batchBytes: number;
   product: Phase & { batches: number; timings: PhaseTimings };
+  /** (a) find() returning raw BSON, undecoded: how the product reads. */
   read: Phase;
-  /** The same find() returning raw BSON, undecoded (reference). */
-  readRawBytes: Phase;
+  /** The same find() decoding every document (the source's deserialize options; reference). */
+  readDecoded: Phase;
   write: Phase & { jsonBytes: number; batches: number };
+  /** Seconds encodeSnapshotLines took over the whole collection (timed while making the bodies). */
   transformSeconds: number;
   ratio: number;
 }
@@ -103,7 +106,8 @@ export async function snapshotBenchmark(
   );
   const collection = world.mongo.db(SNAPSHOT_DB).collection(SNAPSHOT_COLLECTION);
 
-  // The driver returning raw BSON, undecoded: the transport alone (reference, and the byte count).
+  // (a) Raw read limit: the driver returning raw BSON, undecoded, as the product reads (and the
+  // byte count).
   await settleMerges(world);
   const rawBytes = await measured(world, async () => {
     let count = 0;
@@ -118,9 +122,9 @@ export async function snapshotBenchmark(
     }
     return { count, bytes };
   });
-  // (a) Raw read limit: the driver reads and decodes the documents (the source's deserialize
-  // options), nothing else.
-  const read = await measured(world, async () => {
+  // Reference: the driver reading and decoding the documents (the source's deserialize options),
+  // as the product did before it read raw BSON.
+  const decoded = await measured(world, async () => {
     let count = 0;
     const cursor = collection.find<Document>(
       {},
@@ -129,13 +133,13 @@ export async function snapshotBenchmark(
     for await (const _document of cursor) count += 1;
     return count;
   });
-  if (rawBytes.value.count !== docs || read.value !== docs)
-    throw new Error(`raw read saw ${rawBytes.value.count} / ${read.value} documents, expected ${docs}`);
+  if (rawBytes.value.count !== docs || decoded.value !== docs)
+    throw new Error(`raw read saw ${rawBytes.value.count} / ${decoded.value} documents, expected ${docs}`);
   const bsonBytes = rawBytes.value.bytes;
 
-  // The rows the product would insert, batch by batch, made before the write is timed.
+  // The bodies the product would insert, batch by batch, made before the write is timed.
   const rawTarget = 'orders_raw_write';
-  const batches: DestinationRow[][] = [];
+  const batches: { body: Uint8Array[]; rows: number }[] = [];
   let transformSeconds = 0;
   for await (const batch of source.readPartition(
     { db: SNAPSHOT_DB, coll: SNAPSHOT_COLLECTION },
@@ -148,11 +152,12 @@ export async function snapshotBenchmark(
     },
   )) {
     const started = performance.now();
-    batches.push(batch.documents.map((document) => snapshotRow(rawTarget, document)));
+    const lines = encodeSnapshotLines(batch.documents, true);
     transformSeconds += (performance.now() - started) / 1000;
+    batches.push({ body: lines.chunks, rows: lines.rows });
   }
 
-  // (b) Raw write limit: insertRows of the ready rows, nothing else.
+  // (b) Raw write limit: insertEncoded of the ready bodies, nothing else.
   await world.destination.createTable(
     { database: DESTINATION_DATABASE, table: rawTarget },
     { useJsonNativeFormat: true, deleteOnMerge: false },
@@ -160,13 +165,13 @@ export async function snapshotBenchmark(
   await settleMerges(world);
   const write = await measured(world, async () => {
     let jsonBytes = 0;
-    for (const [index, rows] of batches.entries()) {
-      const result = await world.destination.insertRows({
+    for (const [index, { body, rows }] of batches.entries()) {
+      const result = await world.destination.insertEncoded({
         database: DESTINATION_DATABASE,
         table: rawTarget,
+        body,
         rows,
         deduplicationToken: `bench-raw-write-${index}`,
-        useJsonNativeFormat: true,
       });
       jsonBytes += result.bytes;
     }
@@ -202,8 +207,8 @@ export async function snapshotBenchmark(
       batches: product.value.result.batches,
       timings: product.value.timings,
     },
-    read: { seconds: read.wall, docs, bsonBytes, cpu: read.cpu },
-    readRawBytes: { seconds: rawBytes.wall, docs, bsonBytes, cpu: rawBytes.cpu },
+    read: { seconds: rawBytes.wall, docs, bsonBytes, cpu: rawBytes.cpu },
+    readDecoded: { seconds: decoded.wall, docs, bsonBytes, cpu: decoded.cpu },
     write: {
       seconds: write.wall,
       docs,
@@ -213,7 +218,7 @@ export async function snapshotBenchmark(
       batches: writeBatches,
     },
     transformSeconds,
-    ratio: docs / product.wall / Math.min(docs / read.wall, docs / write.wall),
+    ratio: docs / product.wall / Math.min(docs / rawBytes.wall, docs / write.wall),
   };
   printSnapshot(figures);
   return figures;
@@ -238,6 +243,11 @@ async function runProductChunk(world: World, pipe: BenchPipe, source: MongoSnaps
   return { result, timings };
 }
 
+/** µs of the bench process's CPU per document of a phase. */
+export function cpuPerDocument(phase: Phase): string {
+  return ((phase.cpu.bench / phase.docs) * 1e6).toFixed(1);
+}
+
 async function expectRows(world: World, table: string, expected: number): Promise<void> {
   const stored = await world.destination.countRows({ database: DESTINATION_DATABASE, table });
   if (stored !== expected) throw new Error(`${table} holds ${stored} rows, expected ${expected}`);
@@ -254,24 +264,28 @@ function printSnapshot(f: SnapshotFigures): void {
     `${f.docs} documents, ${(f.read.bsonBytes / MB).toFixed(1)} MB of BSON; MB/s = 10^6 bytes of BSON per second`,
   );
   line('product (snapshotChunk)', f.product, `, ${f.product.batches} batches`);
-  line('(a) raw read (find, decoded)', f.read);
+  line('(a) raw read (find, raw BSON)', f.read);
   line(
-    '(b) raw write (insertRows, ready rows)',
+    '(b) raw write (insertEncoded, ready)',
     f.write,
     `, ${f.write.batches} batches, JSON body ${mbPerSecond(f.write.jsonBytes, f.write.seconds)} MB/s`,
   );
-  line('    reference: find, raw BSON', f.readRawBytes);
+  line('    reference: find, decoded', f.readDecoded);
   console.log(
-    `  transform alone (snapshotRow, timed while making the raw-write rows): ${seconds(f.transformSeconds)} s ` +
-      `= ${perSecond(f.docs, f.transformSeconds)} docs/s`,
+    `  transcode alone (encodeSnapshotLines, timed while making the raw-write bodies): ` +
+      `${seconds(f.transformSeconds)} s = ${perSecond(f.docs, f.transformSeconds)} docs/s`,
   );
   const t = f.product.timings;
   const both = overlapSeconds(t);
   const neither = f.product.seconds - (t.readWait + t.insert - both) - t.store;
   console.log(
-    `  inside the product run (${seconds(f.product.seconds)} s): reading ${seconds(t.readWait)} s, insertRows ` +
+    `  inside the product run (${seconds(f.product.seconds)} s): reading ${seconds(t.readWait)} s, insertEncoded ` +
       `${seconds(t.insert)} s, both at once ${seconds(both)} s; pipe store ${seconds(t.store)} s ` +
-      `(${t.storeCalls} calls); neither (transform, tokens) ${seconds(neither)} s`,
+      `(${t.storeCalls} calls); neither (transcode, tokens) ${seconds(neither)} s`,
+  );
+  console.log(
+    `  product CPU per document: ${cpuPerDocument(f.product)} µs in the bench process ` +
+      `(raw read ${cpuPerDocument(f.read)} µs, raw write ${cpuPerDocument(f.write)} µs)`,
   );
   console.log(
     `ratio product / min(a, b) = ${f.ratio.toFixed(2)} ` +

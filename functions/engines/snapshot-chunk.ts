@@ -1,13 +1,16 @@
+import { BsonFormatError } from '../core/bson-transcode.js';
+import { classifySourceError } from '../core/classify.js';
 import { FatalError } from '../core/errors.js';
 import { decodePartitionBounds } from '../core/partition-plan.js';
-import { snapshotRow } from '../core/rows.js';
+import { type EncodedLines, encodeSnapshotLines } from '../core/snapshot-lines.js';
 import { resyncTableName } from '../core/table-schema.js';
 import type { Clock } from '../ports/clock.js';
 import type { PartitionRecord, PipeStore } from '../ports/pipe-store.js';
 import type { ClusterTime, SnapshotBatch, SnapshotSource } from '../ports/source.js';
 import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
 import { deduplicationToken } from './dedup-token.js';
-import type { RowSink } from './destination-needs.js';
+import type { EncodedSink } from './destination-needs.js';
+import { ReadAhead } from './read-ahead.js';
 import { loadPipeContext, loadTable, namespaceOf, tableRefOf } from './table-context.js';
 
 export interface SnapshotChunkDeps {
@@ -23,7 +26,7 @@ export interface SnapshotChunkDeps {
     | 'getResumePoint'
   >;
   source: Pick<SnapshotSource, 'readPartition'>;
-  destination: RowSink;
+  destination: EncodedSink;
   clock: Clock;
 }
 
@@ -61,7 +64,9 @@ export class PartitionNotPlannedError extends FatalError {
  * Copies one snapshot partition, batch by batch, from its checkpoint on. Each batch is inserted
  * with a token that names the batch (partition and the checkpoints around it) and only then is
  * the checkpoint written, so a crash at any point either replays a batch ClickHouse drops as a
- * duplicate, or resumes after it. Memory holds one batch at a time.
+ * duplicate, or resumes after it. Each batch's raw BSON becomes its JSONEachRow body without
+ * decoding (core/snapshot-lines.ts), and the next batch is read while it is inserted: memory
+ * holds at most one body and one batch being read.
  */
 export async function snapshotChunk(
   deps: SnapshotChunkDeps,
@@ -128,10 +133,22 @@ interface ChunkTarget {
   useJsonNativeFormat: boolean;
 }
 
+/** A batch as it is inserted: its body encoded, its raw documents let go. */
+interface EncodedBatch {
+  body: Uint8Array[];
+  rows: number;
+  /** BSON bytes read. */
+  bytes: number;
+  checkpoint: string;
+}
+
 /**
  * Inserts each batch, then checkpoints after it, until the reader is exhausted or the budget
  * runs out (checked after each write, so every call that starts makes progress and stops on a
- * checkpoint). Counts what it copied into `result`.
+ * checkpoint). The next batch is read while one is inserted (a one-batch read-ahead): a batch is
+ * encoded first, so what is alive is at most its body and the batch being read. Checkpoints
+ * stay in order and after their insert; on a stop or a failure the read-ahead is dropped and the
+ * reader closed. Counts what it copied into `result`.
  */
 async function copyBatches(
   deps: SnapshotChunkDeps,
@@ -144,16 +161,42 @@ async function copyBatches(
   },
 ): Promise<{ partition: PartitionRecord; exhausted: boolean }> {
   let { partition } = run;
-  for await (const batch of run.batches) {
-    if (batch.documents.length > 0) {
-      partition = await copyBatch(deps, target, partition, batch);
-      run.result.rowsCopied += batch.documents.length;
-      run.result.batches += 1;
-      run.result.bytes += batch.bytes;
+  const reader = new ReadAhead(run.batches[Symbol.asyncIterator]());
+  try {
+    for (;;) {
+      const batch = await nextEncoded(reader, target);
+      if (batch === null) return { partition, exhausted: true };
+      reader.start();
+      if (batch.rows > 0) {
+        partition = await copyBatch(deps, target, partition, batch);
+        run.result.rowsCopied += batch.rows;
+        run.result.batches += 1;
+        run.result.bytes += batch.bytes;
+      }
+      if (!hasTimeLeft(deps.clock, run.budget)) return { partition, exhausted: false };
     }
-    if (!hasTimeLeft(deps.clock, run.budget)) return { partition, exhausted: false };
+  } finally {
+    await reader.close();
   }
-  return { partition, exhausted: true };
+}
+
+/** The next batch, encoded (null at the end of the partition). */
+async function nextEncoded(
+  reader: ReadAhead<SnapshotBatch>,
+  target: ChunkTarget,
+): Promise<EncodedBatch | null> {
+  const read = await reader.next();
+  if (read.done) return null;
+  const { documents, bytes, checkpoint } = read.value;
+  let lines: EncodedLines;
+  try {
+    lines = encodeSnapshotLines(documents, target.useJsonNativeFormat);
+  } catch (error) {
+    // The bytes are the source's: a document the driver could not have decoded fails as its
+    // decode did when the source decoded (SourceFatalError), anything else as snapshotRow did.
+    throw error instanceof BsonFormatError ? classifySourceError(error) : error;
+  }
+  return { body: lines.chunks, rows: lines.rows, bytes, checkpoint };
 }
 
 /** One batch: inserted under a token naming it, then the partition's checkpoint moved past it. */
@@ -161,9 +204,8 @@ async function copyBatch(
   deps: SnapshotChunkDeps,
   target: ChunkTarget,
   partition: PartitionRecord,
-  batch: SnapshotBatch,
+  batch: EncodedBatch,
 ): Promise<PartitionRecord> {
-  const rows = batch.documents.map((document) => snapshotRow(target.targetTable, document));
   const token = deduplicationToken('snapshot', [
     target.pipeId,
     target.table,
@@ -172,17 +214,17 @@ async function copyBatch(
     partition.checkpoint,
     batch.checkpoint,
   ]);
-  await deps.destination.insertRows({
+  await deps.destination.insertEncoded({
     database: target.database,
     table: target.targetTable,
-    rows,
+    body: batch.body,
+    rows: batch.rows,
     deduplicationToken: token,
-    useJsonNativeFormat: target.useJsonNativeFormat,
   });
   return deps.store.checkpointPartition(target.pipeId, target.table, target.partitionIndex, {
     seq: partition.seq + 1,
     checkpoint: batch.checkpoint,
-    rowsCopied: partition.rowsCopied + rows.length,
+    rowsCopied: partition.rowsCopied + batch.rows,
   });
 }
 

@@ -27,6 +27,22 @@ export interface InsertBatch extends TableRef {
   useJsonNativeFormat: boolean;
 }
 
+/**
+ * A batch already encoded as the request body (the snapshot path: the core's transcoder writes
+ * each raw BSON document straight into its JSONEachRow line), sent as it is.
+ */
+export interface EncodedInsertBatch extends TableRef {
+  /**
+   * JSONEachRow lines, each ending in `\n`, byte for byte what `toJsonEachRowLine` writes for the
+   * table's `doc` column type (JSON or String), cut into chunks anywhere.
+   */
+  body: readonly Uint8Array[];
+  /** Lines in `body`. */
+  rows: number;
+  /** As in InsertBatch. */
+  deduplicationToken: string;
+}
+
 export interface InsertResult {
   rows: number;
   bytes: number;
@@ -65,6 +81,8 @@ export interface Destination {
   createResyncTable(ref: TableRef, options: TableOptions): Promise<string>;
   tableExists(ref: TableRef): Promise<boolean>;
   insertRows(batch: InsertBatch): Promise<InsertResult>;
+  /** Inserts a body of ready JSONEachRow lines, with the same settings as insertRows. */
+  insertEncoded(batch: EncodedInsertBatch): Promise<InsertResult>;
   /**
    * Put `<table>_resync` in place of `<table>`, keeping the old rows aside until
    * dropSwappedOutTable (CDC may still be writing to both). Safe to call again after a crash at

@@ -40,9 +40,13 @@ export interface SnapshotReadOptions {
   afterClusterTime?: ClusterTime | null;
 }
 
-/** A batch of documents in `_id` order, bounded by rows and bytes (BSON size as read). */
+/**
+ * A batch of documents in `_id` order, bounded by rows and bytes (BSON size as read). The
+ * documents are raw BSON, as the server sent them: nothing is decoded but the last `_id`.
+ */
 export interface SnapshotBatch {
-  documents: Record<string, unknown>[];
+  /** Each document's BSON bytes (one whole document each, from its length prefix to its end). */
+  documents: Uint8Array[];
   /** Sum of the BSON sizes of `documents`. */
   bytes: number;
   /** The serialized `_id` of the last document: the checkpoint to store once the batch is inserted. */
@@ -52,7 +56,11 @@ export interface SnapshotBatch {
 export interface SnapshotSource {
   /** Plans partitions of one collection from its `_id` distribution. */
   planPartitions(namespace: SourceNamespace, options: PlanOptions): Promise<PartitionPlan & PlanFacts>;
-  /** Streams one partition; breaking out of the loop closes the cursor. */
+  /**
+   * Streams one partition. Breaking out of the loop (or `return()` on its iterator) closes the
+   * cursor; a batch is read when asked for, so a consumer may ask for the next one while it is
+   * still writing the last.
+   */
   readPartition(namespace: SourceNamespace, options: SnapshotReadOptions): AsyncIterable<SnapshotBatch>;
 }
 

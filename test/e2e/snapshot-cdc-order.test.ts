@@ -33,7 +33,7 @@ import { renderDocumentId } from '../../functions/core/document-id.js';
 import type { DestinationRow } from '../../functions/core/rows.js';
 import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { systemClock } from '../../functions/ports/clock.js';
-import type { Destination, InsertBatch } from '../../functions/ports/destination.js';
+import type { Destination, EncodedInsertBatch, InsertBatch } from '../../functions/ports/destination.js';
 import type {
   SnapshotBatch,
   SnapshotReadOptions,
@@ -41,6 +41,7 @@ import type {
   SourceNamespace,
 } from '../../functions/ports/source.js';
 import { hashOf } from '../support/compare.js';
+import { bodyIsJsonNative, bodyOfRows, rowsOfBody } from '../support/encoded-rows.js';
 import {
   compareTable,
   DATABASE,
@@ -239,9 +240,7 @@ function recordingDestination(
   log: { arrivals: Arrival[]; inserts: Insert[] },
   tamper: Tamper | undefined,
 ): Destination {
-  const insertRows = async (batch: InsertBatch) => {
-    const rows: DestinationRow[] = [];
-    for await (const row of batch.rows) rows.push(tampered(row, tamper));
+  const record = (rows: DestinationRow[]) => {
     const from = rows.every((row) => isSnapshotRow(row, tamper)) ? 'snapshot' : 'cdc';
     log.inserts.push({ from, ids: rows.map((row) => row._id) });
     for (const row of rows) {
@@ -253,11 +252,24 @@ function recordingDestination(
         doc: row.doc,
       });
     }
+  };
+  const insertRows = async (batch: InsertBatch) => {
+    const rows: DestinationRow[] = [];
+    for await (const row of batch.rows) rows.push(tampered(row, tamper));
+    record(rows);
     return real.insertRows({ ...batch, rows });
+  };
+  // The snapshot's bodies: read back into rows to log them; sent as they are unless tampered with.
+  const insertEncoded = async (batch: EncodedInsertBatch) => {
+    const rows = rowsOfBody(batch.table, batch.body).map((row) => tampered(row, tamper));
+    record(rows);
+    if (tamper === undefined) return real.insertEncoded(batch);
+    return real.insertEncoded({ ...batch, body: bodyOfRows(rows, bodyIsJsonNative(batch.body)) });
   };
   return new Proxy(real, {
     get(target, property) {
       if (property === 'insertRows') return insertRows;
+      if (property === 'insertEncoded') return insertEncoded;
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },

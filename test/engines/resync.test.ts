@@ -1,3 +1,4 @@
+import { BSON } from 'bson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { encodePartitionBounds } from '../../functions/core/partition-plan.js';
@@ -73,7 +74,8 @@ describe('table resync pieces', () => {
     ]);
     const source = {
       async *readPartition(): AsyncIterable<SnapshotBatch> {
-        yield { documents: [{ _id: 1 }, { _id: 2 }], bytes: 40, checkpoint: '2' };
+        const documents = [BSON.serialize({ _id: 1 }), BSON.serialize({ _id: 2 })];
+        yield { documents, bytes: 40, checkpoint: '2' };
       },
     };
     const loaded = await snapshotChunk(

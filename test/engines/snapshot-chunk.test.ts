@@ -1,7 +1,16 @@
+import { BSON } from 'bson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
+import { DESERIALIZE_OPTIONS } from '../../functions/adapters/mongodb/snapshot-source.js';
+import { classifySourceError } from '../../functions/core/classify.js';
+import {
+  DestinationUnavailableError,
+  SourceFatalError,
+  UnsupportedValueError,
+} from '../../functions/core/errors.js';
 import { encodePartitionBounds } from '../../functions/core/partition-plan.js';
 import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
+import type { EncodedInsertBatch } from '../../functions/ports/destination.js';
 import type {
   SnapshotBatch,
   SnapshotReadOptions,
@@ -17,10 +26,15 @@ import {
   newStore,
 } from './support.js';
 
-/** Documents with integer `_id`s 1..count, read in batches after a numeric checkpoint. */
+/** Documents with integer `_id`s 1..count, as raw BSON, read in batches after a numeric checkpoint. */
 class ArraySnapshotSource implements Pick<SnapshotSource, 'readPartition'> {
   readonly reads: SnapshotReadOptions[] = [];
   failAfterBatches: number | null = null;
+  /** Reads whose cursor was closed (the generator's `finally` ran). */
+  closed = 0;
+  /** Batches handed out, and raw documents served in place of some `_id`s. */
+  yielded = 0;
+  readonly replaced = new Map<number, Uint8Array>();
   constructor(
     private readonly count: number,
     private readonly log: string[] = [],
@@ -33,18 +47,25 @@ class ArraySnapshotSource implements Pick<SnapshotSource, 'readPartition'> {
     this.reads.push(options);
     let next = options.checkpoint === null ? 1 : Number(options.checkpoint) + 1;
     let served = 0;
-    while (next <= this.count) {
-      if (this.failAfterBatches !== null && served >= this.failAfterBatches) {
-        this.failAfterBatches = null;
-        throw new Error('injected source failure mid-chunk');
+    try {
+      while (next <= this.count) {
+        this.log.push(`ask:${served + 1}`);
+        if (this.failAfterBatches !== null && served >= this.failAfterBatches) {
+          this.failAfterBatches = null;
+          throw new Error('injected source failure mid-chunk');
+        }
+        const end = Math.min(this.count, next + options.maxRows - 1);
+        const documents = [];
+        for (let id = next; id <= end; id += 1)
+          documents.push(this.replaced.get(id) ?? BSON.serialize({ _id: id, value: `v${id}` }));
+        this.log.push(`read:${documents.length}`);
+        served += 1;
+        this.yielded += 1;
+        yield { documents, bytes: documents.length * 30, checkpoint: String(end) };
+        next = end + 1;
       }
-      const end = Math.min(this.count, next + options.maxRows - 1);
-      const documents = [];
-      for (let id = next; id <= end; id += 1) documents.push({ _id: id, value: `v${id}` });
-      this.log.push(`read:${documents.length}`);
-      served += 1;
-      yield { documents, bytes: documents.length * 30, checkpoint: String(end) };
-      next = end + 1;
+    } finally {
+      this.closed += 1;
     }
   }
 }
@@ -189,5 +210,181 @@ describe('snapshotChunk', () => {
         budget: { deadline: Date.UTC(2030, 0, 1) },
       }),
     ).rejects.toThrow(/no planned partition 7/);
+  });
+
+  describe('one-batch read-ahead', () => {
+    /** Holds every insert until the test lets it go, noting what the source had done by then. */
+    class HoldingDestination extends MemoryDestination {
+      private letGo: (() => void) | null = null;
+      finished = 0;
+      override async insertEncoded(batch: EncodedInsertBatch) {
+        await new Promise<void>((resolve) => {
+          this.letGo = resolve;
+        });
+        try {
+          return await super.insertEncoded(batch);
+        } finally {
+          this.finished += 1;
+        }
+      }
+      /** Waits until an insert is held (the read-ahead has had every chance to run), then lets it go. */
+      async release(whileHeld: () => void, ended: () => boolean): Promise<boolean> {
+        while (this.letGo === null) {
+          if (ended()) return false;
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        // Give the read-ahead more turns: nothing else may be asked for while the insert waits.
+        for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+        whileHeld();
+        const letGo = this.letGo;
+        this.letGo = null;
+        letGo();
+        return true;
+      }
+    }
+
+    it('reads the next batch while one is inserted, never more than two batches alive, checkpoints in order', async () => {
+      const pipeId = await plannedPipe();
+      const log: string[] = [];
+      const source = new ArraySnapshotSource(450, log);
+      const destination = new HoldingDestination(log);
+      const deps = { store: instrumentStore(store, log), source, destination, clock: new ManualClock() };
+      const chunk = snapshotChunk(deps, {
+        pipeId,
+        table: 'shop.items',
+        partitionIndex: 0,
+        budget: { deadline: Date.UTC(2030, 0, 1) },
+      });
+      let ended = false;
+      void chunk.finally(() => {
+        ended = true;
+      });
+      const alive: number[] = [];
+      const asked: number[] = [];
+      const noteWhileHeld = () => {
+        alive.push(source.yielded - destination.finished);
+        asked.push(log.filter((entry) => entry.startsWith('ask:')).length);
+      };
+      while (await destination.release(noteWhileHeld, () => ended));
+      const result = await chunk;
+      expect(result).toMatchObject({ done: true, rowsCopied: 450, batches: 5 });
+      // While insert k waited, batch k+1 had been read (two alive), and batch k+2 not asked for.
+      expect(alive).toEqual([2, 2, 2, 2, 1]);
+      expect(asked).toEqual([2, 3, 4, 5, 5]);
+      expect(source.closed).toBe(1);
+      const writes = log.filter((entry) => entry.startsWith('insert:') || entry === 'checkpointPartition');
+      const pair = (rows: number) => [`insert:items:${rows}`, 'checkpointPartition'];
+      expect(writes).toEqual([...pair(100), ...pair(100), ...pair(100), ...pair(100), ...pair(50)]);
+      const [partition] = await store.listPartitions(pipeId, 'shop.items');
+      expect(partition).toMatchObject({ done: true, rowsCopied: 450, checkpoint: '450' });
+    });
+
+    it('an insert that fails after the next batch was read checkpoints nothing past the last insert and closes the read', async () => {
+      const pipeId = await plannedPipe();
+      const log: string[] = [];
+      const source = new ArraySnapshotSource(450, log);
+      const destination = new MemoryDestination(log);
+      const insert = destination.insertEncoded.bind(destination);
+      let inserts = 0;
+      destination.insertEncoded = async (batch) => {
+        inserts += 1;
+        if (inserts === 3) {
+          // Batch 4 is being read ahead while this insert runs; let it arrive first.
+          for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+          throw new DestinationUnavailableError('injected: insert 3 failed');
+        }
+        return insert(batch);
+      };
+      const deps = { store: instrumentStore(store, log), source, destination, clock: new ManualClock() };
+      const input = {
+        pipeId,
+        table: 'shop.items',
+        partitionIndex: 0,
+        budget: { deadline: Date.UTC(2030, 0, 1) },
+      };
+      await expect(snapshotChunk(deps, input)).rejects.toThrow(/insert 3 failed/);
+      expect(source.yielded).toBe(4);
+      expect(source.closed).toBe(1);
+      expect(log.filter((entry) => entry === 'checkpointPartition')).toHaveLength(2);
+      const [partition] = await store.listPartitions(pipeId, 'shop.items');
+      expect(partition).toMatchObject({ done: false, rowsCopied: 200, checkpoint: '200' });
+
+      const result = await snapshotChunk(deps, input);
+      expect(result).toMatchObject({ done: true, rowsCopied: 250, partitionRowsCopied: 450 });
+      expect(source.reads[1]?.checkpoint).toBe('200');
+      expect(source.closed).toBe(2);
+      expect(destination.final('items').size).toBe(450);
+    });
+
+    it('a read-ahead that fails lets the insert in flight finish and checkpoint first', async () => {
+      const pipeId = await plannedPipe();
+      const log: string[] = [];
+      const source = new ArraySnapshotSource(450, log);
+      source.failAfterBatches = 2;
+      const deps = {
+        store: instrumentStore(store, log),
+        source,
+        destination: new MemoryDestination(log),
+        clock: new ManualClock(),
+      };
+      await expect(
+        snapshotChunk(deps, {
+          pipeId,
+          table: 'shop.items',
+          partitionIndex: 0,
+          budget: { deadline: Date.UTC(2030, 0, 1) },
+        }),
+      ).rejects.toThrow(/mid-chunk/);
+      // Batch 3 failed while batch 2 was inserted: batch 2 still made it, checkpoint and all.
+      const writes = log.filter((entry) => !/^(ask|read):/.test(entry));
+      expect(writes.slice(-2)).toEqual(['insert:items:100', 'checkpointPartition']);
+      expect(log.indexOf('ask:3')).toBeLessThan(log.lastIndexOf('insert:items:100'));
+      const [partition] = await store.listPartitions(pipeId, 'shop.items');
+      expect(partition).toMatchObject({ rowsCopied: 200, checkpoint: '200' });
+      expect(source.closed).toBe(1);
+    });
+  });
+
+  describe('documents that cannot become rows fail as the decoding path failed', () => {
+    async function failingChunk(
+      replaced: Uint8Array,
+    ): Promise<{ error: unknown; pipeId: string; destination: MemoryDestination }> {
+      const pipeId = await plannedPipe();
+      const source = new ArraySnapshotSource(250);
+      source.replaced.set(150, replaced);
+      const destination = new MemoryDestination();
+      const error = await snapshotChunk(
+        { store, source, destination, clock: new ManualClock() },
+        { pipeId, table: 'shop.items', partitionIndex: 0, budget: { deadline: Date.UTC(2030, 0, 1) } },
+      ).catch((caught: unknown) => caught);
+      const [partition] = await store.listPartitions(pipeId, 'shop.items');
+      // The batch before it is in and checkpointed, nothing of its own batch is.
+      expect(partition).toMatchObject({ rowsCopied: 100, checkpoint: '100' });
+      expect(destination.final('items').size).toBe(100);
+      return { error, pipeId, destination };
+    }
+
+    it("bytes the driver could not decode: SourceFatalError with the decoder's message", async () => {
+      const bad = Buffer.from(BSON.serialize({ _id: 150, value: 'ok' }));
+      bad[bad.length - 3] = 0xff; // inside the string "ok": not UTF-8
+      const decodeError = (() => {
+        try {
+          BSON.deserialize(bad, DESERIALIZE_OPTIONS);
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      const before = classifySourceError(decodeError);
+      const { error } = await failingChunk(bad);
+      expect(error).toBeInstanceOf(SourceFatalError);
+      expect((error as Error).message).toBe(before.message);
+      expect((error as Error).message).toMatch(/Invalid UTF-8/);
+    });
+
+    it('a document without _id: the UnsupportedValueError snapshotRow raised', async () => {
+      const { error } = await failingChunk(BSON.serialize({ value: 'no id' }));
+      expect(error).toBeInstanceOf(UnsupportedValueError);
+      expect((error as Error).message).toBe('a document without _id cannot be replicated');
+    });
   });
 });

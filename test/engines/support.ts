@@ -4,6 +4,7 @@ import type { PipeSettingsInput } from '../../functions/core/settings.js';
 import type { Clock } from '../../functions/ports/clock.js';
 import type {
   Destination,
+  EncodedInsertBatch,
   InsertBatch,
   InsertResult,
   SwapMethod,
@@ -18,6 +19,7 @@ import type {
   StoppedTable,
 } from '../../functions/ports/source.js';
 import type { LocalDynamo } from '../support/dynalite.js';
+import { rowsOfBody } from '../support/encoded-rows.js';
 
 /** A clock the test moves by hand (and that can move itself on every read). */
 export class ManualClock implements Clock {
@@ -86,7 +88,11 @@ export async function createPipeWithTables(
  * a repeated deduplication token like ClickHouse does, and answers the FINAL view.
  */
 export class MemoryDestination
-  implements Pick<Destination, 'insertRows' | 'createResyncTable' | 'swapResyncTable' | 'dropSwappedOutTable'>
+  implements
+    Pick<
+      Destination,
+      'insertRows' | 'insertEncoded' | 'createResyncTable' | 'swapResyncTable' | 'dropSwappedOutTable'
+    >
 {
   readonly inserts: { table: string; rows: DestinationRow[]; token: string }[] = [];
   readonly attemptedTokens: string[] = [];
@@ -99,6 +105,18 @@ export class MemoryDestination
   async insertRows(batch: InsertBatch): Promise<InsertResult> {
     const rows: DestinationRow[] = [];
     for await (const row of batch.rows) rows.push(row);
+    return this.keep(batch, rows);
+  }
+
+  /** An encoded body is read back into rows (what ClickHouse would parse). */
+  async insertEncoded(batch: EncodedInsertBatch): Promise<InsertResult> {
+    const rows = rowsOfBody(batch.table, batch.body);
+    if (rows.length !== batch.rows)
+      throw new Error(`body holds ${rows.length} rows, batch says ${batch.rows}`);
+    return this.keep(batch, rows);
+  }
+
+  private keep(batch: TableRef & { deduplicationToken: string }, rows: DestinationRow[]): InsertResult {
     this.log.push(`insert:${batch.table}:${rows.length}`);
     this.attemptedTokens.push(batch.deduplicationToken);
     const key = `${batch.database}.${batch.table}\u0000${batch.deduplicationToken}`;

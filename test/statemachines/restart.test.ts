@@ -38,19 +38,31 @@ class InsertHold {
       connect: async (pipe, settings) => {
         const connections = await runtime.connect(pipe, settings);
         const destination = connections.destination;
-        const insertRows: Destination['insertRows'] = async (batch) => {
+        const hold = async () => {
           this.calls += 1;
           if (this.calls > this.free) {
             this.heldNow();
             await this.released;
           }
-          return destination.insertRows(batch);
+        };
+        // The snapshot inserts encoded bodies, CDC rows: both are held.
+        const inserts: Pick<Destination, 'insertRows' | 'insertEncoded'> = {
+          insertRows: async (batch) => {
+            await hold();
+            return destination.insertRows(batch);
+          },
+          insertEncoded: async (batch) => {
+            await hold();
+            return destination.insertEncoded(batch);
+          },
         };
         return {
           ...connections,
           destination: new Proxy(destination, {
             get: (target, property, receiver) =>
-              property === 'insertRows' ? insertRows : Reflect.get(target, property, receiver),
+              property === 'insertRows' || property === 'insertEncoded'
+                ? inserts[property]
+                : Reflect.get(target, property, receiver),
           }),
         };
       },

@@ -11,6 +11,7 @@ import {
 } from '../../core/table-schema.js';
 import type {
   Destination,
+  EncodedInsertBatch,
   InsertBatch,
   InsertResult,
   RowCountOptions,
@@ -89,17 +90,30 @@ export class ClickHouseDestination implements Destination {
   }
 
   async insertRows(batch: InsertBatch): Promise<InsertResult> {
-    if (batch.deduplicationToken.length === 0) {
-      throw new TypeError('insertRows needs a non-empty deduplicationToken');
-    }
+    requireToken(batch.deduplicationToken, 'insertRows');
     const tally: BodyTally = { rows: 0, bytes: 0 };
     const rows = await nonEmptyRows(batch.rows);
     if (rows === undefined) return tally;
+    await this.insertBody(batch, Readable.from(jsonEachRowBody(rows, batch.useJsonNativeFormat, tally)));
+    return tally;
+  }
+
+  async insertEncoded(batch: EncodedInsertBatch): Promise<InsertResult> {
+    requireToken(batch.deduplicationToken, 'insertEncoded');
+    const bytes = batch.body.reduce((sum, chunk) => sum + chunk.length, 0);
+    // An empty body is an error (NO_DATA_TO_INSERT), not a no-op: nothing is sent.
+    if (batch.rows === 0 || bytes === 0) return { rows: 0, bytes: 0 };
+    await this.insertBody(batch, Readable.from(batch.body));
+    return { rows: batch.rows, bytes };
+  }
+
+  /** One INSERT … FORMAT JSONEachRow with the body streamed, deduplicated by the batch's token. */
+  private async insertBody(batch: TableRef & { deduplicationToken: string }, body: Readable): Promise<void> {
     const query = `INSERT INTO ${qualifiedName(batch)} ${INSERT_COLUMNS} FORMAT JSONEachRow`;
     await destinationCall(async () => {
       const result = await this.client.exec({
         query,
-        values: Readable.from(jsonEachRowBody(rows, batch.useJsonNativeFormat, tally)),
+        values: body,
         clickhouse_settings: {
           ...CLICKHOUSE_JSON_SETTINGS,
           insert_deduplicate: 1,
@@ -109,7 +123,6 @@ export class ClickHouseDestination implements Destination {
       });
       await drain(result.stream);
     });
-    return tally;
   }
 
   swapResyncTable(ref: TableRef): Promise<SwapMethod> {
@@ -176,6 +189,10 @@ export class ClickHouseDestination implements Destination {
       return result.json<T>();
     });
   }
+}
+
+function requireToken(token: string, method: string): void {
+  if (token.length === 0) throw new TypeError(`${method} needs a non-empty deduplicationToken`);
 }
 
 async function drain(stream: NodeJS.ReadableStream): Promise<void> {

@@ -1,5 +1,7 @@
-import { type Document, Double, EJSON, Long, ObjectId } from 'bson';
+import { type Document, Double, deserialize, EJSON, Long, ObjectId } from 'bson';
 import { bsonKind } from '../../core/bson-kind.js';
+import { elementValue, snapshotIdElement } from '../../core/bson-transcode.js';
+import { valueEnd } from '../../core/bson-transcode-check.js';
 import { UnsupportedValueError } from '../../core/errors.js';
 import {
   type BoundValue,
@@ -17,8 +19,37 @@ import {
  * `{"$oid":"65a1…"}`, `{"$numberInt":"7"}`, `"abc"`: exact for every BSON type.
  */
 
+/** The snapshot source's deserialize options (Int32 / Double / Long keep their type), for an `_id` alone. */
+const DESERIALIZE_ID_OPTIONS = { promoteValues: false, promoteBuffers: false, promoteLongs: false } as const;
+
 export function encodeCheckpoint(id: unknown): string {
   return EJSON.stringify(id, { relaxed: false });
+}
+
+/**
+ * The checkpoint of a raw BSON document's `_id` (the last `_id` key, the value a decoded object
+ * keeps), decoding that one element with the driver's BSON; undefined when the document has none
+ * or is not well-formed (the caller then decodes the whole document).
+ */
+export function rawIdCheckpoint(document: Uint8Array): string | undefined {
+  try {
+    const element = snapshotIdElement(document, 0);
+    if (element < 0) return undefined;
+    const end = valueEnd(
+      document,
+      document[element] as number,
+      elementValue(document, element),
+      document.length - 1,
+    );
+    if (end <= element || end >= document.length) return undefined;
+    // A document holding only that element: int32 size, the element, the terminating 0.
+    const alone = new Uint8Array(4 + (end - element) + 1);
+    new DataView(alone.buffer).setInt32(0, alone.length, true);
+    alone.set(document.subarray(element, end), 4);
+    return encodeCheckpoint(deserialize(alone, DESERIALIZE_ID_OPTIONS)._id);
+  } catch {
+    return undefined;
+  }
 }
 
 export function decodeCheckpoint(text: string): unknown {

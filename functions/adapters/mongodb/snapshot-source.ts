@@ -16,6 +16,7 @@ import {
   decodeCheckpoint,
   encodeCheckpoint,
   partitionFilter,
+  rawIdCheckpoint,
   summarizeId,
 } from './id-values.js';
 
@@ -88,9 +89,10 @@ export class MongoSnapshotSource implements SnapshotSource {
       ...(session ? { session, readConcern: { level: 'local' as const } } : {}),
     });
     try {
-      let documents: Record<string, unknown>[] = [];
+      let documents: Uint8Array[] = [];
       let bytes = 0;
       for await (const raw of cursor) {
+        // Each document is a view of the server's reply: kept as bytes, decoded by no one.
         const buffer = raw as unknown as Uint8Array;
         if (
           documents.length > 0 &&
@@ -100,7 +102,7 @@ export class MongoSnapshotSource implements SnapshotSource {
           documents = [];
           bytes = 0;
         }
-        documents.push(BSON.deserialize(buffer, DESERIALIZE_OPTIONS));
+        documents.push(buffer);
         bytes += buffer.length;
       }
       if (documents.length > 0) yield batchOf(documents, bytes);
@@ -155,7 +157,20 @@ export class MongoSnapshotSource implements SnapshotSource {
   }
 }
 
-function batchOf(documents: Record<string, unknown>[], bytes: number): SnapshotBatch {
-  const last = documents[documents.length - 1] as Record<string, unknown>;
-  return { documents, bytes, checkpoint: encodeCheckpoint(last._id) };
+function batchOf(documents: Uint8Array[], bytes: number): SnapshotBatch {
+  return { documents, bytes, checkpoint: checkpointOf(documents) };
+}
+
+/**
+ * The checkpoint of a batch: its last document's `_id`, decoded alone. When that cannot be done
+ * (no `_id`, a DBRef, bytes that do not decode), the batch's documents are decoded in order as
+ * they were before raw reads, so the error raised (or the `_id` returned) is the same.
+ */
+function checkpointOf(documents: Uint8Array[]): string {
+  const last = documents[documents.length - 1] as Uint8Array;
+  const id = rawIdCheckpoint(last);
+  if (id !== undefined) return id;
+  let decoded: Document = {};
+  for (const document of documents) decoded = BSON.deserialize(document, DESERIALIZE_OPTIONS);
+  return encodeCheckpoint(decoded._id);
 }

@@ -8,6 +8,7 @@ import {
   DestinationUnavailableError,
   FatalError,
 } from '../../../functions/core/errors.js';
+import { toJsonEachRowLine } from '../../../functions/core/rows.js';
 import { startTestClickHouse, type TestClickHouse } from '../../support/clickhouse.js';
 import { row } from './fixtures.js';
 
@@ -112,6 +113,54 @@ describe('ClickHouse destination inserts', () => {
       expect(first.name).toBe('ada');
       expect(first.nested['dotted.key']).toBe(1);
       expect(first.nested.list).toEqual([1, 'two']);
+    });
+  }
+
+  for (const useJsonNativeFormat of [true, false]) {
+    it(`inserts an encoded body (${useJsonNativeFormat ? 'JSON' : 'String'} doc) as insertRows would, chunks cut anywhere, deduplicated by token`, async () => {
+      const rows = [
+        row('e1', { name: 'ada', nested: { 'dotted.key': 1, list: [1, 'two'] } }),
+        row('e2', { name: 'b\u00f6b "quoted" \\ slash' }),
+        row('e3', {}),
+      ];
+      const viaRows = { database, table: `rows_${useJsonNativeFormat ? 'json' : 'string'}` };
+      const viaBody = { database, table: `body_${useJsonNativeFormat ? 'json' : 'string'}` };
+      for (const ref of [viaRows, viaBody])
+        await destination.createTable(ref, { useJsonNativeFormat, deleteOnMerge: false });
+      const text = rows.map((one) => `${toJsonEachRowLine(one, useJsonNativeFormat)}\n`).join('');
+      const bytes = Buffer.from(text);
+      // Chunk edges inside a line and inside a multi-byte character: the body is one byte stream.
+      const body = [
+        bytes.subarray(0, 7),
+        bytes.subarray(7, text.indexOf('ö') + 1),
+        bytes.subarray(text.indexOf('ö') + 1),
+      ];
+      const inserted = await destination.insertRows({
+        ...viaRows,
+        rows,
+        deduplicationToken: 'same',
+        useJsonNativeFormat,
+      });
+      const sent = await destination.insertEncoded({
+        ...viaBody,
+        body,
+        rows: 3,
+        deduplicationToken: 'enc-1',
+      });
+      expect(sent).toEqual({ rows: 3, bytes: bytes.length });
+      expect(sent).toEqual(inserted);
+      expect(await destination.readLiveRows(viaBody)).toEqual(await destination.readLiveRows(viaRows));
+      await destination.insertEncoded({ ...viaBody, body, rows: 3, deduplicationToken: 'enc-1' });
+      expect(await destination.countRows(viaBody)).toBe(3);
+      expect(
+        await destination.insertEncoded({ ...viaBody, body: [], rows: 0, deduplicationToken: 'enc-2' }),
+      ).toEqual({
+        rows: 0,
+        bytes: 0,
+      });
+      await expect(
+        destination.insertEncoded({ ...viaBody, body, rows: 3, deduplicationToken: '' }),
+      ).rejects.toThrow(/non-empty deduplicationToken/);
     });
   }
 

@@ -1,3 +1,4 @@
+import { BSON } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoChangeSource } from '../../../functions/adapters/mongodb/change-source.js';
 import { MongoSnapshotSource } from '../../../functions/adapters/mongodb/snapshot-source.js';
@@ -16,6 +17,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await source?.stop();
 });
+
+/** The `key` field of a raw document (snapshot batches hold BSON bytes). */
+const keyOf = (raw: Uint8Array): string => BSON.deserialize(raw).key as string;
 
 const failOnce = (failPoint: string, data: Record<string, unknown>) =>
   source.client.db('admin').command({ configureFailPoint: failPoint, mode: { times: 1 }, data });
@@ -38,7 +42,7 @@ describe('source adapter under faults', () => {
         maxRows: 100,
         maxBytes: 1 << 20,
       })) {
-        read.push(...batch.documents.map((doc) => doc.key as string));
+        read.push(...batch.documents.map(keyOf));
         checkpoint = batch.checkpoint;
       }
     })().catch((err: unknown) => err);
@@ -54,7 +58,7 @@ describe('source adapter under faults', () => {
     })) {
       rest.push(batch);
     }
-    const all = [...read, ...rest.flatMap((batch) => batch.documents.map((doc) => doc.key as string))];
+    const all = [...read, ...rest.flatMap((batch) => batch.documents.map(keyOf))];
     expect(all).toEqual([...Array(1000)].map((_, i) => `k${i}`));
   });
 

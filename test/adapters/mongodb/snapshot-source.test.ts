@@ -1,6 +1,10 @@
 import { BSON, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoSnapshotSource } from '../../../functions/adapters/mongodb/snapshot-source.js';
+import { encodeCheckpoint } from '../../../functions/adapters/mongodb/id-values.js';
+import {
+  DESERIALIZE_OPTIONS,
+  MongoSnapshotSource,
+} from '../../../functions/adapters/mongodb/snapshot-source.js';
 import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
 import type { SnapshotBatch, SourceNamespace } from '../../../functions/ports/source.js';
 import { countBy, type SourceFixture, startSource } from './fixtures.js';
@@ -38,13 +42,17 @@ async function readAll(
     maxRows: options.maxRows ?? 200,
     maxBytes: options.maxBytes ?? 1 << 20,
   })) {
+    // The checkpoint decodes only the last `_id`: the same text the whole document's decode gives.
+    const last = BSON.deserialize(batch.documents.at(-1) as Uint8Array, DESERIALIZE_OPTIONS);
+    expect(batch.checkpoint).toBe(encodeCheckpoint(last._id));
     batches.push(batch);
   }
   return batches;
 }
 
-const keysOf = (batches: SnapshotBatch[]): string[] =>
-  batches.flatMap((batch) => batch.documents.map((doc) => doc.key as string));
+/** The `key` field of raw documents (the batches hold BSON bytes). */
+const keyOf = (raw: Uint8Array): string => BSON.deserialize(raw).key as string;
+const keysOf = (batches: SnapshotBatch[]): string[] => batches.flatMap((batch) => batch.documents.map(keyOf));
 
 beforeAll(async () => {
   source = await startSource();
@@ -193,7 +201,10 @@ describe('MongoSnapshotSource', () => {
     const batches = await readAll(namespace, { lower: null, upper: null }, { maxRows: 1000, maxBytes });
     expect(keysOf(batches)).toHaveLength(500);
     for (const batch of batches) {
-      const measured = batch.documents.reduce((sum, doc) => sum + BSON.calculateObjectSize(doc), 0);
+      const measured = batch.documents.reduce(
+        (sum, raw) => sum + BSON.calculateObjectSize(BSON.deserialize(raw, { promoteValues: false })),
+        0,
+      );
       expect(batch.bytes).toBe(measured);
       expect(batch.bytes).toBeLessThanOrEqual(maxBytes);
     }
@@ -224,7 +235,7 @@ describe('MongoSnapshotSource', () => {
           afterClusterTime: { seconds: opTime.t, increment: opTime.i },
         },
       )) {
-        keys.push(...batch.documents.map((doc) => doc.key as string));
+        keys.push(...batch.documents.map(keyOf));
       }
       expect(new Set(keys).size).toBe(COUNT);
       expect(finds).toHaveLength(1);
