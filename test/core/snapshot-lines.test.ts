@@ -33,16 +33,20 @@ describe('encodeSnapshotLines', () => {
     });
   }
 
-  it('cuts the body into chunks of about 1 MiB, each ending a line, each its own buffer', () => {
+  it('cuts the body into chunks of about 1 MiB, each ending a line, each in a buffer of about its size', () => {
     const { chunks } = encodeSnapshotLines(documents, false);
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks.slice(0, -1)) {
       expect(chunk.length).toBeGreaterThanOrEqual(BODY_CHUNK_BYTES);
       expect(chunk.length).toBeLessThan(BODY_CHUNK_BYTES + 4096);
     }
+    const buffers = new Set<ArrayBufferLike>();
     for (const chunk of chunks) {
       expect(chunk.at(-1)).toBe(0x0a);
-      expect(chunk.byteLength).toBe(chunk.buffer.byteLength);
+      // Its own buffer, at most a quarter more than its bytes (no buffer doubled by growth).
+      expect(buffers.has(chunk.buffer)).toBe(false);
+      buffers.add(chunk.buffer);
+      expect(chunk.buffer.byteLength).toBeLessThanOrEqual(chunk.byteLength * 1.25);
     }
   });
 
@@ -55,5 +59,17 @@ describe('encodeSnapshotLines', () => {
     expect(() => snapshotRow('t', BSON.deserialize(noId))).toThrow(
       'a document without _id cannot be replicated',
     );
+  });
+
+  it('a line longer than a chunk makes a chunk of its own size, in a buffer not much bigger', () => {
+    const big = BSON.serialize({ _id: 'big', text: 'é'.repeat(3 * BODY_CHUNK_BYTES) });
+    const { chunks } = encodeSnapshotLines(
+      [documents[0] as Uint8Array, big, documents[1] as Uint8Array],
+      true,
+    );
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(
+      today([documents[0] as Uint8Array, big, documents[1] as Uint8Array], true),
+    );
+    for (const chunk of chunks) expect(chunk.buffer.byteLength).toBeLessThanOrEqual(chunk.byteLength * 1.25);
   });
 });

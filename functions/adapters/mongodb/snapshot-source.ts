@@ -91,19 +91,22 @@ export class MongoSnapshotSource implements SnapshotSource {
     try {
       let documents: Uint8Array[] = [];
       let bytes = 0;
-      for await (const raw of cursor) {
-        // Each document is a view of the server's reply: kept as bytes, decoded by no one.
-        const buffer = raw as unknown as Uint8Array;
-        if (
-          documents.length > 0 &&
-          (documents.length >= options.maxRows || bytes + buffer.length > options.maxBytes)
-        ) {
-          yield batchOf(documents, bytes);
-          documents = [];
-          bytes = 0;
+      // A server reply at a time (hasNext fetches it), not a promise per document.
+      while (await cursor.hasNext()) {
+        for (const raw of cursor.readBufferedDocuments()) {
+          // Each document is a view of the server's reply: kept as bytes, decoded by no one.
+          const buffer = raw as unknown as Uint8Array;
+          if (
+            documents.length > 0 &&
+            (documents.length >= options.maxRows || bytes + buffer.length > options.maxBytes)
+          ) {
+            yield batchOf(documents, bytes);
+            documents = [];
+            bytes = 0;
+          }
+          documents.push(buffer);
+          bytes += buffer.length;
         }
-        documents.push(buffer);
-        bytes += buffer.length;
       }
       if (documents.length > 0) yield batchOf(documents, bytes);
     } catch (err) {
