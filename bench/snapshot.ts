@@ -116,10 +116,14 @@ export async function snapshotBenchmark(
       {},
       { sort: { _id: 1 }, hint: { _id: 1 }, batchSize: SOURCE_CURSOR_BATCH, raw: true },
     );
-    for await (const raw of cursor) {
-      bytes += (raw as unknown as Uint8Array).length;
-      count += 1;
+    // A server reply at a time, as MongoSnapshotSource reads.
+    while (await cursor.hasNext()) {
+      for (const raw of cursor.readBufferedDocuments()) {
+        bytes += (raw as unknown as Uint8Array).length;
+        count += 1;
+      }
     }
+    await cursor.close();
     return { count, bytes };
   });
   // Reference: the driver reading and decoding the documents (the source's deserialize options),
