@@ -2,9 +2,13 @@
 import { parseArgs } from 'node:util';
 import type { SustainedOptions } from './sustained.js';
 
-export const SECTIONS = ['snapshot', 'drain', 'lag', 'rss', 'sustained'] as const;
+export const SECTIONS = ['snapshot', 'drain', 'replay', 'lag', 'rss', 'sustained'] as const;
 export type Section = (typeof SECTIONS)[number];
-/** What runs without --only: `sustained` lasts about half an hour, so it runs only when named. */
+/**
+ * What runs without --only: `sustained` lasts about half an hour, so it runs only when named.
+ * `drain` prints both CDC drain figures (through the simulator, and the product alone over the
+ * replay); `replay` only the product-alone one.
+ */
 export const DEFAULT_SECTIONS: readonly Section[] = ['snapshot', 'drain', 'lag', 'rss'];
 
 export interface BenchOptions {
@@ -22,6 +26,9 @@ export interface BenchOptions {
   sections: Set<Section>;
   /** CPU-profile the product's snapshot chunk. */
   profile: boolean;
+  /** Measured runs of the product-alone CDC drain, and where its recording is kept (reused when there). */
+  replayRuns: number;
+  replayFile: string | undefined;
   /** The sustained-load section (only with --only sustained). */
   sustained: SustainedOptions;
 }
@@ -33,7 +40,10 @@ const HELP = `npm run bench -- [flags]
   --lag-seconds N  length of the steady write load (default 20; quick 5)
   --lag-window-ms N  longest read of each CDC batch in the lag run (default 1000)
   --rss-batch N    snapshotBatchMaxRows / pullBatchSize in the peak-RSS runs (default 10000; quick 2000)
-  --only LIST      comma-separated subset of ${SECTIONS.join(',')} (default: ${DEFAULT_SECTIONS.join(',')})
+  --only LIST      comma-separated subset of ${SECTIONS.join(',')} (default: ${DEFAULT_SECTIONS.join(',')};
+                   drain = through the simulator and the product alone, replay = the product alone only)
+  --replay-runs N  measured runs of the product-alone CDC drain, then one profiled run (default 3; quick 2)
+  --replay-file F  keep the recorded change stream in F, and replay F without recording when it exists
   --profile        CPU-profile the product's snapshot chunk (adds some overhead to that figure)
   --quick          small sizes, for a check that everything runs (about a minute; sustained: about 9)
 sustained section (--only sustained; about 30 minutes with the defaults, 3-4.5 more per extra ramp step):
@@ -59,6 +69,8 @@ export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptio
       'lag-seconds': { type: 'string' },
       'lag-window-ms': { type: 'string' },
       'rss-batch': { type: 'string' },
+      'replay-runs': { type: 'string' },
+      'replay-file': { type: 'string' },
       only: { type: 'string' },
       'sustained-backlog': { type: 'string' },
       'sustained-rate': { type: 'string' },
@@ -96,6 +108,8 @@ export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     rssBatch: positive('rss-batch', values['rss-batch'], quick ? 2_000 : 10_000),
     sections,
     profile: values.profile ?? false,
+    replayRuns: atLeast('replay-runs', values['replay-runs'], quick ? 2 : 3, 1),
+    replayFile: values['replay-file'],
     sustained: {
       backlog: positive('sustained-backlog', values['sustained-backlog'], quick ? 30_000 : 100_000),
       rate: positive('sustained-rate', values['sustained-rate'], 1_000),

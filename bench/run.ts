@@ -3,8 +3,10 @@
  * stand-ins (all on 127.0.0.1), and stops everything it started. Asserts no times. See
  * docs/performance.md for what each figure means and the last recorded run.
  */
+import { existsSync } from 'node:fs';
 import { type CdcBacklog, type DrainFigures, drainBenchmark, writeBacklog } from './cdc-drain.js';
 import { type LagFigures, lagBenchmark } from './cdc-lag.js';
+import { eventsPerCoreSecond, microsPerEvent, type ReplayFigures, replayBenchmark } from './cdc-replay.js';
 import { parseOptions } from './options.js';
 import { killChildren } from './processes.js';
 import { loadAverage, machineHeader, mbPerSecond, perSecond, seconds, section } from './report.js';
@@ -50,6 +52,7 @@ process.once('SIGINT', stopOnSignal);
 process.once('SIGTERM', stopOnSignal);
 let snapshot: SnapshotFigures | undefined;
 let drain: DrainFigures | undefined;
+let replay: ReplayFigures | undefined;
 let lag: LagFigures | undefined;
 let rss: RssRun[] | undefined;
 let sustained: SustainedFigures | undefined;
@@ -69,10 +72,21 @@ try {
     snapshot = await snapshotBenchmark(world, options.docs, options.profile);
   }
   let backlog: CdcBacklog | undefined;
-  if (sections.has('drain') || sections.has('rss')) {
+  const replays = sections.has('drain') || sections.has('replay');
+  const recorded = options.replayFile !== undefined && existsSync(options.replayFile);
+  if (sections.has('drain') || sections.has('rss') || (replays && !recorded)) {
     section(`2. CDC drain: a backlog of ${options.events} mixed events`);
     backlog = await writeBacklog(world, options.events, options.rssBatch);
-    if (sections.has('drain')) drain = await drainBenchmark(world, backlog);
+  }
+  if (sections.has('drain') && backlog) {
+    section(
+      '2a. CDC drain through the simulator (simulator-bound: the simulator serving the stream is the limit)',
+    );
+    drain = await drainBenchmark(world, backlog);
+  }
+  if (replays) {
+    section('2b. CDC drain, the product alone: the recorded stream served from memory, inserts discarded');
+    replay = await replayBenchmark(world, backlog, { runs: options.replayRuns, file: options.replayFile });
   }
   if (sections.has('lag')) {
     section(`3. CDC lag under a steady load of ${options.lagRate} writes/s for ${options.lagSeconds} s`);
@@ -109,8 +123,17 @@ if (snapshot) {
 }
 if (drain) {
   console.log(
-    `${'CDC drain'.padEnd(22)} ${perSecond(drain.events, drain.seconds).padStart(7)} events/s ` +
+    `${'CDC drain, simulator'.padEnd(22)} ${perSecond(drain.events, drain.seconds).padStart(7)} events/s ` +
       `(${drain.events} events, ${drain.batches} batches, ${seconds(drain.seconds)} s)`,
+  );
+}
+if (replay) {
+  const { median } = replay;
+  console.log(
+    `${'CDC product alone'.padEnd(22)} ${perSecond(median.events, median.cpuUser + median.cpuSystem).padStart(7)} events/s per core ` +
+      `of product CPU, ${microsPerEvent(median).toFixed(1)} µs per event (median of ${replay.runs.filter((r) => !r.profiled).length} runs; ` +
+      `${perSecond(median.events, median.wallSeconds)} events/s wall; target ≥ 50,000 and ≤ 20 µs: ` +
+      `${eventsPerCoreSecond(median) >= 50_000 && microsPerEvent(median) <= 20 ? 'met' : 'not met'})`,
   );
 }
 if (lag) {
