@@ -1,5 +1,5 @@
 // The layer rules of docs/architecture.md ("Layers"), enforced by `npm run lint`
-// (depcruise functions local infra --config .dependency-cruiser.cjs). One rule per row of the
+// (depcruise functions local infra cli --config .dependency-cruiser.cjs). One rule per row of the
 // table; a violation fails the lint with a non-zero exit. Type-only imports count too
 // (tsPreCompilationDeps), so a port cannot lean on an adapter's types either.
 
@@ -86,6 +86,23 @@ module.exports = {
       severity: 'error',
       from: { path: '^infra/' },
       to: { path: '^functions/', pathNot: '^functions/adapters/' },
+    },
+    {
+      name: 'cli-talks-only-http',
+      comment:
+        'cli/ (the `pipes` command line) drives pipes through the HTTP API only: it may import the pure ' +
+        'core (functions/core/) for shared types and parsers, never the adapters, ports, engines, handlers, ' +
+        'the API code, the local runtime, the simulator, tests, benchmarks or infra/.',
+      severity: 'error',
+      from: { path: '^cli/' },
+      to: { path: '^(functions/(?!core/)|local/|simulator/|test/|bench/|infra/)' },
+    },
+    {
+      name: 'nothing-imports-the-cli',
+      comment: 'cli/ is a client of the API; no runtime code depends on it.',
+      severity: 'error',
+      from: { path: '^(functions|local|infra)/' },
+      to: { path: '^cli/' },
     },
     {
       name: 'no-circular-in-functions',

@@ -25,7 +25,7 @@ describe('import boundaries', () => {
 
   beforeAll(async () => {
     const options = await extractDepcruiseOptions(join(ROOT, '.dependency-cruiser.cjs'));
-    const output = await cruise(['functions', 'local', 'infra'], { ...options, baseDir: ROOT }, undefined, {
+    const output = await cruise(['functions', 'local', 'infra', 'cli'], { ...options, baseDir: ROOT }, undefined, {
       tsConfig: extractTSConfig(join(ROOT, 'tsconfig.json')),
     });
     result = output.output as ICruiseResult;
@@ -50,10 +50,13 @@ describe('import boundaries', () => {
         'functions-never-import-outside-functions',
         'infra-imports-only-shared-names',
         'no-circular-in-functions',
+        'cli-talks-only-http',
+        'nothing-imports-the-cli',
       ]),
     );
     const sources = result.modules.map((module) => module.source);
     expect(sources).toContain('functions/core/lifecycle.ts');
+    expect(sources).toContain('cli/main.ts');
     expect(sources.filter((source) => source.startsWith('functions/')).length).toBeGreaterThan(100);
   });
 });
