@@ -25,9 +25,14 @@ describe('import boundaries', () => {
 
   beforeAll(async () => {
     const options = await extractDepcruiseOptions(join(ROOT, '.dependency-cruiser.cjs'));
-    const output = await cruise(['functions', 'local', 'infra', 'cli'], { ...options, baseDir: ROOT }, undefined, {
-      tsConfig: extractTSConfig(join(ROOT, 'tsconfig.json')),
-    });
+    const output = await cruise(
+      ['functions', 'local', 'infra', 'cli'],
+      { ...options, baseDir: ROOT },
+      undefined,
+      {
+        tsConfig: extractTSConfig(join(ROOT, 'tsconfig.json')),
+      },
+    );
     result = output.output as ICruiseResult;
   }, 60_000);
 
