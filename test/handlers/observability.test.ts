@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FatalError, TransientError } from '../../functions/core/errors.js';
@@ -100,5 +101,28 @@ describe('the product logger in a Task invocation', () => {
       function_name: 'pipes-probe',
       function_arn: context.invokedFunctionArn,
     });
+  });
+});
+
+describe('the tracer outside Lambda', () => {
+  it('is not loaded, so nothing is wrapped and promises pay no X-Ray async hook', async () => {
+    const { tracer, traced, tracePort } = await import('../../functions/handlers/observability.js');
+    expect(process.env.AWS_LAMBDA_FUNCTION_NAME).toBeUndefined();
+    expect(tracer).toBeUndefined();
+    const client = { send: async () => 'sent' };
+    expect(traced(client)).toBe(client);
+    expect(tracePort('MongoDB', client)).toBe(client);
+  });
+
+  it('is loaded in Lambda unless POWERTOOLS_TRACE_ENABLED is false', async () => {
+    const script =
+      "const o = await import('./functions/handlers/observability.ts'); console.log(String(o.tracer !== undefined));";
+    const run = (env: Record<string, string>) =>
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      }).trim();
+    expect(run({ AWS_LAMBDA_FUNCTION_NAME: 'f' })).toBe('true');
+    expect(run({ AWS_LAMBDA_FUNCTION_NAME: 'f', POWERTOOLS_TRACE_ENABLED: 'false' })).toBe('false');
   });
 });

@@ -200,6 +200,7 @@ describe('functions', () => {
           ...env,
           // As in Lambda: Powertools turns the Tracer on (no facade segment here, so none to attach to).
           AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+          AWS_LAMBDA_FUNCTION_NAME: 'f',
           AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
           POWERTOOLS_LOG_LEVEL: 'SILENT',
         },
