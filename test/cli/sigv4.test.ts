@@ -50,7 +50,7 @@ const pick = (headers: Record<string, string>, names: string[]) =>
   Object.fromEntries(names.map((name) => [name, headers[name]]));
 
 describe('SigV4 for the deployed API', () => {
-  const client = (credentials: object = CREDENTIALS) =>
+  const client = (credentials: typeof CREDENTIALS & { sessionToken?: string } = CREDENTIALS) =>
     new ApiClient({
       api: API,
       signing: { region: signingRegion(new URL(API), undefined, {}), credentials, now: () => SIGNING_DATE },
