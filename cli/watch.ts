@@ -45,7 +45,7 @@ function cdcLines(pipe: Json, samples: Samples): string[] {
   if (!cdc) return ['  (no CDC status)'];
   const lag = cdc.lagMs === null || cdc.lagMs === undefined ? 'not measured yet' : duration(cdc.lagMs);
   const run = cdc.lastRun;
-  const rate = run ? `${run.eventsPerSecond.toFixed(1)}` : '-';
+  const rate = run ? `${run.eventsPerSecond.toFixed(1)}` : 'not reported yet';
   return [
     `  ${cdc.mode}, ${cdc.running ? 'running now' : 'idle'}; last commit ${cdc.lastCommittedAt ?? 'never'}`,
     `  lag       ${lag.padEnd(16)} ${sparkline(samples.lagMs)}`,
@@ -113,13 +113,14 @@ export async function watch(client: ApiClient, io: CliIo, idOrName: string, opti
   const samples = new Samples();
   const started = io.now().getTime();
   const interval = options.intervalMs ?? WATCH_INTERVAL_MS;
-  for (;;) {
+  for (let frames = 0; ; frames += 1) {
     const pipe = await client.call('GET', `/pipes/${encodeURIComponent(id)}`);
     samples.add(pipe);
     if (options.json) {
       io.stdout(`${JSON.stringify({ at: io.now().toISOString(), pipe, samples })}\n`);
     } else {
-      const clear = options.once ? '' : options.style.clear;
+      // A terminal is cleared between frames; elsewhere frames follow each other, a blank line apart.
+      const clear = options.once ? '' : options.style.clear || (frames > 0 ? '\n' : '');
       io.stdout(clear + renderFrame(pipe, samples, options.style, io.now()));
     }
     if (options.once) return;
