@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -230,13 +232,24 @@ describe('the pipes command line against the local API', () => {
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout)).toMatchObject({ error: { name: 'PipeNotFoundError' } });
 
-    const io = { stdout: () => undefined, stderr: () => undefined, env: {}, isTty: false };
-    const down = await main(['--api', 'http://127.0.0.1:9', 'ls'], {
-      ...io,
+    // A port nothing listens on: one the system just handed out and took back.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    let stderr = '';
+    const down = await main(['--api', `http://127.0.0.1:${port}`, 'ls'], {
+      stdout: () => undefined,
+      stderr: (text) => {
+        stderr += text;
+      },
+      env: {},
+      isTty: false,
       sleep: async () => undefined,
       now: () => new Date(),
     });
     expect(down).toBe(5);
+    expect(stderr).toBe(`cannot reach the API at http://127.0.0.1:${port} (ECONNREFUSED)\n`);
   });
 
   it('rm deletes the pipe', async () => {
