@@ -100,6 +100,31 @@ describe('SigV4 for the deployed API', () => {
     );
   });
 
+  it('call sends exactly the signed request: the same headers (Host left to fetch), URL and body', async () => {
+    const sent: { url: string; init: RequestInit }[] = [];
+    const fakeFetch = (async (url: URL, init: RequestInit) => {
+      sent.push({ url: String(url), init });
+      return new Response('{"pipes":[],"nextToken":null}', { status: 200 });
+    }) as unknown as typeof fetch;
+    const signing = { region: 'eu-west-1', credentials: CREDENTIALS, now: () => SIGNING_DATE };
+    const answer = await new ApiClient({ api: `${API}/`, signing, fetch: fakeFetch }).call('POST', '/pipes', {
+      body: { name: 'shop' },
+    });
+    expect(answer).toEqual({ pipes: [], nextToken: null });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.url).toBe(`https://${HOST}/prod/pipes`);
+    expect(sent[0]!.init.body).toBe('{"name":"shop"}');
+    const headers = sent[0]!.init.headers as Record<string, string>;
+    expect(headers.host).toBeUndefined();
+    const expected = await sdkSigned({
+      method: 'POST',
+      path: '/prod/pipes',
+      headers: { accept: 'application/json', 'content-type': 'application/json' },
+      body: '{"name":"shop"}',
+    });
+    expect(pick(headers, signedHeaders)).toEqual(pick(expected, signedHeaders));
+  });
+
   it("the CLI's node:crypto hash gives AWS's published signature for the test suite's get-vanilla", async () => {
     const signer = new SignatureV4({
       service: 'service',
