@@ -1,14 +1,13 @@
 import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type {
-  AwsCredentialIdentity,
-  AwsCredentialIdentityProvider,
-  Checksum,
-  SourceData,
-} from '@smithy/types';
+
+/** What SignatureV4 hashes (its `SourceData`), declared here so the CLI needs no undeclared package. */
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+/** Fixed credentials or a provider (the credential chain), as SignatureV4 takes them. */
+export type Credentials = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
 
 /** SHA-256 (and HMAC-SHA-256 with a secret) on node:crypto, the shape SignatureV4 asks for. */
-export class NodeSha256 implements Checksum {
+export class NodeSha256 {
   private hash;
 
   constructor(private readonly secret?: SourceData) {
@@ -60,7 +59,7 @@ export interface OutgoingRequest {
 
 export interface SigningConfig {
   region: string;
-  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  credentials: Credentials;
   /** The signing time; the current time when absent. */
   now?: () => Date;
 }
