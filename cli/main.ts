@@ -138,7 +138,7 @@ export function buildProgram(io: CliIo): Command {
     )
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--region <region>', 'the SigV4 signing region (default: from the API host, else AWS_REGION)')
-    .showHelpAfterError()
+    .showHelpAfterError("(run 'pipes --help' or 'pipes help <command>' for usage)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   defineReads(program, io);
