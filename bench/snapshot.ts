@@ -1,6 +1,6 @@
 /**
- * Snapshot path on one core: the real snapshotChunk engine (MongoSnapshotSource's raw BSON →
- * encodeSnapshotLines → ClickHouseDestination.insertEncoded, one batch read ahead) over one
+ * Snapshot path on one core: the real snapshotChunk engine (MongoSnapshotSource's raw BSON in
+ * pieces → encodedBatches → ClickHouseDestination.insertEncoded, one batch read ahead) over one
  * partition holding the whole collection, next to the two raw limits measured in the same run on
  * the same documents: the driver reading them as the product does (find() in _id order, raw BSON,
  * the same cursor batch size, nothing else) and ClickHouse inserting the bodies the product would
@@ -10,10 +10,11 @@ import type { Document } from 'mongodb';
 import { DESERIALIZE_OPTIONS, MongoSnapshotSource } from '../functions/adapters/mongodb/snapshot-source.js';
 import { decodePartitionBounds } from '../functions/core/partition-plan.js';
 import { parseSettings } from '../functions/core/settings.js';
-import { encodeSnapshotLines } from '../functions/core/snapshot-lines.js';
+import { type EncodedBatch, encodedBatches, pieceBounds } from '../functions/engines/snapshot-batches.js';
 import { snapshotChunk } from '../functions/engines/snapshot-chunk.js';
 import { planTableSnapshot } from '../functions/engines/snapshot-plan.js';
 import { systemClock } from '../functions/ports/clock.js';
+import type { SnapshotBatch } from '../functions/ports/source.js';
 import { loadOrders, ORDER_BSON_BYTES } from './documents.js';
 import {
   newTimings,
@@ -51,7 +52,7 @@ export interface SnapshotFigures {
   /** The same find() decoding every document (the source's deserialize options; reference). */
   readDecoded: Phase;
   write: Phase & { jsonBytes: number; batches: number };
-  /** Seconds encodeSnapshotLines took over the whole collection (timed while making the bodies). */
+  /** Seconds encodedBatches took over the whole collection, read beforehand (making the bodies). */
   transformSeconds: number;
   ratio: number;
 }
@@ -141,25 +142,20 @@ export async function snapshotBenchmark(
     throw new Error(`raw read saw ${rawBytes.value.count} / ${decoded.value} documents, expected ${docs}`);
   const bsonBytes = rawBytes.value.bytes;
 
-  // The bodies the product would insert, batch by batch, made before the write is timed.
+  // The bodies the product would insert, in its batches, made before the write is timed: the
+  // source's pieces are read first, then encodedBatches transcodes and groups them (timed alone).
   const rawTarget = 'orders_raw_write';
-  const batches: { body: Uint8Array[]; rows: number }[] = [];
-  let transformSeconds = 0;
-  for await (const batch of source.readPartition(
+  const batchBounds = { maxRows: settings.snapshotBatchMaxRows, maxBytes: settings.snapshotBatchMaxBytes };
+  const pieces: SnapshotBatch[] = [];
+  for await (const piece of source.readPartition(
     { db: SNAPSHOT_DB, coll: SNAPSHOT_COLLECTION },
-    {
-      bounds,
-      checkpoint: null,
-      maxRows: settings.snapshotBatchMaxRows,
-      maxBytes: settings.snapshotBatchMaxBytes,
-      afterClusterTime: null,
-    },
-  )) {
-    const started = performance.now();
-    const lines = encodeSnapshotLines(batch.documents, true);
-    transformSeconds += (performance.now() - started) / 1000;
-    batches.push({ body: lines.chunks, rows: lines.rows });
-  }
+    { bounds, checkpoint: null, ...pieceBounds(batchBounds), afterClusterTime: null },
+  ))
+    pieces.push(piece);
+  const batches: EncodedBatch[] = [];
+  const transcodeStarted = performance.now();
+  for await (const batch of encodedBatches(pieces.splice(0), batchBounds, true)) batches.push(batch);
+  const transformSeconds = (performance.now() - transcodeStarted) / 1000;
 
   // (b) Raw write limit: insertEncoded of the ready bodies, nothing else.
   await world.destination.createTable(
@@ -276,7 +272,7 @@ function printSnapshot(f: SnapshotFigures): void {
   );
   line('    reference: find, decoded', f.readDecoded);
   console.log(
-    `  transcode alone (encodeSnapshotLines, timed while making the raw-write bodies): ` +
+    `  transcode alone (encodedBatches over pieces read beforehand, making the raw-write bodies): ` +
       `${seconds(f.transformSeconds)} s = ${perSecond(f.docs, f.transformSeconds)} docs/s`,
   );
   const t = f.product.timings;

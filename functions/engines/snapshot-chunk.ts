@@ -1,16 +1,14 @@
-import { BsonFormatError } from '../core/bson-transcode.js';
-import { classifySourceError } from '../core/classify.js';
 import { FatalError } from '../core/errors.js';
 import { decodePartitionBounds } from '../core/partition-plan.js';
-import { type EncodedLines, encodeSnapshotLines } from '../core/snapshot-lines.js';
 import { resyncTableName } from '../core/table-schema.js';
 import type { Clock } from '../ports/clock.js';
 import type { PartitionRecord, PipeStore } from '../ports/pipe-store.js';
-import type { ClusterTime, SnapshotBatch, SnapshotSource } from '../ports/source.js';
+import type { ClusterTime, SnapshotSource } from '../ports/source.js';
 import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
 import { deduplicationToken } from './dedup-token.js';
 import type { EncodedSink } from './destination-needs.js';
 import { ReadAhead } from './read-ahead.js';
+import { type EncodedBatch, encodedBatches, pieceBounds } from './snapshot-batches.js';
 import { loadPipeContext, loadTable, namespaceOf, tableRefOf } from './table-context.js';
 
 export interface SnapshotChunkDeps {
@@ -64,9 +62,9 @@ export class PartitionNotPlannedError extends FatalError {
  * Copies one snapshot partition, batch by batch, from its checkpoint on. Each batch is inserted
  * with a token that names the batch (partition and the checkpoints around it) and only then is
  * the checkpoint written, so a crash at any point either replays a batch ClickHouse drops as a
- * duplicate, or resumes after it. Each batch's raw BSON becomes its JSONEachRow body without
- * decoding (core/snapshot-lines.ts), and the next batch is read while it is inserted: memory
- * holds at most one body and one batch being read.
+ * duplicate, or resumes after it. The source is read in pieces whose raw BSON becomes JSONEachRow
+ * lines as it arrives, without decoding (snapshot-batches.ts), and the next batch is read while
+ * one is inserted: memory holds at most two batches' bodies and one piece.
  */
 export async function snapshotChunk(
   deps: SnapshotChunkDeps,
@@ -103,13 +101,14 @@ export async function snapshotChunk(
   };
   if (partition.done || !hasTimeLeft(deps.clock, budget)) return result;
 
-  const batches = deps.source.readPartition(namespaceOf(mapping), {
+  const bounds = { maxRows: settings.snapshotBatchMaxRows, maxBytes: settings.snapshotBatchMaxBytes };
+  const pieces = deps.source.readPartition(namespaceOf(mapping), {
     bounds: decodePartitionBounds(partition.bounds),
     checkpoint: partition.checkpoint,
-    maxRows: settings.snapshotBatchMaxRows,
-    maxBytes: settings.snapshotBatchMaxBytes,
+    ...pieceBounds(bounds),
     afterClusterTime: await readAfter(deps.store, input.pipeId),
   });
+  const batches = encodedBatches(pieces, bounds, target.useJsonNativeFormat);
   const copied = await copyBatches(deps, target, { partition, batches, budget, result });
   const last = copied.exhausted
     ? await deps.store.markPartitionDone(input.pipeId, input.table, input.partitionIndex)
@@ -133,21 +132,12 @@ interface ChunkTarget {
   useJsonNativeFormat: boolean;
 }
 
-/** A batch as it is inserted: its body encoded, its raw documents let go. */
-interface EncodedBatch {
-  body: Uint8Array[];
-  rows: number;
-  /** BSON bytes read. */
-  bytes: number;
-  checkpoint: string;
-}
-
 /**
  * Inserts each batch, then checkpoints after it, until the reader is exhausted or the budget
  * runs out (checked after each write, so every call that starts makes progress and stops on a
- * checkpoint). The next batch is read while one is inserted (a one-batch read-ahead): a batch is
- * encoded first, so what is alive is at most its body and the batch being read. Checkpoints
- * stay in order and after their insert; on a stop or a failure the read-ahead is dropped and the
+ * checkpoint). The next batch is read and encoded while one is inserted (a one-batch
+ * read-ahead), so what is alive is at most two bodies and the piece being read. Checkpoints stay
+ * in order and after their insert; on a stop or a failure the read-ahead is dropped and the
  * reader closed. Counts what it copied into `result`.
  */
 async function copyBatches(
@@ -155,7 +145,7 @@ async function copyBatches(
   target: ChunkTarget,
   run: {
     partition: PartitionRecord;
-    batches: AsyncIterable<SnapshotBatch>;
+    batches: AsyncIterable<EncodedBatch>;
     budget: Required<Budget>;
     result: SnapshotChunkResult;
   },
@@ -164,8 +154,9 @@ async function copyBatches(
   const reader = new ReadAhead(run.batches[Symbol.asyncIterator]());
   try {
     for (;;) {
-      const batch = await nextEncoded(reader, target);
-      if (batch === null) return { partition, exhausted: true };
+      const read = await reader.next();
+      if (read.done) return { partition, exhausted: true };
+      const batch = read.value;
       reader.start();
       if (batch.rows > 0) {
         partition = await copyBatch(deps, target, partition, batch);
@@ -178,25 +169,6 @@ async function copyBatches(
   } finally {
     await reader.close();
   }
-}
-
-/** The next batch, encoded (null at the end of the partition). */
-async function nextEncoded(
-  reader: ReadAhead<SnapshotBatch>,
-  target: ChunkTarget,
-): Promise<EncodedBatch | null> {
-  const read = await reader.next();
-  if (read.done) return null;
-  const { documents, bytes, checkpoint } = read.value;
-  let lines: EncodedLines;
-  try {
-    lines = encodeSnapshotLines(documents, target.useJsonNativeFormat);
-  } catch (error) {
-    // The bytes are the source's: a document the driver could not have decoded fails as its
-    // decode did when the source decoded (SourceFatalError), anything else as snapshotRow did.
-    throw error instanceof BsonFormatError ? classifySourceError(error) : error;
-  }
-  return { body: lines.chunks, rows: lines.rows, bytes, checkpoint };
 }
 
 /** One batch: inserted under a token naming it, then the partition's checkpoint moved past it. */
