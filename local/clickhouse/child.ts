@@ -13,6 +13,8 @@ interface ChildConfig {
   user?: string;
   password?: string;
   maxBodyBytes?: number;
+  maxQueryMemoryBytes?: number;
+  sendTimeoutMs?: number;
 }
 
 const config = JSON.parse(process.env.CLICKHOUSE_FRONT_CONFIG ?? 'null') as ChildConfig | null;
@@ -22,7 +24,7 @@ if (config === null || typeof process.send !== 'function') {
 const send = process.send.bind(process);
 
 try {
-  const engine = new ChdbEngine(config.dataDir);
+  const engine = new ChdbEngine(config.dataDir, { maxQueryMemoryBytes: config.maxQueryMemoryBytes });
   const front = await serveClickHouse(engine, config);
   let stopping = false;
   const stop = async () => {

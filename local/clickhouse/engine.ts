@@ -1,16 +1,53 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { Session } from 'chdb';
-import { type HttpQueryRequest, quotedDatabase, settingStatement } from './protocol.js';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type ChdbQueryStream, Session } from 'chdb';
+import { type HttpQueryRequest, quotedDatabase, settingStatement, stringLiteral } from './protocol.js';
 
-export interface EngineResult {
-  body: Uint8Array;
+/**
+ * The most memory one query may use unless configured otherwise: ClickHouse's `max_memory_usage`,
+ * applied to every query and enforced as a constraint (a request may lower it, never raise it).
+ */
+export const DEFAULT_MAX_QUERY_MEMORY_BYTES = 2 * 1024 ** 3;
+
+export interface ChdbEngineOptions {
+  /**
+   * Each query's memory bound in bytes (`max_memory_usage`); a request's settings may lower it but
+   * not raise it or turn it off. 0 leaves queries unbounded (chDB's default). Default 2 GiB.
+   */
+  maxQueryMemoryBytes?: number;
+}
+
+export interface QuerySummary {
   rowsRead: number;
   bytesRead: number;
   rowsWritten: number;
   bytesWritten: number;
+  resultRows: number;
+  resultBytes: number;
   elapsedSeconds: number;
 }
+
+/**
+ * One request's run on the engine. Pull the output with next() (undefined at the end); nothing is
+ * computed ahead of the caller, so a slow reader holds back the query instead of filling memory.
+ * abandon() stops the query wherever it is; close() releases the connection (always call it).
+ */
+export interface EngineQuery {
+  /** The output's next piece, or undefined once it is complete. Rejects with the engine's error. */
+  next(): Promise<Uint8Array | undefined>;
+  /** True when the output is produced piece by piece (SELECT), false when it came whole. */
+  readonly streamed: boolean;
+  summary(): QuerySummary;
+  /** Stop the query now: the client went away or timed out. Resolves once the engine let go of it. */
+  abandon(): Promise<void>;
+  close(): void;
+}
+
+/** Statements chDB can stream: what starts with SELECT, WITH or a parenthesis (e.g. UNION of SELECTs). */
+const NOT_STREAMABLE = /Streaming query is not supported/;
+const KILL_RETRY_MS = 100;
 
 /**
  * The real ClickHouse engine (chDB) on one data directory. chDB binds one data directory per
@@ -19,66 +56,62 @@ export interface EngineResult {
  * Every request gets its own engine connection: database, settings and query parameters are
  * connection state in chDB, and a fresh connection (about 1 ms) cannot leak them into the next
  * request or into a query running next to it. The long-lived `anchor` connection keeps the data
- * directory bound (and its lock held) between requests.
+ * directory bound (and its lock held) between requests, and it is the one that starts the engine,
+ * with the configuration that bounds every query's memory.
  *
- * The async chDB calls run on libuv's thread pool, so the event loop keeps serving HTTP while a
- * large insert or merge runs.
+ * SELECTs run through chDB's streaming API (one block at a time, pulled by the HTTP response as
+ * the socket drains); other statements through the async API, which materializes their (small)
+ * output. Both run on libuv's thread pool, so the event loop keeps serving HTTP meanwhile. A query
+ * is stopped in place with `KILL QUERY` from another connection, found by a `log_comment` the
+ * front gives each request.
  */
 export class ChdbEngine {
   private anchor: Session | undefined;
+  private readonly configDir: string | undefined;
+  /** Bound-parameter runs, one at a time (see runBound). */
+  private boundTail: Promise<unknown> = Promise.resolve();
   readonly dataDir: string;
+  readonly maxQueryMemoryBytes: number;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: ChdbEngineOptions = {}) {
     this.dataDir = resolve(dataDir);
+    this.maxQueryMemoryBytes = options.maxQueryMemoryBytes ?? DEFAULT_MAX_QUERY_MEMORY_BYTES;
+    if (!Number.isSafeInteger(this.maxQueryMemoryBytes) || this.maxQueryMemoryBytes < 0) {
+      throw new Error(`maxQueryMemoryBytes must be a whole number of bytes, got ${this.maxQueryMemoryBytes}`);
+    }
     mkdirSync(this.dataDir, { recursive: true });
-    this.anchor = new Session(this.dataDir);
+    const connectionArgs: string[] = [];
+    if (this.maxQueryMemoryBytes > 0) {
+      this.configDir = writeEngineConfig(this.maxQueryMemoryBytes);
+      connectionArgs.push(`--config-file=${join(this.configDir, 'config.xml')}`);
+    }
+    try {
+      this.anchor = new Session(this.dataDir, { connectionArgs });
+    } catch (err) {
+      this.removeConfig();
+      throw err;
+    }
   }
 
   get version(): string {
     return this.requireAnchor().query('SELECT version()', 'TabSeparated').trim();
   }
 
-  async execute(request: HttpQueryRequest): Promise<EngineResult> {
+  /** Start a request's statement. Errors (syntax, unknown table, …) surface from the first next(). */
+  start(request: HttpQueryRequest): EngineQuery {
     this.requireAnchor();
-    const connection = new Session(this.dataDir);
+    return new RunningQuery(this, request);
+  }
+
+  /** Collect a request's whole output (small results, tests). */
+  async execute(request: HttpQueryRequest): Promise<{ body: Uint8Array } & QuerySummary> {
+    const query = this.start(request);
     try {
-      const preamble = [
-        ...(request.database === undefined ? [] : [`USE ${quotedDatabase(request.database)}`]),
-        ...[...request.settings].map(([name, value]) => settingStatement(name, value)),
-      ];
-      if (preamble.length > 0) await connection.queryAsync(preamble.join(';\n'), { format: 'TabSeparated' });
-      if (request.rawInsert !== undefined) {
-        const { table, columns, format, data } = request.rawInsert;
-        const summary = await connection.insert({
-          table,
-          format,
-          values: data,
-          ...(columns === undefined ? {} : { columns }),
-        });
-        return {
-          body: new Uint8Array(0),
-          rowsRead: 0,
-          bytesRead: summary.bytesSent,
-          rowsWritten: summary.rowsWritten,
-          bytesWritten: summary.bytesWritten,
-          elapsedSeconds: summary.elapsed,
-        };
-      }
-      const options = { format: request.defaultFormat };
-      const result =
-        request.parameters.size === 0
-          ? await connection.queryAsync(request.sql, options)
-          : await connection.queryBindAsync(request.sql, Object.fromEntries(request.parameters), options);
-      return {
-        body: result.bytes(),
-        rowsRead: result.rowsRead,
-        bytesRead: result.bytesRead,
-        rowsWritten: 0,
-        bytesWritten: 0,
-        elapsedSeconds: result.elapsed,
-      };
+      const parts: Uint8Array[] = [];
+      for (let part = await query.next(); part !== undefined; part = await query.next()) parts.push(part);
+      return { body: Buffer.concat(parts), ...query.summary() };
     } finally {
-      connection.close();
+      query.close();
     }
   }
 
@@ -86,10 +119,251 @@ export class ChdbEngine {
   close(): void {
     this.anchor?.close();
     this.anchor = undefined;
+    this.removeConfig();
+  }
+
+  /** A fresh connection to the engine (same data directory). */
+  connect(): Session {
+    this.requireAnchor();
+    return new Session(this.dataDir);
+  }
+
+  /**
+   * Run something that binds query parameters. chDB 3.4.0 sets and resets bound parameters in state
+   * that is not isolated between connections: its async bound queries are chained process-wide for
+   * that reason, and its streaming bound start is not. Chaining both here keeps them apart.
+   */
+  runBound<T>(task: () => Promise<T> | T): Promise<T> {
+    const run = this.boundTail.then(task);
+    this.boundTail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Ask the engine to stop every query tagged with this log_comment (asynchronously, as KILL … ASYNC). */
+  async kill(logComment: string): Promise<void> {
+    const connection = this.connect();
+    try {
+      await connection.queryAsync(
+        `KILL QUERY WHERE Settings['log_comment'] = ${stringLiteral(logComment)} ASYNC`,
+        { format: 'TabSeparated' },
+      );
+    } finally {
+      connection.close();
+    }
   }
 
   private requireAnchor(): Session {
     if (this.anchor === undefined) throw new Error(`the ClickHouse engine on ${this.dataDir} is closed`);
     return this.anchor;
   }
+
+  private removeConfig(): void {
+    if (this.configDir !== undefined) rmSync(this.configDir, { recursive: true, force: true });
+  }
+}
+
+class RunningQuery implements EngineQuery {
+  private readonly connection: Session;
+  private readonly logComment: string;
+  private readonly startedAt = performance.now();
+  private phase: 'new' | 'stream' | 'whole' | 'done' = 'new';
+  private stream: ChdbQueryStream | undefined;
+  private iterator: AsyncIterator<{ raw(): Uint8Array; numRows: number }> | undefined;
+  private whole: Uint8Array | undefined;
+  /** The engine call in progress, if any: abandon() keeps killing until it settles. */
+  private busy: Promise<unknown> | undefined;
+  private abandoned = false;
+  private closed = false;
+  private stats = {
+    rowsRead: 0,
+    bytesRead: 0,
+    rowsWritten: 0,
+    bytesWritten: 0,
+    resultRows: 0,
+    resultBytes: 0,
+  };
+  private engineSeconds: number | undefined;
+  streamed = false;
+
+  constructor(
+    private readonly engine: ChdbEngine,
+    private readonly request: HttpQueryRequest,
+  ) {
+    this.connection = engine.connect();
+    const userComment = request.settings.get('log_comment');
+    this.logComment = `${userComment ? `${userComment} ` : ''}[front ${randomUUID()}]`;
+  }
+
+  async next(): Promise<Uint8Array | undefined> {
+    if (this.abandoned) throw new Error('Query was cancelled: the client went away');
+    if (this.phase === 'new') {
+      this.phase = 'done';
+      await this.track(this.begin());
+    }
+    if (this.phase === 'whole') {
+      this.phase = 'done';
+      const body = this.whole ?? new Uint8Array(0);
+      this.whole = undefined;
+      return body.byteLength > 0 ? body : undefined;
+    }
+    if (this.phase === 'stream' && this.iterator !== undefined) {
+      const iterator = this.iterator;
+      for (;;) {
+        const step = await this.track(iterator.next());
+        if (step.done) {
+          this.phase = 'done';
+          return undefined;
+        }
+        const bytes = step.value.raw();
+        this.stats.resultRows += step.value.numRows;
+        this.stats.resultBytes += bytes.byteLength;
+        if (bytes.byteLength > 0) return bytes;
+      }
+    }
+    return undefined;
+  }
+
+  summary(): QuerySummary {
+    return {
+      ...this.stats,
+      elapsedSeconds: this.engineSeconds ?? (performance.now() - this.startedAt) / 1000,
+    };
+  }
+
+  async abandon(): Promise<void> {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    // An INSERT whose rows all arrived is finished, not cut short: its body is bounded, and a
+    // client that gave up retries it with the same deduplication token.
+    if (this.request.rawInsert !== undefined) return;
+    // Between two blocks nothing runs: dropping the stream ends the query in the engine.
+    this.stream?.cancel();
+    // Inside a block (an aggregation, a sort, a non-streamed statement) the engine only stops when
+    // told to: KILL QUERY, repeated until the call returns (a query not yet registered is missed).
+    while (this.busy !== undefined) {
+      const busy = this.busy;
+      await this.engine.kill(this.logComment).catch(() => undefined);
+      await Promise.race([
+        busy.catch(() => undefined),
+        new Promise((wake) => setTimeout(wake, KILL_RETRY_MS)),
+      ]);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream?.cancel();
+    // chDB defers the teardown while an engine call is still running on the connection.
+    this.connection.close();
+  }
+
+  private async begin(): Promise<void> {
+    const { request, connection } = this;
+    const settings = new Map(request.settings);
+    settings.set('log_comment', this.logComment);
+    const preamble = [
+      ...(request.database === undefined ? [] : [`USE ${quotedDatabase(request.database)}`]),
+      ...[...settings].map(([name, value]) => settingStatement(name, value)),
+    ];
+    await connection.queryAsync(preamble.join(';\n'), { format: 'TabSeparated' });
+    if (this.abandoned) throw new Error('Query was cancelled: the client went away');
+
+    if (request.rawInsert !== undefined) {
+      const { table, columns, format, data } = request.rawInsert;
+      const summary = await connection.insert({
+        table,
+        format,
+        values: data,
+        ...(columns === undefined ? {} : { columns }),
+      });
+      this.stats.bytesRead = summary.bytesSent;
+      this.stats.rowsWritten = summary.rowsWritten;
+      this.stats.bytesWritten = summary.bytesWritten;
+      this.engineSeconds = summary.elapsed;
+      this.phase = 'whole';
+      return;
+    }
+
+    const options = { format: request.defaultFormat };
+    const bound = request.parameters.size > 0 ? Object.fromEntries(request.parameters) : undefined;
+    try {
+      this.stream =
+        bound === undefined
+          ? connection.queryStream(request.sql, options)
+          : await this.engine.runBound(() => connection.queryStreamBind(request.sql, bound, options));
+      this.iterator = this.stream[Symbol.asyncIterator]();
+      this.streamed = true;
+      this.phase = 'stream';
+      return;
+    } catch (err) {
+      if (!(err instanceof Error) || !NOT_STREAMABLE.test(err.message)) throw err;
+    }
+    const result =
+      bound === undefined
+        ? await connection.queryAsync(request.sql, options)
+        : await this.engine.runBound(() => connection.queryBindAsync(request.sql, bound, options));
+    this.whole = result.bytes();
+    this.stats.rowsRead = result.rowsRead;
+    this.stats.bytesRead = result.bytesRead;
+    this.stats.resultBytes = this.whole.byteLength;
+    this.engineSeconds = result.elapsed;
+    this.phase = 'whole';
+  }
+
+  private async track<T>(work: Promise<T>): Promise<T> {
+    this.busy = work;
+    try {
+      return await work;
+    } finally {
+      if (this.busy === work) this.busy = undefined;
+    }
+  }
+}
+
+/**
+ * chDB reads a `clickhouse local` configuration at start. The bound is the default profile's
+ * `max_memory_usage` with a constraint (min 1, so 0 — unlimited — is refused too): a `SET`, a URL
+ * setting or a `SETTINGS` clause that raises it fails with SETTING_CONSTRAINT_VIOLATION (452), as
+ * on a server with that profile. clickhouse-local takes users and profiles only from a separate
+ * `users_config` file.
+ */
+function writeEngineConfig(maxQueryMemoryBytes: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'clickhouse-front-config-'));
+  const users = join(dir, 'users.xml');
+  writeFileSync(
+    join(dir, 'config.xml'),
+    `<clickhouse>\n  <users_config>${xmlText(users)}</users_config>\n</clickhouse>\n`,
+  );
+  writeFileSync(
+    users,
+    `<clickhouse>
+  <profiles>
+    <default>
+      <max_memory_usage>${maxQueryMemoryBytes}</max_memory_usage>
+      <constraints>
+        <max_memory_usage><min>1</min><max>${maxQueryMemoryBytes}</max></max_memory_usage>
+      </constraints>
+    </default>
+  </profiles>
+  <users>
+    <default>
+      <password></password>
+      <networks><ip>::/0</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </default>
+  </users>
+  <quotas><default></default></quotas>
+</clickhouse>
+`,
+  );
+  return dir;
+}
+
+function xmlText(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

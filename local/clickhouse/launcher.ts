@@ -10,6 +10,13 @@ export interface StartClickHouseOptions {
   user?: string;
   password?: string;
   maxBodyBytes?: number;
+  /**
+   * Each query's memory bound in bytes (ClickHouse's `max_memory_usage`, enforced as a constraint:
+   * a request may lower it, not raise it); 0 for none. Default 2 GiB (DEFAULT_MAX_QUERY_MEMORY_BYTES).
+   */
+  maxQueryMemoryBytes?: number;
+  /** How long a response waits for a client that stopped reading before its query is stopped (default 300 s). */
+  sendTimeoutMs?: number;
   /** How long to wait for the engine to open its data directory. */
   startTimeoutMs?: number;
 }

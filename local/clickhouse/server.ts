@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate, gzipSync } from 'node:zlib';
-import type { ChdbEngine } from './engine.js';
+import type { Readable, Writable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createGzip, createInflate, Gzip } from 'node:zlib';
+import type { ChdbEngine, EngineQuery } from './engine.js';
 import {
+  type EngineFailure,
   engineFailure,
   type HttpQueryRequest,
   httpStatusForCode,
@@ -24,7 +25,14 @@ export interface ClickHouseFrontOptions {
   user?: string;
   password?: string;
   maxBodyBytes?: number;
+  /**
+   * How long a response may wait for a client that stopped reading before the query is given up
+   * (ClickHouse's `send_timeout`, 300 s by default).
+   */
+  sendTimeoutMs?: number;
 }
+
+export const DEFAULT_SEND_TIMEOUT_MS = 300_000;
 
 export interface RunningFront {
   url: string;
@@ -83,36 +91,10 @@ async function handle(
     checkCredentials(options, request, url.searchParams);
     const body = await readBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
     parsed = parseQueryRequest(url.searchParams, body);
-    const result = await engine.execute(parsed);
-    const summary = {
-      read_rows: String(result.rowsRead),
-      read_bytes: String(result.bytesRead),
-      written_rows: String(result.rowsWritten),
-      written_bytes: String(result.bytesWritten),
-      total_rows_to_read: '0',
-      result_rows: '0',
-      result_bytes: String(result.body.byteLength),
-      elapsed_ns: String(Math.round(result.elapsedSeconds * 1e9)),
-    };
-    const compress = parsed.compressResponse && acceptsGzip(request);
-    const payload = compress ? gzipSync(result.body) : result.body;
-    response.writeHead(200, {
-      ...baseHeaders,
-      'Content-Type': 'text/plain; charset=UTF-8',
-      'X-ClickHouse-Format': responseFormat(parsed.sql, parsed.defaultFormat),
-      'X-ClickHouse-Summary': JSON.stringify(summary),
-      ...(compress ? { 'Content-Encoding': 'gzip' } : {}),
-    });
-    response.end(payload);
+    await respond(engine.start(parsed), parsed, options, request, response, baseHeaders);
   } catch (err) {
-    const failure =
-      err instanceof ProtocolError
-        ? {
-            code: err.code,
-            type: err.type,
-            text: `Code: ${err.code}. DB::Exception: ${err.message}. (${err.type})`,
-          }
-        : engineFailure(err instanceof Error ? err.message : String(err));
+    if (response.destroyed || response.headersSent) return;
+    const failure = failureOf(err);
     const status = url.pathname === '/' ? httpStatusForCode(failure.code) : 404;
     // The client reads the body before the connection is reused; drain what it may still send.
     request.resume();
@@ -123,6 +105,118 @@ async function handle(
     });
     response.end(`${failure.text}\n`);
   }
+}
+
+/**
+ * Send a query's output as the engine produces it: each piece is pulled only once the previous
+ * one has gone to the socket (or into the gzip stream), so a slow reader slows the query down and
+ * an abandoned one stops it. The status waits for the first piece, so an error found before any
+ * output (syntax, unknown table, memory limit, …) gets its proper status; one found after the
+ * first piece is written into the body, as a server does, and the response is cut off without
+ * its end so the client cannot take it for a complete result.
+ */
+async function respond(
+  query: EngineQuery,
+  parsed: HttpQueryRequest,
+  options: ClickHouseFrontOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+  baseHeaders: Record<string, string>,
+): Promise<void> {
+  let gone = false;
+  const onClose = () => {
+    if (response.writableFinished) return;
+    gone = true;
+    query.abandon().catch(() => undefined);
+  };
+  response.once('close', onClose);
+  let sink: Writable = response;
+  try {
+    let part = await query.next();
+    if (gone) return;
+    const compress = parsed.compressResponse && acceptsGzip(request);
+    const summary = query.summary();
+    response.writeHead(200, {
+      ...baseHeaders,
+      'Content-Type': 'text/plain; charset=UTF-8',
+      'X-ClickHouse-Format': responseFormat(parsed.sql, parsed.defaultFormat),
+      'X-ClickHouse-Summary': JSON.stringify({
+        read_rows: String(summary.rowsRead),
+        read_bytes: String(summary.bytesRead),
+        written_rows: String(summary.rowsWritten),
+        written_bytes: String(summary.bytesWritten),
+        total_rows_to_read: '0',
+        result_rows: String(summary.resultRows),
+        result_bytes: String(summary.resultBytes),
+        elapsed_ns: String(Math.round(summary.elapsedSeconds * 1e9)),
+      }),
+      ...(compress ? { 'Content-Encoding': 'gzip' } : {}),
+    });
+    if (compress) {
+      const gzip = createGzip();
+      gzip.on('error', (err) => response.destroy(err));
+      gzip.pipe(response);
+      sink = gzip;
+    }
+    const sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    while (part !== undefined) {
+      if (!sink.write(part) && !(await drained(sink, response, sendTimeoutMs))) return;
+      if (gone) return;
+      part = await query.next();
+      if (gone) return;
+    }
+    await new Promise<void>((resolveEnd) => {
+      response.once('close', resolveEnd);
+      sink.end(() => resolveEnd());
+    });
+  } catch (err) {
+    if (gone || response.destroyed || !response.headersSent) throw err;
+    // Output has begun: the exception goes into the body and the response stays unfinished.
+    const socket = response.socket;
+    sink.write(`\n${failureOf(err).text}\n`);
+    const cut = () => {
+      socket?.end();
+      setTimeout(() => socket?.destroy(), 1000).unref();
+    };
+    if (sink instanceof Gzip) sink.flush(() => setImmediate(cut));
+    else response.write('', cut);
+  } finally {
+    response.off('close', onClose);
+    query.close();
+  }
+}
+
+/**
+ * Wait until a stream that refused more wants some again. False when the client went away or
+ * read nothing for `timeoutMs` (the response is then destroyed, which abandons the query).
+ */
+function drained(sink: Writable, response: ServerResponse, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolveDrain) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      sink.off('drain', onDrain);
+      response.off('close', onClose);
+      resolveDrain(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => {
+      done(false);
+      response.destroy();
+    }, timeoutMs);
+    sink.once('drain', onDrain);
+    response.once('close', onClose);
+  });
+}
+
+function failureOf(err: unknown): EngineFailure {
+  return err instanceof ProtocolError
+    ? {
+        code: err.code,
+        type: err.type,
+        text: `Code: ${err.code}. DB::Exception: ${err.message}. (${err.type})`,
+      }
+    : engineFailure(err instanceof Error ? err.message : String(err));
 }
 
 function acceptsGzip(request: IncomingMessage): boolean {

@@ -7,6 +7,8 @@ export interface TestClickHouse {
   url: string;
   dataDir: string;
   version: string;
+  /** The engine process (its RSS is the front's memory). */
+  pid: number;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Stop the engine process; the data directory stays until remove(). */
   stop(): Promise<void>;
@@ -36,6 +38,7 @@ export async function startTestClickHouse(
     url: engine.url,
     dataDir,
     version: engine.version,
+    pid: engine.pid,
     exited: engine.exited,
     stop,
     remove: async () => {
