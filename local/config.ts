@@ -18,6 +18,8 @@ export interface LocalConfig {
   syncIntervalSeconds: number;
   /** With the demo: how often the live write load writes (0 turns it off). */
   demoWriteIntervalMs: number;
+  /** Each embedded ClickHouse query's memory bound in bytes (max_memory_usage); 0 for none. */
+  clickhouseMaxMemoryBytes: number;
 }
 
 export const USAGE = `usage: npm start -- [options]
@@ -27,6 +29,10 @@ export const USAGE = `usage: npm start -- [options]
                               have no authentication, anyone who reaches them controls the pipes
   --api-port <port>           pipe HTTP API port (env API_PORT, default 3000)
   --clickhouse-port <port>    embedded ClickHouse HTTP port (env CLICKHOUSE_PORT, default 8123)
+  --clickhouse-max-memory <size>
+                              memory bound of each embedded ClickHouse query (max_memory_usage; a
+                              request may lower it, not raise it), e.g. 4GiB or 500M, 0 = none
+                              (env CLICKHOUSE_MAX_MEMORY, default 2GiB)
   --dynamodb-port <port>      local DynamoDB port (env DYNAMODB_PORT, default 0 = any free port)
   --mongodb-uri <uri>         replicate this replica set instead of the demo (env MONGODB_URI)
   --collections <db.c,...>    collections to replicate from --mongodb-uri (env COLLECTIONS)
@@ -61,6 +67,39 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  ki: 2 ** 10,
+  kib: 2 ** 10,
+  mi: 2 ** 20,
+  mib: 2 ** 20,
+  gi: 2 ** 30,
+  gib: 2 ** 30,
+  ti: 2 ** 40,
+  tib: 2 ** 40,
+};
+
+/**
+ * A size in bytes, written as ClickHouse writes sizes: a number, optionally with a decimal (K, M,
+ * G, T; KB… too) or binary (Ki, Mi, Gi, Ti; KiB… too) suffix, case-insensitive: `2GiB`, `500M`.
+ */
+export function parseByteSize(value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? SIZE_UNITS[(match[2] ?? '').toLowerCase()] : undefined;
+  const bytes = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(bytes))
+    throw new LocalConfigError(`${JSON.stringify(value)} is not a size (e.g. 2GiB, 500M, 1073741824)`);
+  return bytes;
+}
+
 function syncInterval(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1 || parsed > 86_400)
@@ -81,6 +120,7 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
         'allow-remote': { type: 'boolean' },
         'api-port': { type: 'string' },
         'clickhouse-port': { type: 'string' },
+        'clickhouse-max-memory': { type: 'string' },
         'dynamodb-port': { type: 'string' },
         'mongodb-uri': { type: 'string' },
         collections: { type: 'string' },
@@ -124,6 +164,7 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
     mongodbUri,
     collections,
     syncIntervalSeconds: syncInterval(pick('sync-interval', 'SYNC_INTERVAL_SECONDS', '2')),
+    clickhouseMaxMemoryBytes: parseByteSize(pick('clickhouse-max-memory', 'CLICKHOUSE_MAX_MEMORY', '2GiB')),
     demoWriteIntervalMs: positive(
       pick('demo-write-interval', 'DEMO_WRITE_INTERVAL_MS', '500'),
       'demo write interval',

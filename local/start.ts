@@ -216,6 +216,7 @@ async function startStandIns(config: LocalConfig, dataDir: string, life: Lifetim
     dataDir: join(dataDir, 'clickhouse'),
     host: config.host,
     port: config.clickhousePort,
+    maxQueryMemoryBytes: config.clickhouseMaxMemoryBytes,
   });
   life.stops.push(() => clickhouse.stop());
   output.line(`clickhouse: ${clickhouse.url}`);

@@ -28,3 +28,24 @@ describe('npm start options', () => {
       expect(() => parseLocalConfig(['--sync-interval', bad], {}), bad).toThrow(/sync interval/);
   });
 });
+
+describe('--clickhouse-max-memory', () => {
+  it('bounds each embedded ClickHouse query to 2 GiB unless told otherwise', () => {
+    expect(parseLocalConfig([], {}).clickhouseMaxMemoryBytes).toBe(2 * 1024 ** 3);
+    expect(parseLocalConfig(['--clickhouse-max-memory', '4GiB'], {}).clickhouseMaxMemoryBytes).toBe(
+      4 * 1024 ** 3,
+    );
+    expect(parseLocalConfig([], { CLICKHOUSE_MAX_MEMORY: '500M' }).clickhouseMaxMemoryBytes).toBe(
+      500_000_000,
+    );
+    expect(parseLocalConfig(['--clickhouse-max-memory', '0'], {}).clickhouseMaxMemoryBytes).toBe(0);
+    expect(parseLocalConfig(['--clickhouse-max-memory', '1073741824'], {}).clickhouseMaxMemoryBytes).toBe(
+      2 ** 30,
+    );
+  });
+
+  it('refuses what is not a size', () => {
+    for (const bad of ['lots', '-1', '2 parsecs', ''])
+      expect(() => parseLocalConfig([`--clickhouse-max-memory=${bad}`], {}), bad).toThrow(/not a size/);
+  });
+});
