@@ -67,7 +67,6 @@ const KILL_RETRY_MS = 100;
  */
 export class ChdbEngine {
   private anchor: Session | undefined;
-  private readonly configDir: string | undefined;
   /** Bound-parameter runs, one at a time (see runBound). */
   private boundTail: Promise<unknown> = Promise.resolve();
   readonly dataDir: string;
@@ -81,15 +80,14 @@ export class ChdbEngine {
     }
     mkdirSync(this.dataDir, { recursive: true });
     const connectionArgs: string[] = [];
-    if (this.maxQueryMemoryBytes > 0) {
-      this.configDir = writeEngineConfig(this.maxQueryMemoryBytes);
-      connectionArgs.push(`--config-file=${join(this.configDir, 'config.xml')}`);
-    }
+    const configDir = this.maxQueryMemoryBytes > 0 ? writeEngineConfig(this.maxQueryMemoryBytes) : undefined;
+    if (configDir !== undefined) connectionArgs.push(`--config-file=${join(configDir, 'config.xml')}`);
     try {
       this.anchor = new Session(this.dataDir, { connectionArgs });
-    } catch (err) {
-      this.removeConfig();
-      throw err;
+    } finally {
+      // The engine reads its configuration once, at start (measured: a refused raise still
+      // refused seconds after the files were gone), so nothing is left behind, even on a crash.
+      if (configDir !== undefined) rmSync(configDir, { recursive: true, force: true });
     }
   }
 
@@ -119,7 +117,6 @@ export class ChdbEngine {
   close(): void {
     this.anchor?.close();
     this.anchor = undefined;
-    this.removeConfig();
   }
 
   /** A fresh connection to the engine (same data directory). */
@@ -158,10 +155,6 @@ export class ChdbEngine {
   private requireAnchor(): Session {
     if (this.anchor === undefined) throw new Error(`the ClickHouse engine on ${this.dataDir} is closed`);
     return this.anchor;
-  }
-
-  private removeConfig(): void {
-    if (this.configDir !== undefined) rmSync(this.configDir, { recursive: true, force: true });
   }
 }
 
@@ -264,12 +257,14 @@ class RunningQuery implements EngineQuery {
   private async begin(): Promise<void> {
     const { request, connection } = this;
     const settings = new Map(request.settings);
-    settings.set('log_comment', this.logComment);
+    // The tag abandon() finds the query by; a raw insert is never killed, so it goes untagged and
+    // the insert path runs exactly the statements it ran before.
+    if (request.rawInsert === undefined) settings.set('log_comment', this.logComment);
     const preamble = [
       ...(request.database === undefined ? [] : [`USE ${quotedDatabase(request.database)}`]),
       ...[...settings].map(([name, value]) => settingStatement(name, value)),
     ];
-    await connection.queryAsync(preamble.join(';\n'), { format: 'TabSeparated' });
+    if (preamble.length > 0) await connection.queryAsync(preamble.join(';\n'), { format: 'TabSeparated' });
     if (this.abandoned) throw new Error('Query was cancelled: the client went away');
 
     if (request.rawInsert !== undefined) {
