@@ -9,6 +9,48 @@ import { appendSnapshotLine, JsonSink } from './bson-transcode.js';
 export const BODY_CHUNK_BYTES = 1024 * 1024;
 /** Room past BODY_CHUNK_BYTES for the line that ends a chunk, so it seldom needs a bigger buffer. */
 const CHUNK_SLACK_BYTES = 64 * 1024;
+/** The buffer a chunk is written into. */
+const CHUNK_BUFFER_BYTES = BODY_CHUNK_BYTES + CHUNK_SLACK_BYTES;
+
+/**
+ * Chunk buffers reused from one batch to the next: a body that was sent gives its buffers back,
+ * so a chunk's memory is not left for the garbage collector to find (it holds Buffer memory
+ * outside the heap, which V8 frees late). Only buffers of the chunk size are kept; a chunk
+ * copied or grown for a long line is left to the GC.
+ */
+export class ChunkBuffers {
+  private readonly free: Buffer[] = [];
+
+  /** A sink writing into a free buffer, or a new one. */
+  sink(): JsonSink {
+    const buffer = this.free.pop();
+    if (buffer === undefined) return new JsonSink(CHUNK_BUFFER_BYTES);
+    const sink = new JsonSink(0);
+    sink.buf = buffer;
+    return sink;
+  }
+
+  /**
+   * Takes back the buffers of a body nothing reads any more (its insert has answered). Each
+   * body is given back once.
+   */
+  release(chunks: readonly Uint8Array[]): void {
+    for (const chunk of chunks) {
+      if (chunk.byteOffset === 0 && chunk.buffer.byteLength === CHUNK_BUFFER_BYTES)
+        this.free.push(Buffer.from(chunk.buffer, 0, CHUNK_BUFFER_BYTES));
+    }
+  }
+
+  /** Takes back a sink's buffer that no chunk refers to. */
+  reuse(buffer: Buffer): void {
+    if (
+      buffer.byteOffset === 0 &&
+      buffer.buffer.byteLength === CHUNK_BUFFER_BYTES &&
+      buffer.length === CHUNK_BUFFER_BYTES
+    )
+      this.free.push(buffer);
+  }
+}
 
 export interface EncodedLines {
   /** The lines, each ending in `\n`, in chunks of about BODY_CHUNK_BYTES (a longer line makes a longer chunk). */
@@ -20,41 +62,72 @@ export interface EncodedLines {
 }
 
 /**
- * The JSONEachRow body of a snapshot batch. A document that cannot become a row throws what
- * today's decode + snapshotRow would throw for it (the first such document in the batch), and
- * nothing of the batch is returned.
+ * A snapshot batch's body being written: documents are appended piece by piece, the chunks
+ * handed over at the end.
  */
+export class SnapshotBody {
+  private sink: JsonSink;
+  private readonly chunks: Uint8Array[] = [];
+  private rows = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly useJsonNativeFormat: boolean,
+    private readonly buffers: ChunkBuffers = new ChunkBuffers(),
+  ) {
+    this.sink = buffers.sink();
+  }
+
+  /**
+   * Appends one line per document. A document that cannot become a row throws what today's
+   * decode + snapshotRow would throw for it (the first such document), and the body is not to
+   * be used any more.
+   */
+  append(documents: readonly Uint8Array[]): void {
+    for (const document of documents) {
+      appendSnapshotLine(this.sink, document, this.useJsonNativeFormat);
+      this.sink.rawByte(0x0a);
+      if (this.sink.pos >= BODY_CHUNK_BYTES) {
+        this.cut();
+        this.sink = this.buffers.sink();
+      }
+    }
+    this.rows += documents.length;
+  }
+
+  /** The body: its chunks, lines and bytes. */
+  finish(): EncodedLines {
+    if (this.sink.pos > 0) this.cut();
+    else this.buffers.reuse(this.sink.buf);
+    return { chunks: this.chunks, rows: this.rows, bytes: this.bytes };
+  }
+
+  /**
+   * Ends the current chunk: the sink's own buffer when little of it is unused (no copy), else a
+   * copy of the bytes' size (a short last chunk, a buffer a long line doubled), so the chunks
+   * never hold much more memory than the body.
+   */
+  private cut(): void {
+    const sink = this.sink;
+    this.bytes += sink.pos;
+    if (sink.buf.length - sink.pos <= sink.pos / 4) {
+      this.chunks.push(sink.bytes());
+      return;
+    }
+    const chunk = new Uint8Array(sink.pos);
+    chunk.set(sink.bytes());
+    this.chunks.push(chunk);
+    this.buffers.reuse(sink.buf);
+  }
+}
+
+/** The JSONEachRow body of a whole batch at once (see SnapshotBody.append for failures). */
 export function encodeSnapshotLines(
   documents: readonly Uint8Array[],
   useJsonNativeFormat: boolean,
+  buffers?: ChunkBuffers,
 ): EncodedLines {
-  let sink = new JsonSink(BODY_CHUNK_BYTES + CHUNK_SLACK_BYTES);
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for (const document of documents) {
-    appendSnapshotLine(sink, document, useJsonNativeFormat);
-    sink.rawByte(0x0a);
-    if (sink.pos >= BODY_CHUNK_BYTES) {
-      chunks.push(chunkOf(sink));
-      bytes += sink.pos;
-      sink = new JsonSink(BODY_CHUNK_BYTES + CHUNK_SLACK_BYTES);
-    }
-  }
-  if (sink.pos > 0) {
-    chunks.push(chunkOf(sink));
-    bytes += sink.pos;
-  }
-  return { chunks, rows: documents.length, bytes };
-}
-
-/**
- * The bytes written, as a chunk of the body: the sink's own buffer when little of it is unused
- * (no copy), else a copy of their own size (a short last chunk, a buffer a long line doubled),
- * so the chunks never hold much more memory than the body.
- */
-function chunkOf(sink: JsonSink): Uint8Array {
-  if (sink.buf.length - sink.pos <= sink.pos / 4) return sink.bytes();
-  const chunk = new Uint8Array(sink.pos);
-  chunk.set(sink.bytes());
-  return chunk;
+  const body = new SnapshotBody(useJsonNativeFormat, buffers);
+  body.append(documents);
+  return body.finish();
 }

@@ -1,5 +1,6 @@
 import { FatalError } from '../core/errors.js';
 import { decodePartitionBounds } from '../core/partition-plan.js';
+import { ChunkBuffers } from '../core/snapshot-lines.js';
 import { resyncTableName } from '../core/table-schema.js';
 import type { Clock } from '../ports/clock.js';
 import type { PartitionRecord, PipeStore } from '../ports/pipe-store.js';
@@ -108,8 +109,10 @@ export async function snapshotChunk(
     ...pieceBounds(bounds),
     afterClusterTime: await readAfter(deps.store, input.pipeId),
   });
-  const batches = encodedBatches(pieces, bounds, target.useJsonNativeFormat);
-  const copied = await copyBatches(deps, target, { partition, batches, budget, result });
+  // Chunk buffers go back to the pool once their insert has answered: bodies reuse them.
+  const buffers = new ChunkBuffers();
+  const batches = encodedBatches(pieces, bounds, target.useJsonNativeFormat, buffers);
+  const copied = await copyBatches(deps, target, { partition, batches, buffers, budget, result });
   const last = copied.exhausted
     ? await deps.store.markPartitionDone(input.pipeId, input.table, input.partitionIndex)
     : copied.partition;
@@ -146,6 +149,7 @@ async function copyBatches(
   run: {
     partition: PartitionRecord;
     batches: AsyncIterable<EncodedBatch>;
+    buffers: ChunkBuffers;
     budget: Required<Budget>;
     result: SnapshotChunkResult;
   },
@@ -160,6 +164,7 @@ async function copyBatches(
       reader.start();
       if (batch.rows > 0) {
         partition = await copyBatch(deps, target, partition, batch);
+        run.buffers.release(batch.body);
         run.result.rowsCopied += batch.rows;
         run.result.batches += 1;
         run.result.bytes += batch.bytes;

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { DESERIALIZE_OPTIONS } from '../../functions/adapters/mongodb/snapshot-source.js';
 import { UnsupportedValueError } from '../../functions/core/errors.js';
 import { snapshotRow, toJsonEachRowLine } from '../../functions/core/rows.js';
-import { BODY_CHUNK_BYTES, encodeSnapshotLines } from '../../functions/core/snapshot-lines.js';
+import {
+  BODY_CHUNK_BYTES,
+  ChunkBuffers,
+  encodeSnapshotLines,
+  SnapshotBody,
+} from '../../functions/core/snapshot-lines.js';
 
 const today = (documents: Uint8Array[], native: boolean) =>
   documents
@@ -71,5 +76,20 @@ describe('encodeSnapshotLines', () => {
       today([documents[0] as Uint8Array, big, documents[1] as Uint8Array], true),
     );
     for (const chunk of chunks) expect(chunk.buffer.byteLength).toBeLessThanOrEqual(chunk.byteLength * 1.25);
+  });
+
+  it('reuses the buffers of a body given back, and a piece-by-piece body is the whole body', () => {
+    const buffers = new ChunkBuffers();
+    const first = encodeSnapshotLines(documents.slice(0, 2_000), true, buffers);
+    const firstBuffers = new Set(first.chunks.map((chunk) => chunk.buffer));
+    buffers.release(first.chunks);
+    const body = new SnapshotBody(false, buffers);
+    body.append(documents.slice(0, 1_000));
+    body.append(documents.slice(1_000));
+    const second = body.finish();
+    expect(Buffer.concat(second.chunks).toString('utf8')).toBe(today(documents, false));
+    expect(second.rows).toBe(documents.length);
+    const reused = second.chunks.filter((chunk) => firstBuffers.has(chunk.buffer));
+    expect(reused.length).toBe(Math.min(firstBuffers.size, second.chunks.length - 1));
   });
 });
