@@ -2,7 +2,9 @@
  * One engine call in a fresh process, for its peak RSS: connects to the stand-ins the parent
  * runs, then runs one snapshotChunk (a whole partition) or one cdcBatch, or nothing (`idle`, the
  * baseline: the same modules loaded and the same connections open). Sends back
- * process.resourceUsage().maxRSS and what the call did.
+ * process.resourceUsage().maxRSS, the RSS sampled during the call, and what the call did.
+ * maxRSS covers the process's whole life, so a start-up peak (tsx compiling the TypeScript) can
+ * hide the call; the sampled peak against the RSS at the call's start shows what the call adds.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MongoClient } from 'mongodb';
@@ -30,6 +32,8 @@ export interface RssChildReport {
   maxRssKb: number;
   /** RSS once connected, before the call. */
   rssBeforeBytes: number;
+  /** Largest RSS seen during the call, sampled every 50 ms (and at its end). */
+  peakRssBytes: number;
   /** Largest V8 heap in use and Buffer (ArrayBuffer) memory seen, sampled every 50 ms. */
   peakHeapUsedBytes: number;
   peakArrayBuffersBytes: number;
@@ -61,8 +65,10 @@ try {
   const rssBeforeBytes = process.memoryUsage().rss;
   let peakHeapUsedBytes = 0;
   let peakArrayBuffersBytes = 0;
+  let peakRssBytes = rssBeforeBytes;
   const sample = () => {
     const usage = process.memoryUsage();
+    peakRssBytes = Math.max(peakRssBytes, usage.rss);
     peakHeapUsedBytes = Math.max(peakHeapUsedBytes, usage.heapUsed);
     peakArrayBuffersBytes = Math.max(peakArrayBuffersBytes, usage.arrayBuffers);
   };
@@ -104,6 +110,7 @@ try {
     peakHeapUsedBytes,
     peakArrayBuffersBytes,
     rssBeforeBytes,
+    peakRssBytes,
     units,
     batches,
     ms: performance.now() - started,

@@ -143,6 +143,7 @@ function printRss(runs: RssRun[]): void {
   const idle = runs.find((run) => run.mode === 'idle')?.report.maxRssKb ?? 0;
   console.log(
     `${'run'.padEnd(46)} ${'size'.padEnd(22)} ${'did'.padEnd(22)} ${'peak RSS'.padStart(9)} ${'over idle'.padStart(10)} ` +
+      `${'at call'.padStart(8)} ${'in call'.padStart(8)} ${'call adds'.padStart(9)} ` +
       `${'heap'.padStart(8)} ${'buffers'.padStart(8)}  time`,
   );
   for (const run of runs) {
@@ -151,15 +152,20 @@ function printRss(runs: RssRun[]): void {
       run.mode === 'idle'
         ? '-'
         : `${run.report.units} ${run.mode === 'chunk' ? 'rows' : 'events'}, ${run.report.batches} batch${run.report.batches === 1 ? '' : 'es'}`;
+    const { rssBeforeBytes, peakRssBytes } = run.report;
     console.log(
       `${run.label.padEnd(46)} ${run.size.padEnd(22)} ${did.padEnd(22)} ${mib(run.report.maxRssKb).padStart(9)} ` +
         `${(run.mode === 'idle' ? '' : `+${mib(run.report.maxRssKb - idle)}`).padStart(10)} ` +
+        `${mib(rssBeforeBytes / 1024).padStart(8)} ${mib(peakRssBytes / 1024).padStart(8)} ` +
+        `${(run.mode === 'idle' ? '' : `+${mib((peakRssBytes - rssBeforeBytes) / 1024)}`).padStart(9)} ` +
         `${mib(run.report.peakHeapUsedBytes / 1024).padStart(8)} ${mib(run.report.peakArrayBuffersBytes / 1024).padStart(8)}  ` +
         `${seconds(run.report.ms / 1000)} s`,
     );
   }
   console.log(
-    'heap / buffers: the largest V8 heap in use and Buffer memory, sampled every 50 ms during the call; ' +
+    'peak RSS: process.resourceUsage().maxRSS over the whole process (its start-up included); at call / in call: ' +
+      'RSS when the call starts and its largest value during the call, sampled every 50 ms; call adds = in call − at call. ' +
+      'heap / buffers: the largest V8 heap in use and Buffer memory, sampled the same way; ' +
       `heap cap: node --max-old-space-size=${CAPPED_HEAP_MIB}. Default bounds: snapshot 50000 rows and 32 MiB ` +
       'per batch; CDC pullBatchSize 100000 events and maxBytes 32 MiB',
   );
