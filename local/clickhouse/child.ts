@@ -15,6 +15,7 @@ interface ChildConfig {
   maxBodyBytes?: number;
   maxQueryMemoryBytes?: number;
   sendTimeoutMs?: number;
+  maxConcurrentQueries?: number;
 }
 
 const config = JSON.parse(process.env.CLICKHOUSE_FRONT_CONFIG ?? 'null') as ChildConfig | null;

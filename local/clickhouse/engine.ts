@@ -139,13 +139,17 @@ export class ChdbEngine {
     return run;
   }
 
-  /** Ask the engine to stop every query tagged with this log_comment (asynchronously, as KILL … ASYNC). */
-  async kill(logComment: string): Promise<void> {
+  /**
+   * Ask the engine to stop every query tagged with this log_comment. `KILL … ASYNC` only marks the
+   * query (about a millisecond), so it runs on this thread: a kill must not wait for a thread of
+   * libuv's pool, which long queries may be holding.
+   */
+  kill(logComment: string): void {
     const connection = this.connect();
     try {
-      await connection.queryAsync(
+      connection.query(
         `KILL QUERY WHERE Settings['log_comment'] = ${stringLiteral(logComment)} ASYNC`,
-        { format: 'TabSeparated' },
+        'TabSeparated',
       );
     } finally {
       connection.close();
@@ -238,7 +242,11 @@ class RunningQuery implements EngineQuery {
     // told to: KILL QUERY, repeated until the call returns (a query not yet registered is missed).
     while (this.busy !== undefined) {
       const busy = this.busy;
-      await this.engine.kill(this.logComment).catch(() => undefined);
+      try {
+        this.engine.kill(this.logComment);
+      } catch {
+        // The engine refused the KILL (closing?): try again while the call still runs.
+      }
       await Promise.race([
         busy.catch(() => undefined),
         new Promise((wake) => setTimeout(wake, KILL_RETRY_MS)),

@@ -17,6 +17,8 @@ export interface StartClickHouseOptions {
   maxQueryMemoryBytes?: number;
   /** How long a response waits for a client that stopped reading before its query is stopped (default 300 s). */
   sendTimeoutMs?: number;
+  /** Statements other than raw inserts that may run at once (default 32); see ClickHouseFrontOptions. */
+  maxConcurrentQueries?: number;
   /** How long to wait for the engine to open its data directory. */
   startTimeoutMs?: number;
 }
@@ -37,6 +39,14 @@ const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
 // Resolved from this file, not the working directory, so a start from any folder finds tsx.
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const STOP_GRACE_MS = 10_000;
+/**
+ * libuv's thread pool in the engine process (Node's default is 4). Every engine call runs on it,
+ * and a query inside a long block (an aggregation, a sort) holds its thread: with 4, four such
+ * queries left no thread for anything else (measured: a `SELECT 42` beside five endless
+ * aggregations had no answer after 5 s). The front admits at most maxConcurrentQueries (32)
+ * queries, so threads are left for inserts. UV_THREADPOOL_SIZE in the environment wins.
+ */
+export const ENGINE_THREAD_POOL_SIZE = 64;
 
 /**
  * Start the embedded ClickHouse HTTP front in its own process. A process, not a worker thread:
@@ -49,7 +59,11 @@ export async function startEmbeddedClickHouse(options: StartClickHouseOptions): 
   const config = { ...options, host, port: options.port ?? 0 };
   const child = fork(CHILD_ENTRY, [], {
     execArgv: ['--import', TSX_LOADER],
-    env: { ...process.env, CLICKHOUSE_FRONT_CONFIG: JSON.stringify(config) },
+    env: {
+      ...process.env,
+      UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(ENGINE_THREAD_POOL_SIZE),
+      CLICKHOUSE_FRONT_CONFIG: JSON.stringify(config),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {

@@ -30,9 +30,17 @@ export interface ClickHouseFrontOptions {
    * (ClickHouse's `send_timeout`, 300 s by default).
    */
   sendTimeoutMs?: number;
+  /**
+   * Statements other than raw inserts that may run at once; past it a request is refused with
+   * TOO_MANY_SIMULTANEOUS_QUERIES (202, which the destination adapter retries). A query inside a
+   * block holds one of libuv's threads (the launcher gives the engine process
+   * ENGINE_THREAD_POOL_SIZE), so the limit keeps threads free for the pipes' inserts. Default 32.
+   */
+  maxConcurrentQueries?: number;
 }
 
 export const DEFAULT_SEND_TIMEOUT_MS = 300_000;
+export const DEFAULT_MAX_CONCURRENT_QUERIES = 32;
 
 export interface RunningFront {
   url: string;
@@ -47,8 +55,9 @@ export async function serveClickHouse(
 ): Promise<RunningFront> {
   const host = options.host ?? '127.0.0.1';
   const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const queries = { running: 0, max: options.maxConcurrentQueries ?? DEFAULT_MAX_CONCURRENT_QUERIES };
   const server: Server = createServer((request, response) => {
-    handle(engine, options, timezone, request, response).catch((err: unknown) => {
+    handle(engine, options, queries, timezone, request, response).catch((err: unknown) => {
       response.destroy(err instanceof Error ? err : new Error(String(err)));
     });
   });
@@ -71,6 +80,7 @@ export async function serveClickHouse(
 async function handle(
   engine: ChdbEngine,
   options: ClickHouseFrontOptions,
+  queries: { running: number; max: number },
   timezone: string,
   request: IncomingMessage,
   response: ServerResponse,
@@ -91,7 +101,23 @@ async function handle(
     checkCredentials(options, request, url.searchParams);
     const body = await readBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
     parsed = parseQueryRequest(url.searchParams, body);
-    await respond(engine.start(parsed), parsed, options, request, response, baseHeaders);
+    if (parsed.rawInsert !== undefined) {
+      await respond(engine.start(parsed), parsed, options, request, response, baseHeaders);
+      return;
+    }
+    if (queries.running >= queries.max) {
+      throw new ProtocolError(
+        202,
+        'TOO_MANY_SIMULTANEOUS_QUERIES',
+        `Too many simultaneous queries. Maximum: ${queries.max}`,
+      );
+    }
+    queries.running++;
+    try {
+      await respond(engine.start(parsed), parsed, options, request, response, baseHeaders);
+    } finally {
+      queries.running--;
+    }
   } catch (err) {
     if (response.destroyed || response.headersSent) return;
     const failure = failureOf(err);
@@ -160,7 +186,11 @@ async function respond(
     }
     const sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
     while (part !== undefined) {
-      if (!sink.write(part) && !(await drained(sink, response, sendTimeoutMs))) return;
+      if (!sink.write(part) && !(await drained(sink, response, sendTimeoutMs))) {
+        gone = true;
+        await query.abandon();
+        return;
+      }
       if (gone) return;
       part = await query.next();
       if (gone) return;

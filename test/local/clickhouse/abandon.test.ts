@@ -212,6 +212,44 @@ describe('a query its client abandons', () => {
     expect(goneMs).toBeLessThan(1000);
   });
 
+  it('leaves the pipes room beside five endless aggregations, and stops them all when their clients abort', async () => {
+    const inserts = insertLoop('beside_aggregations');
+    await inserts.started;
+    const tag = 'endless-aggregation';
+    const controllers = Array.from({ length: 5 }, () => new AbortController());
+    const pending = controllers.map((controller, i) =>
+      client
+        .query({
+          query: `SELECT count() FROM system.numbers /* ${tag}-${i} */ SETTINGS max_threads = 1`,
+          format: 'TabSeparated',
+          abort_signal: controller.signal,
+        })
+        .then(
+          () => 'answered',
+          (err: Error) => err.message,
+        ),
+    );
+    for (let i = 0; i < 100 && (await runningQueries(tag)) < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await runningQueries(tag)).toBe(5);
+    const startedAt = performance.now();
+    const answer = await (await client.query({ query: 'SELECT 42', format: 'TabSeparated' })).text();
+    const answerMs = performance.now() - startedAt;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const abandonedAt = performance.now();
+    for (const controller of controllers) controller.abort();
+    for (const outcome of await Promise.all(pending)) expect(outcome).toMatch(/abort/i);
+    const goneMs = await msUntilGone(tag, abandonedAt);
+    const { batches, failures } = await inserts.stop();
+    console.log(
+      `five aggregations: SELECT 42 answered in ${answerMs.toFixed(0)} ms beside them; all gone ${goneMs.toFixed(0)} ms after the aborts; ${batches} insert batches, ${failures.length} failed`,
+    );
+    expect(answer).toBe('42\n');
+    expect(failures).toEqual([]);
+    expect(goneMs).toBeLessThan(1000);
+  });
+
   it('streams a result far larger than memory to a reader that keeps reading', async () => {
     const rss = watchRss(clickhouse.pid);
     const response = await fetch(
@@ -269,12 +307,16 @@ describe('a query its client abandons', () => {
   });
 });
 
-describe('a bounded front (256 MiB per query, 1 s send timeout)', () => {
+describe('a bounded front (256 MiB per query, 1 s send timeout, 2 queries at once)', () => {
   let small: TestClickHouse;
   let smallClient: ClickHouseClient;
 
   beforeAll(async () => {
-    small = await startTestClickHouse({ maxQueryMemoryBytes: 256 * 2 ** 20, sendTimeoutMs: 1000 });
+    small = await startTestClickHouse({
+      maxQueryMemoryBytes: 256 * 2 ** 20,
+      sendTimeoutMs: 1000,
+      maxConcurrentQueries: 2,
+    });
     smallClient = createClient({ url: small.url, log: { level: ClickHouseLogLevel.OFF } });
   });
 
@@ -358,5 +400,55 @@ describe('a bounded front (256 MiB per query, 1 s send timeout)', () => {
     console.log(`stalled reader cut off after ${cutMs.toFixed(0)} ms`);
     expect(cutMs).toBeGreaterThan(900);
     expect(cutMs).toBeLessThan(5000);
+  });
+
+  it('refuses a query past the concurrency limit with TOO_MANY_SIMULTANEOUS_QUERIES; inserts are not counted', async () => {
+    const controllers = [new AbortController(), new AbortController()];
+    const pending = controllers.map((controller) =>
+      fetch(queryUrl(small.url, { query: 'SELECT count() FROM system.numbers SETTINGS max_threads = 1' }), {
+        signal: controller.signal,
+      }).catch(() => undefined),
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const refused = await fetch(queryUrl(small.url, { query: 'SELECT 1' }));
+      expect(refused.headers.get('x-clickhouse-exception-code')).toBe('202');
+      expect(await refused.text()).toMatch(
+        /Too many simultaneous queries. Maximum: 2.*TOO_MANY_SIMULTANEOUS_QUERIES/,
+      );
+      const destinationHere = ClickHouseDestination.connect({ url: small.url });
+      try {
+        // DDL counts as a query: make room for it, then hold both slots again.
+        for (const controller of controllers) controller.abort();
+        await Promise.all(pending);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const ref = { database: 'default', table: 'past_limit' };
+        await destinationHere.createTable(ref, { useJsonNativeFormat: true, deleteOnMerge: false });
+        const again = [new AbortController(), new AbortController()];
+        const held = again.map((controller) =>
+          fetch(
+            queryUrl(small.url, { query: 'SELECT count() FROM system.numbers SETTINGS max_threads = 1' }),
+            {
+              signal: controller.signal,
+            },
+          ).catch(() => undefined),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const result = await destinationHere.insertRows({
+          ...ref,
+          rows: generatedRows(100, 200),
+          deduplicationToken: 'past-limit-1',
+          useJsonNativeFormat: true,
+        });
+        expect(result.rows).toBe(100);
+        for (const controller of again) controller.abort();
+        await Promise.all(held);
+      } finally {
+        await destinationHere.close();
+      }
+    } finally {
+      for (const controller of controllers) controller.abort();
+      await Promise.all(pending);
+    }
   });
 });
