@@ -51,26 +51,84 @@ export async function* encodedBatches(
   useJsonNativeFormat: boolean,
   buffers: ChunkBuffers = new ChunkBuffers(),
 ): AsyncGenerator<EncodedBatch> {
-  const piece = pieceBounds(bounds);
-  let batch: BatchInProgress | null = null;
-  for await (const read of pieces) {
-    if (read.documents.length === 0) continue;
-    if (batch !== null && !fits(batch, read, bounds)) {
-      yield finished(batch);
-      batch = null;
+  const reader =
+    Symbol.asyncIterator in pieces
+      ? pieces[Symbol.asyncIterator]()
+      : (async function* () {
+          yield* pieces;
+        })();
+  const grouping: Grouping = {
+    bounds,
+    piece: pieceBounds(bounds),
+    useJsonNativeFormat,
+    buffers,
+    batch: null,
+  };
+  try {
+    for (;;) {
+      // A piece is read and transcoded inside nextStep, so no raw piece stays alive here while a
+      // finished batch waits for its turn.
+      const step = await nextStep(reader, grouping);
+      for (const batch of step.ready) yield batch;
+      if (step.error !== undefined) throw step.error;
+      if (step.done) return;
     }
-    batch ??= newBatch();
-    appendPiece(batch, read);
-    if (!fits(batch, { documents: { length: piece.maxRows }, bytes: piece.maxBytes }, bounds)) {
-      yield finished(batch);
-      batch = null;
-    }
+  } finally {
+    await reader.return?.();
   }
-  if (batch !== null) yield finished(batch);
+}
 
-  function newBatch(): BatchInProgress {
-    return { body: new SnapshotBody(useJsonNativeFormat, buffers), rows: 0, bytes: 0, checkpoint: '' };
+interface Grouping {
+  bounds: BatchBounds;
+  piece: BatchBounds;
+  useJsonNativeFormat: boolean;
+  buffers: ChunkBuffers;
+  batch: BatchInProgress | null;
+}
+
+/**
+ * Reads one piece into the batch being built: the batches it completes, in order (the one it did
+ * not fit in, then its own when no further piece could fit), and an error of its transcoding,
+ * raised once the batch before it is handed over.
+ */
+async function nextStep(
+  reader: AsyncIterator<SnapshotBatch>,
+  grouping: Grouping,
+): Promise<{ ready: EncodedBatch[]; done: boolean; error?: unknown }> {
+  const ready: EncodedBatch[] = [];
+  const read = await reader.next();
+  if (read.done) {
+    if (grouping.batch !== null) ready.push(finished(grouping.batch));
+    grouping.batch = null;
+    return { ready, done: true };
   }
+  const piece = read.value;
+  if (piece.documents.length === 0) return { ready, done: false };
+  if (grouping.batch !== null && !fits(grouping.batch, piece, grouping.bounds)) {
+    ready.push(finished(grouping.batch));
+    grouping.batch = null;
+  }
+  grouping.batch ??= newBatch(grouping);
+  try {
+    appendPiece(grouping.batch, piece);
+  } catch (error) {
+    return { ready, done: false, error };
+  }
+  const room = { documents: { length: grouping.piece.maxRows }, bytes: grouping.piece.maxBytes };
+  if (!fits(grouping.batch, room, grouping.bounds)) {
+    ready.push(finished(grouping.batch));
+    grouping.batch = null;
+  }
+  return { ready, done: false };
+}
+
+function newBatch(grouping: Grouping): BatchInProgress {
+  return {
+    body: new SnapshotBody(grouping.useJsonNativeFormat, grouping.buffers),
+    rows: 0,
+    bytes: 0,
+    checkpoint: '',
+  };
 }
 
 interface BatchInProgress {

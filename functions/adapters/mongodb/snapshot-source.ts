@@ -89,26 +89,20 @@ export class MongoSnapshotSource implements SnapshotSource {
       ...(session ? { session, readConcern: { level: 'local' as const } } : {}),
     });
     try {
-      let documents: Uint8Array[] = [];
-      let bytes = 0;
+      // The batch being filled lives in this object only, so a batch handed over is not kept
+      // alive here while the consumer works on it.
+      const filling: Filling = { documents: [], bytes: 0 };
       // A server reply at a time (hasNext fetches it), not a promise per document.
       while (await cursor.hasNext()) {
         for (const raw of cursor.readBufferedDocuments()) {
           // Each document is a view of the server's reply: kept as bytes, decoded by no one.
           const buffer = raw as unknown as Uint8Array;
-          if (
-            documents.length > 0 &&
-            (documents.length >= options.maxRows || bytes + buffer.length > options.maxBytes)
-          ) {
-            yield batchOf(documents, bytes);
-            documents = [];
-            bytes = 0;
-          }
-          documents.push(buffer);
-          bytes += buffer.length;
+          if (isFull(filling, buffer.length, options)) yield takeBatch(filling);
+          filling.documents.push(buffer);
+          filling.bytes += buffer.length;
         }
       }
-      if (documents.length > 0) yield batchOf(documents, bytes);
+      if (filling.documents.length > 0) yield takeBatch(filling);
     } catch (err) {
       throw classifySourceError(err);
     } finally {
@@ -160,7 +154,22 @@ export class MongoSnapshotSource implements SnapshotSource {
   }
 }
 
-function batchOf(documents: Uint8Array[], bytes: number): SnapshotBatch {
+interface Filling {
+  documents: Uint8Array[];
+  bytes: number;
+}
+
+/** True when the document of `size` bytes does not fit in the batch being filled. */
+function isFull(filling: Filling, size: number, options: SnapshotReadOptions): boolean {
+  const count = filling.documents.length;
+  return count > 0 && (count >= options.maxRows || filling.bytes + size > options.maxBytes);
+}
+
+/** The batch filled so far, `filling` emptied. */
+function takeBatch(filling: Filling): SnapshotBatch {
+  const { documents, bytes } = filling;
+  filling.documents = [];
+  filling.bytes = 0;
   return { documents, bytes, checkpoint: checkpointOf(documents) };
 }
 
