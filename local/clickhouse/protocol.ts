@@ -97,6 +97,11 @@ export function parseQueryRequest(search: URLSearchParams, body: Buffer): HttpQu
   if (sql.trim().length === 0) {
     throw new ProtocolError(62, 'SYNTAX_ERROR', 'Empty query');
   }
+  if (!rawInsert && hasIntoOutfile(sql)) {
+    // A server runs HTTP queries with INTO OUTFILE disallowed (executeQuery's allow_into_outfile is
+    // only set by clickhouse-client/-local); chDB would write the file on this host.
+    throw new ProtocolError(358, 'INTO_OUTFILE_NOT_ALLOWED', 'INTO OUTFILE is not allowed');
+  }
   return {
     sql,
     rawInsert,
@@ -128,6 +133,74 @@ const ESCAPES: Readonly<Record<string, string>> = {
 export function unescapeParameterValue(value: string): string | null {
   if (value === '\\N') return null;
   return value.replace(/\\(.)/gs, (_, escaped: string) => ESCAPES[escaped] ?? escaped);
+}
+
+/**
+ * The SQL's words in order, upper-cased, with string literals, quoted identifiers, heredocs and
+ * comments skipped as ClickHouse's lexer reads them. In an INSERT the words stop at FORMAT: what
+ * follows is data, not SQL.
+ */
+export function sqlWords(sql: string): string[] {
+  const words: string[] = [];
+  let i = 0;
+  const n = sql.length;
+  const skipQuoted = (quote: string) => {
+    i++;
+    while (i < n) {
+      const c = sql[i];
+      if (c === '\\') i += 2;
+      else if (c === quote) {
+        if (sql[i + 1] === quote) i += 2;
+        else {
+          i++;
+          return;
+        }
+      } else i++;
+    }
+  };
+  while (i < n) {
+    const c = sql[i] as string;
+    if (c === "'" || c === '"' || c === '`') skipQuoted(c);
+    else if (c === '-' && sql[i + 1] === '-') i = lineEnd(sql, i);
+    else if (c === '#' && (sql[i + 1] === ' ' || sql[i + 1] === '!')) i = lineEnd(sql, i);
+    else if (c === '/' && sql[i + 1] === '*') {
+      // ClickHouse's block comments nest.
+      let depth = 0;
+      while (i < n) {
+        if (sql[i] === '/' && sql[i + 1] === '*') {
+          depth++;
+          i += 2;
+        } else if (sql[i] === '*' && sql[i + 1] === '/') {
+          depth--;
+          i += 2;
+          if (depth === 0) break;
+        } else i++;
+      }
+    } else if (c === '$' && /^\$[A-Za-z0-9_]*\$/.test(sql.slice(i, i + 256))) {
+      const tag = /^\$[A-Za-z0-9_]*\$/.exec(sql.slice(i, i + 256))?.[0] as string;
+      const close = sql.indexOf(tag, i + tag.length);
+      i = close < 0 ? n : close + tag.length;
+    } else if (/[A-Za-z_]/.test(c)) {
+      let j = i + 1;
+      while (j < n && /[A-Za-z0-9_$]/.test(sql[j] as string)) j++;
+      const word = sql.slice(i, j).toUpperCase();
+      if (word === 'FORMAT' && words[0] === 'INSERT') break;
+      words.push(word);
+      i = j;
+    } else i++;
+  }
+  return words;
+}
+
+function lineEnd(sql: string, from: number): number {
+  const end = sql.indexOf('\n', from);
+  return end < 0 ? sql.length : end + 1;
+}
+
+/** True when the SQL has an `INTO OUTFILE` clause (in any casing, around comments; not in a string). */
+export function hasIntoOutfile(sql: string): boolean {
+  const words = sqlWords(sql);
+  return words.some((word, index) => word === 'INTO' && words[index + 1] === 'OUTFILE');
 }
 
 /** The output format the response is written in: a trailing FORMAT clause wins over default_format. */
