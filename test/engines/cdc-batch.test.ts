@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
 import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { CDC_LEASE } from '../../functions/ports/pipe-store.js';
 import type { ChangeBatch } from '../../functions/ports/source.js';
-import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import { type LocalDynamo, useDynalite } from '../support/dynalite.js';
 import {
   createPipeWithTables,
   event,
@@ -21,12 +21,9 @@ describe('cdcBatch', () => {
   let dynamo: LocalDynamo;
   let store: DynamoPipeStore;
 
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-    store = newStore(dynamo);
-  });
-  afterAll(async () => {
-    await dynamo?.stop();
+  useDynalite((started) => {
+    dynamo = started;
+    store = newStore(started);
   });
 
   async function replicatingPipe(pullBatchSize = 1_000): Promise<string> {

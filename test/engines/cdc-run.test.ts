@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { SourceUnavailableError } from '../../functions/core/errors.js';
 import type { PipeSettingsInput } from '../../functions/core/settings.js';
 import { type CdcRunDeps, cdcRun } from '../../functions/engines/cdc-run.js';
 import { CDC_LEASE, type TableState } from '../../functions/ports/pipe-store.js';
 import type { SourceHealth } from '../../functions/ports/source.js';
-import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import { useDynalite } from '../support/dynalite.js';
 import {
   createPipeWithTables,
   event,
@@ -33,15 +33,10 @@ function backlog(n: number, op = 'insert') {
 }
 
 describe('cdcRun: one run, many batches, one lease', () => {
-  let dynamo: LocalDynamo;
   let store: DynamoPipeStore;
 
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-    store = newStore(dynamo);
-  });
-  afterAll(async () => {
-    await dynamo?.stop();
+  useDynalite((started) => {
+    store = newStore(started);
   });
 
   /** A pipe Running (cdc_only path), its one table in `state`, start point before event 1. */

@@ -1,5 +1,5 @@
 import { BSON } from 'bson';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { encodePartitionBounds } from '../../functions/core/partition-plan.js';
 import { finishResync, prepareResyncTables } from '../../functions/engines/resync.js';
@@ -7,7 +7,7 @@ import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
 import type { CdcTrigger, CdcTriggerReason } from '../../functions/ports/lifecycle.js';
 import { CDC_LEASE } from '../../functions/ports/pipe-store.js';
 import type { SnapshotBatch } from '../../functions/ports/source.js';
-import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import { useDynalite } from '../support/dynalite.js';
 import {
   createPipeWithTables,
   instrumentStore,
@@ -25,15 +25,10 @@ class RecordingTrigger implements CdcTrigger {
 }
 
 describe('table resync pieces', () => {
-  let dynamo: LocalDynamo;
   let store: DynamoPipeStore;
 
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-    store = newStore(dynamo);
-  });
-  afterAll(async () => {
-    await dynamo?.stop();
+  useDynalite((started) => {
+    store = newStore(started);
   });
 
   it('prepares <table>_resync, loads it through snapshotChunk, and swaps it in; a crashed swap re-runs', async () => {

@@ -1,5 +1,5 @@
 import { BSON } from 'bson';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { DESERIALIZE_OPTIONS } from '../../functions/adapters/mongodb/snapshot-source.js';
 import { classifySourceError } from '../../functions/core/classify.js';
@@ -17,7 +17,7 @@ import type {
   SnapshotSource,
   SourceNamespace,
 } from '../../functions/ports/source.js';
-import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import { useDynalite } from '../support/dynalite.js';
 import {
   createPipeWithTables,
   instrumentStore,
@@ -74,15 +74,10 @@ const TABLE = { db: 'shop', coll: 'items', target: 'items' };
 const WHOLE = encodePartitionBounds({ lower: null, upper: null });
 
 describe('snapshotChunk', () => {
-  let dynamo: LocalDynamo;
   let store: DynamoPipeStore;
 
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-    store = newStore(dynamo);
-  });
-  afterAll(async () => {
-    await dynamo?.stop();
+  useDynalite((started) => {
+    store = newStore(started);
   });
 
   async function plannedPipe(state: 'Snapshot' | 'Resync' = 'Snapshot'): Promise<string> {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { finishResync, prepareResyncTables } from '../../functions/engines/resync.js';
-import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
+import { useDynalite } from '../support/dynalite.js';
 import { createPipeWithTables, MemoryDestination, newStore } from './support.js';
 
 /**
@@ -10,15 +10,10 @@ import { createPipeWithTables, MemoryDestination, newStore } from './support.js'
  * drop a leftover `<table>_resync`, exchange A's table or drop A's rows.
  */
 describe('a resync touches only its own pipe tables', () => {
-  let dynamo: LocalDynamo;
   let store: DynamoPipeStore;
 
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-    store = newStore(dynamo);
-  });
-  afterAll(async () => {
-    await dynamo?.stop();
+  useDynalite((started) => {
+    store = newStore(started);
   });
 
   async function twoPipesOnOneTable(table: string, state: 'Replicating' | 'Resync') {

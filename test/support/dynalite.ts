@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.js';
 
 export type { LocalDynamo } from '../../local/dynamodb.js';
@@ -8,4 +9,19 @@ export type { LocalDynamo } from '../../local/dynamodb.js';
  */
 export function startDynalite(tableName = 'PipeStoreTest'): Promise<LocalDynamo> {
   return startLocalDynamo({ tableName });
+}
+
+/**
+ * A dynalite for the tests of one file or `describe` block: started before them (handed to
+ * `onStart`, e.g. to build the store over it) and stopped after them.
+ */
+export function useDynalite(onStart: (dynamo: LocalDynamo) => void): void {
+  let dynamo: LocalDynamo | undefined;
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    onStart(dynamo);
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
 }

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
 import { ERROR_NAMES } from '../../../functions/core/error-names.js';
 import {
@@ -11,7 +11,7 @@ import {
 import { CheckpointRegressionError, StoreUnavailableError } from '../../../functions/core/store-errors.js';
 import { CDC_LEASE } from '../../../functions/ports/pipe-store.js';
 import { type AwsFault, FAULTS, failFirst, injectAwsFaults } from '../../support/aws-faults.js';
-import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
+import { type LocalDynamo, useDynalite } from '../../support/dynalite.js';
 import { ManualClock, newStore, pipeInput } from './fixtures.js';
 
 /**
@@ -23,12 +23,9 @@ let dynamo: LocalDynamo;
 let store: DynamoPipeStore;
 const clock = new ManualClock();
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  store = newStore(dynamo, clock);
-});
-afterAll(async () => {
-  await dynamo?.stop();
+useDynalite((started) => {
+  dynamo = started;
+  store = newStore(started, clock);
 });
 
 /** A store on its own client, every call of which meets `fault` until `off()`. */

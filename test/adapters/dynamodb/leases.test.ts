@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
 import { LeaseHeldError, PipeNotFoundError, StaleFenceError } from '../../../functions/core/errors.js';
 import { CDC_LEASE, type ResumePointInput } from '../../../functions/ports/pipe-store.js';
-import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
+import { type LocalDynamo, useDynalite } from '../../support/dynalite.js';
 import { ManualClock, newStore, pipeInput } from './fixtures.js';
 
 let dynamo: LocalDynamo;
@@ -10,12 +10,9 @@ let store: DynamoPipeStore;
 const clock = new ManualClock();
 const TTL = 60_000;
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  store = newStore(dynamo, clock);
-});
-afterAll(async () => {
-  await dynamo?.stop();
+useDynalite((started) => {
+  dynamo = started;
+  store = newStore(started, clock);
 });
 
 async function newPipe(): Promise<string> {

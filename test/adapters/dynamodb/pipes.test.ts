@@ -1,5 +1,5 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
 import { PipeNotFoundError } from '../../../functions/core/errors.js';
 import {
@@ -8,19 +8,16 @@ import {
   PipeAlreadyExistsError,
   PipeNameTakenError,
 } from '../../../functions/core/store-errors.js';
-import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
+import { type LocalDynamo, startDynalite, useDynalite } from '../../support/dynalite.js';
 import { crashOnce, ManualClock, newStore, pipeInput, uniqueId } from './fixtures.js';
 
 let dynamo: LocalDynamo;
 let store: DynamoPipeStore;
 const clock = new ManualClock();
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  store = newStore(dynamo, clock);
-});
-afterAll(async () => {
-  await dynamo?.stop();
+useDynalite((started) => {
+  dynamo = started;
+  store = newStore(started, clock);
 });
 
 async function rawItemCount(pipeId: string): Promise<number> {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
 import { InvalidStoreInputError } from '../../../functions/core/store-errors.js';
-import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
+import { type LocalDynamo, useDynalite } from '../../support/dynalite.js';
 import { crashOnce, ManualClock, newStore, pipeInput, uniqueId } from './fixtures.js';
 
 /** Table claims (issue 14, finding 2): one owner per destination table, single-item conditional writes. */
@@ -9,12 +9,9 @@ let dynamo: LocalDynamo;
 let store: DynamoPipeStore;
 const clock = new ManualClock();
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  store = newStore(dynamo, clock);
-});
-afterAll(async () => {
-  await dynamo?.stop();
+useDynalite((started) => {
+  dynamo = started;
+  store = newStore(started, clock);
 });
 
 async function newPipeId(): Promise<string> {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
 import { PipeNotFoundError } from '../../../functions/core/errors.js';
 import {
@@ -9,19 +9,16 @@ import {
 } from '../../../functions/core/store-errors.js';
 import { tableKeyOf } from '../../../functions/core/table-key.js';
 import type { PartitionPlanEntry } from '../../../functions/ports/pipe-store.js';
-import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
+import { type LocalDynamo, useDynalite } from '../../support/dynalite.js';
 import { ManualClock, newStore, pipeInput } from './fixtures.js';
 
 let dynamo: LocalDynamo;
 let store: DynamoPipeStore;
 const clock = new ManualClock();
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  store = newStore(dynamo, clock);
-});
-afterAll(async () => {
-  await dynamo?.stop();
+useDynalite((started) => {
+  dynamo = started;
+  store = newStore(started, clock);
 });
 
 async function newPipe(): Promise<string> {

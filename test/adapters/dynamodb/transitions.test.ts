@@ -1,24 +1,21 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
 import {
   IllegalTransitionError,
   PipeNotFoundError,
   StateConflictError,
 } from '../../../functions/core/errors.js';
-import { type LocalDynamo, startDynalite } from '../../support/dynalite.js';
+import { type LocalDynamo, useDynalite } from '../../support/dynalite.js';
 import { crashOnce, ManualClock, newStore, pipeInput } from './fixtures.js';
 
 let dynamo: LocalDynamo;
 let store: DynamoPipeStore;
 const clock = new ManualClock();
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  store = newStore(dynamo, clock);
-});
-afterAll(async () => {
-  await dynamo?.stop();
+useDynalite((started) => {
+  dynamo = started;
+  store = newStore(started, clock);
 });
 
 const by = { reason: 'test step', actor: 'state-machine' };
