@@ -243,13 +243,13 @@ export const pipeSettingsSchema = z
     snapshotBatchMaxRows: wholeNumber(1, 1_000_000, 'snapshot batch rows')
       .default(50_000)
       .describe(
-        'A snapshot chunk inserts once it holds this many rows or snapshotBatchMaxBytes of row JSON, ' +
+        'A snapshot chunk inserts once it holds this many rows or snapshotBatchMaxBytes of documents (BSON), ' +
           'whichever comes first.',
       ),
     snapshotBatchMaxBytes: wholeNumber(1_048_576, 268_435_456, 'snapshot batch bytes')
       .default(33_554_432)
       .describe(
-        'A snapshot chunk inserts once it holds this many bytes of row JSON or snapshotBatchMaxRows rows, ' +
+        'A snapshot chunk inserts once it holds this many bytes of documents (BSON, as read from MongoDB) or snapshotBatchMaxRows rows, ' +
           "whichever comes first: bounds a chunk's memory whatever the size of the documents.",
       ),
     cdcTimeBudgetSeconds: wholeNumber(30, 840, 'CDC time budget')
