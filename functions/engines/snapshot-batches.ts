@@ -104,7 +104,10 @@ async function nextStep(
   }
   const piece = read.value;
   if (piece.documents.length === 0) return { ready, done: false };
-  if (grouping.batch !== null && !fits(grouping.batch, piece, grouping.bounds)) {
+  if (
+    grouping.batch !== null &&
+    !fits(grouping.batch, piece.documents.length, piece.bytes, grouping.bounds)
+  ) {
     ready.push(finished(grouping.batch));
     grouping.batch = null;
   }
@@ -114,8 +117,8 @@ async function nextStep(
   } catch (error) {
     return { ready, done: false, error };
   }
-  const room = { documents: { length: grouping.piece.maxRows }, bytes: grouping.piece.maxBytes };
-  if (!fits(grouping.batch, room, grouping.bounds)) {
+  // No room for a further piece of the largest size: hand the batch over now.
+  if (!fits(grouping.batch, grouping.piece.maxRows, grouping.piece.maxBytes, grouping.bounds)) {
     ready.push(finished(grouping.batch));
     grouping.batch = null;
   }
@@ -138,14 +141,9 @@ interface BatchInProgress {
   checkpoint: string;
 }
 
-function fits(
-  batch: BatchInProgress,
-  piece: { documents: { length: number }; bytes: number },
-  bounds: BatchBounds,
-): boolean {
-  return (
-    batch.rows + piece.documents.length <= bounds.maxRows && batch.bytes + piece.bytes <= bounds.maxBytes
-  );
+/** Whether `rows` more documents of `bytes` more BSON stay within the batch's bounds. */
+function fits(batch: BatchInProgress, rows: number, bytes: number, bounds: BatchBounds): boolean {
+  return batch.rows + rows <= bounds.maxRows && batch.bytes + bytes <= bounds.maxBytes;
 }
 
 /**
