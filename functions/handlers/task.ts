@@ -84,11 +84,13 @@ export function defineTask<S extends z.ZodType, Output>(
   schema: S,
   run: (runtime: Runtime, input: z.output<S>, context: LambdaContext) => Promise<Output>,
 ): TaskDefinition<Output> {
-  const invoke = (runtime: Runtime, event: unknown, context: LambdaContext = {}) =>
+  // One invocation under its log keys; the runtime comes first (a runtime that cannot be built
+  // fails the invocation, named and logged like any other failure).
+  const invokeWith = (runtimeOf: () => Runtime | Promise<Runtime>, event: unknown, context: LambdaContext) =>
     withInvocation(invocationKeys(name, event), async () => {
       const started = Date.now();
       try {
-        const output = await run(runtime, parseInput(name, schema, event), context);
+        const output = await run(await runtimeOf(), parseInput(name, schema, event), context);
         log.debug(`${name} done`, { durationMs: Date.now() - started });
         return output;
       } catch (error) {
@@ -97,21 +99,11 @@ export function defineTask<S extends z.ZodType, Output>(
     });
   return {
     name,
-    invoke,
+    invoke: (runtime, event, context = {}) => invokeWith(() => runtime, event, context),
     handler: async (event, context) => {
       addLambdaContext(context);
-      const keys = invocationKeys(name, event);
-      return traceInvocation(keys, () =>
-        withInvocation(keys, async () => {
-          const started = Date.now();
-          let runtime: Runtime;
-          try {
-            runtime = await defaultRuntime();
-          } catch (error) {
-            throw failed(name, error, started);
-          }
-          return invoke(runtime, event, context);
-        }),
+      return traceInvocation(invocationKeys(name, event), () =>
+        invokeWith(defaultRuntime, event, context ?? {}),
       );
     },
   };
