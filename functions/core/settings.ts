@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { InvalidSettingsError } from './errors.js';
 import { friendlyIssueMessage, toFieldErrors } from './field-errors.js';
 import { qualifiedTableName, tableKeyOf } from './table-key.js';
+import {
+  columnExclusionIssues,
+  excludedFieldsSchema,
+  typedColumnsSchema,
+  typeMismatchSchema,
+} from './table-shape-settings.js';
 
 export const REPLICATION_MODES = ['cdc', 'snapshot', 'cdc_only'] as const;
 export const READ_PREFERENCES = [
@@ -119,8 +125,23 @@ export const tableMappingSchema = z
         "ClickHouse database of the table; the destination's database when left out. Not system or " +
           'information_schema.',
       ),
+    columns: typedColumnsSchema
+      .optional()
+      .describe(
+        'Typed columns filled at ingest from paths of each document, beside _id and doc (docs/table-schema.md); ' +
+          'names unique, none reading an excluded field.',
+      ),
+    excludedFields: excludedFieldsSchema
+      .optional()
+      .describe(
+        'Dotted paths left out of doc and never written anywhere (size, privacy); not _id, each path once.',
+      ),
+    onTypeMismatch: typeMismatchSchema.optional(),
   })
   .superRefine((mapping, ctx) => {
+    for (const issue of columnExclusionIssues(mapping.columns ?? [], mapping.excludedFields ?? [])) {
+      ctx.addIssue({ code: 'custom', path: ['columns', issue.index, 'path'], message: issue.message });
+    }
     const namespace = tableKeyOf(mapping);
     if (utf8Length(namespace) > MONGO_MAX_NAMESPACE_BYTES) {
       ctx.addIssue({
