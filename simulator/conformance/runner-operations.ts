@@ -88,6 +88,14 @@ async function collectionExists(env: TestEnvironment, args: Record<string, unkno
   return found.length > 0;
 }
 
+/** Index names of a collection, through the internal client; none when the collection is missing. */
+async function indexNames(env: TestEnvironment, args: Record<string, unknown>): Promise<string[]> {
+  if (!(await collectionExists(env, args))) return [];
+  const collection = env.internalClient.db(String(args.databaseName)).collection(String(args.collectionName));
+  const indexes = await collection.listIndexes().toArray();
+  return indexes.map((index) => String(index.name));
+}
+
 export const runnerOperations: Record<string, RunnerOperation> = {
   failPoint: async (raw, env) => {
     const args = argumentsOf(raw, ['client', 'failPoint'], 'failPoint');
@@ -211,5 +219,15 @@ export const runnerOperations: Record<string, RunnerOperation> = {
   assertCollectionNotExists: async (raw, env) => {
     const args = argumentsOf(raw, ['databaseName', 'collectionName'], 'assertCollectionNotExists');
     if (await collectionExists(env, args)) throw new AssertionFailure(`${args.collectionName} exists`);
+  },
+  assertIndexExists: async (raw, env) => {
+    const args = argumentsOf(raw, ['databaseName', 'collectionName', 'indexName'], 'assertIndexExists');
+    if (!(await indexNames(env, args)).includes(String(args.indexName)))
+      throw new AssertionFailure(`index ${args.indexName} does not exist`);
+  },
+  assertIndexNotExists: async (raw, env) => {
+    const args = argumentsOf(raw, ['databaseName', 'collectionName', 'indexName'], 'assertIndexNotExists');
+    if ((await indexNames(env, args)).includes(String(args.indexName)))
+      throw new AssertionFailure(`index ${args.indexName} exists`);
   },
 };

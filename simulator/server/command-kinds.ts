@@ -67,6 +67,29 @@ export function isRetryableWriteCommand(name: string): boolean {
   return RETRYABLE_WRITES.has(name);
 }
 
+/** The commands a mongod accepts inside a multi-document transaction (its txn command allowlist). */
+const ALLOWED_IN_TRANSACTION = new Set([
+  'abortTransaction',
+  'aggregate',
+  'bulkWrite',
+  'commitTransaction',
+  'create',
+  'createIndexes',
+  'delete',
+  'distinct',
+  'find',
+  'findAndModify',
+  'findandmodify',
+  'getMore',
+  'insert',
+  'killCursors',
+  'update',
+]);
+
+export function isAllowedInTransaction(name: string): boolean {
+  return ALLOWED_IN_TRANSACTION.has(name);
+}
+
 export function isTransactionEnd(name: string): boolean {
   return name === 'commitTransaction' || name === 'abortTransaction';
 }

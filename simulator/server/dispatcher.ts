@@ -10,12 +10,13 @@ import type { SessionRegistry } from '../sessions/session-registry.js';
 import type { ReplicaSetTopology } from '../topology/topology.js';
 import type { ClientConnection } from '../wire/connection.js';
 import { type InboundCommand, OP_QUERY } from '../wire/protocol.js';
-import { commandKind, isChangeStreamAggregate } from './command-kinds.js';
+import { commandKind, isAllowedInTransaction, isChangeStreamAggregate } from './command-kinds.js';
 import { errorReply, successReply } from './envelope.js';
 import { codeNameOf } from './error-codes.js';
 import { errorLabelsFor, type LabelContext, writeConcernErrorLabelsFor } from './error-labels.js';
 import type { CommandRegistry } from './registry.js';
 import { checkMemberState, secondaryOkRequested } from './state-gate.js';
+import { unsatisfiedWriteConcern } from './write-concern.js';
 
 export interface DispatcherDeps {
   registry: CommandRegistry;
@@ -121,7 +122,16 @@ export class Dispatcher {
     const handler = this.deps.registry.lookup(name);
     if (!handler) throw new CommandError(59, 'CommandNotFound', `no such command: '${name}'`);
     this.deps.sessions.touch(session?.lsid);
-    if (session?.inTransaction) this.deps.sessions.noteTransaction(session.lsid);
+    if (session?.inTransaction) {
+      if (!isAllowedInTransaction(name)) {
+        throw new CommandError(
+          263,
+          'OperationNotSupportedInTransaction',
+          `Cannot run '${name}' in a multi-document transaction.`,
+        );
+      }
+      this.deps.sessions.noteTransaction(session.lsid);
+    }
 
     const topology = this.deps.topology;
     const kind = commandKind(name, body);
@@ -167,6 +177,8 @@ export class Dispatcher {
       ...(session ? { session } : {}),
     };
     const reply = await handler(context);
+    const unsatisfied = kind === 'write' ? this.unsatisfiedWriteConcern(body) : undefined;
+    if (unsatisfied) return { ...reply, writeConcernError: unsatisfied };
     if (failure?.data.writeConcernError && failure.data.errorCode === undefined) {
       const wce = failure.data.writeConcernError;
       const labels = Array.isArray(wce.errorLabels)
@@ -246,6 +258,11 @@ export class Dispatcher {
       ...error.extra,
       topologyVersion,
     });
+  }
+
+  private unsatisfiedWriteConcern(body: Document): Document | undefined {
+    const dataBearing = this.deps.topology.config.members.filter((member) => !member.arbiterOnly).length;
+    return unsatisfiedWriteConcern(body, dataBearing);
   }
 
   private rememberAppName(body: Document, connection: ClientConnection): void {

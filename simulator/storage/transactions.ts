@@ -6,8 +6,8 @@
  */
 import type { Document, Long } from 'bson';
 import { CommandError, type OplogDraft, type OplogWriter, type SessionInfo } from '../contract.js';
-import type { Catalog } from './catalog.js';
-import type { Collection } from './collection.js';
+import { type Catalog, validateCollectionName, validateDbName } from './catalog.js';
+import { Collection, type CollectionOptions } from './collection.js';
 import { valueKey } from './value-key.js';
 import { createDraft, type WriteScope } from './write-scope.js';
 
@@ -47,6 +47,8 @@ class Transaction implements WriteScope {
   private currentState: TransactionState = 'active';
   readonly drafts: OplogDraft[] = [];
   readonly touched = new Map<string, TouchedCollection>();
+  /** Collections created inside the transaction: invisible to others until it commits. */
+  readonly created = new Map<string, Collection>();
   private readonly held: string[] = [];
 
   constructor(
@@ -70,6 +72,8 @@ class Transaction implements WriteScope {
 
   collection(db: string, name: string): Collection | undefined {
     const ns = `${db}.${name}`;
+    const pending = this.created.get(ns);
+    if (pending) return pending;
     const known = this.touched.get(ns);
     if (known) return known.copy;
     const committed = this.catalog.get(db, name);
@@ -91,13 +95,24 @@ class Transaction implements WriteScope {
     return copy;
   }
 
-  /** Collections created inside a transaction are created for real right away (documented simplification). */
   ensureCollection(db: string, name: string): Collection {
-    const existing = this.collection(db, name);
-    if (existing) return existing;
-    const created = this.catalog.create(db, name);
-    this.oplog.append([createDraft(created)]);
-    return this.collection(db, name) as Collection;
+    return this.collection(db, name) ?? this.createCollection(db, name);
+  }
+
+  /**
+   * As on the server (4.4+), a collection created in a transaction exists only inside it until
+   * the commit, which logs its `create` inside the transaction's applyOps.
+   */
+  createCollection(db: string, name: string, options: CollectionOptions = {}): Collection {
+    validateDbName(db);
+    validateCollectionName(db, name);
+    if (this.collection(db, name)) {
+      throw new CommandError(48, 'NamespaceExists', `Collection ${db}.${name} already exists.`);
+    }
+    const created = new Collection(db, name, undefined, options);
+    this.created.set(created.ns, created);
+    this.drafts.push(createDraft(created));
+    return created;
   }
 
   emit(drafts: OplogDraft[]): void {
@@ -105,6 +120,9 @@ class Transaction implements WriteScope {
   }
 
   commit(): void {
+    for (const created of this.created.values()) {
+      if (this.catalog.get(created.db, created.name)) throw writeConflict();
+    }
     for (const { committed, firstSeen } of this.touched.values()) {
       if (this.catalog.get(committed.db, committed.name) !== committed) throw writeConflict();
       for (const [key, version] of firstSeen) if (committed.getByKey(key) !== version) throw writeConflict();
@@ -119,6 +137,7 @@ class Transaction implements WriteScope {
         else committed.replace(final);
       }
     }
+    for (const created of this.created.values()) this.catalog.attach(created);
     if (this.drafts.length > 0) {
       const applyOps = this.drafts.map((draft) => {
         const op: Document = { op: draft.op, ns: draft.ns, ui: draft.ui, o: draft.o };

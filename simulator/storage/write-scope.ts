@@ -12,6 +12,8 @@ export interface WriteScope {
   collection(db: string, name: string): Collection | undefined;
   /** The collection, created implicitly (with its `create` oplog entry) when missing. */
   ensureCollection(db: string, name: string): Collection;
+  /** Creates a collection (NamespaceExists when it is there), logging its `create`. */
+  createCollection(db: string, name: string, options?: CollectionOptions): Collection;
   /** Records the oplog drafts of one applied write. */
   emit(drafts: OplogDraft[]): void;
 }
@@ -36,9 +38,11 @@ export class DirectWriteScope implements WriteScope {
   }
 
   ensureCollection(db: string, name: string): Collection {
-    const existing = this.catalog.get(db, name);
-    if (existing) return existing;
-    const created = this.catalog.create(db, name);
+    return this.catalog.get(db, name) ?? this.createCollection(db, name);
+  }
+
+  createCollection(db: string, name: string, options: CollectionOptions = {}): Collection {
+    const created = this.catalog.create(db, name, options);
     this.oplog.append([createDraft(created)]);
     return created;
   }

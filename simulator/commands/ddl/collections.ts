@@ -14,6 +14,7 @@ import {
   type ResolvedDeps,
   targetCollection,
   typeName,
+  writeScope,
 } from '../../storage/command-support.js';
 import {
   SYSTEM_VIEWS,
@@ -22,7 +23,7 @@ import {
   validateViewPipeline,
   viewDefinition,
 } from '../../storage/views.js';
-import { createDraft, DirectWriteScope } from '../../storage/write-scope.js';
+import { DirectWriteScope } from '../../storage/write-scope.js';
 import { deleteDocument, insertDocument, updateDocument } from '../../storage/writes.js';
 
 const UNSUPPORTED_CREATE_OPTIONS = ['timeseries', 'clusteredIndex'];
@@ -143,7 +144,8 @@ export function create(deps: ResolvedDeps, ctx: CommandContext): Document {
   if (viewDefinition(deps.catalog, ctx.db, name)) {
     throw new CommandError(48, 'NamespaceExists', `Namespace ${ctx.db}.${name} already exists as a view.`);
   }
-  const existing = deps.catalog.get(ctx.db, name);
+  const scope = writeScope(deps, ctx);
+  const existing = scope.collection(ctx.db, name);
   if (existing) {
     // Since 7.0 (SERVER-64416) creating an existing collection with the same options succeeds.
     if (bsonEquals(sortedOptions(existing.options), sortedOptions(options))) return { ok: 1 };
@@ -153,8 +155,7 @@ export function create(deps: ResolvedDeps, ctx: CommandContext): Document {
       `Collection ${ctx.db}.${name} already exists with different options.`,
     );
   }
-  const collection = deps.catalog.create(ctx.db, name, options);
-  deps.oplog.append([createDraft(collection)]);
+  scope.createCollection(ctx.db, name, options);
   return { ok: 1 };
 }
 

@@ -13,6 +13,7 @@ import {
   firstBatchSize,
   type ResolvedDeps,
   targetCollection,
+  writeScope,
 } from '../../storage/command-support.js';
 import { ArrayCursor, DEFAULT_FIRST_BATCH } from '../../storage/cursors.js';
 import { duplicateKeyError, type IndexSpec, validateIndexSpec } from '../../storage/index-keys.js';
@@ -53,6 +54,7 @@ export function createIndexes(deps: ResolvedDeps, ctx: CommandContext): Document
   if (requested.length === 0)
     throw new CommandError(2, 'BadValue', 'Must specify at least one index to create');
   assertNotView(deps.catalog, ctx.db, name);
+  if (ctx.session?.inTransaction) return createIndexesInTransaction(deps, ctx, name, requested);
   let collection = deps.catalog.get(ctx.db, name);
   const createdCollectionAutomatically = !collection;
   if (!collection) {
@@ -100,6 +102,40 @@ export function createIndexes(deps: ResolvedDeps, ctx: CommandContext): Document
     numIndexesAfter: collection.indexes.length,
     createdCollectionAutomatically,
     commitQuorum: 'votingMembers',
+    ok: 1,
+  };
+}
+
+/**
+ * In a transaction the server builds indexes only on a collection the transaction creates (or
+ * has created); their `createIndexes` entries join its applyOps.
+ */
+function createIndexesInTransaction(
+  deps: ResolvedDeps,
+  ctx: CommandContext,
+  name: string,
+  requested: IndexSpec[],
+): Document {
+  const scope = writeScope(deps, ctx);
+  const committed = deps.catalog.get(ctx.db, name);
+  if (committed) {
+    throw new CommandError(
+      263,
+      'OperationNotSupportedInTransaction',
+      `Cannot create new indexes on existing collection ${ctx.db}.${name} in a multi-document transaction.`,
+    );
+  }
+  const createdCollectionAutomatically = scope.collection(ctx.db, name) === undefined;
+  const collection = scope.ensureCollection(ctx.db, name);
+  const numIndexesBefore = collection.indexes.length;
+  for (const spec of newIndexes(collection, requested)) {
+    collection.addIndex(spec);
+    scope.emit([{ op: 'c', ns: `${ctx.db}.$cmd`, ui: collection.uuid, o: { createIndexes: name, ...spec } }]);
+  }
+  return {
+    numIndexesBefore,
+    numIndexesAfter: collection.indexes.length,
+    createdCollectionAutomatically,
     ok: 1,
   };
 }

@@ -127,3 +127,53 @@ describe('multi-document transactions', () => {
     }
   });
 });
+
+describe('transactions: server rules the specification tests check', () => {
+  it('keeps a collection created in a transaction invisible until the commit logs its create', async () => {
+    const db = h.client.db('txn_create');
+    const session = h.client.startSession();
+    try {
+      session.startTransaction();
+      await db.collection('fresh').insertOne({ _id: 1 } as never, { session });
+      await db.collection('fresh').createIndex({ x: 1 }, { session, name: 'x_1' });
+      expect(await db.listCollections({ name: 'fresh' }).toArray()).toEqual([]);
+      await session.commitTransaction();
+    } finally {
+      await session.endSession();
+    }
+    const indexes = await db.collection('fresh').listIndexes().toArray();
+    expect(indexes.map((index) => index.name)).toEqual(['_id_', 'x_1']);
+    const last = h.rs.deployment.oplog.all().at(-1);
+    const ops = last?.o.applyOps as { op: string; o: Document }[];
+    expect(ops.map((op) => Object.keys(op.o)[0])).toEqual(['create', '_id', 'createIndexes']);
+  });
+
+  it('refuses commands outside the transaction allowlist with 263', async () => {
+    const coll = h.client.db('txn_count').collection('t');
+    const session = h.client.startSession();
+    try {
+      session.startTransaction();
+      await expect(coll.countDocuments({}, { session })).resolves.toBe(0);
+      await expect(coll.count({}, { session })).rejects.toMatchObject({
+        code: 263,
+        codeName: 'OperationNotSupportedInTransaction',
+      });
+      await session.abortTransaction();
+    } finally {
+      await session.endSession();
+    }
+  });
+
+  it('commits but reports UnsatisfiableWriteConcern when w exceeds the data-bearing members', async () => {
+    const coll = h.client.db('txn_wc').collection('t');
+    const session = h.client.startSession();
+    try {
+      session.startTransaction({ writeConcern: { w: 10 } });
+      await coll.insertOne({ _id: 1 } as never, { session });
+      await expect(session.commitTransaction()).rejects.toMatchObject({ code: 100 });
+    } finally {
+      await session.endSession();
+    }
+    expect(await coll.find().toArray()).toEqual([{ _id: 1 }]);
+  });
+});
