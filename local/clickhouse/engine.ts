@@ -1,9 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type ChdbQueryStream, Session } from 'chdb';
-import { type HttpQueryRequest, quotedDatabase, settingStatement, stringLiteral } from './protocol.js';
+import {
+  type BodyInsert,
+  checkReadOnly,
+  type HttpQueryRequest,
+  parameterStatement,
+  quotedDatabase,
+  settingStatement,
+  stringLiteral,
+} from './protocol.js';
+import { type HttpSession, HttpSessions } from './sessions.js';
 
 /**
  * The most memory one query may use unless configured otherwise: ClickHouse's `max_memory_usage`,
@@ -42,7 +52,11 @@ export interface EngineQuery {
   summary(): QuerySummary;
   /** Stop the query now: the client went away or timed out. Resolves once the engine let go of it. */
   abandon(): Promise<void>;
-  close(): void;
+  /**
+   * Release the connection (always call it, and await it before the response ends: a session is
+   * handed back, its state as it was before the request, only once this resolves).
+   */
+  close(): Promise<void>;
 }
 
 /** Idle connections kept for raw inserts (more run at once when needed; the extra ones are closed). */
@@ -74,8 +88,10 @@ export class ChdbEngine {
   private anchor: Session | undefined;
   /** Raw inserts' connections, reused: such an insert changes no connection state (see begin()). */
   private readonly idleInsertConnections: Session[] = [];
-  /** Bound-parameter runs, one at a time (see runBound). */
-  private boundTail: Promise<unknown> = Promise.resolve();
+  /** Connections of `session_id` sessions, kept between their requests. */
+  readonly sessions = new HttpSessions(() => this.connect());
+  /** Where request bodies chDB cannot take as bytes in memory wait for `INSERT … FROM INFILE`. */
+  readonly bodyDir = mkdtempSync(join(tmpdir(), 'clickhouse-front-bodies-'));
   readonly dataDir: string;
   readonly maxQueryMemoryBytes: number;
 
@@ -86,15 +102,15 @@ export class ChdbEngine {
       throw new Error(`maxQueryMemoryBytes must be a whole number of bytes, got ${this.maxQueryMemoryBytes}`);
     }
     mkdirSync(this.dataDir, { recursive: true });
-    const connectionArgs: string[] = [];
-    const configDir = this.maxQueryMemoryBytes > 0 ? writeEngineConfig(this.maxQueryMemoryBytes) : undefined;
-    if (configDir !== undefined) connectionArgs.push(`--config-file=${join(configDir, 'config.xml')}`);
+    const configDir = writeEngineConfig(this.maxQueryMemoryBytes);
     try {
-      this.anchor = new Session(this.dataDir, { connectionArgs });
+      this.anchor = new Session(this.dataDir, {
+        connectionArgs: [`--config-file=${join(configDir, 'config.xml')}`],
+      });
     } finally {
       // The engine reads its configuration once, at start (measured: a refused raise still
       // refused seconds after the files were gone), so nothing is left behind, even on a crash.
-      if (configDir !== undefined) rmSync(configDir, { recursive: true, force: true });
+      rmSync(configDir, { recursive: true, force: true });
     }
   }
 
@@ -116,13 +132,15 @@ export class ChdbEngine {
       for (let part = await query.next(); part !== undefined; part = await query.next()) parts.push(part);
       return { body: Buffer.concat(parts), ...query.summary() };
     } finally {
-      query.close();
+      await query.close();
     }
   }
 
   /** Release the data directory so another process (or a later start) can open it. */
   close(): void {
+    this.sessions.closeAll();
     for (const connection of this.idleInsertConnections.splice(0)) connection.close();
+    rmSync(this.bodyDir, { recursive: true, force: true });
     this.anchor?.close();
     this.anchor = undefined;
   }
@@ -144,20 +162,6 @@ export class ChdbEngine {
   connect(): Session {
     this.requireAnchor();
     return new Session(this.dataDir);
-  }
-
-  /**
-   * Run something that binds query parameters. chDB 3.4.0 sets and resets bound parameters in state
-   * that is not isolated between connections: its async bound queries are chained process-wide for
-   * that reason, and its streaming bound start is not. Chaining both here keeps them apart.
-   */
-  runBound<T>(task: () => Promise<T> | T): Promise<T> {
-    const run = this.boundTail.then(task);
-    this.boundTail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
   }
 
   /**
@@ -185,6 +189,7 @@ export class ChdbEngine {
 
 class RunningQuery implements EngineQuery {
   private ownConnection: Session | undefined;
+  private readonly session: HttpSession | undefined;
   private readonly logComment: string;
   private readonly startedAt = performance.now();
   private phase: 'new' | 'stream' | 'whole' | 'done' = 'new';
@@ -194,7 +199,9 @@ class RunningQuery implements EngineQuery {
   /** The engine call in progress, if any: abandon() keeps killing until it settles. */
   private busy: Promise<unknown> | undefined;
   private abandoned = false;
-  private closed = false;
+  private closing: Promise<void> | undefined;
+  /** What puts a session back as the request found it (its settings, its database, no external tables). */
+  private restore: string[] = [];
   private stats = {
     rowsRead: 0,
     bytesRead: 0,
@@ -212,6 +219,8 @@ class RunningQuery implements EngineQuery {
   ) {
     const userComment = request.settings.get('log_comment');
     this.logComment = `${userComment ? `${userComment} ` : ''}[front ${randomUUID()}]`;
+    // Taken now, so a busy or unknown session is refused before anything runs.
+    this.session = request.session === undefined ? undefined : engine.sessions.acquire(request.session);
   }
 
   async next(): Promise<Uint8Array | undefined> {
@@ -274,17 +283,34 @@ class RunningQuery implements EngineQuery {
     }
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  close(): Promise<void> {
+    this.closing ??= this.release();
+    return this.closing;
+  }
+
+  private async release(): Promise<void> {
     this.stream?.cancel();
-    // chDB defers the teardown while an engine call is still running on the connection.
-    this.ownConnection?.close();
+    if (this.session === undefined) {
+      // chDB defers the teardown while an engine call is still running on the connection.
+      this.ownConnection?.close();
+      return;
+    }
+    try {
+      await this.busy?.catch(() => undefined);
+      if (this.restore.length > 0) {
+        await this.session.connection.queryAsync(this.restore.join(';\n'), { format: 'TabSeparated' });
+      }
+    } catch {
+      // The session could not be put back as it was: end it rather than leave it changed.
+      this.engine.sessions.release(this.session, true);
+      return;
+    }
+    this.engine.sessions.release(this.session, this.request.session?.close ?? false);
   }
 
   private async begin(): Promise<void> {
     const { request } = this;
-    const pooled = pooledInsert(request);
+    const pooled = this.session === undefined ? pooledInsert(request) : undefined;
     if (pooled !== undefined) {
       // No USE, no SET: the database is in the table's name and the settings in the INSERT's
       // SETTINGS clause, so the connection is left as it was found and serves the next insert.
@@ -301,16 +327,9 @@ class RunningQuery implements EngineQuery {
       return;
     }
     const connection = this.connect();
-    const settings = new Map(request.settings);
-    // The tag abandon() finds the query by; a raw insert is never killed, so it goes untagged and
-    // the insert path runs exactly the statements it ran before.
-    if (request.rawInsert === undefined) settings.set('log_comment', this.logComment);
-    const preamble = [
-      ...(request.database === undefined ? [] : [`USE ${quotedDatabase(request.database)}`]),
-      ...[...settings].map(([name, value]) => settingStatement(name, value)),
-    ];
-    if (preamble.length > 0) await connection.queryAsync(preamble.join(';\n'), { format: 'TabSeparated' });
+    await this.prepare(connection);
     if (this.abandoned) throw new Error('Query was cancelled: the client went away');
+    for (const table of request.externalTables) await this.loadExternalTable(connection, table);
 
     if (request.rawInsert !== undefined) {
       const { table, columns, format, data } = request.rawInsert;
@@ -323,14 +342,19 @@ class RunningQuery implements EngineQuery {
       this.recordInsert(summary);
       return;
     }
+    if (request.bodyInsert !== undefined) {
+      await this.insertFromFile(connection, request.bodyInsert);
+      return;
+    }
+    await this.run(connection);
+  }
 
+  /** The statement itself: streamed when chDB can stream it, else run whole. */
+  private async run(connection: Session): Promise<void> {
+    const { request } = this;
     const options = { format: request.defaultFormat };
-    const bound = request.parameters.size > 0 ? Object.fromEntries(request.parameters) : undefined;
     try {
-      this.stream =
-        bound === undefined
-          ? connection.queryStream(request.sql, options)
-          : await this.engine.runBound(() => connection.queryStreamBind(request.sql, bound, options));
+      this.stream = connection.queryStream(request.sql, options);
       this.iterator = this.stream[Symbol.asyncIterator]();
       this.streamed = true;
       this.phase = 'stream';
@@ -338,10 +362,7 @@ class RunningQuery implements EngineQuery {
     } catch (err) {
       if (!(err instanceof Error) || !NOT_STREAMABLE.test(err.message)) throw err;
     }
-    const result =
-      bound === undefined
-        ? await connection.queryAsync(request.sql, options)
-        : await this.engine.runBound(() => connection.queryBindAsync(request.sql, bound, options));
+    const result = await connection.queryAsync(request.sql, options);
     this.whole = result.bytes();
     this.stats.rowsRead = result.rowsRead;
     this.stats.bytesRead = result.bytesRead;
@@ -350,7 +371,93 @@ class RunningQuery implements EngineQuery {
     this.phase = 'whole';
   }
 
+  /**
+   * The request's database, settings and query parameters on its connection. A fresh connection
+   * is dropped afterwards; a session's is put back afterwards (settings and database; query
+   * parameters cannot be unset and stay, as a session's `SET param_…` would). A GET runs with
+   * readonly = 2 as on a server; in a session the front refuses non-reading statements instead,
+   * since `readonly` once raised cannot be lowered on that connection.
+   */
+  private async prepare(connection: Session): Promise<void> {
+    const { request } = this;
+    const settings = new Map(request.settings);
+    // The tag abandon() finds the query by; a raw insert is never killed, so it goes untagged and
+    // the insert path runs exactly the statements it ran before.
+    if (request.rawInsert === undefined) settings.set('log_comment', this.logComment);
+    if (request.readOnly && this.session !== undefined) checkReadOnly(request.sql);
+    if (this.session !== undefined) await this.rememberSessionState(connection, [...settings.keys()]);
+    const preamble = [
+      ...(request.readOnly && this.session === undefined ? ['SET readonly = 2'] : []),
+      ...(request.database === undefined ? [] : [`USE ${quotedDatabase(request.database)}`]),
+      ...[...settings].map(([name, value]) => settingStatement(name, value)),
+      ...[...request.parameters].map(([name, value]) => parameterStatement(name, value)),
+    ];
+    if (preamble.length > 0) await connection.queryAsync(preamble.join(';\n'), { format: 'TabSeparated' });
+  }
+
+  private async rememberSessionState(connection: Session, names: string[]): Promise<void> {
+    const { request } = this;
+    if (request.database !== undefined) {
+      const current = (await connection.queryAsync('SELECT currentDatabase()', { format: 'TabSeparated' }))
+        .text()
+        .trim();
+      this.restore.push(`USE ${quotedDatabase(current)}`);
+    }
+    if (names.length === 0) return;
+    const rows = (
+      await connection.queryAsync(
+        `SELECT name, value, changed FROM system.settings WHERE name IN (${names.map(stringLiteral).join(', ')})`,
+        { format: 'JSONEachRow' },
+      )
+    )
+      .text()
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as { name: string; value: string; changed: number });
+    for (const { name, value, changed } of rows) {
+      this.restore.push(changed ? settingStatement(name, value) : `SET ${name} = DEFAULT`);
+    }
+  }
+
+  /** External data: a temporary table for this query, filled from the part's bytes. */
+  private async loadExternalTable(connection: Session, table: HttpQueryRequest['externalTables'][number]) {
+    const name = quotedDatabase(table.name);
+    await connection.queryAsync(`CREATE TEMPORARY TABLE ${name} (${table.structure}) ENGINE = Memory`, {
+      format: 'TabSeparated',
+    });
+    if (this.session !== undefined) this.restore.unshift(`DROP TEMPORARY TABLE IF EXISTS ${name}`);
+    await this.insertFromFile(connection, {
+      target: name,
+      columns: undefined,
+      format: table.format,
+      data: table.data,
+    });
+  }
+
+  /**
+   * Rows chDB's raw insert does not take (binary formats, empty bodies, external data) go through a
+   * file: `INSERT … FROM INFILE` reads the bytes as they came, never decoded as text.
+   */
+  private async insertFromFile(connection: Session, insert: BodyInsert): Promise<void> {
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(insert.format)) throw new Error(`Invalid format ${insert.format}`);
+    const path = join(this.engine.bodyDir, randomUUID());
+    await writeFile(path, insert.data);
+    try {
+      const result = await connection.queryAsync(
+        `INSERT INTO ${insert.target} ${insert.columns ?? ''} FROM INFILE ${stringLiteral(path)} FORMAT ${insert.format}`,
+        { format: 'TabSeparated' },
+      );
+      this.stats.bytesRead = insert.data.byteLength;
+      this.stats.rowsWritten = result.rowsRead;
+      this.engineSeconds = result.elapsed;
+      this.phase = 'whole';
+    } finally {
+      await rm(path, { force: true });
+    }
+  }
+
   private connect(): Session {
+    if (this.session !== undefined) return this.session.connection;
     this.ownConnection ??= this.engine.connect();
     return this.ownConnection;
   }
@@ -408,6 +515,15 @@ function pooledInsert(request: HttpQueryRequest) {
  * `users_config` file.
  */
 function writeEngineConfig(maxQueryMemoryBytes: number): string {
+  // chDB runs `invalid` as `SELECT invalid` (implicit_select); a server reads it as a syntax error.
+  const memoryBound =
+    maxQueryMemoryBytes > 0
+      ? `
+      <max_memory_usage>${maxQueryMemoryBytes}</max_memory_usage>
+      <constraints>
+        <max_memory_usage><min>1</min><max>${maxQueryMemoryBytes}</max></max_memory_usage>
+      </constraints>`
+      : '';
   const dir = mkdtempSync(join(tmpdir(), 'clickhouse-front-config-'));
   const users = join(dir, 'users.xml');
   writeFileSync(
@@ -419,10 +535,7 @@ function writeEngineConfig(maxQueryMemoryBytes: number): string {
     `<clickhouse>
   <profiles>
     <default>
-      <max_memory_usage>${maxQueryMemoryBytes}</max_memory_usage>
-      <constraints>
-        <max_memory_usage><min>1</min><max>${maxQueryMemoryBytes}</max></max_memory_usage>
-      </constraints>
+      <implicit_select>0</implicit_select>${memoryBound}
     </default>
   </profiles>
   <users>

@@ -1,12 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createGzip, createInflate, Gzip } from 'node:zlib';
+import { createBrotliDecompress, createGunzip, createGzip, createInflate, Gzip, gzipSync } from 'node:zlib';
 import type { ChdbEngine, EngineQuery } from './engine.js';
 import {
+  contentTypeFor,
   type EngineFailure,
   engineFailure,
+  exceptionBlock,
   type HttpQueryRequest,
   httpStatusForCode,
   ProtocolError,
@@ -21,7 +23,10 @@ export interface ClickHouseFrontOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** When set, requests must carry these credentials; otherwise any credentials are accepted. */
+  /**
+   * When set, requests must carry these credentials; otherwise requests are the `default` user with
+   * an empty password (no credentials, or exactly those), as on a fresh server.
+   */
   user?: string;
   password?: string;
   maxBodyBytes?: number;
@@ -93,14 +98,13 @@ async function handle(
     response.writeHead(200, { 'Content-Type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
     return;
   }
-  const queryId = url.searchParams.get('query_id') || randomUUID();
+  const queryId =
+    url.searchParams.get('query_id') || header(request, 'x-clickhouse-query-id') || randomUUID();
   const baseHeaders = { 'X-ClickHouse-Query-Id': queryId, 'X-ClickHouse-Timezone': timezone };
-  let parsed: HttpQueryRequest | undefined;
   try {
     if (url.pathname !== '/') throw new ProtocolError(0, 'UNKNOWN_HANDLER', `No handler for ${url.pathname}`);
     checkCredentials(options, request, url.searchParams);
-    const body = await readBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-    parsed = parseQueryRequest(url.searchParams, body);
+    const parsed = await readRequest(request, url.searchParams, options);
     if (parsed.rawInsert !== undefined) {
       await respond(engine.start(parsed), parsed, options, request, response, baseHeaders);
       return;
@@ -120,17 +124,78 @@ async function handle(
     }
   } catch (err) {
     if (response.destroyed || response.headersSent) return;
-    const failure = failureOf(err);
-    const status = url.pathname === '/' ? httpStatusForCode(failure.code) : 404;
-    // The client reads the body before the connection is reused; drain what it may still send.
-    request.resume();
-    response.writeHead(status, {
-      ...baseHeaders,
-      'Content-Type': 'text/plain; charset=UTF-8',
-      'X-ClickHouse-Exception-Code': String(failure.code),
-    });
-    response.end(`${failure.text}\n`);
+    sendError(err, url, request, response, baseHeaders);
   }
+}
+
+/** An error before any output: its status, its code header and the engine's text, compressed if asked. */
+function sendError(
+  err: unknown,
+  url: URL,
+  request: IncomingMessage,
+  response: ServerResponse,
+  baseHeaders: Record<string, string>,
+): void {
+  const failure = failureOf(err);
+  const status = url.pathname === '/' ? httpStatusForCode(failure.code) : 404;
+  const compress = url.searchParams.get('enable_http_compression') === '1' && acceptsGzip(request);
+  // The client reads the body before the connection is reused; drain what it may still send.
+  request.resume();
+  response.writeHead(status, {
+    ...baseHeaders,
+    'Content-Type': 'text/plain; charset=UTF-8',
+    'X-ClickHouse-Exception-Code': String(failure.code),
+    ...(compress ? { 'Content-Encoding': 'gzip' } : {}),
+  });
+  const text = `${failure.text}\n`;
+  response.end(compress ? gzipSync(text) : text);
+}
+
+/**
+ * The request as a server reads it: URL parameters, headers, and the body, which is either SQL
+ * (and rows) or, when multipart/form-data, more parameters (query, param_*, settings) and files
+ * (external data tables).
+ */
+async function readRequest(
+  request: IncomingMessage,
+  search: URLSearchParams,
+  options: ClickHouseFrontOptions,
+): Promise<HttpQueryRequest> {
+  const body = await readBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  const context = {
+    method: request.method ?? 'GET',
+    databaseHeader: header(request, 'x-clickhouse-database'),
+    formatHeader: header(request, 'x-clickhouse-format'),
+    queryIdHeader: header(request, 'x-clickhouse-query-id'),
+  };
+  const contentType = header(request, 'content-type') ?? '';
+  if (!contentType.toLowerCase().startsWith('multipart/form-data')) {
+    return parseQueryRequest(search, body, context);
+  }
+  const { fields, files } = await readMultipart(body, contentType);
+  const merged = new URLSearchParams(search);
+  for (const [name, value] of fields) merged.append(name, value);
+  return parseQueryRequest(merged, Buffer.alloc(0), { ...context, files });
+}
+
+async function readMultipart(body: Buffer, contentType: string) {
+  let form: FormData;
+  try {
+    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  } catch (err) {
+    throw new ProtocolError(
+      36,
+      'BAD_ARGUMENTS',
+      `Cannot read the multipart/form-data body: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const fields: [string, string][] = [];
+  const files: { name: string; data: Buffer }[] = [];
+  for (const [name, value] of form) {
+    if (typeof value === 'string') fields.push([name, value]);
+    else files.push({ name, data: Buffer.from(await value.arrayBuffer()) });
+  }
+  return { fields, files };
 }
 
 /**
@@ -157,25 +222,15 @@ async function respond(
   };
   response.once('close', onClose);
   let sink: Writable = response;
+  const exceptionTag = randomBytes(8).toString('hex');
   try {
     let part = await query.next();
     if (gone) return;
     const compress = parsed.compressResponse && acceptsGzip(request);
-    const summary = query.summary();
     response.writeHead(200, {
       ...baseHeaders,
-      'Content-Type': 'text/plain; charset=UTF-8',
-      'X-ClickHouse-Format': responseFormat(parsed.sql, parsed.defaultFormat),
-      'X-ClickHouse-Summary': JSON.stringify({
-        read_rows: String(summary.rowsRead),
-        read_bytes: String(summary.bytesRead),
-        written_rows: String(summary.rowsWritten),
-        written_bytes: String(summary.bytesWritten),
-        total_rows_to_read: '0',
-        result_rows: String(summary.resultRows),
-        result_bytes: String(summary.resultBytes),
-        elapsed_ns: String(Math.round(summary.elapsedSeconds * 1e9)),
-      }),
+      ...resultHeaders(query, parsed),
+      'X-ClickHouse-Exception-Tag': exceptionTag,
       ...(compress ? { 'Content-Encoding': 'gzip' } : {}),
     });
     if (compress) {
@@ -195,25 +250,57 @@ async function respond(
       part = await query.next();
       if (gone) return;
     }
+    // A session is handed back before the client can see the end and send its next query.
+    await query.close();
     await new Promise<void>((resolveEnd) => {
       response.once('close', resolveEnd);
       sink.end(() => resolveEnd());
     });
   } catch (err) {
     if (gone || response.destroyed || !response.headersSent) throw err;
-    // Output has begun: the exception goes into the body and the response stays unfinished.
-    const socket = response.socket;
-    sink.write(`\n${failureOf(err).text}\n`);
-    const cut = () => {
-      socket?.end();
-      setTimeout(() => socket?.destroy(), 1000).unref();
-    };
-    if (sink instanceof Gzip) sink.flush(() => setImmediate(cut));
-    else response.write('', cut);
+    await query.close();
+    writeExceptionAndCut(sink, response, exceptionBlock(failureOf(err).text, exceptionTag));
   } finally {
     response.off('close', onClose);
-    query.close();
+    await query.close();
   }
+}
+
+/** The headers a server sends with a result: its format and content type, the summary, progress if asked. */
+function resultHeaders(query: EngineQuery, parsed: HttpQueryRequest): Record<string, string> {
+  const format = responseFormat(parsed.sql, parsed.defaultFormat);
+  const summary = query.summary();
+  const progress = JSON.stringify({
+    read_rows: String(summary.rowsRead),
+    read_bytes: String(summary.bytesRead),
+    written_rows: String(summary.rowsWritten),
+    written_bytes: String(summary.bytesWritten),
+    total_rows_to_read: '0',
+    result_rows: String(summary.resultRows),
+    result_bytes: String(summary.resultBytes),
+    elapsed_ns: String(Math.round(summary.elapsedSeconds * 1e9)),
+  });
+  return {
+    'Content-Type': contentTypeFor(format),
+    'X-ClickHouse-Format': format,
+    'X-ClickHouse-Summary': progress,
+    ...(parsed.sendProgress ? { 'X-ClickHouse-Progress': progress } : {}),
+  };
+}
+
+/**
+ * Output has begun: the exception goes into the body, framed as a server frames it, and the
+ * response stays unfinished (no final chunk), so no client can take it for a complete result.
+ */
+function writeExceptionAndCut(sink: Writable, response: ServerResponse, block: string): void {
+  const socket = response.socket;
+  sink.write(block);
+  const cut = () => {
+    socket?.end();
+    setTimeout(() => socket?.destroy(), 1000).unref();
+  };
+  if (sink instanceof Gzip) sink.flush(() => setImmediate(cut));
+  else response.write('', cut);
 }
 
 /**
@@ -253,12 +340,16 @@ function acceptsGzip(request: IncomingMessage): boolean {
   return /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
 }
 
+/**
+ * A server's users: with none configured, its `default` user with an empty password, which is also
+ * who a request without credentials is; any other name or password is refused
+ * (AUTHENTICATION_FAILED, 403). With `user`/`password` configured, that user instead.
+ */
 function checkCredentials(
   options: ClickHouseFrontOptions,
   request: IncomingMessage,
   search: URLSearchParams,
 ): void {
-  if (options.user === undefined) return;
   let user = search.get('user') ?? header(request, 'x-clickhouse-user');
   let password = search.get('password') ?? header(request, 'x-clickhouse-key');
   const authorization = header(request, 'authorization');
@@ -268,11 +359,13 @@ function checkCredentials(
     user = decoded.slice(0, colon < 0 ? undefined : colon);
     password = colon < 0 ? '' : decoded.slice(colon + 1);
   }
-  if (user !== options.user || (password ?? '') !== (options.password ?? '')) {
+  const expectedUser = options.user ?? 'default';
+  const givenUser = user || 'default';
+  if (givenUser !== expectedUser || (password ?? '') !== (options.password ?? '')) {
     throw new ProtocolError(
       516,
       'AUTHENTICATION_FAILED',
-      `${user ?? 'default'}: Authentication failed: password is incorrect, or there is no user with such name`,
+      `${givenUser}: Authentication failed: password is incorrect, or there is no user with such name`,
     );
   }
 }
@@ -307,5 +400,5 @@ function decoded(request: IncomingMessage): Readable {
   if (encoding === 'gzip') return request.pipe(createGunzip());
   if (encoding === 'deflate') return request.pipe(createInflate());
   if (encoding === 'br') return request.pipe(createBrotliDecompress());
-  throw new ProtocolError(1001, 'UNKNOWN_COMPRESSION_METHOD', `Unknown Content-Encoding ${encoding}`);
+  throw new ProtocolError(89, 'UNKNOWN_COMPRESSION_METHOD', `Unknown Content-Encoding ${encoding}`);
 }

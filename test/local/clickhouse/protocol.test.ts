@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   engineFailure,
   httpStatusForCode,
+  parameterStatement,
   parseQueryRequest,
   responseFormat,
   settingStatement,
-  unescapeParameterValue,
 } from '../../../local/clickhouse/protocol.js';
 import { rawInsertOf } from '../../../local/clickhouse/raw-insert.js';
 
@@ -35,7 +35,7 @@ describe('HTTP protocol helpers', () => {
     expect(request.queryId).toBe('q');
     expect(request.defaultFormat).toBe('JSON');
     expect([...request.settings]).toEqual([['insert_deduplication_token', 'tok']]);
-    expect([...request.parameters]).toEqual([['x', 'a\nb']]);
+    expect([...request.parameters]).toEqual([['x', 'a\\nb']]);
     expect(request.compressResponse).toBe(true);
   });
 
@@ -72,9 +72,14 @@ describe('HTTP protocol helpers', () => {
     expect(settingStatement('x', "it's \\")).toBe("SET x = 'it\\'s \\\\'");
   });
 
-  it('decodes escaped parameter values and NULL', () => {
-    expect(unescapeParameterValue('\\N')).toBeNull();
-    expect(unescapeParameterValue("a\\tb\\\\c\\'d")).toBe("a\tb\\c'd");
+  it('keeps parameter values as sent, for the engine to parse once by their type', () => {
+    const request = parseQueryRequest(
+      new URLSearchParams({ query: 'SELECT {t:Tuple(String)}', param_t: "('foo_\\'_bar')", param_n: '\\N' }),
+      Buffer.alloc(0),
+    );
+    expect(request.parameters.get('t')).toBe("('foo_\\'_bar')");
+    expect(request.parameters.get('n')).toBe('\\N');
+    expect(parameterStatement('t', "('foo_\\'_bar')")).toBe("SET param_t = '(\\'foo_\\\\\\'_bar\\')'");
   });
 
   it('names the response format from a trailing FORMAT clause, else the default', () => {
@@ -92,7 +97,10 @@ describe('HTTP protocol helpers', () => {
     expect(engineFailure('bind failed').code).toBe(1001);
     expect(httpStatusForCode(60)).toBe(404);
     expect(httpStatusForCode(62)).toBe(400);
-    expect(httpStatusForCode(516)).toBe(401);
+    expect(httpStatusForCode(516)).toBe(403);
+    expect(httpStatusForCode(194)).toBe(401);
+    expect(httpStatusForCode(164)).toBe(500);
+    expect(httpStatusForCode(159)).toBe(408);
     expect(httpStatusForCode(241)).toBe(500);
   });
 });

@@ -121,7 +121,7 @@ describe('credentials', () => {
     const guarded = await startTestClickHouse({ user: 'pipes', password: 's3cret' });
     try {
       const anonymous = await fetch(`${guarded.url}/?query=SELECT+1`);
-      expect(anonymous.status).toBe(401);
+      expect(anonymous.status).toBe(403);
       expect(anonymous.headers.get('x-clickhouse-exception-code')).toBe('516');
       const basic = await fetch(`${guarded.url}/?query=SELECT+1`, {
         headers: { Authorization: `Basic ${Buffer.from('pipes:s3cret').toString('base64')}` },
