@@ -6,6 +6,8 @@ import { Construct } from 'constructs';
 export interface CdcSchedulesProps {
   /** The ARN of the CDC batch function (by name: that function itself manages schedules). */
   cdcFunctionArn: string;
+  /** The group is named `<namePrefix>-cdc`. */
+  namePrefix: string;
 }
 
 /**
@@ -20,7 +22,7 @@ export class CdcSchedules extends Construct {
   constructor(scope: Construct, id: string, props: CdcSchedulesProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.groupName = `${stack.stackName}-cdc`;
+    this.groupName = `${props.namePrefix}-cdc`;
     this.group = new CfnScheduleGroup(this, 'Group', { name: this.groupName });
     this.invokeRole = new Role(this, 'InvokeRole', {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {

@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { LOG_LEVELS, type LogLevel } from './pipe-function.js';
 
 /**
  * Deployment settings, all from CDK context (`-c key=value` or cdk.json), all optional.
@@ -30,9 +31,6 @@ export interface PipesConfig {
   /** The functions' log level (Powertools' and Lambda's application log level alike). */
   logLevel: LogLevel;
 }
-
-export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface VpcPlacement {
   vpcId: string;

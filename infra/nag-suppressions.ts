@@ -1,9 +1,11 @@
-import { type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
 
 export interface ReviewedScope {
-  stack: Stack;
+  /** The MongoClickHousePipes construct: acknowledgments hold for it and what it contains, nothing else. */
+  scope: Construct;
   table: TableV2;
   functions: Iterable<IFunction>;
   secretPrefix: string;
@@ -16,8 +18,8 @@ export interface ReviewedScope {
  * (a rule, or a rule and the exact resource pattern); anything new fails the synth.
  */
 export function suppressReviewedFindings(scope: ReviewedScope): void {
-  const { stack } = scope;
-  const ack = (id: string, reason: string) => Validations.of(stack).acknowledge({ id, reason });
+  const stack = Stack.of(scope.scope);
+  const ack = (id: string, reason: string) => Validations.of(scope.scope).acknowledge({ id, reason });
   const logicalId = (element: unknown) => stack.resolve(stack.getLogicalId(element as CfnElement)) as string;
 
   ack(
@@ -47,7 +49,7 @@ export function suppressReviewedFindings(scope: ReviewedScope): void {
   );
   ack(
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${scope.scheduleGroup}/*]`,
-    'One schedule per pipe, created at run time: access is limited to the CDC schedule group of this stack',
+    'One schedule per pipe, created at run time: access is limited to the CDC schedule group of this deployment',
   );
   ack(
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${scope.snapshotMachineName}:*]`,

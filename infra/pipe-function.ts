@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import {
   ApplicationLogLevel,
   Architecture,
@@ -12,7 +13,11 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../functions/adapters/cloudwatch/metric-names.js';
-import type { LogLevel } from './config.js';
+import { PACKAGE_ROOT } from './placeholders.js';
+
+/** Levels Powertools and Lambda's application log level share. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** How much a function may use: the API and small tasks take seconds, chunks and batches minutes. */
 export interface FunctionSize {
@@ -26,12 +31,12 @@ export const HEAVY: FunctionSize = { memoryMiB: 2048, timeout: Duration.minutes(
 
 export interface NetworkPlacement {
   vpc: IVpc;
-  subnets: ISubnet[];
+  vpcSubnets: SubnetSelection;
   securityGroups: ISecurityGroup[];
 }
 
 export interface PipeFunctionProps {
-  /** The handler's TypeScript source, relative to the repository root; it exports `handler`. */
+  /** The handler's TypeScript source, relative to the repository root (PACKAGE_ROOT); it exports `handler`. */
   entry: string;
   /** A fixed physical name where others must know the ARN before the function exists. */
   functionName?: string;
@@ -93,7 +98,7 @@ export class PipeFunction extends NodejsFunction {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     super(scope, id, {
-      entry: props.entry,
+      entry: join(PACKAGE_ROOT, props.entry),
       handler: 'handler',
       ...(props.functionName ? { functionName: props.functionName } : {}),
       description: props.description,
@@ -112,8 +117,8 @@ export class PipeFunction extends NodejsFunction {
       logGroup,
       tracing: Tracing.ACTIVE,
       ...(props.recursiveLoop ? { recursiveLoop: props.recursiveLoop } : {}),
-      depsLockFilePath: 'package-lock.json',
-      projectRoot: '.',
+      depsLockFilePath: join(PACKAGE_ROOT, 'package-lock.json'),
+      projectRoot: PACKAGE_ROOT,
       bundling: {
         forceDockerBundling: false,
         target: 'node22',
@@ -130,7 +135,7 @@ export class PipeFunction extends NodejsFunction {
       ...(props.network
         ? {
             vpc: props.network.vpc,
-            vpcSubnets: { subnets: props.network.subnets },
+            vpcSubnets: props.network.vpcSubnets,
             securityGroups: props.network.securityGroups,
           }
         : {}),

@@ -1,7 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** The state machines' files, relative to the repository root (the CDK app's working directory). */
+/**
+ * The repository root, from this file's place in it: a CDK app run from any directory (a user's
+ * own app) finds the handlers, the state machines and the lock file here.
+ */
+export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/** The state machines' files, relative to the repository root. */
 export const STATE_MACHINE_DIR = 'statemachines';
 export const TASK_HANDLER_DIR = 'functions/handlers/tasks';
 

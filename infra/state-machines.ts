@@ -16,15 +16,15 @@ export const SNAPSHOT_MACHINE = 'snapshot';
  * Fixed names, so a machine's ARN is known before it exists: MarkFailed and the CDC function start
  * the resync machine, and those machines invoke MarkFailed — a reference would be a cycle.
  */
-export function machineNameOf(stack: Stack, machine: string): string {
-  return `${stack.stackName}-${machine}`;
+export function machineNameOf(namePrefix: string, machine: string): string {
+  return `${namePrefix}-${machine}`;
 }
 
-export function machineArnOf(stack: Stack, machine: string): string {
+export function machineArnOf(stack: Stack, namePrefix: string, machine: string): string {
   return stack.formatArn({
     service: 'states',
     resource: 'stateMachine',
-    resourceName: machineNameOf(stack, machine),
+    resourceName: machineNameOf(namePrefix, machine),
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
 }
@@ -34,6 +34,8 @@ export interface LifecycleMachinesProps {
   /** Task name (e.g. `MarkFailed`) → its function. */
   functions: Map<string, IFunction>;
   logRetention: RetentionDays;
+  /** Machines are named `<namePrefix>-<file name>`. */
+  namePrefix: string;
 }
 
 /** One STANDARD state machine per file in statemachines/, built from the very same file. */
@@ -64,7 +66,7 @@ export class LifecycleMachines extends Construct {
     let startsSnapshot = false;
     for (const placeholder of file.placeholders) {
       if (placeholder === SNAPSHOT_MACHINE_PLACEHOLDER) {
-        substitutions[placeholder] = machineArnOf(Stack.of(this), SNAPSHOT_MACHINE);
+        substitutions[placeholder] = machineArnOf(Stack.of(this), props.namePrefix, SNAPSHOT_MACHINE);
         startsSnapshot = true;
         continue;
       }
@@ -75,7 +77,7 @@ export class LifecycleMachines extends Construct {
       invoked.push(fn);
     }
     const machine = new StateMachine(this, pascal(file.name), {
-      stateMachineName: machineNameOf(Stack.of(this), file.name),
+      stateMachineName: machineNameOf(props.namePrefix, file.name),
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromFile(file.path),
       definitionSubstitutions: substitutions,
@@ -83,18 +85,18 @@ export class LifecycleMachines extends Construct {
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
     for (const fn of invoked) fn.grantInvoke(machine);
-    if (startsSnapshot) this.allowSyncChildStart(machine);
+    if (startsSnapshot) this.allowSyncChildStart(machine, props.namePrefix);
     return machine;
   }
 
   /** What `states:startExecution.sync:2` needs: start, describe, stop, and the managed events rule. */
-  private allowSyncChildStart(parent: StateMachine): void {
+  private allowSyncChildStart(parent: StateMachine, namePrefix: string): void {
     const stack = Stack.of(this);
-    const childArn = machineArnOf(stack, SNAPSHOT_MACHINE);
+    const childArn = machineArnOf(stack, namePrefix, SNAPSHOT_MACHINE);
     const childExecutions = stack.formatArn({
       service: 'states',
       resource: 'execution',
-      resourceName: `${machineNameOf(stack, SNAPSHOT_MACHINE)}:*`,
+      resourceName: `${machineNameOf(namePrefix, SNAPSHOT_MACHINE)}:*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     parent.addToRolePolicy(

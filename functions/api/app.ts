@@ -8,6 +8,7 @@ import { serveCommands } from './routes/commands.js';
 import { serveCreatePipe } from './routes/create-pipe.js';
 import { servePipePatch } from './routes/patch-pipe.js';
 import { serveReads } from './routes/read-pipes.js';
+import { serveSampleSource } from './routes/sample-source.js';
 import { refuseHead, refuseOtherMethods } from './serve-route.js';
 
 /** `/pipes/` and `/pipes//` route as `/pipes` (hono's `strict: false` drops only one slash). */
@@ -26,6 +27,7 @@ export function apiApp<E extends Env = Env>(deps: ApiDeps, actorOf: ActorOf<E>):
   serveReads(app, deps);
   servePipePatch(app, deps, actorOf);
   serveCommands(app, deps, actorOf);
+  serveSampleSource(app, deps, actorOf);
   refuseOtherMethods(app);
   app.notFound((c) => answerError(c, new RouteNotFoundError(new URL(c.req.url).pathname), deps));
   app.onError((error, c) => answerError(c, error, deps));

@@ -3,6 +3,7 @@ import type { CreateRules } from '../engines/register-pipe.js';
 import type { LifecycleStarter } from '../ports/lifecycle.js';
 import type { Log } from '../ports/log.js';
 import type { PipeStore } from '../ports/pipe-store.js';
+import type { CollectionSampler } from '../ports/sampler.js';
 
 /** What the deployment accepts in a create request (secret ARNs only in the cloud, a default destination). */
 export type ApiConfig = CreateRules;
@@ -13,6 +14,8 @@ export interface ApiDeps {
   config: ApiConfig;
   /** Where failures the caller is not told about go (masked): Powertools' Logger in Lambda. */
   log: Log;
+  /** Reads samples for `POST /sources/sample`; absent: the route answers 501. */
+  sampler?: CollectionSampler;
 }
 
 /** Who sent the request: from API Gateway's IAM identity, or "local" for the local server. */

@@ -3,11 +3,13 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, Context as LambdaContext } from 'aws-lambda';
 import { handle, type LambdaEvent } from 'hono/aws-lambda';
 import { DynamoPipeStore } from '../adapters/dynamodb/store.js';
+import { MongoCollectionSampler } from '../adapters/mongodb/sample-source.js';
 import { StepFunctionsStarter, stateMachineArnsFromEnv } from '../adapters/stepfunctions/starter.js';
 import { apiApp } from '../api/app.js';
 import type { ApiDeps } from '../api/deps.js';
-import { cloudCreateRules } from './create-rules.js';
+import { allowedHostsFromEnv, cloudCreateRules } from './create-rules.js';
 import { log, traced } from './observability.js';
+import { resolveSourceUri } from './secrets.js';
 
 function buildDeps(env: Record<string, string | undefined>): ApiDeps {
   const tableName = env.PIPE_STORE_TABLE;
@@ -18,6 +20,10 @@ function buildDeps(env: Record<string, string | undefined>): ApiDeps {
     // The cloud never keeps a plain connection string or password: secret ARNs only.
     config: cloudCreateRules(env),
     log,
+    // A secret's connection string is read here, and its hosts checked against the allowlist, as a pipe's are.
+    sampler: new MongoCollectionSampler({
+      resolveUri: (source) => resolveSourceUri(source, { allowedHosts: allowedHostsFromEnv(env) }),
+    }),
   };
 }
 

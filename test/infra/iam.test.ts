@@ -4,7 +4,7 @@ import {
   READS_SECRET_OWNERS,
   READS_STORE_ONLY,
   STARTS_CDC,
-} from '../../infra/pipes-stack.js';
+} from '../../infra/function-roles.js';
 import { resourcesOf, type Synthesized, synthesizeApp } from './synth.js';
 
 let synth: Synthesized;

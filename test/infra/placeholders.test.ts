@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/starter.js';
 import { TASKS } from '../../functions/handlers/tasks/index.js';
-import { SCHEDULE_MANAGERS, STARTS_RESYNC } from '../../infra/pipes-stack.js';
+import { SCHEDULE_MANAGERS, STARTS_RESYNC } from '../../infra/function-roles.js';
 import {
   handlerFileOf,
   placeholdersIn,
