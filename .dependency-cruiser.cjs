@@ -105,6 +105,15 @@ module.exports = {
       to: { path: '^cli/' },
     },
     {
+      name: 'status-page-reads-only-its-files',
+      comment:
+        'status-page/ is the status page: its files and the one module that serves them, shared by the ' +
+        'local API (local/api/server.ts) and `pipes ui` (cli/ui.ts). It imports Node built-ins only.',
+      severity: 'error',
+      from: { path: '^status-page/' },
+      to: { dependencyTypesNot: ['core'] },
+    },
+    {
       name: 'no-circular-in-functions',
       comment: 'No import cycles in functions/ (type-only ones included): each layer reads top to bottom.',
       severity: 'error',

@@ -57,6 +57,11 @@ export class ApiClient {
     this.base = parseApiUrl(options.api);
   }
 
+  /** The API's base URL, as requests are sent to it. */
+  get baseUrl(): string {
+    return this.base.toString();
+  }
+
   /** The request as sent: URL, method, headers (signed when signing is on) and body. */
   async prepare(method: string, path: string, call: CallOptions = {}) {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);

@@ -4,6 +4,7 @@ import { ApiClient, needsSigning, parseApiUrl, signingRegion } from './client.js
 import * as commands from './commands.js';
 import { ANSI, PLAIN } from './format.js';
 import { CliError, type CliIo, EXIT } from './io.js';
+import { DEFAULT_UI_PORT, startUiServer, untilInterrupted } from './ui.js';
 import { watch } from './watch.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:3000';
@@ -12,13 +13,15 @@ interface GlobalOptions {
   api?: string;
   output: 'text' | 'json';
   region?: string;
+  /** Sign even a loopback API: a tunnel or port-forward to a deployed one. */
+  sign?: boolean;
 }
 
 /** Builds the client for `--api` (or PIPES_API): signed with SigV4 unless the API is on this machine. */
 export function clientFor(options: GlobalOptions, io: CliIo): ApiClient {
   const api = options.api ?? io.env.PIPES_API ?? DEFAULT_API;
   const url = parseApiUrl(api);
-  if (!needsSigning(url)) return new ApiClient({ api });
+  if (!needsSigning(url) && !options.sign) return new ApiClient({ api });
   const region = signingRegion(url, options.region, io.env);
   return new ApiClient({ api, signing: { region, credentials: fromNodeProviderChain() } });
 }
@@ -26,6 +29,14 @@ export function clientFor(options: GlobalOptions, io: CliIo): ApiClient {
 const positiveNumber = (value: string) => {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('must be a positive number');
+  return number;
+};
+
+const portNumber = (value: string) => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65_535) {
+    throw new InvalidArgumentError('must be a port number, 0 to 65535 (0: any free port)');
+  }
   return number;
 };
 
@@ -129,6 +140,22 @@ function defineCommands(program: Command, io: CliIo) {
     .action((pipe, opts) => action((client) => commands.rm(client, pipe, opts.idempotencyKey))());
 }
 
+function defineUi(program: Command, io: CliIo) {
+  program
+    .command('ui')
+    .description(
+      'serve the status page on 127.0.0.1 and forward its reads to the API (signed unless loopback)',
+    )
+    .option('--port <n>', `the local port (0: any free one)`, portNumber, DEFAULT_UI_PORT)
+    .action(async (opts) => {
+      const client = clientFor(program.opts<GlobalOptions>(), io);
+      const server = await startUiServer({ client, port: opts.port });
+      io.stdout(`status page: ${server.url} (reading ${client.baseUrl}; Ctrl-C stops)\n`);
+      await untilInterrupted();
+      await server.stop();
+    });
+}
+
 export function buildProgram(io: CliIo): Command {
   const program = new Command('pipes')
     .description('Drive MongoDB → ClickHouse pipes through their HTTP API (docs/cli.md)')
@@ -138,11 +165,13 @@ export function buildProgram(io: CliIo): Command {
     )
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--region <region>', 'the SigV4 signing region (default: from the API host, else AWS_REGION)')
+    .option('--sign', 'sign with SigV4 even when the API is on this machine (a tunnel to a deployed API)')
     .showHelpAfterError("(run 'pipes --help' or 'pipes help <command>' for usage)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   defineReads(program, io);
   defineCommands(program, io);
+  defineUi(program, io);
   return program;
 }
 

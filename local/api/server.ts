@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { apiApp } from '../../functions/api/app.js';
 import type { ApiDeps } from '../../functions/api/deps.js';
+import { statusPageResponse } from '../../status-page/assets.js';
 
 export interface LocalApiServerOptions {
   deps: ApiDeps;
@@ -28,14 +29,18 @@ function closingAfterTooLarge(response: Response): Response {
   return response;
 }
 
-/** Serves the very app API Gateway's handler serves, over node:http. */
+/**
+ * Serves the very app API Gateway's handler serves, over node:http, and the status page at `/`
+ * (status-page/), which reads that API from the same origin.
+ */
 export async function startLocalApiServer(options: LocalApiServerOptions): Promise<LocalApiServer> {
   const actor = options.actor ?? 'local';
   const app = apiApp(options.deps, () => actor);
   // Without http2 options the adaptor makes a node:http Server; the process's own Request and
   // Response stay as they are (other parts of the local runtime share them).
   const server = createAdaptorServer({
-    fetch: async (request, env) => closingAfterTooLarge(await app.fetch(request, env)),
+    fetch: async (request, env) =>
+      (await statusPageResponse(request)) ?? closingAfterTooLarge(await app.fetch(request, env)),
     overrideGlobalObjects: false,
   }) as Server;
   const host = options.host ?? '127.0.0.1';

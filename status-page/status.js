@@ -1,0 +1,534 @@
+// The status page: reads the pipes' HTTP API (docs/api.md) from the origin that served it (the
+// local API, or `pipes ui` forwarding to a deployed one) every 2 s and draws what it reads. Text
+// from the API is always set as text, never as HTML.
+
+const POLL_MS = 2_000;
+/** The charts show this much of the past. */
+const CHART_WINDOW_MS = 15 * 60_000;
+const HISTORY_SHOWN = 8;
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+// ---- elements ---------------------------------------------------------------------------------
+
+function put(el, attrs, children) {
+  for (const [key, value] of Object.entries(attrs ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'onclick') el.addEventListener('click', value);
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(typeof child === 'object' ? child : String(child));
+  }
+  return el;
+}
+
+/** An HTML element: attributes, then children (elements or text). */
+const h = (tag, attrs, ...children) => put(document.createElement(tag), attrs, children);
+/** An SVG element, the same way. */
+const s = (tag, attrs, ...children) => put(document.createElementNS(SVG_NS, tag), attrs, children);
+
+// ---- numbers and times ------------------------------------------------------------------------
+
+const count = (n) => Number(n).toLocaleString('en-US');
+
+function duration(ms) {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+}
+
+function ago(iso) {
+  if (!iso) return 'never';
+  const ms = Math.max(0, Date.now() - Date.parse(iso));
+  return ms < 1_000 ? 'just now' : `${duration(ms)} ago`;
+}
+
+const clockTime = (t) => new Date(t).toLocaleTimeString('en-GB', { hour12: false });
+
+/** 1, 2 or 5 times a power of ten, at least `value` and `least`: the top of a chart's scale. */
+function niceCeiling(value, least) {
+  if (value <= least) return least;
+  const power = 10 ** Math.floor(Math.log10(value));
+  return [1, 2, 5, 10].map((step) => step * power).find((top) => top >= value);
+}
+
+// ---- the API ----------------------------------------------------------------------------------
+
+async function read(path) {
+  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  const body = await response.json().catch(() => null);
+  if (response.ok) return body;
+  const error = body?.error;
+  const what = error ? `${error.name}: ${error.message}` : `HTTP ${response.status}`;
+  throw new Error(`GET ${path} answered ${response.status} (${what})`);
+}
+
+// ---- samples kept while the page is open ------------------------------------------------------
+
+/**
+ * The API keeps the lag of the last commit and the last CDC run only, so the charts are made of
+ * what this page saw: one lag point per commit it read, one events/s point per run record it
+ * read. They are kept for the browser tab (sessionStorage), so a reload does not lose them.
+ */
+class Samples {
+  constructor(pipeId) {
+    this.key = `pipes-status:${pipeId}`;
+    const stored = JSON.parse(sessionStorage.getItem(this.key) ?? 'null');
+    this.lag = stored?.lag ?? [];
+    this.rate = stored?.rate ?? [];
+  }
+
+  add(cdc, now) {
+    if (cdc.lagMs !== null && cdc.lagMeasuredAt) {
+      keep(this.lag, { t: Date.parse(cdc.lagMeasuredAt), v: cdc.lagMs }, now);
+    }
+    const run = cdc.lastRun;
+    if (run) {
+      const seen = `${run.startedAt}/${run.endedAt}/${run.events}`;
+      if (this.rate.at(-1)?.run !== seen) keep(this.rate, { t: now, v: run.eventsPerSecond, run: seen }, now);
+    }
+    sessionStorage.setItem(this.key, JSON.stringify({ lag: this.lag, rate: this.rate }));
+  }
+}
+
+function keep(points, point, now) {
+  if (points.at(-1)?.t === point.t) return;
+  points.push(point);
+  while (points.length > 0 && points[0].t < now - CHART_WINDOW_MS) points.shift();
+}
+
+// ---- the lifecycle diagram --------------------------------------------------------------------
+
+const NODE = { w: 106, h: 34 };
+const ROW = [34, 124];
+const STATE_AT = {
+  Provisioning: [8, ROW[0]],
+  Setup: [138, ROW[0]],
+  Snapshot: [268, ROW[0]],
+  Running: [398, ROW[0]],
+  Pausing: [528, ROW[0]],
+  Paused: [658, ROW[0]],
+  Failed: [8, ROW[1]],
+  Completed: [138, ROW[1]],
+  Resync: [333, ROW[1]],
+  Modifying: [528, ROW[1]],
+};
+const TRANSITIONAL = ['Provisioning', 'Setup', 'Snapshot', 'Pausing', 'Modifying', 'Resync'];
+
+/** [x1, y1, x2, y2, both ways?] in the diagram's coordinates (docs/lifecycle.md's table). */
+const EDGES = [
+  [114, 51, 136, 51],
+  [244, 51, 266, 51],
+  [374, 51, 396, 51],
+  [504, 51, 526, 51],
+  [634, 51, 656, 51],
+  [290, 68, 222, 122],
+  [340, 68, 372, 122],
+  [412, 124, 440, 70],
+  [484, 68, 560, 124, true],
+  [612, 124, 690, 68, true],
+];
+
+function arc(fromX, toX, label) {
+  const top = ROW[0] - 26;
+  return [
+    s('path', {
+      d: `M ${fromX} ${ROW[0]} C ${fromX} ${top}, ${toX} ${top}, ${toX} ${ROW[0] - 2}`,
+      class: 'edge',
+      'marker-end': 'url(#arrow)',
+    }),
+    s('text', { x: (fromX + toX) / 2, y: top + 4, class: 'edge-label' }, label),
+  ];
+}
+
+function lifecycleDiagram(current) {
+  const marker = s(
+    'marker',
+    {
+      id: 'arrow',
+      viewBox: '0 0 10 10',
+      refX: 9,
+      refY: 5,
+      markerWidth: 7,
+      markerHeight: 7,
+      orient: 'auto-start-reverse',
+    },
+    s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }),
+  );
+  const edges = EDGES.map(([x1, y1, x2, y2, both]) =>
+    s('line', {
+      x1,
+      y1,
+      x2,
+      y2,
+      class: 'edge',
+      'marker-end': 'url(#arrow)',
+      'marker-start': both ? 'url(#arrow)' : null,
+    }),
+  );
+  const nodes = Object.entries(STATE_AT).map(([state, [x, y]]) => {
+    const lit = state === current;
+    const classes = [
+      'state',
+      lit && 'lit',
+      lit && TRANSITIONAL.includes(state) && 'moving',
+      state === 'Failed' && 'failed',
+    ];
+    return s(
+      'g',
+      { class: classes.filter(Boolean).join(' '), 'data-state': state, 'aria-current': lit ? 'step' : null },
+      s('rect', { x, y, width: NODE.w, height: NODE.h, rx: 9 }),
+      s('text', { x: x + NODE.w / 2, y: y + NODE.h / 2 + 4.5 }, state),
+    );
+  });
+  return s(
+    'svg',
+    { class: 'lifecycle', viewBox: '0 0 772 176', role: 'img', 'aria-label': `Lifecycle, now ${current}` },
+    s('defs', {}, marker),
+    edges,
+    arc(720, 484, 'resume'),
+    arc(420, 300, 'resync · add tables'),
+    s('text', { x: 61, y: 172, class: 'edge-label' }, 'from any state'),
+    nodes,
+  );
+}
+
+// ---- charts -----------------------------------------------------------------------------------
+
+const CHART = { w: 560, h: 170, left: 56, right: 14, top: 14, bottom: 26 };
+
+/** A line over time with its points, a 0–top scale and the times of its ends. */
+function lineChart(points, { name, format, least, now }) {
+  const plotW = CHART.w - CHART.left - CHART.right;
+  const plotH = CHART.h - CHART.top - CHART.bottom;
+  const end = Math.max(now, points.at(-1)?.t ?? now);
+  const start = Math.min(points[0]?.t ?? end, end - 60_000);
+  const top = niceCeiling(Math.max(0, ...points.map((p) => p.v)), least);
+  const x = (t) => CHART.left + ((t - start) / Math.max(end - start, 1)) * plotW;
+  const y = (v) => CHART.top + plotH - (v / top) * plotH;
+  const grid = [0, top / 2, top].map((v) => [
+    s('line', { x1: CHART.left, x2: CHART.w - CHART.right, y1: y(v), y2: y(v), class: 'grid' }),
+    s('text', { x: CHART.left - 8, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, format(v)),
+  ]);
+  const line = points
+    .map((p, i) => `${i === 0 ? 'M' : 'L'} ${x(p.t).toFixed(1)} ${y(p.v).toFixed(1)}`)
+    .join(' ');
+  const area =
+    points.length > 1
+      ? `${line} L ${x(points.at(-1).t).toFixed(1)} ${y(0)} L ${x(points[0].t).toFixed(1)} ${y(0)} Z`
+      : '';
+  return s(
+    'svg',
+    {
+      class: `chart ${name}-chart`,
+      viewBox: `0 0 ${CHART.w} ${CHART.h}`,
+      role: 'img',
+      'aria-label': `${name} over time, ${points.length} points`,
+    },
+    grid,
+    s('text', { x: CHART.left, y: CHART.h - 6, class: 'axis' }, clockTime(start)),
+    s(
+      'text',
+      { x: CHART.w - CHART.right, y: CHART.h - 6, class: 'axis', 'text-anchor': 'end' },
+      clockTime(end),
+    ),
+    area && s('path', { d: area, class: 'area' }),
+    points.length > 1 && s('path', { d: line, class: 'line' }),
+    points.map((p) =>
+      s(
+        'circle',
+        { cx: x(p.t), cy: y(p.v), r: 2.6, class: 'point' },
+        s('title', {}, `${clockTime(p.t)}: ${format(p.v)}`),
+      ),
+    ),
+    points.length === 0 &&
+      s(
+        'text',
+        { x: CHART.left + plotW / 2, y: CHART.top + plotH / 2, class: 'axis', 'text-anchor': 'middle' },
+        'no figures yet',
+      ),
+  );
+}
+
+// ---- the sections of a pipe -------------------------------------------------------------------
+
+const card = (title, ...body) => h('section', { class: 'card' }, h('h3', {}, title), body);
+const badge = (state) => h('span', { class: `badge state-${state}` }, state);
+
+function pipeHeader(pipe) {
+  const mode = pipe.cdc ? `${pipe.cdc.mode} CDC` : '';
+  return h(
+    'header',
+    { class: 'pipe-header' },
+    h('div', {}, h('h2', { id: 'pipe-name' }, pipe.name), h('div', { class: 'muted mono' }, pipe.id)),
+    h(
+      'div',
+      { class: 'pipe-facts' },
+      badge(pipe.state),
+      h('span', { class: 'muted' }, `version ${pipe.version} · ${mode} · updated ${ago(pipe.updatedAt)}`),
+      h('span', { class: 'muted' }, `accepts: ${pipe.allowedCommands.join(', ')}`),
+    ),
+  );
+}
+
+function progressRow(table) {
+  const { documentsCopied, documentsEstimated, partitionsDone, partitionsTotal } = table.progress;
+  const share =
+    documentsEstimated > 0
+      ? Math.min(1, documentsCopied / documentsEstimated)
+      : table.state === 'Replicating'
+        ? 1
+        : 0;
+  const fill = h('div', { class: 'fill' });
+  fill.style.width = `${(share * 100).toFixed(1)}%`;
+  return h(
+    'li',
+    { class: 'table-row' },
+    h(
+      'div',
+      { class: 'table-name' },
+      h('span', { class: 'mono' }, `${table.tableKey} → ${table.targetTable}`),
+      badge(table.state),
+    ),
+    h(
+      'div',
+      {
+        class: 'bar',
+        role: 'progressbar',
+        'aria-valuemin': 0,
+        'aria-valuemax': 100,
+        'aria-valuenow': Math.round(share * 100),
+      },
+      fill,
+    ),
+    h(
+      'div',
+      { class: 'muted' },
+      `${Math.round(share * 100)}% · ${count(documentsCopied)} of ${count(documentsEstimated)} documents · ${partitionsDone}/${partitionsTotal} partitions`,
+    ),
+    table.stopReason && h('div', { class: 'error-text' }, `${table.stopReason}: ${table.stopMessage ?? ''}`),
+  );
+}
+
+function figure(label, value, note) {
+  return h(
+    'div',
+    { class: 'figure' },
+    h('div', { class: 'figure-label' }, label),
+    h('div', { class: 'figure-value' }, value),
+    h('div', { class: 'muted' }, note),
+  );
+}
+
+function cdcSection(cdc, samples, now) {
+  const run = cdc.lastRun;
+  const lag = cdc.lagMs === null ? 'not measured' : duration(cdc.lagMs);
+  const rate = run ? `${run.eventsPerSecond.toFixed(1)}` : '—';
+  const runNote = run
+    ? `${count(run.events)} events in ${count(run.batches)} batches, ${run.endedBecause ?? 'going on'}`
+    : 'no run recorded yet';
+  return card(
+    'Change data capture',
+    h(
+      'div',
+      { class: 'figures' },
+      figure('lag', lag, `measured ${ago(cdc.lagMeasuredAt)}`),
+      figure('events / s', rate, runNote),
+      figure('CDC', cdc.running ? 'running' : 'idle', `last commit ${ago(cdc.lastCommittedAt)}`),
+    ),
+    h(
+      'div',
+      { class: 'charts' },
+      h(
+        'figure',
+        {},
+        h('figcaption', {}, 'Lag at each commit'),
+        lineChart(samples.lag, { name: 'lag', format: (v) => duration(v), least: 1_000, now }),
+      ),
+      h(
+        'figure',
+        {},
+        h('figcaption', {}, 'Events per second of each run record'),
+        lineChart(samples.rate, {
+          name: 'rate',
+          format: (v) => (v >= 100 ? count(Math.round(v)) : v.toFixed(1)),
+          least: 1,
+          now,
+        }),
+      ),
+    ),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Charts hold what this page has read since it was opened in this tab (the API keeps the latest figures only).',
+    ),
+  );
+}
+
+function memberClass(state) {
+  if (state === 'PRIMARY') return 'good';
+  if (state === 'SECONDARY' || state === 'ARBITER') return 'fine';
+  if (['STARTUP', 'STARTUP2', 'RECOVERING', 'UNKNOWN', 'OTHER', 'MONGOS'].includes(state)) return 'warn';
+  return 'bad';
+}
+
+function sourceSection(pipe) {
+  const health = pipe.source?.health;
+  if (!health)
+    return card('Source', h('p', { class: 'muted' }, 'Not read yet: the first CDC run reads the members.'));
+  return card(
+    'Source',
+    h(
+      'p',
+      { class: 'muted' },
+      `${health.kind}${health.setName ? ` ${health.setName}` : ''} · members from ${health.membersFrom} · read ${ago(health.checkedAt)}`,
+    ),
+    h(
+      'ul',
+      { class: 'members' },
+      health.members.map((m) =>
+        h(
+          'li',
+          { class: `member ${memberClass(m.state)}` },
+          h('span', { class: 'dot' }),
+          h('span', { class: 'mono' }, m.name),
+          h('span', { class: 'member-state' }, m.state),
+        ),
+      ),
+    ),
+    health.note && h('p', { class: 'muted small' }, health.note),
+  );
+}
+
+function errorSection(pipe) {
+  const error = pipe.lastError;
+  if (!error) return card('Last error', h('p', { class: 'muted' }, 'None.'));
+  return card(
+    'Last error',
+    h('p', { class: 'error-text' }, h('strong', {}, error.name), `: ${error.message}`),
+    h('p', { class: 'muted' }, ago(error.at)),
+  );
+}
+
+function historySection(entries) {
+  const rows = entries.map((e) =>
+    h(
+      'tr',
+      {},
+      h('td', { class: 'mono' }, clockTime(Date.parse(e.at))),
+      h('td', {}, e.from ? `${e.from} → ${e.to}` : `→ ${e.to}`),
+      h('td', { class: 'mono' }, e.event),
+      h('td', {}, e.reason ?? ''),
+      h('td', { class: 'muted' }, e.actor),
+    ),
+  );
+  return card(
+    'Recent history',
+    h(
+      'table',
+      { class: 'history' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['at', 'state', 'event', 'reason', 'by'].map((c) => h('th', {}, c)),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
+  );
+}
+
+// ---- the page ---------------------------------------------------------------------------------
+
+function pipeList(pipes, selectedId) {
+  return pipes.map((p) =>
+    h(
+      'li',
+      {},
+      h(
+        'a',
+        {
+          href: `#${encodeURIComponent(p.id)}`,
+          class: p.id === selectedId ? 'selected' : null,
+          'aria-current': p.id === selectedId ? 'page' : null,
+        },
+        h('span', { class: `dot state-${p.state}` }),
+        h('span', { class: 'pipe-list-name' }, p.name),
+        h('span', { class: 'muted small' }, p.state),
+      ),
+    ),
+  );
+}
+
+/** The pipe the address names (`#<id>` or `#<name>`), else the first. */
+function selected(pipes) {
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  return pipes.find((p) => p.id === wanted) ?? pipes.find((p) => p.name === wanted) ?? pipes[0] ?? null;
+}
+
+const samplesByPipe = new Map();
+
+async function refresh() {
+  const { pipes } = await read('/pipes?limit=100');
+  const chosen = selected(pipes);
+  document.getElementById('pipe-list').replaceChildren(...pipeList(pipes, chosen?.id));
+  const main = document.getElementById('pipe');
+  if (!chosen) {
+    main.replaceChildren(
+      h(
+        'p',
+        { class: 'muted' },
+        'No pipes yet. Create one with `npx pipes create -f pipe.json` (docs/cli.md).',
+      ),
+    );
+    return;
+  }
+  const id = encodeURIComponent(chosen.id);
+  const [pipe, { history }] = await Promise.all([
+    read(`/pipes/${id}`),
+    read(`/pipes/${id}/history?limit=${HISTORY_SHOWN}`),
+  ]);
+  const now = Date.now();
+  if (!samplesByPipe.has(pipe.id)) samplesByPipe.set(pipe.id, new Samples(pipe.id));
+  const samples = samplesByPipe.get(pipe.id);
+  samples.add(pipe.cdc, now);
+  main.replaceChildren(
+    pipeHeader(pipe),
+    card('Lifecycle', lifecycleDiagram(pipe.state)),
+    card(
+      'Tables',
+      h(
+        'ul',
+        { class: 'tables' },
+        pipe.tables.length ? pipe.tables.map(progressRow) : h('li', { class: 'muted' }, 'No tables.'),
+      ),
+    ),
+    cdcSection(pipe.cdc, samples, now),
+    h('div', { class: 'pair' }, sourceSection(pipe), errorSection(pipe)),
+    historySection(history),
+  );
+}
+
+let timer = null;
+
+async function tick() {
+  clearTimeout(timer);
+  const problem = document.getElementById('problem');
+  try {
+    await refresh();
+    problem.hidden = true;
+    document.getElementById('refreshed').textContent =
+      `read ${clockTime(Date.now())} · every ${POLL_MS / 1000} s`;
+  } catch (error) {
+    problem.textContent = `Cannot read the API: ${error.message}`;
+    problem.hidden = false;
+  }
+  timer = setTimeout(tick, POLL_MS);
+}
+
+window.addEventListener('hashchange', tick);
+tick();
