@@ -33,6 +33,7 @@ import {
   T_SYMBOL,
   T_TIMESTAMP,
   T_UNDEFINED,
+  valueEnd,
 } from './bson-transcode-check.js';
 import { dbPointerNamespace, orderedEntries } from './bson-transcode-entries.js';
 import {
@@ -58,6 +59,7 @@ import {
   writeText,
 } from './bson-transcode-sink.js';
 import { regexAt } from './bson-transcode-validate.js';
+import { matchKey, type ShapeNode } from './table-shape-trie.js';
 
 /** `doc` rendering, or `_id` rendering (canonical numbers, distinct MinKey/MaxKey). */
 export type Style = 0 | 1;
@@ -73,6 +75,18 @@ export class NestingTooDeep extends Error {}
  */
 export const rootId = { element: -1 };
 
+/**
+ * A table shape being applied (table-shape.ts): `pending` is the trie node the next document or
+ * array written takes (set by its parent's key match, taken at once), and each column's value
+ * is recorded in `types` / `at` by its slot. With no shape nothing is ever pending, and a
+ * document costs one property read more.
+ */
+export const shaping: { pending: ShapeNode | null; types: Uint8Array; at: Int32Array } = {
+  pending: null,
+  types: new Uint8Array(0),
+  at: new Int32Array(0),
+};
+
 /** Hashes of the keys of the documents being written (a stack: a document pops its own). */
 let keyHashes = new Int32Array(1024);
 let keyTop = 0;
@@ -82,6 +96,7 @@ let scanClass = 0;
 /** Forget the key stack (after a write was abandoned by an error). */
 export function resetWriter(): void {
   keyTop = 0;
+  shaping.pending = null;
 }
 
 /** Writes the value of type `type` at `p` (its container ends at `end`); returns the offset after it. */
@@ -261,17 +276,28 @@ function writeArray(s: JsonSink, src: Uint8Array, at: number, depth: number, sty
     throw new BsonFormatError('bad embedded array length in bson');
   let p = at + 4;
   if (p < end && depth + 1 > MAX_NESTING_DEPTH) throw new NestingTooDeep();
+  const node = shaping.pending;
+  shaping.pending = null;
   s.ensure(1);
   s.buf[s.pos++] = 0x5b;
-  while (p < end) {
+  const open = s.pos;
+  for (let index = 0; p < end; index++) {
     const type = src[p] as number;
     const keyEnd = cstringEnd(src, p + 1, end);
     if (keyEnd < 0) throw new BsonFormatError('Bad BSON Document: illegal CString');
-    if (p !== at + 4) {
+    if (node !== null) {
+      const skipTo = visit(node.byIndex.get(index) ?? node.everyElement, src, type, keyEnd + 1, end);
+      if (skipTo >= 0) {
+        p = skipTo;
+        continue;
+      }
+    }
+    if (s.pos !== open) {
       s.ensure(1);
       s.buf[s.pos++] = 0x2c;
     }
     p = writeValue(s, src, type, keyEnd + 1, end, depth + 1, style);
+    shaping.pending = null;
   }
   if (p !== end) throw new BsonFormatError('corrupted array bson');
   s.ensure(1);
@@ -298,6 +324,8 @@ export function writeDocument(
     throw new BsonFormatError('bad embedded document length in bson');
   let p = at + 4;
   if (p < end && depth + 1 > MAX_NESTING_DEPTH) throw new NestingTooDeep();
+  const node = shaping.pending;
+  if (node !== null) shaping.pending = null;
   const outStart = s.pos;
   const base = keyTop;
   let dollar = 0;
@@ -318,8 +346,17 @@ export function writeDocument(
     }
     if (first === 0x24) dollar |= isDbRefKey(src, p + 1, keyEnd) ? 1 : 2;
     pushKeyHash(scanHash);
-    writeKey(s, src, p + 1, keyEnd, p !== at + 4);
+    if (node !== null) {
+      const child = matchKey(node, src, p + 1, keyEnd, scanHash);
+      const skipTo = child === null ? -1 : visit(child, src, src[p] as number, keyEnd + 1, end);
+      if (skipTo >= 0) {
+        p = skipTo;
+        continue;
+      }
+    }
+    writeKey(s, src, p + 1, keyEnd, s.pos !== outStart + 1);
     p = writeValue(s, src, src[p] as number, keyEnd + 1, end, depth + 1, style);
+    if (node !== null) shaping.pending = null;
   }
   if (!quirk) {
     if (p !== end) throw new BsonFormatError('Bad BSON Document: object not properly terminated');
@@ -328,7 +365,7 @@ export function writeDocument(
   keyTop = base;
   if (quirk) {
     s.pos = outStart;
-    return writeDocumentExactly(s, src, at, depth, style, dbRefAllowed);
+    return writeDocumentExactly(s, src, at, depth, style, dbRefAllowed, node);
   }
   if (depth === 0 && style === DOC_STYLE) rootId.element = idElement;
   s.ensure(1);
@@ -344,6 +381,7 @@ function writeDocumentExactly(
   depth: number,
   style: Style,
   dbRefAllowed: boolean,
+  node: ShapeNode | null,
 ): number {
   const end = at + readInt32(src, at) - 1;
   const entries = orderedEntries(src, at, dbRefAllowed);
@@ -351,15 +389,46 @@ function writeDocumentExactly(
     const isDbRef = entries.some((entry) => entry.literal !== undefined);
     rootId.element = isDbRef ? -1 : (entries.find((entry) => entry.key === '_id')?.element ?? -1);
   }
+  if (node !== null) forgetBelow(node);
   writeAscii(s, '{');
-  for (let index = 0; index < entries.length; index++) {
-    const entry = entries[index] as (typeof entries)[number];
-    writeText(s, `${index === 0 ? '' : ','}${JSON.stringify(entry.key)}:`);
+  let written = 0;
+  for (const entry of entries) {
+    const child = node === null || entry.literal !== undefined ? undefined : node.byKey.get(entry.key);
+    if (child !== undefined && visit(child, src, entry.type, entry.at, end) >= 0) continue;
+    writeText(s, `${written++ === 0 ? '' : ','}${JSON.stringify(entry.key)}:`);
     if (entry.literal !== undefined) writeQuoted(s, entry.literal);
     else writeValue(s, src, entry.type, entry.at, end, depth + 1, style);
+    shaping.pending = null;
   }
   writeAscii(s, '}');
   return end + 1;
+}
+
+/**
+ * A key (or array element) the shape names, with its value of `type` at `at`: records the value
+ * for the columns of that path, and makes `child` the node the value's own document or array
+ * takes. Returns the offset after the value when it is excluded (not to be written), else -1.
+ */
+function visit(child: ShapeNode | null, src: Uint8Array, type: number, at: number, end: number): number {
+  if (child === null) return -1;
+  if (child.excluded) {
+    const next = valueEnd(src, type, at, end);
+    if (next < at || next > end) throw new BsonFormatError('corrupt object bson');
+    return next;
+  }
+  const slots = child.slots;
+  for (let k = 0; k < slots.length; k++) {
+    const slot = slots[k] as number;
+    shaping.types[slot] = type;
+    shaping.at[slot] = at;
+  }
+  if (child.descends && (type === T_DOCUMENT || type === T_ARRAY)) shaping.pending = child;
+  return -1;
+}
+
+/** Forgets what the fast path recorded below `node` before the exact path writes its document again. */
+function forgetBelow(node: ShapeNode): void {
+  for (const child of node.byKey.values()) for (const slot of child.subtreeSlots) shaping.types[slot] = 0;
 }
 
 /** Finds the end of the key at `p`, leaving its hash in scanHash and its byte classes in scanClass. */

@@ -30,11 +30,19 @@ import {
   NestingTooDeep,
   resetWriter,
   rootId,
+  shaping,
   writeDocument,
   writeString,
   writeValue,
 } from './bson-transcode-write.js';
 import { UnsupportedValueError } from './errors.js';
+import {
+  BSON_TYPE_NAMES,
+  ColumnMismatch,
+  type ShapeRun,
+  TypeMismatchError,
+  writeColumns,
+} from './table-shape.js';
 import { SNAPSHOT_VERSION } from './version.js';
 
 export { BsonFormatError, elementValue, findElement } from './bson-transcode-check.js';
@@ -54,6 +62,12 @@ export interface RowLine {
    * failure it is checked first, so the error is the one the decoder would have raised.
    */
   decodedAt: number;
+  /**
+   * The table's shape (table-shape.ts), when it has typed columns or excluded fields: the
+   * columns are filled from the document at `docAt` (defaults for a tombstone without one) and
+   * the excluded fields left out of `doc`. Without it the line is exactly the plain one.
+   */
+  shape?: ShapeRun;
 }
 
 /**
@@ -68,11 +82,13 @@ export function appendRowLine(sink: JsonSink, src: Uint8Array, line: RowLine): v
     writeIdJsonString(sink, src, line.idElement);
     writingId = false;
     writeAscii(sink, ',"doc":');
-    writeDocColumn(sink, src, line.docAt, line.useJsonNativeFormat);
+    if (line.shape === undefined) writeDocColumn(sink, src, line.docAt, line.useJsonNativeFormat);
+    else writeShapedDoc(sink, src, line.docAt, line.useJsonNativeFormat, line.shape);
     writeAscii(sink, lineEnd(line.version, line.isDeleted));
   } catch (error) {
     sink.pos = start;
     sink.embedded = false;
+    if (error instanceof ColumnMismatch) throw mismatchError(error, src, line.idElement, line.decodedAt);
     if (writingId)
       throw explain(error, src, line.decodedAt, idType(src, line.idElement), idAt(src, line.idElement));
     throw explain(error, src, line.decodedAt, T_DOCUMENT, line.docAt);
@@ -103,6 +119,7 @@ export function appendSnapshotLine(
   src: Uint8Array,
   useJsonNativeFormat: boolean,
   at = 0,
+  shape?: ShapeRun,
 ): void {
   const start = sink.pos;
   try {
@@ -110,7 +127,8 @@ export function appendSnapshotLine(
     const docStart = sink.pos;
     writeAscii(sink, ',"doc":');
     rootId.element = -1;
-    writeDocColumn(sink, src, at, useJsonNativeFormat);
+    if (shape === undefined) writeDocColumn(sink, src, at, useJsonNativeFormat);
+    else writeShapedDoc(sink, src, at, useJsonNativeFormat, shape);
     const docEnd = sink.pos;
     writeIdJsonString(sink, src, rootId.element);
     moveToFront(sink, docStart, docEnd);
@@ -118,8 +136,61 @@ export function appendSnapshotLine(
   } catch (error) {
     sink.pos = start;
     sink.embedded = false;
+    if (error instanceof ColumnMismatch) throw mismatchError(error, src, rootId.element, at);
     throw snapshotError(error, src, at);
   }
+}
+
+/**
+ * `doc` with the shape's excluded fields left out, then the shape's columns, from what the
+ * document's write found at their paths (nothing for a tombstone without a document).
+ */
+function writeShapedDoc(
+  sink: JsonSink,
+  src: Uint8Array,
+  docAt: number,
+  native: boolean,
+  shape: ShapeRun,
+): void {
+  shaping.types = shape.types;
+  shaping.at = shape.at;
+  shape.types.fill(0);
+  shaping.pending = docAt < 0 ? null : shape.shape.root;
+  try {
+    writeDocColumn(sink, src, docAt, native);
+  } finally {
+    shaping.pending = null;
+  }
+  // A String column of a document writes it as a root: keep where the row's own _id is.
+  const idElement = rootId.element;
+  writeColumns(sink, src, shape);
+  rootId.element = idElement;
+}
+
+/** The mismatch of `onTypeMismatch: 'fail'`, naming the document by its `_id` text. */
+function mismatchError(
+  mismatch: ColumnMismatch,
+  src: Uint8Array,
+  idElement: number,
+  decodedAt: number,
+): TypeMismatchError {
+  resetWriter();
+  let id = '(no _id)';
+  try {
+    const sink = new JsonSink(64);
+    appendIdText(sink, src, idElement, decodedAt);
+    id = sink.text();
+  } catch {
+    // The _id itself cannot be rendered: the message says so instead.
+  }
+  const { column } = mismatch;
+  return new TypeMismatchError(
+    id,
+    column.path,
+    BSON_TYPE_NAMES[mismatch.bsonType] ?? `type 0x${mismatch.bsonType.toString(16)}`,
+    column.name,
+    column.typeText,
+  );
 }
 
 let scratch = Buffer.allocUnsafe(256);

@@ -114,9 +114,18 @@ export const excludedFieldsSchema = z
     });
   });
 
+/** A path with its array indexes left out: an excluded field reaches into every element of an array. */
+const withoutIndexes = (path: string): string =>
+  path
+    .split('.')
+    .filter((segment) => !/^\d+$/.test(segment))
+    .join('.');
+
 /**
- * A column may not read an excluded field, nor a document that holds one: either way the
- * excluded value would reach ClickHouse, which excludedFields promises never happens.
+ * A column may not read an excluded field, nor a document or array that holds one: either way the
+ * excluded value would reach ClickHouse, which excludedFields promises never happens. Array
+ * indexes are left out of both paths before comparing (`lines.1` holds `lines.secret`), which
+ * also refuses a few pairs that could not meet (`lines.1.secret` beside `lines.0.secret`).
  */
 export function columnExclusionIssues(
   columns: readonly TypedColumnSetting[],
@@ -124,11 +133,15 @@ export function columnExclusionIssues(
 ): { index: number; message: string }[] {
   const issues: { index: number; message: string }[] = [];
   columns.forEach((column, index) => {
-    const clash = excluded.find((path) => isUnder(column.path, path) || isUnder(path, column.path));
+    const read = withoutIndexes(column.path);
+    const clash = excluded.find((path) => {
+      const left = withoutIndexes(path);
+      return isUnder(read, left) || isUnder(left, read);
+    });
     if (clash === undefined) return;
     issues.push({
       index,
-      message: isUnder(column.path, clash)
+      message: isUnder(read, withoutIndexes(clash))
         ? `path ${column.path} is excluded by excludedFields entry ${clash}`
         : `path ${column.path} holds the excluded field ${clash}, which the column would write`,
     });

@@ -125,6 +125,19 @@ describe('typed column settings', () => {
     ]);
   });
 
+  it('refuses a column of an array element that holds a field excluded from every element', () => {
+    const errors = errorsOf({
+      columns: [column('line', 'lines.1'), column('sku', 'lines.1.sku')],
+      excludedFields: ['lines.secret'],
+    });
+    expect(errors).toEqual([
+      {
+        path: 'settings.tableMappings[0].columns[0].path',
+        message: 'path lines.1 holds the excluded field lines.secret, which the column would write',
+      },
+    ]);
+  });
+
   it('refuses an unknown mismatch action', () => {
     expect(errorsOf({ onTypeMismatch: 'skip' })[0]?.path).toBe('settings.tableMappings[0].onTypeMismatch');
   });
