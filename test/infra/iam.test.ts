@@ -5,12 +5,12 @@ import {
   READS_STORE_ONLY,
   STARTS_CDC,
 } from '../../infra/function-roles.js';
-import { resourcesOf, type Synthesized, synthesizeApp } from './synth.js';
+import { CONSTRUCT_ID, inConstruct, resourcesOf, type Synthesized, synthesizeConstruct } from './synth.js';
 
 let synth: Synthesized;
 
 beforeAll(() => {
-  synth = synthesizeApp();
+  synth = synthesizeConstruct();
 }, 240_000);
 afterAll(() => synth?.cleanup());
 
@@ -86,7 +86,7 @@ describe('IAM', () => {
     expect(pass).toHaveLength(manage.length);
     for (const [id, statement] of pass)
       expect(JSON.stringify(statement.Resource), id).toMatch(
-        /^\{"Fn::GetAtt":\["CdcSchedulesInvokeRole[0-9A-F]+","Arn"\]\}$/,
+        new RegExp(`^\\{"Fn::GetAtt":\\["${inConstruct('CdcSchedulesInvokeRole')}[0-9A-F]+","Arn"\\]\\}$`),
       );
   });
 
@@ -98,9 +98,13 @@ describe('IAM', () => {
         JSON.stringify(statement.Resource).includes(cdcFunction),
     );
     const grantees = new Set(invokes.map(([id]) => id.replace(/(ServiceRole)?DefaultPolicy.*$/, '')));
-    const expected = ['CdcBatchFunction', ...[...STARTS_CDC].map((task) => `${task}Function`)];
+    const expected = ['CdcBatchFunction', ...[...STARTS_CDC].map((task) => `${task}Function`)].map(
+      inConstruct,
+    );
     // The scheduler's invoke role is the other grantee (checked in stack.test.ts).
-    expect([...grantees].filter((id) => !id.startsWith('CdcSchedules')).sort()).toEqual(expected.sort());
+    expect([...grantees].filter((id) => !id.startsWith(inConstruct('CdcSchedules'))).sort()).toEqual(
+      expected.sort(),
+    );
     for (const [id, statement] of invokes)
       expect(list(statement.Action), id).toEqual(['lambda:InvokeFunction']);
   });
@@ -109,7 +113,7 @@ describe('IAM', () => {
   function byFunction(): Map<string, Statement[]> {
     const grouped = new Map<string, Statement[]>();
     for (const [id, statement] of statements()) {
-      const name = /^(\w+?)Function(ServiceRole)?DefaultPolicy/.exec(id)?.[1];
+      const name = new RegExp(`^${CONSTRUCT_ID}(\\w+?)Function(ServiceRole)?DefaultPolicy`).exec(id)?.[1];
       if (!name) continue;
       grouped.set(name, [...(grouped.get(name) ?? []), statement]);
     }
@@ -168,11 +172,11 @@ describe('IAM', () => {
 
   it('the api function may start every operation machine', () => {
     const apiPolicy = resourcesOf(synth.template, 'AWS::IAM::Policy').find(([id]) =>
-      id.startsWith('ApiFunction'),
+      id.startsWith(inConstruct('ApiFunction')),
     );
     const text = JSON.stringify(apiPolicy?.[1].Properties);
     for (const operation of ['Create', 'Pause', 'Resume', 'Resync', 'AddTables', 'RemoveTables', 'Delete'])
-      expect(text).toContain(`"Machines${operation}`);
-    expect(text).not.toContain('MachinesSnapshot');
+      expect(text).toContain(`"${inConstruct('Machines')}${operation}`);
+    expect(text).not.toContain(inConstruct('MachinesSnapshot'));
   });
 });

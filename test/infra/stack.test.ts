@@ -7,13 +7,15 @@ import { STATE_MACHINE_ARN_ENV } from '../../functions/adapters/stepfunctions/st
 import { metrics as productMetrics } from '../../functions/handlers/observability.js';
 import { readMachineFiles, taskFunctionsOf } from '../../infra/placeholders.js';
 import { emfLinesOf } from '../support/output.js';
-import { resourcesOf, type Synthesized, synthesizeApp } from './synth.js';
+import { inConstruct, resourcesOf, type Synthesized, synthesizeConstruct } from './synth.js';
 
 let synth: Synthesized;
 const tasks = [...taskFunctionsOf(readMachineFiles()).keys()];
 
+// The construct with its defaults, in a bare stack, bundled for real (construct.test.ts checks the
+// repository's own stack synthesizes the same resources).
 beforeAll(() => {
-  synth = synthesizeApp();
+  synth = synthesizeConstruct({}, { bundle: true });
 }, 240_000);
 afterAll(() => synth?.cleanup());
 
@@ -247,7 +249,7 @@ describe('EventBridge Scheduler', () => {
   it('has a schedule group and a role only the scheduler assumes, invoking only the CDC function', () => {
     expect(props('AWS::Scheduler::ScheduleGroup')).toHaveLength(1);
     const role = resourcesOf(synth.template, 'AWS::IAM::Role').find(([id]) =>
-      id.startsWith('CdcSchedulesInvokeRole'),
+      id.startsWith(inConstruct('CdcSchedulesInvokeRole')),
     );
     expect(JSON.stringify(role?.[1].Properties?.AssumeRolePolicyDocument)).toContain(
       'scheduler.amazonaws.com',
@@ -263,11 +265,13 @@ describe('EventBridge Scheduler', () => {
 describe('monitoring', () => {
   it('alarms on a failed pipe, CDC lag and each function errors, and has a dashboard', () => {
     const alarms = resourcesOf(synth.template, 'AWS::CloudWatch::Alarm').map(([id]) => id);
-    expect(alarms.some((id) => id.startsWith('MonitoringPipeFailed'))).toBe(true);
-    expect(alarms.some((id) => id.startsWith('MonitoringCdcLag'))).toBe(true);
+    expect(alarms.some((id) => id.startsWith(inConstruct('MonitoringPipeFailed')))).toBe(true);
+    expect(alarms.some((id) => id.startsWith(inConstruct('MonitoringCdcLag')))).toBe(true);
     expect(alarms.filter((id) => /Errors[0-9A-F]{8}$/.test(id))).toHaveLength(tasks.length + 2);
     for (const alarm of props('AWS::CloudWatch::Alarm')) {
-      expect(alarm.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarmTopic/) }]);
+      expect(alarm.AlarmActions).toEqual([
+        { Ref: expect.stringMatching(new RegExp(`^${inConstruct('MonitoringAlarmTopic')}`)) },
+      ]);
     }
     const [dashboard] = props('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard?.DashboardBody);

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMachineFiles, SNAPSHOT_MACHINE_PLACEHOLDER, taskNameOf } from '../../infra/placeholders.js';
-import { resourcesOf, type Synthesized, synthesizeApp } from './synth.js';
+import { inConstruct, resourcesOf, type Synthesized, synthesizeConstruct } from './synth.js';
 
 let synth: Synthesized;
 const files = readMachineFiles();
 
 beforeAll(() => {
-  synth = synthesizeApp();
+  synth = synthesizeConstruct();
 }, 240_000);
 afterAll(() => synth?.cleanup());
 
@@ -124,7 +124,7 @@ describe('state machines from statemachines/*.asl.json', () => {
     for (const file of files) {
       const tasks = file.placeholders.map(taskNameOf).filter((task): task is string => task !== null);
       const roleId = resourcesOf(synth.template, 'AWS::IAM::Role').find(([id]) =>
-        id.startsWith(`Machines${file.name.charAt(0).toUpperCase()}${file.name.slice(1)}Role`),
+        id.startsWith(inConstruct(`Machines${file.name.charAt(0).toUpperCase()}${file.name.slice(1)}Role`)),
       )?.[0];
       expect(roleId, file.name).toBeDefined();
       const policy = resourcesOf(synth.template, 'AWS::IAM::Policy').find(([, resource]) =>
