@@ -7,6 +7,7 @@ import { RouteNotFoundError } from './errors.js';
 import { serveCommands } from './routes/commands.js';
 import { serveCreatePipe } from './routes/create-pipe.js';
 import { servePipePatch } from './routes/patch-pipe.js';
+import { servePreflight } from './routes/preflight.js';
 import { serveReads } from './routes/read-pipes.js';
 import { serveSampleSource } from './routes/sample-source.js';
 import { refuseHead, refuseOtherMethods } from './serve-route.js';
@@ -27,6 +28,7 @@ export function apiApp<E extends Env = Env>(deps: ApiDeps, actorOf: ActorOf<E>):
   serveReads(app, deps);
   servePipePatch(app, deps, actorOf);
   serveCommands(app, deps, actorOf);
+  servePreflight(app, deps, actorOf);
   serveSampleSource(app, deps, actorOf);
   refuseOtherMethods(app);
   app.notFound((c) => answerError(c, new RouteNotFoundError(new URL(c.req.url).pathname), deps));

@@ -3,6 +3,7 @@ import type { CreateRules } from '../engines/register-pipe.js';
 import type { LifecycleStarter } from '../ports/lifecycle.js';
 import type { Log } from '../ports/log.js';
 import type { PipeStore } from '../ports/pipe-store.js';
+import type { PreflightProbe } from '../ports/preflight.js';
 import type { CollectionSampler } from '../ports/sampler.js';
 
 /** What the deployment accepts in a create request (secret ARNs only in the cloud, a default destination). */
@@ -14,6 +15,8 @@ export interface ApiDeps {
   config: ApiConfig;
   /** Where failures the caller is not told about go (masked): Powertools' Logger in Lambda. */
   log: Log;
+  /** Reaches sources and destinations for `POST /preflight`; absent: the route answers 501. */
+  preflight?: PreflightProbe;
   /** Reads samples for `POST /sources/sample`; absent: the route answers 501. */
   sampler?: CollectionSampler;
 }

@@ -158,3 +158,21 @@ export function parseCreatePipeRequest(input: unknown): CreatePipeRequest {
   if (!result.success) throw new InvalidSettingsError(toFieldErrors(flattenUnionIssues(result.error.issues)));
   return result.data;
 }
+
+/**
+ * The body of `POST /preflight`: the parts of a create request the checks read (where to read,
+ * where to write, which collections to which tables), by the very schemas a create uses.
+ */
+export const preflightRequestSchema = z.strictObject({
+  source: createPipeRequestSchema.shape.source,
+  destination: createPipeRequestSchema.shape.destination,
+  tableMappings: pipeSettingsSchema.shape.tableMappings,
+});
+
+export type PreflightRequest = z.output<typeof preflightRequestSchema>;
+
+export function parsePreflightRequest(input: unknown): PreflightRequest {
+  const result = preflightRequestSchema.safeParse(input, { error: friendlyIssueMessage });
+  if (!result.success) throw new InvalidSettingsError(toFieldErrors(flattenUnionIssues(result.error.issues)));
+  return result.data;
+}

@@ -9,6 +9,7 @@ import { apiApp } from '../api/app.js';
 import type { ApiDeps } from '../api/deps.js';
 import { allowedHostsFromEnv, cloudCreateRules } from './create-rules.js';
 import { log, traced } from './observability.js';
+import { preflightProbeWith } from './preflight-probe.js';
 import { resolveSourceUri } from './secrets.js';
 
 function buildDeps(env: Record<string, string | undefined>): ApiDeps {
@@ -20,6 +21,8 @@ function buildDeps(env: Record<string, string | undefined>): ApiDeps {
     // The cloud never keeps a plain connection string or password: secret ARNs only.
     config: cloudCreateRules(env),
     log,
+    // Secrets are read, and hosts checked, as the pipe's own connections do.
+    preflight: preflightProbeWith({ allowedHosts: allowedHostsFromEnv(env) }),
     // A secret's connection string is read here, and its hosts checked against the allowlist, as a pipe's are.
     sampler: new MongoCollectionSampler({
       resolveUri: (source) => resolveSourceUri(source, { allowedHosts: allowedHostsFromEnv(env) }),

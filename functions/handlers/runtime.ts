@@ -4,9 +4,9 @@ import { MongoChangeSource } from '../adapters/mongodb/change-source.js';
 import { preflight } from '../adapters/mongodb/preflight.js';
 import { MongoSnapshotSource } from '../adapters/mongodb/snapshot-source.js';
 import { MongoSourceMonitor, trackTopology } from '../adapters/mongodb/source-health.js';
-import { SourceFatalError } from '../core/errors.js';
 import type { AllowedHosts } from '../core/hosts.js';
 import type { PipeSettings } from '../core/settings.js';
+import { refuseUnusableSource } from '../engines/preflight-source.js';
 import type { CreateRules } from '../engines/register-pipe.js';
 import type { Clock } from '../ports/clock.js';
 import type { Destination } from '../ports/destination.js';
@@ -50,7 +50,10 @@ export interface PipeConnections {
   destination: Destination;
   /** The source's topology and member states, for the pipe status. */
   monitor: SourceMonitor;
-  /** Checks the source for this pipe's collections; throws SourceFatalError listing the problems. */
+  /**
+   * Checks the source for this pipe's collections (engines/preflight-source.ts); throws
+   * StandaloneSourceError or SourceFatalError listing the failed checks.
+   */
   checkSource(): Promise<void>;
   close(): Promise<void>;
 }
@@ -100,10 +103,7 @@ export function connectWith(defaults: ConnectionDefaults): Runtime['connect'] {
             }),
       destination,
       monitor: new MongoSourceMonitor(mongo),
-      checkSource: async () => {
-        const report = await preflight(uri, { namespaces, client: mongo });
-        if (!report.ok) throw new SourceFatalError(`source pre-flight failed: ${report.problems.join('; ')}`);
-      },
+      checkSource: async () => refuseUnusableSource(await preflight(uri, { namespaces, client: mongo })),
       close: async () => {
         if (!reuse) await Promise.allSettled([mongo.close(), destination.close()]);
       },

@@ -1,5 +1,6 @@
 import { MongoCollectionSampler } from '../../functions/adapters/mongodb/sample-source.js';
 import type { ApiDeps } from '../../functions/api/deps.js';
+import { preflightProbeWith } from '../../functions/handlers/preflight-probe.js';
 import { resolveSourceUri } from '../../functions/handlers/secrets.js';
 import type { LifecycleStarter } from '../../functions/ports/lifecycle.js';
 import type { Log } from '../../functions/ports/log.js';
@@ -29,6 +30,8 @@ export function localApiDeps(options: LocalApiDepsOptions): ApiDeps {
     starter: options.starter,
     config: { allowPlainSecrets: true, defaultDestination: options.defaultDestination },
     log: lineLog(options.log ?? ((line: string) => console.error(line))),
+    // Locally the request names its source and destination by URL (there are no secrets to read).
+    preflight: preflightProbeWith(),
     // Locally a sample names its source by URI (there are no secrets to read).
     sampler: new MongoCollectionSampler({ resolveUri: (source) => resolveSourceUri(source, {}) }),
   };

@@ -119,7 +119,7 @@ describe('the OpenAPI document', () => {
   it('is OpenAPI 3.1 and lists exactly the routes the app serves', () => {
     expect(doc.openapi).toMatch(/^3\.1\./);
     expect(documentedOperations().sort()).toEqual(servedOperations(servedApp()).sort());
-    expect(documentedOperations()).toHaveLength(8);
+    expect(documentedOperations()).toHaveLength(9);
   });
 
   it('would notice a route served without documentation', () => {
@@ -152,6 +152,7 @@ describe('the OpenAPI document', () => {
         'PATCH /pipes/{id} settings.newSetting',
         'POST /pipes settings.newSetting',
         'POST /pipes source<0>.uri',
+        'POST /preflight source<0>.uri',
         'POST /sources/sample source<0>.uri',
       ].sort(),
     );
@@ -202,6 +203,13 @@ describe('the OpenAPI document', () => {
     const sample = { source: { uri: 'mongodb://127.0.0.1:1/' }, database: 'shop', collection: 'orders' };
     await conforming('POST', '/sources/sample', '/sources/sample', { body: sample });
     await conforming('POST', '/sources/sample', '/sources/sample', { body: { ...sample, sampleSize: 0 } });
+    // Nor a pre-flight probe: a valid request is a 501 here (test/api/preflight.test.ts runs the checks).
+    const checked = {
+      source: { uri: 'mongodb://127.0.0.1:1/' },
+      tableMappings: minimal.settings.tableMappings,
+    };
+    await conforming('POST', '/preflight', '/preflight', { body: checked });
+    await conforming('POST', '/preflight', '/preflight', { body: { ...checked, tableMappings: [] } });
     expect([...exercised].sort()).toEqual(documentedOperations().sort());
   });
 

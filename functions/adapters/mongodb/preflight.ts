@@ -2,30 +2,17 @@ import { type Document, MongoClient, type MongoClientOptions } from 'mongodb';
 import { classifySourceError } from '../../core/classify.js';
 import { PipeError } from '../../core/errors.js';
 import { hostsOfUri, redactText } from '../../core/redact.js';
-import { namespaceKey } from '../../core/table-key.js';
+import { StandaloneSourceError } from '../../core/source-errors.js';
+import type {
+  ChangeStreamFact,
+  MemberStatesFact,
+  OplogWindowFact,
+  PrivilegesFact,
+  SourceFacts,
+} from '../../ports/preflight.js';
 import type { SourceNamespace } from '../../ports/source.js';
 import { isAuthenticated, missingPrivileges, requiredPrivileges } from './privileges.js';
-import { classifyDeployment, type MemberStates, memberStatesFrom, type TopologySummary } from './topology.js';
-
-export type OplogWindow =
-  | { available: true; source: 'local.oplog.rs'; firstAt: string; lastAt: string; seconds: number }
-  | { available: false; reason: string };
-
-export type PrivilegeCheck = { checked: true; missing: string[] } | { checked: false; reason: string };
-
-/** The pre-flight report (pipe status shows it); every text in it is free of credentials. */
-export interface PreflightReport {
-  /** False when a problem blocks the pipe (missing privileges or collections). */
-  ok: boolean;
-  serverVersion: string;
-  topology: TopologySummary;
-  memberStates: MemberStates;
-  oplogWindow: OplogWindow;
-  privileges: PrivilegeCheck;
-  collections: { db: string; coll: string; exists: boolean }[];
-  problems: string[];
-  warnings: string[];
-}
+import { classifyDeployment, memberStatesFrom } from './topology.js';
 
 export interface PreflightOptions {
   namespaces: readonly SourceNamespace[];
@@ -34,13 +21,17 @@ export interface PreflightOptions {
   clientOptions?: MongoClientOptions;
 }
 
-/** Checks a source before a pipe is created (and on demand). Throws StandaloneSourceError for a standalone. */
-export async function preflight(uri: string, options: PreflightOptions): Promise<PreflightReport> {
+/**
+ * Reads what the pre-flight judges (functions/engines/preflight-source.ts) from a source, for
+ * these collections. A standalone server is a fact here, not an error; a source that cannot be
+ * reached or refuses the login throws the classified source error, credentials removed.
+ */
+export async function preflight(uri: string, options: PreflightOptions): Promise<SourceFacts> {
   const host = redactText(hostsOfUri(uri));
   const client =
     options.client ?? new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, ...options.clientOptions });
   try {
-    return await runChecks(client, host, options.namespaces);
+    return await readFacts(client, host, options.namespaces);
   } catch (err) {
     throw redactError(err instanceof PipeError ? err : classifySourceError(err));
   } finally {
@@ -48,43 +39,69 @@ export async function preflight(uri: string, options: PreflightOptions): Promise
   }
 }
 
-async function runChecks(
+async function readFacts(
   client: MongoClient,
   host: string,
   namespaces: readonly SourceNamespace[],
-): Promise<PreflightReport> {
+): Promise<SourceFacts> {
   const admin = client.db('admin');
-  const hello = await admin.command({ hello: 1 });
-  const topology = classifyDeployment(hello, host);
+  const topology = topologyOf(await admin.command({ hello: 1 }), host);
   const buildInfo = await admin.command({ buildInfo: 1 });
-  const problems: string[] = [];
-  const warnings: string[] = [];
-  const memberStates = await readMemberStates(client, topology);
-  if (!memberStates.available) warnings.push(`member states unknown: ${memberStates.reason}`);
-  const oplogWindow = await readOplogWindow(client, topology);
-  if (!oplogWindow.available) warnings.push(`oplog window unknown: ${oplogWindow.reason}`);
-  const privileges = await checkPrivileges(client, namespaces);
-  if (privileges.checked && privileges.missing.length > 0) {
-    problems.push(`missing privileges: ${privileges.missing.join('; ')}`);
-  } else if (!privileges.checked) warnings.push(`privileges not checked: ${privileges.reason}`);
-  const collections = await checkCollections(client, namespaces);
-  for (const missing of collections.filter((collection) => !collection.exists)) {
-    problems.push(`collection ${namespaceKey(missing)} does not exist`);
-  }
   return {
-    ok: problems.length === 0,
+    host,
     serverVersion: String(buildInfo.version),
     topology,
-    memberStates,
-    oplogWindow,
-    privileges,
-    collections,
-    problems: problems.map(redactText),
-    warnings: warnings.map(redactText),
+    memberStates: await readMemberStates(client, topology),
+    oplogWindow: await readOplogWindow(client, topology),
+    privileges: await checkPrivileges(client, namespaces),
+    changeStream: await openChangeStream(client, namespaces),
+    collections: await checkCollections(client, namespaces),
   };
 }
 
-async function readMemberStates(client: MongoClient, topology: TopologySummary): Promise<MemberStates> {
+function topologyOf(hello: Document, host: string): SourceFacts['topology'] {
+  try {
+    const { kind, setName, primary } = classifyDeployment(hello, host);
+    return { kind, setName, primary };
+  } catch (err) {
+    if (err instanceof StandaloneSourceError) return { kind: 'standalone', setName: null, primary: null };
+    throw err;
+  }
+}
+
+/**
+ * Opens a change stream where the pipe's change reader would (the database when every mapped
+ * collection is in one, else the cluster) and closes it: what a standalone server, a missing
+ * privilege or a server without majority reads refuses, it refuses here too.
+ */
+async function openChangeStream(
+  client: MongoClient,
+  namespaces: readonly SourceNamespace[],
+): Promise<ChangeStreamFact> {
+  const databases = [...new Set(namespaces.map((namespace) => namespace.db))];
+  const single = databases.length === 1 ? (databases[0] as string) : null;
+  const scope = single === null ? 'the cluster' : `database ${single}`;
+  const stage = single === null ? { $changeStream: { allChangesForCluster: true } } : { $changeStream: {} };
+  const db = client.db(single ?? 'admin');
+  try {
+    const reply = await db.command({ aggregate: 1, pipeline: [stage], cursor: { batchSize: 0 } });
+    const cursorId = (reply.cursor as Document | undefined)?.id;
+    if (cursorId && String(cursorId) !== '0')
+      await db.command({ killCursors: '$cmd.aggregate', cursors: [cursorId] }).catch(() => undefined);
+    return { opened: true, scope };
+  } catch (err) {
+    return {
+      opened: false,
+      scope,
+      reason: unavailableReason(err, 'opening a change stream', 'changeStream and find'),
+    };
+  }
+}
+
+async function readMemberStates(
+  client: MongoClient,
+  topology: SourceFacts['topology'],
+): Promise<MemberStatesFact> {
   if (topology.kind === 'sharded') {
     return {
       available: false,
@@ -102,7 +119,10 @@ async function readMemberStates(client: MongoClient, topology: TopologySummary):
 }
 
 /** Oldest and newest oplog entries in natural (insertion) order. */
-async function readOplogWindow(client: MongoClient, topology: TopologySummary): Promise<OplogWindow> {
+async function readOplogWindow(
+  client: MongoClient,
+  topology: SourceFacts['topology'],
+): Promise<OplogWindowFact> {
   if (topology.kind === 'sharded')
     return { available: false, reason: 'read it on each shard: mongos has no oplog' };
   try {
@@ -116,7 +136,6 @@ async function readOplogWindow(client: MongoClient, topology: TopologySummary): 
       return { available: false, reason: 'local.oplog.rs returned no entries' };
     return {
       available: true,
-      source: 'local.oplog.rs',
       firstAt: new Date(firstTs * 1000).toISOString(),
       lastAt: new Date(lastTs * 1000).toISOString(),
       seconds: lastTs - firstTs,
@@ -136,7 +155,7 @@ function timestampSeconds(entry: Document | null): number | null {
 async function checkPrivileges(
   client: MongoClient,
   namespaces: readonly SourceNamespace[],
-): Promise<PrivilegeCheck> {
+): Promise<PrivilegesFact> {
   try {
     const status = await client.db('admin').command({ connectionStatus: 1, showPrivileges: true });
     if (!isAuthenticated(status)) {
@@ -164,9 +183,9 @@ async function checkCollections(client: MongoClient, namespaces: readonly Source
   }));
 }
 
-function unavailableReason(err: unknown, what: string): string {
+function unavailableReason(err: unknown, what: string, grant = 'clusterMonitor'): string {
   const code = (err as { code?: unknown }).code;
-  if (code === 13) return `not authorised to run ${what} (grant clusterMonitor to see it)`;
+  if (code === 13) return `not authorised to run ${what} (grant ${grant} to see it)`;
   return redactText(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 

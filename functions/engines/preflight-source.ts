@@ -1,0 +1,155 @@
+import { SourceFatalError } from '../core/errors.js';
+import { StandaloneSourceError } from '../core/source-errors.js';
+import { namespaceKey } from '../core/table-key.js';
+import type { SourceFacts } from '../ports/preflight.js';
+import { type PreflightCheck, passed } from './preflight-check.js';
+
+/**
+ * The source checks of the pre-flight, judged from what the probe read: `POST /preflight`
+ * reports them, the create machine's Provision step refuses a source any of them fails.
+ */
+
+/** Member states a replica set runs normally with. */
+const SERVING_STATES = new Set(['PRIMARY', 'SECONDARY', 'ARBITER']);
+
+/** Below this the oplog window is worth a look: a pipe stopped for longer must resync. */
+const SHORT_OPLOG_SECONDS = 3600;
+
+const hours = (seconds: number) => `${(seconds / 3600).toFixed(1)} h`;
+
+export function sourceChecks(facts: SourceFacts): PreflightCheck[] {
+  return [
+    topologyCheck(facts),
+    memberStatesCheck(facts),
+    oplogWindowCheck(facts),
+    privilegesCheck(facts),
+    changeStreamCheck(facts),
+    collectionsCheck(facts),
+  ];
+}
+
+function topologyCheck({ topology, host, serverVersion }: SourceFacts): PreflightCheck {
+  if (topology.kind === 'standalone')
+    return {
+      id: 'source.topology',
+      status: 'failed',
+      message: `${host} is a standalone server (MongoDB ${serverVersion}): it has no oplog, so no change stream`,
+      advice:
+        'convert it to a (single-member) replica set: restart mongod with --replSet <name>, then run rs.initiate()',
+    };
+  const what =
+    topology.kind === 'sharded'
+      ? 'a sharded cluster (mongos)'
+      : `replica set ${topology.setName}, primary ${topology.primary ?? 'none'}`;
+  return passed('source.topology', `${host}: ${what}, MongoDB ${serverVersion}`);
+}
+
+function memberStatesCheck({ memberStates }: SourceFacts): PreflightCheck {
+  if (!memberStates.available)
+    return {
+      id: 'source.members',
+      status: 'warned',
+      message: `member states unknown: ${memberStates.reason}`,
+      advice: 'grant the pipe user clusterMonitor so the pipe status can show member states',
+    };
+  const listed = memberStates.members.map((member) => `${member.name} ${member.state}`).join(', ');
+  const troubled = memberStates.members.filter((member) => !SERVING_STATES.has(member.state));
+  const primary = memberStates.members.some((member) => member.state === 'PRIMARY');
+  if (troubled.length === 0 && primary) return passed('source.members', listed);
+  const rollback = troubled.some((member) => member.state === 'ROLLBACK');
+  return {
+    id: 'source.members',
+    status: 'warned',
+    message: `${primary ? '' : 'no primary; '}${listed}`,
+    advice:
+      (rollback
+        ? 'a member in ROLLBACK is undoing writes the set never committed by majority: the pipe reads committed changes only, but '
+        : '') +
+      'look at the members not PRIMARY or SECONDARY (rs.status()) before starting a large snapshot; the pipe ' +
+      'retries while the set has no primary',
+  };
+}
+
+function oplogWindowCheck({ oplogWindow }: SourceFacts): PreflightCheck {
+  if (!oplogWindow.available)
+    return {
+      id: 'source.oplog',
+      status: 'warned',
+      message: `oplog window unknown: ${oplogWindow.reason}`,
+      advice:
+        'grant find on local.oplog.rs so the window can be watched; a pipe stopped longer than it must resync',
+    };
+  const message = `the oplog covers ${hours(oplogWindow.seconds)} (${oplogWindow.firstAt} to ${oplogWindow.lastAt})`;
+  if (oplogWindow.seconds >= SHORT_OPLOG_SECONDS) return passed('source.oplog', message);
+  return {
+    id: 'source.oplog',
+    status: 'warned',
+    message,
+    advice:
+      'a pipe paused or failing for longer than the window must resync: size the oplog ' +
+      '(replSetResizeOplog, or oplogMinRetentionHours) for the longest stop you expect',
+  };
+}
+
+function privilegesCheck({ privileges }: SourceFacts): PreflightCheck {
+  if (!privileges.checked)
+    return privileges.reason.startsWith('the connection is not authenticated')
+      ? passed('source.privileges', privileges.reason)
+      : {
+          id: 'source.privileges',
+          status: 'warned',
+          message: `privileges not checked: ${privileges.reason}`,
+          advice: 'make sure the user has read on the mapped databases and on local (docs/source.md)',
+        };
+  if (privileges.missing.length === 0)
+    return passed('source.privileges', 'the user has every privilege the pipe needs');
+  return {
+    id: 'source.privileges',
+    status: 'failed',
+    message: `missing privileges: ${privileges.missing.join('; ')}`,
+    advice:
+      'grant the user read on the mapped databases and on local, or a role with these actions (docs/source.md)',
+  };
+}
+
+function changeStreamCheck({ changeStream, topology }: SourceFacts): PreflightCheck {
+  if (changeStream.opened)
+    return passed('source.changeStream', `a change stream opens on ${changeStream.scope}`);
+  return {
+    id: 'source.changeStream',
+    status: 'failed',
+    message: `no change stream on ${changeStream.scope}: ${changeStream.reason}`,
+    advice:
+      topology.kind === 'standalone'
+        ? 'change streams need a replica set: convert the server (see source.topology)'
+        : 'grant changeStream and find at that scope, and check the server allows majority reads',
+  };
+}
+
+function collectionsCheck({ collections }: SourceFacts): PreflightCheck {
+  const missing = collections.filter((collection) => !collection.exists).map(namespaceKey);
+  if (missing.length === 0)
+    return passed('source.collections', `found ${collections.map(namespaceKey).join(', ')}`);
+  return {
+    id: 'source.collections',
+    status: 'failed',
+    message: `${missing.map((name) => `collection ${name} does not exist`).join('; ')}`,
+    advice:
+      'check the sourceDatabaseName and sourceCollection of the mapping (names are case-sensitive), ' +
+      'or create the collection first (an empty one is fine)',
+  };
+}
+
+/**
+ * The create machine's Provision step: a source any check fails is refused with a named error
+ * (statemachines/ match on them): StandaloneSourceError for a standalone server, else
+ * SourceFatalError listing what failed.
+ */
+export function refuseUnusableSource(facts: SourceFacts): void {
+  if (facts.topology.kind === 'standalone') throw new StandaloneSourceError(facts.host);
+  const failed = sourceChecks(facts).filter((check) => check.status === 'failed');
+  if (failed.length > 0)
+    throw new SourceFatalError(
+      `source pre-flight failed: ${failed.map((check) => check.message).join('; ')}`,
+    );
+}

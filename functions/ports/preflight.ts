@@ -1,0 +1,64 @@
+/**
+ * What the pre-flight reads from a source and a destination (`POST /preflight`, and the create
+ * machine's Provision step): facts only. The engines (functions/engines/preflight*.ts) judge
+ * them; adapters read them. Every text is free of credentials.
+ */
+import type { TableRef } from './destination.js';
+import type { SourceNamespace } from './source.js';
+
+export type SourceTopologyKind = 'replicaSet' | 'sharded' | 'standalone';
+
+export type MemberStatesFact =
+  | { available: true; members: { name: string; state: string }[] }
+  | { available: false; reason: string };
+
+export type OplogWindowFact =
+  | { available: true; firstAt: string; lastAt: string; seconds: number }
+  | { available: false; reason: string };
+
+export type PrivilegesFact = { checked: true; missing: string[] } | { checked: false; reason: string };
+
+/** A change stream opened (and closed at once) at the scope the pipe would watch. */
+export type ChangeStreamFact =
+  | { opened: true; scope: string }
+  | { opened: false; scope: string; reason: string };
+
+export interface SourceFacts {
+  /** The host list of the connection string, credentials removed. */
+  host: string;
+  serverVersion: string;
+  topology: { kind: SourceTopologyKind; setName: string | null; primary: string | null };
+  memberStates: MemberStatesFact;
+  oplogWindow: OplogWindowFact;
+  privileges: PrivilegesFact;
+  changeStream: ChangeStreamFact;
+  collections: { db: string; coll: string; exists: boolean }[];
+}
+
+/** Rights on one database: the pipe creates, writes, reads and drops its tables there. */
+export type DatabaseRightsFact =
+  | { database: string; exists: boolean; checked: true; missing: string[] }
+  | { database: string; exists: boolean; checked: false; reason: string };
+
+export interface DestinationFacts {
+  /** The ClickHouse HTTP endpoint, credentials removed. */
+  endpoint: string;
+  serverVersion: string;
+  databases: DatabaseRightsFact[];
+  /** The target tables that exist already. */
+  existingTables: TableRef[];
+}
+
+export interface PreflightProbe {
+  /**
+   * Connects to the source a create request names (a connection string or a secret) and reads
+   * its facts for these collections. Throws the named errors (core/errors.ts) when it cannot
+   * connect: SourceUnavailableError, SourceFatalError, a secret or host-allowlist error.
+   */
+  source(source: unknown, namespaces: readonly SourceNamespace[]): Promise<SourceFacts>;
+  /**
+   * Connects to the destination record (or the deployment's default) and reads its facts for
+   * these target tables. Throws the named errors when it cannot connect or log in.
+   */
+  destination(destination: unknown, tables: readonly TableRef[]): Promise<DestinationFacts>;
+}
