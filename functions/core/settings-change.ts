@@ -8,7 +8,7 @@ import { type PipeSettings, parseSettings, type SettingName } from './settings.j
  */
 export const IMMUTABLE_SETTINGS: readonly SettingName[] = ['replicationMode', 'useJsonNativeFormat'];
 
-/** Changed through the add/remove tables commands, which run their own snapshot or clean-up. */
+/** Changed through the add/remove tables commands, which run their own snapshot or clean-up, or a shape change (settings-change-shape.ts). */
 export const TABLE_MAPPING_SETTING: SettingName = 'tableMappings';
 
 /** The only state in which settings change: nothing is in flight, so no step sees half a change. */
@@ -47,7 +47,9 @@ export function applySettingsChange(state: PipeState, current: PipeSettings, pat
         path: `settings.${name}`,
         message:
           name === TABLE_MAPPING_SETTING
-            ? 'change table mappings with the add tables or remove tables command, not a settings update'
+            ? 'change table mappings with the add tables or remove tables command (tableMappingsToAdd, ' +
+              "tableMappingsToRemove), and a table's columns, excludedFields or onTypeMismatch with " +
+              'tableMappingsToChange, not a settings update'
             : 'is fixed when the pipe is created: create a new pipe to change it',
       })),
     );
