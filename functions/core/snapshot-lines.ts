@@ -62,37 +62,31 @@ export interface EncodedLines {
 }
 
 /**
- * A snapshot batch's body being written: documents are appended piece by piece, the chunks
- * handed over at the end.
+ * An insert body being written line by line into chunks of about BODY_CHUNK_BYTES, handed over at
+ * the end.
  */
-export class SnapshotBody {
+export class LineBody {
   private sink: JsonSink;
   private readonly chunks: Uint8Array[] = [];
   private rows = 0;
   private bytes = 0;
 
-  constructor(
-    private readonly useJsonNativeFormat: boolean,
-    private readonly buffers: ChunkBuffers = new ChunkBuffers(),
-  ) {
+  constructor(private readonly buffers: ChunkBuffers = new ChunkBuffers()) {
     this.sink = buffers.sink();
   }
 
   /**
-   * Appends one line per document. A document that cannot become a row throws what today's
-   * decode + snapshotRow would throw for it (the first such document), and the body is not to
-   * be used any more.
+   * Appends one line: `write` appends it without its newline, or throws having appended nothing
+   * (the transcoder's contract); after a throw the body is not to be used any more.
    */
-  append(documents: readonly Uint8Array[]): void {
-    for (const document of documents) {
-      appendSnapshotLine(this.sink, document, this.useJsonNativeFormat);
-      this.sink.rawByte(0x0a);
-      if (this.sink.pos >= BODY_CHUNK_BYTES) {
-        this.cut();
-        this.sink = this.buffers.sink();
-      }
+  line(write: (sink: JsonSink) => void): void {
+    write(this.sink);
+    this.sink.rawByte(0x0a);
+    this.rows += 1;
+    if (this.sink.pos >= BODY_CHUNK_BYTES) {
+      this.cut();
+      this.sink = this.buffers.sink();
     }
-    this.rows += documents.length;
   }
 
   /** The body: its chunks, lines and bytes. */
@@ -118,6 +112,36 @@ export class SnapshotBody {
     chunk.set(sink.bytes());
     this.chunks.push(chunk);
     this.buffers.reuse(sink.buf);
+  }
+}
+
+/**
+ * A snapshot batch's body being written: documents are appended piece by piece, the chunks
+ * handed over at the end.
+ */
+export class SnapshotBody {
+  private readonly body: LineBody;
+
+  constructor(
+    private readonly useJsonNativeFormat: boolean,
+    buffers: ChunkBuffers = new ChunkBuffers(),
+  ) {
+    this.body = new LineBody(buffers);
+  }
+
+  /**
+   * Appends one line per document. A document that cannot become a row throws what today's
+   * decode + snapshotRow would throw for it (the first such document), and the body is not to
+   * be used any more.
+   */
+  append(documents: readonly Uint8Array[]): void {
+    const native = this.useJsonNativeFormat;
+    for (const document of documents) this.body.line((sink) => appendSnapshotLine(sink, document, native));
+  }
+
+  /** The body: its chunks, lines and bytes. */
+  finish(): EncodedLines {
+    return this.body.finish();
   }
 }
 

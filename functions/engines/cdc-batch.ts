@@ -8,16 +8,16 @@ import type {
   TableMappingRecord,
 } from '../ports/pipe-store.js';
 import type { ChangeBatch, ChangeBatchEnd, ChangeSource, ResumeMethod } from '../ports/source.js';
-import { eventClusterTime, holdBackTrailingTransaction, rowsByTable, stopReasonOf } from './cdc-rows.js';
+import { eventClusterTime, holdBackTrailingTransaction, linesByTable, stopReasonOf } from './cdc-rows.js';
 import { deduplicationToken } from './dedup-token.js';
-import type { RowSink } from './destination-needs.js';
+import type { EncodedSink } from './destination-needs.js';
 import type { PipeContext } from './table-context.js';
 
 /** What one batch needs from the outside; a run passes its own deps through. */
 export interface ChangeBatchDeps {
   store: Pick<PipeStore, 'setTableState' | 'commitResumePoint'>;
   source: Pick<ChangeSource, 'readBatch'>;
-  destination: RowSink;
+  destination: EncodedSink;
   clock: Clock;
 }
 
@@ -140,15 +140,15 @@ async function insertRows(
   const first = kept[0];
   const last = kept.at(-1);
   if (!first || !last) return rowsPerTable;
-  for (const { ref, rows } of rowsByTable(kept, run.mappings, run.context)) {
+  for (const { ref, lines } of linesByTable(kept, run.mappings, run.context)) {
     const token = deduplicationToken('cdc', [run.pipeId, ref.database, ref.table, first.token, last.token]);
-    await deps.destination.insertRows({
+    await deps.destination.insertEncoded({
       ...ref,
-      rows,
+      body: lines.chunks,
+      rows: lines.rows,
       deduplicationToken: token,
-      useJsonNativeFormat: run.context.tableOptions.useJsonNativeFormat,
     });
-    rowsPerTable[qualifiedTableName(ref)] = rows.length;
+    rowsPerTable[qualifiedTableName(ref)] = lines.rows;
   }
   return rowsPerTable;
 }

@@ -1,7 +1,7 @@
-import { changeEventRow, collapseByKey, type DestinationRow } from '../core/rows.js';
+import { encodeChangeLines, type TableChange } from '../core/change-lines.js';
+import type { EncodedLines } from '../core/snapshot-lines.js';
 import { namespaceKey, qualifiedTableName } from '../core/table-key.js';
 import { resyncTableName } from '../core/table-schema.js';
-import { toClusterTime } from '../core/version.js';
 import type { TableRef } from '../ports/destination.js';
 import type { TableMappingRecord, TableState, TableStopReason } from '../ports/pipe-store.js';
 import type { ClusterTime, SourceChangeEvent, StoppedTable } from '../ports/source.js';
@@ -50,51 +50,41 @@ export function holdBackTrailingTransaction(events: readonly SourceChangeEvent[]
 }
 
 function versionKey(event: SourceChangeEvent): string {
-  const { t, i } = toClusterTime(event.clusterTime);
-  return `${t}:${i}`;
+  return `${event.clusterTime.seconds}:${event.clusterTime.increment}`;
 }
 
 export function eventClusterTime(event: SourceChangeEvent): ClusterTime {
-  const { t, i } = toClusterTime(event.clusterTime);
-  return { seconds: t, increment: i };
+  return event.clusterTime;
 }
 
-export interface TableRows {
+export interface TableLines {
   ref: TableRef;
-  rows: DestinationRow[];
+  lines: EncodedLines;
 }
 
-/** The collapsed rows of a batch, grouped by target table (only tables that take CDC rows). */
-export function rowsByTable(
+/**
+ * The insert bodies of a batch (its rows collapsed per `_id`), one per target table (only tables
+ * that take CDC rows); a table in Resync gets the same body for its `_resync` table and its live one.
+ */
+export function linesByTable(
   events: readonly SourceChangeEvent[],
   mappings: readonly TableMappingRecord[],
   context: PipeContext,
-): TableRows[] {
-  const targets = new Map<string, { live: TableRef; refs: TableRef[] }>();
+): TableLines[] {
+  const targets = new Map<string, { qualified: string; refs: TableRef[] }>();
   for (const mapping of mappings) {
     const live = tableRefOf(context, mapping);
     const refs = cdcTargetsOf(mapping.state, live);
-    if (refs.length > 0) targets.set(mapping.tableKey, { live, refs });
+    if (refs.length > 0) targets.set(mapping.tableKey, { qualified: qualifiedTableName(live), refs });
   }
-  const rows: DestinationRow[] = [];
-  const refs = new Map<string, TableRef[]>();
+  const changes: TableChange<TableRef[]>[] = [];
   for (const event of events) {
     const target = targets.get(namespaceKey(event.ns));
-    if (target === undefined) continue;
-    // The row's table field only groups rows here: database and table together, unambiguous.
-    const qualified = qualifiedTableName(target.live);
-    refs.set(qualified, target.refs);
-    const row = changeEventRow(qualified, event);
-    if (row) rows.push(row);
+    if (target !== undefined) changes.push({ table: target.refs, tableKey: target.qualified, change: event });
   }
-  const grouped = new Map<string, DestinationRow[]>();
-  for (const row of collapseByKey(rows)) {
-    const entry = grouped.get(row.table);
-    if (entry) entry.push(row);
-    else grouped.set(row.table, [row]);
-  }
-  return [...grouped].flatMap(([qualified, tableRows]) =>
-    (refs.get(qualified) as TableRef[]).map((ref) => ({ ref, rows: tableRows })),
+  const native = context.tableOptions.useJsonNativeFormat;
+  return encodeChangeLines(changes, native).flatMap(({ table: refs, lines }) =>
+    refs.map((ref) => ({ ref, lines })),
   );
 }
 

@@ -1,8 +1,7 @@
 import type { Destination } from '../ports/destination.js';
 
 /** The slices of the destination port each engine calls, so test doubles stay small. */
-export type RowSink = Pick<Destination, 'insertRows'>;
-/** The snapshot chunk inserts bodies it encoded itself. */
+/** The snapshot chunk and the CDC batch insert bodies they encoded themselves. */
 export type EncodedSink = Pick<Destination, 'insertEncoded'>;
 export type ResyncTableOps = Pick<
   Destination,

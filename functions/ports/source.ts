@@ -4,7 +4,7 @@
  * these; the engines never touch the driver.
  */
 import type { PartitionBounds, PartitionPlan } from '../core/partition-plan.js';
-import type { ChangeEventLike } from '../core/rows.js';
+import type { RawChange } from '../core/change-lines.js';
 
 /** A position in the oplog, as the store keeps it: seconds since the epoch and the increment within that second. */
 export interface ClusterTime {
@@ -108,8 +108,11 @@ export interface ChangeBatchRequest extends ChangeResumeRequest {
  */
 export type ChangeBatchEnd = 'caught-up' | 'max-events' | 'max-bytes' | 'deadline' | 'table-stopped';
 
-/** A change event as the engines use it: plain, with the resume token of the event. */
-export interface SourceChangeEvent extends ChangeEventLike {
+/**
+ * A row event (insert / update / replace / delete) as the engines use it: the event's raw BSON with
+ * where its parts are (the transcoder writes the row from the bytes), and its resume token.
+ */
+export interface SourceChangeEvent extends RawChange {
   /** The event's resume token, serialized. */
   token: string;
   ns: SourceNamespace;

@@ -33,7 +33,7 @@ import { renderDocumentId } from '../../functions/core/document-id.js';
 import type { DestinationRow } from '../../functions/core/rows.js';
 import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { systemClock } from '../../functions/ports/clock.js';
-import type { Destination, EncodedInsertBatch, InsertBatch } from '../../functions/ports/destination.js';
+import type { Destination, EncodedInsertBatch } from '../../functions/ports/destination.js';
 import type {
   SnapshotBatch,
   SnapshotReadOptions,
@@ -253,13 +253,7 @@ function recordingDestination(
       });
     }
   };
-  const insertRows = async (batch: InsertBatch) => {
-    const rows: DestinationRow[] = [];
-    for await (const row of batch.rows) rows.push(tampered(row, tamper));
-    record(rows);
-    return real.insertRows({ ...batch, rows });
-  };
-  // The snapshot's bodies: read back into rows to log them; sent as they are unless tampered with.
+  // The snapshot's and CDC's bodies: read back into rows to log them; sent as they are unless tampered with.
   const insertEncoded = async (batch: EncodedInsertBatch) => {
     const rows = rowsOfBody(batch.table, batch.body).map((row) => tampered(row, tamper));
     record(rows);
@@ -268,7 +262,6 @@ function recordingDestination(
   };
   return new Proxy(real, {
     get(target, property) {
-      if (property === 'insertRows') return insertRows;
       if (property === 'insertEncoded') return insertEncoded;
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;

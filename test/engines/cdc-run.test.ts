@@ -257,7 +257,7 @@ describe('cdcRun: one run, many batches, one lease', () => {
     const clock = new ManualClock(7_000_000);
     const source = new ScriptedChangeSource(backlog(2));
     const run = deps(source, clock);
-    run.destination.insertRows = async () => {
+    run.destination.insertEncoded = async () => {
       await store.revokeLease(pipeId, CDC_LEASE, 'tables removed');
       throw new Error('UNKNOWN_TABLE: items was dropped');
     };

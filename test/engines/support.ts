@@ -20,6 +20,7 @@ import type {
 } from '../../functions/ports/source.js';
 import type { LocalDynamo } from '../support/dynalite.js';
 import { rowsOfBody } from '../support/encoded-rows.js';
+import { rawChangeEvent } from '../support/raw-change-events.js';
 
 /** A clock the test moves by hand (and that can move itself on every read). */
 export class ManualClock implements Clock {
@@ -195,14 +196,16 @@ export function event(
   time: [number, number],
   fields: Record<string, unknown> = {},
 ): SourceChangeEvent {
-  return {
-    token: `tok-${position}`,
-    ns: NS,
-    operationType,
-    documentKey: { _id: id },
-    fullDocument: operationType === 'delete' ? null : { _id: id, ...fields },
-    clusterTime: { t: time[0], i: time[1] },
-  };
+  return rawChangeEvent(
+    {
+      ns: NS,
+      operationType,
+      documentKey: { _id: id },
+      fullDocument: operationType === 'delete' ? null : { _id: id, ...fields },
+      clusterTime: { seconds: time[0], increment: time[1] },
+    },
+    `tok-${position}`,
+  );
 }
 
 /** Serves a fixed event list from the resume point on; tokens are `tok-<position after the event>`. */
@@ -229,14 +232,12 @@ export class ScriptedChangeSource implements Pick<ChangeSource, 'readBatch'> {
     if (stop) to = stop.position;
     const events = this.events.slice(from, to);
     const last = events.at(-1);
-    const lastTime = last ? (last.clusterTime as { t: number; i: number }) : null;
+    const lastTime = last ? last.clusterTime : null;
     return {
       events,
       resumeToken: `tok-${to}`,
-      resumeClusterTime: lastTime
-        ? { seconds: lastTime.t, increment: lastTime.i }
-        : { seconds: 9_000, increment: 1 },
-      lastEventClusterTime: lastTime ? { seconds: lastTime.t, increment: lastTime.i } : null,
+      resumeClusterTime: lastTime ?? { seconds: 9_000, increment: 1 },
+      lastEventClusterTime: lastTime,
       tablesStopped: stop ? [stop.table] : [],
       resumedWith: request.resumePoint ? 'resume-token' : 'start-point-token',
       bytes: events.length * 100,

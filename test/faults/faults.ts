@@ -4,7 +4,7 @@ import { ChangeStreamHistoryLostError } from '../../functions/core/errors.js';
 import { type CdcRunOutcome, type CdcRunResult, cdcBatch, cdcRun } from '../../functions/engines/cdc-run.js';
 import { finishResync, prepareResyncTables, resetResumePoint } from '../../functions/engines/resync.js';
 import { systemClock } from '../../functions/ports/clock.js';
-import type { Destination, InsertBatch } from '../../functions/ports/destination.js';
+import type { Destination, EncodedInsertBatch } from '../../functions/ports/destination.js';
 import type { ChangeBatchRequest, ChangeSource } from '../../functions/ports/source.js';
 import type { MemberState } from '../../simulator/index.js';
 import { DATABASE, hurried, markReplicating, snapshotAll } from '../e2e/harness.js';
@@ -330,7 +330,7 @@ const killedDuringSnapshotWithCdc: Fault = {
     // CDC dies only while the snapshot goes on: its fatal insert is one made during the snapshot.
     let snapshotting = true;
     const snapshotSource = dyingMidChunk(run.parts.snapshotSource, 1);
-    const destination = dyingAt(run.parts.destination, 'insertRows', {
+    const destination = dyingAt(run.parts.destination, 'insertEncoded', {
       after: true,
       when: () => snapshotting,
     });
@@ -521,7 +521,7 @@ const exchangeBetweenDualInserts: Fault = {
     let swap: Promise<unknown> | null = null;
     const { destination } = run.parts;
     const straddled: Destination = Object.assign(Object.create(destination), {
-      async insertRows(batch: InsertBatch) {
+      async insertEncoded(batch: EncodedInsertBatch) {
         if (batch.table === `${first.target}_resync` && swap === null) {
           swap = finishResync({ store: dyingWith(run.store, client), destination: dying }, input).catch(
             (error: unknown) => error,
@@ -529,7 +529,7 @@ const exchangeBetweenDualInserts: Fault = {
           const killed = await swap;
           if (killed instanceof InjectedCrash) run.notes.push(`swap: ${killed.message}`);
         }
-        return destination.insertRows(batch);
+        return destination.insertEncoded(batch);
       },
     });
     try {

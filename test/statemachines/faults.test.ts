@@ -261,7 +261,7 @@ describe('Retry and Catch paths', () => {
   it('the scheduled CDC handler fails the pipe on a fatal error and rethrows transient ones', async () => {
     const { pipeId, coll } = await runningPipe();
     await seed(world, 'faults', coll, 5, 1_000);
-    world.faults.failOnce('destination', 'insertRows', new DestinationUnavailableError('injected: busy'));
+    world.faults.failOnce('destination', 'insertEncoded', new DestinationUnavailableError('injected: busy'));
     await expect(cdcBatchTask.invoke(world.runtime, { pipeId })).rejects.toMatchObject({
       name: 'DestinationUnavailableError',
     });
@@ -272,7 +272,7 @@ describe('Retry and Catch paths', () => {
     expect(await liveRows(world, 'faults', coll)).toBe(45);
 
     await seed(world, 'faults', coll, 5, 2_000);
-    world.faults.failOnce('destination', 'insertRows', new DestinationFatalError('injected: bad row'));
+    world.faults.failOnce('destination', 'insertEncoded', new DestinationFatalError('injected: bad row'));
     await expect(cdcBatchTask.invoke(world.runtime, { pipeId })).rejects.toMatchObject({
       name: 'DestinationFatalError',
     });

@@ -45,24 +45,16 @@ class InsertHold {
             await this.released;
           }
         };
-        // The snapshot inserts encoded bodies, CDC rows: both are held.
-        const inserts: Pick<Destination, 'insertRows' | 'insertEncoded'> = {
-          insertRows: async (batch) => {
-            await hold();
-            return destination.insertRows(batch);
-          },
-          insertEncoded: async (batch) => {
-            await hold();
-            return destination.insertEncoded(batch);
-          },
+        // The snapshot and CDC both insert encoded bodies: each is held.
+        const insertEncoded: Destination['insertEncoded'] = async (batch) => {
+          await hold();
+          return destination.insertEncoded(batch);
         };
         return {
           ...connections,
           destination: new Proxy(destination, {
             get: (target, property, receiver) =>
-              property === 'insertRows' || property === 'insertEncoded'
-                ? inserts[property]
-                : Reflect.get(target, property, receiver),
+              property === 'insertEncoded' ? insertEncoded : Reflect.get(target, property, receiver),
           }),
         };
       },

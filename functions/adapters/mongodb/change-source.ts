@@ -1,25 +1,34 @@
-import { BSON, type ChangeStream, type ChangeStreamOptions, type Document, type MongoClient } from 'mongodb';
+import { BSON, type Document, type MongoClient } from 'mongodb';
 import { classifySourceError } from '../../core/classify.js';
 import { changeEventAction } from '../../core/rows.js';
 import { namespaceKey } from '../../core/table-key.js';
-import { type ClusterTime, toClusterTime } from '../../core/version.js';
 import type { Log } from '../../ports/log.js';
 import type {
   ChangeBatch,
   ChangeBatchRequest,
   ChangeSource,
+  ClusterTime,
   SourceChangeEvent,
   SourceNamespace,
   StartPointInput,
   StoppedTable,
 } from '../../ports/source.js';
-import { changeStreamPipeline, watchScope } from './change-pipeline.js';
 import {
+  type ChangeCursor,
+  isResumableChangeStreamError,
+  openChangeCursor,
+  postBatchResumeToken,
+} from './change-cursor.js';
+import { changeStreamPipeline } from './change-pipeline.js';
+import { type EventHead, readEventHead, rowEvent } from './raw-change-event.js';
+import {
+  decodeStoredToken,
   encodeResumeToken,
   isTokenNotFound,
   normalizeErrorCode,
   type ResumeAttempt,
   resumeAttempt,
+  type StreamPosition,
   toStoreClusterTime,
 } from './resume-plan.js';
 import { DESERIALIZE_OPTIONS } from './snapshot-source.js';
@@ -59,21 +68,18 @@ export class MongoChangeSource implements ChangeSource {
   }
 
   async captureStartPoint(): Promise<StartPointInput> {
-    const stream = this.open({}, 100);
+    const cursor = this.open({}, 100);
     try {
-      const event = await stream.tryNext();
+      const event = (await cursor.tryNext()) as Uint8Array | null;
       // A fresh stream starts "now": an event in its first batch is replayed by starting at its time.
-      if (event !== null)
-        return { token: null, clusterTime: toStoreClusterTime(toClusterTime(event.clusterTime)) };
-      const token = stream.resumeToken;
-      return {
-        token: encodeResumeToken(token),
-        clusterTime: toStoreClusterTime(tokenFacts(token).clusterTime),
-      };
+      if (event !== null) return { token: null, clusterTime: readEventHead(event).clusterTime };
+      const token = postBatchResumeToken(cursor);
+      if (token === null) throw new TypeError('the server sent no post-batch resume token');
+      return { token, clusterTime: clusterTimeOf(token) };
     } catch (err) {
       throw classifySourceError(normalizeErrorCode(err));
     } finally {
-      await stream.close().catch(() => undefined);
+      await cursor.close().catch(() => undefined);
     }
   }
 
@@ -81,6 +87,7 @@ export class MongoChangeSource implements ChangeSource {
     if (!(request.maxEvents >= 1 && request.maxBytes >= 1))
       throw new RangeError('maxEvents and maxBytes must be ≥ 1');
     let attempt: ResumeAttempt = resumeAttempt(request);
+    let resumedAfterError = false;
     for (;;) {
       try {
         const batch = await this.drain(attempt, request);
@@ -99,24 +106,29 @@ export class MongoChangeSource implements ChangeSource {
           attempt = attempt.fallback;
           continue;
         }
+        // As the driver's ChangeStream does: reopen once from the same point after a resumable error.
+        if (!resumedAfterError && isResumableChangeStreamError(err)) {
+          resumedAfterError = true;
+          this.log.warn('change stream interrupted before any event; reopening it', { error: String(err) });
+          continue;
+        }
         throw classifySourceError(err);
       }
     }
   }
 
-  private open(position: Document, awaitMs: number, batchSize?: number): ChangeStream {
-    const options: ChangeStreamOptions = {
-      ...position,
-      fullDocument: 'updateLookup',
-      showExpandedEvents: false,
-      maxAwaitTimeMS: Math.max(MIN_AWAIT_MS, Math.floor(awaitMs)),
+  private open(
+    position: StreamPosition | Record<string, never>,
+    awaitMs: number,
+    batchSize?: number,
+  ): ChangeCursor {
+    return openChangeCursor(this.client, {
+      position,
+      pipeline: this.pipeline,
+      namespaces: this.namespaces,
+      awaitMs: Math.max(MIN_AWAIT_MS, Math.floor(awaitMs)),
       batchSize: batchSize ?? this.options.batchSize ?? 1000,
-      ...DESERIALIZE_OPTIONS,
-    };
-    const scope = watchScope(this.namespaces);
-    return scope.kind === 'database'
-      ? this.client.db(scope.db).watch(this.pipeline, options)
-      : this.client.watch(this.pipeline, options);
+    });
   }
 
   /**
@@ -127,29 +139,36 @@ export class MongoChangeSource implements ChangeSource {
    * then ends after every event of that cluster time (a transaction is never split), so events
    * wait at most about one read, not the whole time budget. With `stopWhenCaughtUp: false` the
    * read goes on to the deadline, and counts as caught up only when its last reply was empty.
+   * A resumable error after some events ends the batch there, as a bound would.
    */
   private async drain(attempt: ResumeAttempt, request: ChangeBatchRequest): Promise<ChangeBatch> {
-    const read = new BatchRead(request, this.options.now ?? Date.now);
-    const stream = this.open(
+    const read = new BatchRead(request, this.options.now ?? Date.now, startToken(attempt.position));
+    const cursor = this.open(
       attempt.position,
       read.awaitMs(),
       Math.min(request.maxEvents, this.options.batchSize ?? 1000),
     );
     try {
       while (!read.hitBound()) {
-        const event = (await stream.tryNext()) as Document | null;
-        if (event === null) read.emptyReply();
-        else read.take(event, (stopping) => this.stoppedBy(stopping));
+        const event = (await cursor.tryNext()) as Uint8Array | null;
+        const replyEnded = cursor.bufferedCount() === 0;
+        const afterReply = replyEnded ? postBatchResumeToken(cursor) : null;
+        if (event === null) read.emptyReply(afterReply);
+        else read.take(event, afterReply, (bytes) => this.stoppedBy(bytes));
         if (read.endedBy !== null) break;
       }
-      return read.batch(attempt.method, stream.resumeToken);
+    } catch (err) {
+      if (!(read.events.length > 0 && isResumableChangeStreamError(err))) throw err;
+      read.endedBy = 'deadline';
     } finally {
-      await stream.close().catch(() => undefined);
+      await cursor.close().catch(() => undefined);
     }
+    return read.batch(attempt.method);
   }
 
   /** The mapped tables a drop / rename / dropDatabase / invalidate event ends, with the reason. */
-  private stoppedBy(event: Document): StoppedTable[] {
+  private stoppedBy(bytes: Uint8Array): StoppedTable[] {
+    const event = BSON.deserialize(bytes, DESERIALIZE_OPTIONS);
     const type = String(event.operationType);
     const ns = (event.ns ?? {}) as { db?: string; coll?: string };
     const to = event.to as { db?: string; coll?: string } | undefined;
@@ -175,6 +194,17 @@ export class MongoChangeSource implements ChangeSource {
   }
 }
 
+/** The token a stream opened with: where it stands until a reply says otherwise. */
+function startToken(position: StreamPosition | Record<string, never>): string | null {
+  if ('resumeAfter' in position) return encodeResumeToken(position.resumeAfter);
+  if ('startAfter' in position) return encodeResumeToken(position.startAfter);
+  return null;
+}
+
+function clusterTimeOf(token: string): ClusterTime {
+  return toStoreClusterTime(tokenFacts(decodeStoredToken(token)).clusterTime);
+}
+
 /** One drain's progress: what it read, and what ended it (a bound, the caught-up point, a table's end). */
 class BatchRead {
   readonly events: SourceChangeEvent[] = [];
@@ -184,7 +214,9 @@ class BatchRead {
   private emptyReplies = 0;
   private lastReplyEmpty = false;
   private caughtUpAt: ClusterTime | null = null;
-  private lastRead: Document | null = null;
+  /** Where the stream stands: the last event's token, or the post-batch token once a reply is used up. */
+  private streamToken: string | null;
+  private lastReadToken: string | null = null;
   private readOnePast = false;
   private readonly startedAt: number;
   private readonly untilCaughtUp: boolean;
@@ -194,10 +226,12 @@ class BatchRead {
   constructor(
     private readonly request: ChangeBatchRequest,
     private readonly now: () => number,
+    startToken: string | null,
   ) {
     this.startedAt = now();
     this.untilCaughtUp = request.stopWhenCaughtUp !== false;
     this.afterStartSeconds = Math.floor(this.startedAt / 1000) + 1;
+    this.streamToken = startToken;
   }
 
   /** How long one getMore waits for events. */
@@ -218,45 +252,64 @@ class BatchRead {
   }
 
   /** The aggregate's first reply is empty by design; an empty getMore means caught up. */
-  emptyReply(): void {
+  emptyReply(postBatchToken: string | null): void {
+    if (postBatchToken !== null) this.streamToken = postBatchToken;
     this.lastReplyEmpty = true;
     this.emptyReplies += 1;
     if (this.untilCaughtUp && (this.emptyReplies >= 2 || this.events.length > 0 || this.remainingMs() <= 0))
       this.endedBy = 'caught-up';
   }
 
-  /** One event: kept when it is a row; past the caught-up point or ending a table, it ends the read. */
-  take(event: Document, stoppedBy: (event: Document) => StoppedTable[]): void {
+  /**
+   * One event (`postBatchToken`: its reply's, when it was the reply's last): kept when it is a
+   * row; past the caught-up point or ending a table, it ends the read.
+   */
+  take(
+    bytes: Uint8Array,
+    postBatchToken: string | null,
+    stoppedBy: (bytes: Uint8Array) => StoppedTable[],
+  ): void {
     this.lastReplyEmpty = false;
-    const clusterTime = toClusterTime(event.clusterTime);
+    const head = readEventHead(bytes);
+    const { clusterTime } = head;
     const caughtUpAt = this.caughtUpAt;
-    if (caughtUpAt && (clusterTime.t !== caughtUpAt.t || clusterTime.i !== caughtUpAt.i)) {
+    if (
+      caughtUpAt &&
+      (clusterTime.seconds !== caughtUpAt.seconds || clusterTime.increment !== caughtUpAt.increment)
+    ) {
       // Read one past the caught-up point: leave it (and its transaction) to the next batch.
       this.endedBy = 'caught-up';
       this.readOnePast = true;
       return;
     }
-    if (this.untilCaughtUp && !caughtUpAt && clusterTime.t >= this.afterStartSeconds)
+    if (this.untilCaughtUp && !caughtUpAt && clusterTime.seconds >= this.afterStartSeconds)
       this.caughtUpAt = clusterTime;
-    this.lastRead = event;
-    this.bytes += BSON.calculateObjectSize(event);
-    const action = changeEventAction({ operationType: String(event.operationType) });
-    if (action === 'row') this.events.push(toSourceEvent(event));
+    this.lastReadToken = head.token;
+    this.streamToken = postBatchToken ?? head.token;
+    this.bytes += bytes.byteLength;
+    this.keep(bytes, head, stoppedBy);
+  }
+
+  private keep(bytes: Uint8Array, head: EventHead, stoppedBy: (bytes: Uint8Array) => StoppedTable[]): void {
+    const action = changeEventAction(head);
+    if (action === 'row') this.events.push(rowEvent(bytes, head));
     else if (action === 'stop-table') {
-      this.tablesStopped.push(...stoppedBy(event));
+      this.tablesStopped.push(...stoppedBy(bytes));
       this.endedBy = 'table-stopped';
     }
   }
 
   /** The batch once the read ended; it resumes after the last event kept (the stream's token otherwise). */
-  batch(method: ResumeAttempt['method'], streamToken: unknown): ChangeBatch {
-    const token = this.readOnePast && this.lastRead ? this.lastRead._id : streamToken;
+  batch(method: ResumeAttempt['method']): ChangeBatch {
+    const token = this.readOnePast ? this.lastReadToken : this.streamToken;
+    if (token === null)
+      throw new TypeError('the change stream gave no resume token (no event and no post-batch token)');
     const last = this.events[this.events.length - 1];
     return {
       events: this.events,
-      resumeToken: encodeResumeToken(token),
-      resumeClusterTime: toStoreClusterTime(tokenFacts(token).clusterTime),
-      lastEventClusterTime: last ? toStoreClusterTime(toClusterTime(last.clusterTime)) : null,
+      resumeToken: token,
+      resumeClusterTime: clusterTimeOf(token),
+      lastEventClusterTime: last ? last.clusterTime : null,
       tablesStopped: this.tablesStopped,
       resumedWith: method,
       bytes: this.bytes,
@@ -267,16 +320,4 @@ class BatchRead {
   private remainingMs(): number {
     return Math.min(this.request.deadline, this.startedAt + this.request.maxWaitMs) - this.now();
   }
-}
-
-function toSourceEvent(event: Document): SourceChangeEvent {
-  const ns = event.ns as { db: string; coll: string };
-  return {
-    operationType: String(event.operationType),
-    token: encodeResumeToken(event._id),
-    ns: { db: ns.db, coll: ns.coll },
-    clusterTime: event.clusterTime,
-    documentKey: (event.documentKey ?? null) as SourceChangeEvent['documentKey'],
-    fullDocument: (event.fullDocument ?? null) as SourceChangeEvent['fullDocument'],
-  };
 }

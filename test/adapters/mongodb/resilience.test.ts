@@ -5,6 +5,7 @@ import { MongoSnapshotSource } from '../../../functions/adapters/mongodb/snapsho
 import { SourceUnavailableError } from '../../../functions/core/errors.js';
 import type { SnapshotBatch } from '../../../functions/ports/source.js';
 import { silentLog } from '../../support/log.js';
+import { decodedEvent } from '../../support/raw-change-events.js';
 import { type SourceFixture, startSource } from './fixtures.js';
 
 const DB = 'faults';
@@ -86,7 +87,9 @@ describe('source adapter under faults', () => {
     await source.rs.waitForPrimary(5000);
     await collection.insertMany([4, 5].map((id) => ({ _id: id as never })));
     const second = await reader.readBatch(request(first.resumeToken));
-    const ids = [...first.events, ...second.events].map((event) => Number(event.documentKey?._id?.valueOf()));
+    const ids = [...first.events, ...second.events].map((event) =>
+      Number(decodedEvent(event).documentKey?._id?.valueOf()),
+    );
     expect(ids).toEqual([1, 2, 3, 4, 5]);
   });
 });
