@@ -3,8 +3,9 @@
  * ranges) and a change source (read change events in bounded batches). Adapters implement
  * these; the engines never touch the driver.
  */
-import type { PartitionBounds, PartitionPlan } from '../core/partition-plan.js';
+
 import type { RawChange } from '../core/change-lines.js';
+import type { PartitionBounds, PartitionPlan } from '../core/partition-plan.js';
 
 /** A position in the oplog, as the store keeps it: seconds since the epoch and the increment within that second. */
 export interface ClusterTime {

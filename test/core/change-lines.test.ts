@@ -60,7 +60,11 @@ function change(table: string, fields: Omit<ChangeEventFields, 'ns' | 'clusterTi
   return { table, tableKey: table, change: event };
 }
 
-function upsert(table: string, operationType: string, document: Record<string, unknown>): TableChange<string> {
+function upsert(
+  table: string,
+  operationType: string,
+  document: Record<string, unknown>,
+): TableChange<string> {
   return change(table, { operationType, documentKey: { _id: document._id }, fullDocument: document });
 }
 
@@ -128,7 +132,9 @@ describe('CDC lines from raw change events', () => {
         const kind = next(5);
         if (kind === 0) changes.push(remove(table, id, next(2) === 0 ? { _id: id, before: k } : undefined));
         else if (kind === 1)
-          changes.push(change(table, { operationType: 'update', documentKey: { _id: id }, fullDocument: null }));
+          changes.push(
+            change(table, { operationType: 'update', documentKey: { _id: id }, fullDocument: null }),
+          );
         else changes.push(upsert(table, kind === 2 ? 'insert' : 'replace', { _id: id, k, s: 'é"\\\n' }));
       }
       expectSameBodies(changes);
