@@ -16,6 +16,7 @@ import {
 import { serveRoute } from '../serve-route.js';
 import { storedSettings, viewOf } from './pipe-views.js';
 import { addTables, removeTables } from './table-changes.js';
+import { changeTableShapes } from './table-shape-change.js';
 
 const ADD_TABLE_EXAMPLE = {
   tableMappingsToAdd: [{ sourceDatabaseName: 'shop', sourceCollection: 'items', targetTable: 'items' }],
@@ -25,7 +26,8 @@ export const patchPipeRoute = createRoute({
   method: 'patch',
   path: '/pipes/{id}',
   operationId: 'updatePipe',
-  summary: 'Add tables, remove tables, or change settings (settings only while Paused)',
+  summary:
+    "Add tables, remove tables, change a table's shape, or change settings (settings only while Paused)",
   request: {
     params: pipeIdParams,
     headers: idempotencyKeyHeader,
@@ -36,11 +38,12 @@ export const patchPipeRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'Settings changed.',
+      description: 'Settings changed (or, for tableMappingsToChange, onTypeMismatch alone).',
       content: { 'application/json': { schema: settingsChangedSchema } },
     },
     202: {
-      description: 'Table change accepted; its machine started.',
+      description:
+        'Table change accepted; its machine started (a shape change: the resync of the reshaped tables).',
       content: { 'application/json': { schema: acceptedPipeSchema } },
     },
     ...errorResponses(400, 404, 409, 413, 415),
@@ -68,6 +71,10 @@ export function servePipePatch<E extends Env>(app: OpenAPIHono<E>, deps: ApiDeps
     const pipe = await deps.store.getPipe(pipeId);
     if (body.settings !== undefined) return c.json(await changeSettings(deps, pipe, body.settings), 200);
     const context = { actor: actorOf(c.env) };
+    if (body.tableMappingsToChange !== undefined) {
+      const answer = await changeTableShapes(deps, context, c.req.raw, pipe, body.tableMappingsToChange);
+      return answer.status === 202 ? c.json(answer.body, 202) : c.json(answer.body, 200);
+    }
     if (body.tableMappingsToAdd !== undefined) {
       return c.json(await addTables(deps, context, c.req.raw, pipe, body.tableMappingsToAdd), 202);
     }

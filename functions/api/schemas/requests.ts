@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { createPipeRequestSchema } from '../../core/create-request.js';
 import { friendlyIssueMessage, toFieldErrors } from '../../core/field-errors.js';
 import { pipeSettingsSchema, tableMappingsSchema } from '../../core/settings.js';
+import { tableShapePatchSchema } from '../../core/settings-change-shape.js';
 import { BadRequestError } from '../errors.js';
 import { pipeStateSchema } from './pipe-view.js';
 
@@ -71,7 +72,12 @@ const collectionRef = z.strictObject({
   sourceCollection: z.string().min(1).max(255).openapi({ description: 'A collection the pipe replicates.' }),
 });
 
-const PATCH_KINDS = ['tableMappingsToAdd', 'tableMappingsToRemove', 'settings'] as const;
+const PATCH_KINDS = [
+  'tableMappingsToAdd',
+  'tableMappingsToRemove',
+  'tableMappingsToChange',
+  'settings',
+] as const;
 
 /** What the first parse of `PATCH /pipes/{id}` checks; mappings and settings are parsed once the pipe is read. */
 const pipePatchShape = {
@@ -83,6 +89,11 @@ const pipePatchShape = {
     .openapi({
       description: 'Collections to stop replicating (removeTables); a pipe keeps at least one table.',
     }),
+  tableMappingsToChange: z
+    .array(z.unknown())
+    .min(1, { error: 'list at least one table to change' })
+    .max(1000)
+    .optional(),
   dropTables: z.boolean().optional().openapi({
     description: 'With tableMappingsToRemove: also drop the ClickHouse tables (kept by default).',
   }),
@@ -99,7 +110,8 @@ export const pipePatchSchema = z.strictObject(pipePatchShape).superRefine((body,
     ctx.addIssue({
       code: 'custom',
       path: [],
-      message: 'send exactly one of tableMappingsToAdd, tableMappingsToRemove or settings per request',
+      message:
+        'send exactly one of tableMappingsToAdd, tableMappingsToRemove, tableMappingsToChange or settings per request',
     });
   }
   if (body.dropTables !== undefined && body.tableMappingsToRemove === undefined) {
@@ -124,12 +136,17 @@ export const pipePatchDocument = z
         'Collections to start replicating (addTables), checked by the same rules as settings.tableMappings ' +
         "together with the pipe's current mappings.",
     }),
+    tableMappingsToChange: z.array(tableShapePatchSchema).min(1).max(1000).optional().openapi({
+      description:
+        'Tables whose shape changes (columns, excludedFields, onTypeMismatch): a new column list or new excluded fields resync each such table alone into its new shape while CDC keeps running (202); onTypeMismatch alone applies from the next CDC run (200).',
+    }),
     settings: pipeSettingsSchema.partial().optional().openapi('SettingsUpdate', {
       description: 'Any settings to change (only while Paused); unknown names are refused.',
     }),
   })
   .openapi('PipePatch', {
-    description: 'Exactly one of tableMappingsToAdd, tableMappingsToRemove or settings.',
+    description:
+      'Exactly one of tableMappingsToAdd, tableMappingsToRemove, tableMappingsToChange or settings.',
   });
 
 /**

@@ -1,5 +1,11 @@
 import { Readable } from 'node:stream';
-import { type ClickHouseClient, ClickHouseError, createClient, TupleParam } from '@clickhouse/client';
+import {
+  type ClickHouseClient,
+  ClickHouseError,
+  type ClickHouseSettings,
+  createClient,
+  TupleParam,
+} from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestClickHouse, type TestClickHouse } from '../../support/clickhouse.js';
 
@@ -62,7 +68,7 @@ describe('sessions', () => {
         .exec({
           query: 'SELECT 1',
           session_id: 'client-unknown',
-          clickhouse_settings: { session_check: 1 } as Record<string, unknown>,
+          clickhouse_settings: { session_check: 1 } as ClickHouseSettings,
         })
         .catch((err: unknown) => err);
       expect(unknown).toMatchObject({ code: '372', type: 'SESSION_NOT_FOUND' });

@@ -300,7 +300,7 @@ describe('users', () => {
     });
     expect(basic.status).toBe(200);
     for (const headers of [
-      { 'X-ClickHouse-User': 'bob' },
+      { 'X-ClickHouse-User': 'bob' } as Record<string, string>,
       { 'X-ClickHouse-User': 'default', 'X-ClickHouse-Key': 'secret' },
     ]) {
       const refused = await fetch(url({ query: 'SELECT 1' }), { headers });
