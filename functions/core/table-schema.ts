@@ -1,5 +1,11 @@
 import { UnsupportedValueError } from './errors.js';
 import { RESYNC_SUFFIX, SWAPPED_OUT_SUFFIX } from './settings.js';
+import { type ShapeSettings, tableShapeFor, tableShapeOf } from './table-shape.js';
+
+interface CollectionRef {
+  sourceDatabaseName: string;
+  sourceCollection: string;
+}
 
 /** Column names and meaning shared with ClickPipes, so queries written for it work unchanged. */
 export const DESTINATION_COLUMNS = [
@@ -32,6 +38,28 @@ export function swappedOutTableName(table: string): string {
 export interface TableOptions {
   useJsonNativeFormat: boolean;
   deleteOnMerge: boolean;
+  /** The mapping's typed columns (docs/table-schema.md, "Typed columns"), after `doc`. */
+  columns?: readonly TypedColumnSql[];
+}
+
+export interface TypedColumnSql {
+  name: string;
+  /** The ClickHouse type as the CREATE writes it (columnTypeSql). */
+  sql: string;
+}
+
+/**
+ * The pipe's table options with the typed columns of one mapping: a `settings.tableMappings`
+ * entry, or (with the pipe's settings) any record naming its collection.
+ */
+export function tableOptionsFor(
+  options: TableOptions,
+  mapping: ShapeSettings & CollectionRef,
+  settings?: { tableMappings: readonly (ShapeSettings & CollectionRef)[] },
+): TableOptions {
+  const shape = settings === undefined ? tableShapeOf(mapping) : tableShapeFor(settings, mapping);
+  if (shape === null || shape.columns.length === 0) return { ...options, columns: [] };
+  return { ...options, columns: shape.columns.map(({ name, sql }) => ({ name, sql })) };
 }
 
 /**
@@ -55,6 +83,7 @@ export function createTableSql(
     `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(database)}.${quoteIdentifier(table)} (\n` +
     '  `_id` String,\n' +
     `  \`doc\` ${options.useJsonNativeFormat ? 'JSON' : 'String'},\n` +
+    (options.columns ?? []).map((column) => `  ${quoteIdentifier(column.name)} ${column.sql},\n`).join('') +
     '  `_peerdb_synced_at` DateTime64(9) DEFAULT now64(),\n' +
     '  `_peerdb_is_deleted` UInt8,\n' +
     '  `_peerdb_version` UInt64\n' +

@@ -97,6 +97,34 @@ export function tableShapeOf(mapping: ShapeSettings): TableShape | null {
   return shape;
 }
 
+/** A collection as a table mapping (or its store record) names it. */
+interface CollectionRef {
+  sourceDatabaseName: string;
+  sourceCollection: string;
+}
+
+/**
+ * The shape of the table a pipe's settings map `mapping`'s collection to (the settings hold the
+ * columns; the store's table record does not), or null when it has none. Compiled once per
+ * settings entry, so calling it per batch is cheap.
+ */
+export function tableShapeFor(
+  settings: { tableMappings: readonly (ShapeSettings & CollectionRef)[] },
+  mapping: CollectionRef,
+): TableShape | null {
+  const entry = settings.tableMappings.find(
+    (candidate) =>
+      candidate.sourceDatabaseName === mapping.sourceDatabaseName &&
+      candidate.sourceCollection === mapping.sourceCollection,
+  );
+  return entry === undefined ? null : tableShapeOf(entry);
+}
+
+/** The names of a shape's typed columns, as an insert names them (EncodedInsertBatch.columns). */
+export function shapeColumnNames(shape: TableShape | null): string[] {
+  return shape === null ? [] : shape.columns.map((column) => column.name);
+}
+
 /**
  * One run of a shape over rows (a batch): where each column's value was found in the document
  * being written, and the mismatches counted so far. The engine reads `mismatchCounts()` after

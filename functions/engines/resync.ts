@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { resyncTableName } from '../core/table-schema.js';
+import { resyncTableName, tableOptionsFor } from '../core/table-schema.js';
 import type { CdcTrigger } from '../ports/lifecycle.js';
 import { CDC_LEASE, type PipeStore, type TableMappingRecord } from '../ports/pipe-store.js';
 import type { StartPointInput } from '../ports/source.js';
@@ -71,7 +71,10 @@ export async function prepareResyncTables(
     await deps.store.setTableState(input.pipeId, mapping.tableKey, { state: 'Replicating' });
   if (reloading.length > 0) await restartCdc(deps, input.pipeId, 'a resync starts over', false);
   for (const mapping of mappings) {
-    await deps.destination.createResyncTable(tableRefOf(context, mapping), context.tableOptions);
+    await deps.destination.createResyncTable(
+      tableRefOf(context, mapping),
+      tableOptionsFor(context.tableOptions, mapping, context.settings),
+    );
     await deps.store.deletePartitionPlan(input.pipeId, mapping.tableKey);
     await deps.store.setTableState(input.pipeId, mapping.tableKey, { state: 'Resync' });
   }

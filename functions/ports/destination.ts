@@ -41,6 +41,8 @@ export interface EncodedInsertBatch extends TableRef {
   rows: number;
   /** As in InsertBatch. */
   deduplicationToken: string;
+  /** The table's typed columns the lines carry besides `_id`, `doc` and the `_peerdb_` columns (table-shape.ts). */
+  columns?: readonly string[];
 }
 
 export interface InsertResult {

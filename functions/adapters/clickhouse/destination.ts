@@ -103,13 +103,21 @@ export class ClickHouseDestination implements Destination {
     const bytes = batch.body.reduce((sum, chunk) => sum + chunk.length, 0);
     // An empty body is an error (NO_DATA_TO_INSERT), not a no-op: nothing is sent.
     if (batch.rows === 0 || bytes === 0) return { rows: 0, bytes: 0 };
-    await this.insertBody(batch, Readable.from(batch.body));
+    await this.insertBody(batch, Readable.from(batch.body), batch.columns);
     return { rows: batch.rows, bytes };
   }
 
   /** One INSERT … FORMAT JSONEachRow with the body streamed, deduplicated by the batch's token. */
-  private async insertBody(batch: TableRef & { deduplicationToken: string }, body: Readable): Promise<void> {
-    const query = `INSERT INTO ${qualifiedName(batch)} ${INSERT_COLUMNS} FORMAT JSONEachRow`;
+  private async insertBody(
+    batch: TableRef & { deduplicationToken: string },
+    body: Readable,
+    typedColumns: readonly string[] = [],
+  ): Promise<void> {
+    const columns =
+      typedColumns.length === 0
+        ? INSERT_COLUMNS
+        : `${INSERT_COLUMNS.slice(0, -1)}, ${typedColumns.map(quoteIdentifier).join(', ')})`;
+    const query = `INSERT INTO ${qualifiedName(batch)} ${columns} FORMAT JSONEachRow`;
     await destinationCall(async () => {
       const result = await this.client.exec({
         query,

@@ -1,5 +1,6 @@
 import { FatalError } from '../../core/errors.js';
 import { tableKeyOf } from '../../core/table-key.js';
+import { tableOptionsFor } from '../../core/table-schema.js';
 import { restartCdc } from '../../engines/resync.js';
 import { targetDatabaseOf } from '../../engines/table-context.js';
 import { claimNewTables } from '../../engines/table-ownership.js';
@@ -35,7 +36,10 @@ export const addTablesTask = defineTask('AddTables', input, async (runtime, comm
     );
     for (const { mapping, database } of mappings) {
       await destination.ensureDatabase(database);
-      await destination.createTable({ database, table: mapping.targetTable }, loaded.tableOptions);
+      await destination.createTable(
+        { database, table: mapping.targetTable },
+        tableOptionsFor(loaded.tableOptions, mapping),
+      );
       // A table removed earlier and added again loads from scratch, not from its old plan.
       await runtime.store.deletePartitionPlan(pipe.id, tableKeyOf(mapping));
       await runtime.store.putTableMapping(pipe.id, mapping, 'Snapshot');

@@ -1,4 +1,5 @@
 import { tableKeyOf } from '../../core/table-key.js';
+import { tableOptionsFor } from '../../core/table-schema.js';
 import { targetDatabaseOf } from '../../engines/table-context.js';
 import { claimNewTables } from '../../engines/table-ownership.js';
 import { loadPipe, withConnections } from '../pipe-runtime.js';
@@ -31,7 +32,7 @@ export const setUpDestinationTask = defineTask('SetUpDestination', pipeInput, as
     const keys: string[] = [];
     for (const { mapping, tableKey, ref } of targets) {
       await destination.ensureDatabase(ref.database);
-      await destination.createTable(ref, loaded.tableOptions);
+      await destination.createTable(ref, tableOptionsFor(loaded.tableOptions, mapping));
       if (!existing.has(tableKey)) await store.putTableMapping(pipe.id, mapping, 'Pending');
       keys.push(tableKey);
     }
