@@ -71,6 +71,18 @@ describe('sessions', () => {
     expect(outside.headers.get('x-clickhouse-exception-code')).toBe('60');
   });
 
+  it('applies the database parameter per query, and keeps a USE', async () => {
+    const session = { session_id: 'raw-database' };
+    const current = async (search: Record<string, string>) =>
+      (await post({ ...session, ...search }, 'SELECT currentDatabase()')).text();
+    expect(await current({ database: 'system' })).toBe('system\n');
+    expect(await current({})).toBe('default\n');
+    expect(await statusOf(post(session, 'USE system'))).toBe(200);
+    expect(await current({})).toBe('system\n');
+    expect(await current({ database: 'default' })).toBe('default\n');
+    expect(await current({})).toBe('system\n');
+  });
+
   it('answers SESSION_IS_LOCKED to a second query while the first runs', async () => {
     const session = { session_id: 'raw-locked' };
     const slow = post(session, 'SELECT sleep(1)');

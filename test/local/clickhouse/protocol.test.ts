@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checkReadOnly,
+  contentTypeFor,
   engineFailure,
+  exceptionBlock,
   httpStatusForCode,
   parameterStatement,
   parseQueryRequest,
@@ -102,5 +105,100 @@ describe('HTTP protocol helpers', () => {
     expect(httpStatusForCode(164)).toBe(500);
     expect(httpStatusForCode(159)).toBe(408);
     expect(httpStatusForCode(241)).toBe(500);
+  });
+
+  it('names content types per output format as a server does', () => {
+    expect(contentTypeFor('JSON')).toBe('application/json; charset=UTF-8');
+    expect(contentTypeFor('JSONCompact')).toBe('application/json; charset=UTF-8');
+    expect(contentTypeFor('TSVWithNames')).toBe('text/tab-separated-values; charset=UTF-8');
+    expect(contentTypeFor('CSV')).toBe('text/csv; charset=UTF-8; header=absent');
+    expect(contentTypeFor('CSVWithNamesAndTypes')).toBe('text/csv; charset=UTF-8; header=present');
+    expect(contentTypeFor('Native')).toBe('application/octet-stream');
+    expect(contentTypeFor('XML')).toBe('application/xml; charset=UTF-8');
+    expect(contentTypeFor('JSONEachRow')).toBe('text/plain; charset=UTF-8');
+  });
+
+  it('reads sessions, external tables, headers and GET from the request', () => {
+    const request = parseQueryRequest(
+      new URLSearchParams({
+        query: 'SELECT * FROM ids',
+        session_id: 's',
+        session_timeout: '5',
+        session_check: '1',
+        ids_types: 'UInt8,String',
+        people_structure: 'id UInt8',
+        people_format: 'CSV',
+        max_threads: '2',
+      }),
+      Buffer.alloc(0),
+      {
+        method: 'GET',
+        databaseHeader: 'db',
+        formatHeader: 'JSON',
+        files: [
+          { name: 'ids', data: Buffer.from('1\ta\n') },
+          { name: 'people', data: Buffer.from('1\n') },
+        ],
+      },
+    );
+    expect(request.session).toEqual({ id: 's', timeoutSeconds: 5, check: true, close: false });
+    expect(
+      request.externalTables.map(({ name, structure, format }) => ({ name, structure, format })),
+    ).toEqual([
+      { name: 'ids', structure: '_1 UInt8, _2 String', format: 'TabSeparated' },
+      { name: 'people', structure: 'id UInt8', format: 'CSV' },
+    ]);
+    expect([...request.settings]).toEqual([['max_threads', '2']]);
+    expect([request.database, request.defaultFormat, request.readOnly]).toEqual(['db', 'JSON', true]);
+    expect(() =>
+      parseQueryRequest(
+        new URLSearchParams({ query: 'SELECT 1', session_id: 's', session_timeout: 'x' }),
+        Buffer.alloc(0),
+      ),
+    ).toThrow(/Invalid session timeout/);
+  });
+
+  it('takes INSERT bodies the raw insert does not as bytes for a file, empty ones too', () => {
+    const binary = Buffer.from([0xff, 0x00]);
+    const request = parseQueryRequest(
+      new URLSearchParams({ query: 'INSERT INTO db.t (a, b) FORMAT RowBinary' }),
+      binary,
+    );
+    expect(request.bodyInsert).toEqual({
+      target: 'db.t',
+      columns: '(a, b)',
+      format: 'RowBinary',
+      data: binary,
+    });
+    expect(request.sql).toBe('INSERT INTO db.t (a, b) FORMAT RowBinary');
+    const empty = parseQueryRequest(new URLSearchParams(), Buffer.from('INSERT INTO t FORMAT JSONEachRow\n'));
+    expect(empty.bodyInsert?.data.byteLength).toBe(0);
+    const values = parseQueryRequest(new URLSearchParams(), Buffer.from('INSERT INTO t FORMAT Values (1)'));
+    expect(values.bodyInsert).toBeUndefined();
+  });
+
+  it('lets only reading statements through a GET in a session', () => {
+    for (const sql of [
+      'SELECT 1',
+      'with x as (select 1) select * from x',
+      'SHOW TABLES',
+      '(SELECT 1)',
+      'SET a = 1',
+    ]) {
+      expect(() => checkReadOnly(sql)).not.toThrow();
+    }
+    for (const sql of [
+      'CREATE TABLE t (x UInt8) ENGINE = Memory',
+      'INSERT INTO t VALUES (1)',
+      'SET readonly = 0',
+    ]) {
+      expect(() => checkReadOnly(sql)).toThrow(/readonly mode/);
+    }
+  });
+
+  it('frames a late exception with the response tag and its length', () => {
+    expect(exceptionBlock('Code: 1. DB::Exception: x. (Y)', 'tag')).toBe(
+      '\r\n__exception__\r\ntag\r\nCode: 1. DB::Exception: x. (Y)\n31 tag\r\n__exception__\r\n',
+    );
   });
 });
