@@ -1,9 +1,11 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { defineCheck } from './check.js';
 import { ApiClient, needsSigning, parseApiUrl, signingRegion } from './client.js';
 import * as commands from './commands.js';
 import { ANSI, PLAIN } from './format.js';
 import { CliError, type CliIo, EXIT } from './io.js';
+import { readApiFromStack } from './stack.js';
 import { DEFAULT_UI_PORT, startUiServer, untilInterrupted } from './ui.js';
 import { watch } from './watch.js';
 
@@ -166,11 +168,17 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--region <region>', 'the SigV4 signing region (default: from the API host, else AWS_REGION)')
     .option('--sign', 'sign with SigV4 even when the API is on this machine (a tunnel to a deployed API)')
+    .option(
+      '--stack <name>',
+      "the API's URL from this CloudFormation stack's ApiUrl output (instead of --api)",
+    )
     .showHelpAfterError("(run 'pipes --help' or 'pipes help <command>' for usage)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  readApiFromStack(program, io);
   defineReads(program, io);
   defineCommands(program, io);
+  defineCheck(program, io, () => clientFor(program.opts<GlobalOptions>(), io));
   defineUi(program, io);
   return program;
 }
