@@ -40,6 +40,8 @@ export interface OplogEntry {
    * `config.system.preimages`. Present only when the collection enables pre-images.
    */
   preImage?: Document;
+  /** Written by a chunk migration (or a shard's copy of a DDL): change streams never show it. */
+  fromMigrate?: boolean;
 }
 
 /** A batch handed back to a client for `find`/`aggregate` first batches and `getMore`. */

@@ -33,10 +33,15 @@ export interface DeploymentOptions {
   noopIntervalMs?: number;
   /** Delay between losing a primary and electing the next one (default 200 ms). */
   electionDelayMs?: number;
+  /**
+   * The cluster clock; the shards of a sharded cluster share one, as gossiped `$clusterTime`
+   * keeps real shards' clocks in step, so their oplog times merge into one order.
+   */
+  clock?: ClusterClockImpl;
 }
 
 export class Deployment {
-  readonly clock = new ClusterClockImpl();
+  readonly clock: ClusterClockImpl;
   readonly catalog = new Catalog();
   readonly registry = new CommandRegistry();
   readonly sessions: SessionRegistry;
@@ -49,6 +54,7 @@ export class Deployment {
   private stopped = false;
 
   private constructor(private readonly options: DeploymentOptions) {
+    this.clock = options.clock ?? new ClusterClockImpl();
     this.oplog = new Oplog({
       clock: this.clock,
       term: () => this.topology.termLong(),

@@ -12,6 +12,12 @@ export type { DeploymentOptions } from './deployment.js';
 export { Deployment } from './deployment.js';
 export { FailPointRegistry } from './faults/fail-points.js';
 export { CommandRegistry } from './server/registry.js';
+export {
+  type ShardedClusterHandle,
+  type ShardedClusterOptions,
+  startShardedCluster,
+} from './sharding/cluster.js';
+export type { Chunk, ShardKeySpec } from './sharding/shard-key.js';
 export type { MemberOptions } from './topology/config.js';
 export type { ReplicaSetTopology } from './topology/topology.js';
 

@@ -145,6 +145,8 @@ export function eventsFromEntry(
   options: EventOptions,
 ): ChangeEvent[] {
   const events: ChangeEvent[] = [];
+  // Change streams read the oplog with `fromMigrate: {$ne: true}`: migrations are invisible.
+  if (entry.fromMigrate) return events;
   for (const operation of operationsOf(entry)) {
     const described = describe(operation);
     if (!described || !sees(scope, described)) continue;

@@ -172,6 +172,16 @@ function startPosition(options: Document, oplog: Oplog, clock: ClusterClock): St
   return position;
 }
 
+/**
+ * A mongos opens its shards' streams with `needsMerge: true`: a shard then only checks that it
+ * can resume from the token's time (the event may live on another shard) instead of requiring
+ * the event itself, as the server's DocumentSourceShardCheckResumability does.
+ */
+function mergeable(start: StartPosition, body: Document): StartPosition {
+  if (body.needsMerge !== true || !start.mustFind) return start;
+  return { startAt: start.startAt, skipThrough: start.initialToken, initialToken: start.initialToken };
+}
+
 export function createChangeStreamOpener(deps: ChangeStreamDeps): OpenChangeStream {
   return (ctx, target, stageOptions, restOfPipeline) => {
     const options = validateStageOptions(stageOptions);
@@ -183,7 +193,7 @@ export function createChangeStreamOpener(deps: ChangeStreamDeps): OpenChangeStre
       showExpandedEvents: boolOption(options, 'showExpandedEvents'),
       transform: compileUserPipeline(restOfPipeline),
     };
-    const start = startPosition(options, deps.oplog, deps.clock);
+    const start = mergeable(startPosition(options, deps.oplog, deps.clock), ctx.body);
     const sources = { oplog: deps.oplog, catalog: deps.catalog };
     const lsid = ctx.session?.lsid;
     return deps.cursors.add(

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
       filter: { type: 'string' },
       'min-pass-rate': { type: 'string' },
       'timeout-ms': { type: 'string' },
+      topology: { type: 'string' },
     },
   });
   const dir = positionals[0];
@@ -28,7 +29,10 @@ async function main(): Promise<void> {
   const timeoutMs = values['timeout-ms'] === undefined ? 30_000 : Number(values['timeout-ms']);
   if (!(Number.isInteger(timeoutMs) && timeoutMs > 0)) fail('--timeout-ms must be a positive integer');
 
+  const topology = values.topology ?? 'replicaset';
+  if (topology !== 'replicaset' && topology !== 'sharded') fail('--topology must be replicaset or sharded');
   const summary = await runConformance({
+    topology,
     dir,
     externalUri: process.env.MONGODB_URI || undefined,
     filter: values.filter,

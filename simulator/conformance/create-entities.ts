@@ -10,6 +10,18 @@ export interface EntityContext {
   uri: string;
 }
 
+/**
+ * A client that may not use several mongos gets the first host only ("useMultipleMongoses":
+ * false or absent); a replica-set URI is left alone, its hosts are one set.
+ */
+function clientUri(uri: string, useMultipleMongoses: unknown): string {
+  if (useMultipleMongoses === true || uri.includes('replicaSet=')) return uri;
+  const match = /^mongodb:\/\/([^/?]+)(.*)$/.exec(uri);
+  if (!match) return uri;
+  const [, hosts = '', rest = ''] = match;
+  return `mongodb://${hosts.split(',')[0]}${rest}`;
+}
+
 function stringList(value: unknown, what: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
@@ -101,7 +113,10 @@ async function createClient(spec: Record<string, unknown>, map: EntityMap, conte
   };
   if (isDocument(spec.serverApi)) options.serverApi = spec.serverApi as never;
   const uriOptions = isDocument(spec.uriOptions) ? spec.uriOptions : {};
-  const client = new MongoClient(withUriOptions(context.uri, uriOptions), options);
+  const client = new MongoClient(
+    withUriOptions(clientUri(context.uri, spec.useMultipleMongoses), uriOptions),
+    options,
+  );
   const recorder = new EventRecorder(client, {
     observeEvents,
     ignoreCommandMonitoringEvents: stringList(

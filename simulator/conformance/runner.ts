@@ -1,7 +1,7 @@
 /** Runs every unified-format test file under a directory and tallies the results. */
 import { relative } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { type DeploymentUnderTest, startDeployment } from './deployment.js';
+import { type DeploymentUnderTest, type SimulatedTopology, startDeployment } from './deployment.js';
 import { errorMessage } from './errors.js';
 import {
   listTestFiles,
@@ -23,6 +23,8 @@ export interface ConformanceOptions {
   filter?: string;
   /** A test still running after this long fails and the run moves on. */
   testTimeoutMs?: number;
+  /** The simulator to start when no external deployment is given (default `replicaset`). */
+  topology?: SimulatedTopology;
   /** Receives one line per test as it finishes. */
   log?: (line: string) => void;
 }
@@ -71,7 +73,10 @@ class FileSession {
   private client?: MongoClient;
   private opening?: Promise<Connection>;
 
-  constructor(private readonly externalUri: string | undefined) {}
+  constructor(
+    private readonly externalUri: string | undefined,
+    private readonly topology: SimulatedTopology | undefined,
+  ) {}
 
   open(): Promise<Connection> {
     this.opening ??= this.connect().catch((error: unknown) => {
@@ -82,7 +87,7 @@ class FileSession {
   }
 
   private async connect(): Promise<Connection> {
-    this.deployment = await startDeployment(this.externalUri);
+    this.deployment = await startDeployment(this.externalUri, this.topology);
     this.client = new MongoClient(this.deployment.uri, { serverSelectionTimeoutMS: 10_000 });
     await this.client.connect();
     const facts = await gatherServerFacts(this.client);
@@ -119,7 +124,7 @@ async function runFile(
   }
   const tests = file.tests.filter((test) => selected(test.description));
   if (tests.length === 0) return;
-  const session = new FileSession(options.externalUri);
+  const session = new FileSession(options.externalUri, options.topology);
   try {
     for (const test of tests) {
       const outcome: TestOutcome = { file: label, description: test.description, status: 'PASS' };

@@ -9,7 +9,12 @@ import { sessionKey } from './transactions.js';
 
 interface ExecutedWrite {
   txnNumber: Long;
-  reply: Document;
+  /** Reply per statement-id list: a mongos sends one command per shard batch, each with its `stmtIds`. */
+  replies: Map<string, Document>;
+}
+
+function statementKey(body: Document): string {
+  return Array.isArray(body.stmtIds) ? body.stmtIds.map(String).join(',') : '';
 }
 
 export class RetryableWrites {
@@ -22,7 +27,11 @@ export class RetryableWrites {
       if (!isRetryableWrite(session)) return handler(ctx);
       const key = sessionKey(session.lsid);
       const previous = this.bySession.get(key);
-      if (previous?.txnNumber.equals(session.txnNumber)) return previous.reply;
+      const statements = statementKey(ctx.body);
+      const executed = previous?.txnNumber.equals(session.txnNumber)
+        ? previous.replies.get(statements)
+        : undefined;
+      if (executed) return executed;
       if (previous?.txnNumber.greaterThan(session.txnNumber)) {
         throw new CommandError(
           225,
@@ -31,7 +40,11 @@ export class RetryableWrites {
         );
       }
       const reply = await handler(ctx);
-      this.bySession.set(key, { txnNumber: session.txnNumber, reply });
+      const record = previous?.txnNumber.equals(session.txnNumber)
+        ? previous
+        : { txnNumber: session.txnNumber, replies: new Map<string, Document>() };
+      record.replies.set(statements, reply);
+      this.bySession.set(key, record);
       return reply;
     };
   }
