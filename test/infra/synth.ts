@@ -88,6 +88,8 @@ export interface ConstructSynthOptions {
   id?: string;
   /** Adds to the test stack before the construct (a VPC to place it in, a resource beside it). */
   setUp?: (stack: Stack) => void;
+  /** Uses the construct before the synth (grants to a role of the app, …). */
+  use?: (pipes: MongoClickHousePipes, stack: Stack) => void;
 }
 
 /**
@@ -108,6 +110,7 @@ export function synthesizeConstruct(
     options.id ?? CONSTRUCT_ID,
     typeof props === 'function' ? props(stack) : props,
   );
+  options.use?.(pipes, stack);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { ...synthesized(app, stack, outdir), pipes };
 }
