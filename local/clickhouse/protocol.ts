@@ -95,6 +95,8 @@ export interface HttpQueryRequest {
   compressResponse: boolean;
   /** send_progress_in_http_headers=1: X-ClickHouse-Progress headers. */
   sendProgress: boolean;
+  /** wait_end_of_query=1 (or http_wait_end_of_query=1): hold the result back until the query ends. */
+  waitEndOfQuery: boolean;
   /** GET: only reading statements (a server runs them with readonly = 2). */
   readOnly: boolean;
   session: HttpSessionRequest | undefined;
@@ -163,6 +165,7 @@ export function parseQueryRequest(
     parameters,
     compressResponse: search.get('enable_http_compression') === '1',
     sendProgress: isTrue(search.get('send_progress_in_http_headers')),
+    waitEndOfQuery: isTrue(search.get('wait_end_of_query') ?? search.get('http_wait_end_of_query')),
     readOnly: context.method === 'GET' || context.method === 'HEAD',
     session: sessionOf(search),
   };

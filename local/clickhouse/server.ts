@@ -45,6 +45,8 @@ export interface ClickHouseFrontOptions {
 }
 
 export const DEFAULT_SEND_TIMEOUT_MS = 300_000;
+/** How much of a result wait_end_of_query holds in memory before the status line. */
+export const WAIT_END_OF_QUERY_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENT_QUERIES = 32;
 
 export interface RunningFront {
@@ -224,7 +226,7 @@ async function respond(
   let sink: Writable = response;
   const exceptionTag = randomBytes(8).toString('hex');
   try {
-    let part = await query.next();
+    const held = await firstParts(query, parsed.waitEndOfQuery);
     if (gone) return;
     const compress = parsed.compressResponse && acceptsGzip(request);
     response.writeHead(200, {
@@ -240,6 +242,7 @@ async function respond(
       sink = gzip;
     }
     const sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    let part = held.shift();
     while (part !== undefined) {
       if (!sink.write(part) && !(await drained(sink, response, sendTimeoutMs))) {
         gone = true;
@@ -247,7 +250,7 @@ async function respond(
         return;
       }
       if (gone) return;
-      part = await query.next();
+      part = held.length > 0 ? held.shift() : await query.next();
       if (gone) return;
     }
     // A session is handed back before the client can see the end and send its next query.
@@ -263,6 +266,24 @@ async function respond(
   } finally {
     response.off('close', onClose);
     await query.close();
+  }
+}
+
+/**
+ * What is held back before the status line: the first piece, or with wait_end_of_query the whole
+ * output up to WAIT_END_OF_QUERY_BYTES (a server holds it all, spilling to disk; past that bound the
+ * front streams the rest), so an error before the end still gets its status and the summary
+ * counts the whole result.
+ */
+async function firstParts(query: EngineQuery, waitEndOfQuery: boolean): Promise<Uint8Array[]> {
+  const held: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const part = await query.next();
+    if (part === undefined) return held;
+    held.push(part);
+    bytes += part.byteLength;
+    if (!waitEndOfQuery || bytes > WAIT_END_OF_QUERY_BYTES) return held;
   }
 }
 

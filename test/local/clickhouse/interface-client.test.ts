@@ -225,6 +225,18 @@ describe('errors', () => {
     expect(failure).toMatchObject({ code: '395', type: 'FUNCTION_THROW_IF_VALUE_IS_NON_ZERO' });
   });
 
+  it('with wait_end_of_query, rejects the query itself with the late error', async () => {
+    const failure = await client
+      .query({
+        query: "SELECT throwIf(number = 200000, 'boom') AS x FROM numbers(300000)",
+        format: 'JSONEachRow',
+        clickhouse_settings: { wait_end_of_query: 1, max_block_size: '10000' },
+      })
+      .catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(ClickHouseError);
+    expect(failure).toMatchObject({ code: '395' });
+  });
+
   it('never lets a gzip response with a late exception pass for complete', async () => {
     // The cut-off connection can reach the client before its gunzip yields the exception's bytes:
     // then it reports the cut instead of the ClickHouseError. Either way the read fails.

@@ -267,6 +267,25 @@ describe('an exception after output began', () => {
   });
 });
 
+describe('wait_end_of_query', () => {
+  it('holds the result back, so a late error gets its status and the summary counts every row', async () => {
+    const late = await post(
+      { wait_end_of_query: '1', max_block_size: '10000' },
+      "SELECT throwIf(number = 200000, 'boom') FROM numbers(300000)",
+    );
+    expect(late.status).toBe(500);
+    expect(late.headers.get('x-clickhouse-exception-code')).toBe('395');
+    const whole = await post(
+      { wait_end_of_query: '1', max_block_size: '10000' },
+      'SELECT number FROM numbers(50000)',
+    );
+    expect(JSON.parse(whole.headers.get('x-clickhouse-summary') ?? '{}')).toMatchObject({
+      result_rows: '50000',
+    });
+    expect((await whole.text()).split('\n')).toHaveLength(50001);
+  });
+});
+
 describe('GET, headers and progress', () => {
   it('runs GET read-only (READONLY, 164), also in a session; POST may write', async () => {
     const create = 'CREATE TABLE made_by_get (x UInt8) ENGINE = Memory';
