@@ -453,19 +453,28 @@ const JSON_DOCUMENT_FORMATS = new Set(
     'JSONColumns',
     'JSONCompactColumns',
     'JSONColumnsWithMetadata',
-    'JSONObjectEachRow',
   ].map((name) => name.toLowerCase()),
+);
+/** The formats written by ClickHouse's JSONEachRowRowOutputFormat (and its JSONObjectEachRow subclass). */
+const JSON_EACH_ROW_FORMATS = new Set(
+  ['JSONEachRow', 'JSONLines', 'NDJSON', 'JSONStringsEachRow', 'JSONObjectEachRow'].map((name) =>
+    name.toLowerCase(),
+  ),
 );
 
 /**
  * The Content-Type a server sends for an output format (each format's getContentType): JSON
- * documents application/json, the TabSeparated family text/tab-separated-values, CSV text/csv with
+ * documents application/json, JSONEachRow and its kin application/x-ndjson (application/json with
+ * output_format_json_array_of_rows), the TabSeparated family text/tab-separated-values, CSV text/csv with
  * whether a header row is present, XML application/xml, binary formats application/octet-stream,
  * everything else text/plain.
  */
-export function contentTypeFor(format: string): string {
+export function contentTypeFor(format: string, jsonArrayOfRows = false): string {
   const name = format.toLowerCase();
   if (JSON_DOCUMENT_FORMATS.has(name)) return 'application/json; charset=UTF-8';
+  if (JSON_EACH_ROW_FORMATS.has(name)) {
+    return jsonArrayOfRows ? 'application/json; charset=UTF-8' : 'application/x-ndjson; charset=UTF-8';
+  }
   if (BINARY_FORMATS.has(name)) return 'application/octet-stream';
   if (name === 'xml') return 'application/xml; charset=UTF-8';
   if (/^(tsv|tabseparated)/.test(name)) return 'text/tab-separated-values; charset=UTF-8';

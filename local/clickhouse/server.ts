@@ -302,7 +302,7 @@ function resultHeaders(query: EngineQuery, parsed: HttpQueryRequest): Record<str
     elapsed_ns: String(Math.round(summary.elapsedSeconds * 1e9)),
   });
   return {
-    'Content-Type': contentTypeFor(format),
+    'Content-Type': contentTypeFor(format, parsed.settings.get('output_format_json_array_of_rows') === '1'),
     'X-ClickHouse-Format': format,
     'X-ClickHouse-Summary': progress,
     ...(parsed.sendProgress ? { 'X-ClickHouse-Progress': progress } : {}),

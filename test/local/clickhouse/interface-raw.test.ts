@@ -177,6 +177,7 @@ describe('content types', () => {
       ['CSVWithNames', 'text/csv; charset=UTF-8; header=present'],
       ['RowBinary', 'application/octet-stream'],
       ['Parquet', 'application/octet-stream'],
+      ['JSONEachRow', 'application/x-ndjson; charset=UTF-8'],
       ['Pretty', 'text/plain; charset=UTF-8'],
     ];
     for (const [format, contentType] of cases) {

@@ -115,7 +115,9 @@ describe('HTTP protocol helpers', () => {
     expect(contentTypeFor('CSVWithNamesAndTypes')).toBe('text/csv; charset=UTF-8; header=present');
     expect(contentTypeFor('Native')).toBe('application/octet-stream');
     expect(contentTypeFor('XML')).toBe('application/xml; charset=UTF-8');
-    expect(contentTypeFor('JSONEachRow')).toBe('text/plain; charset=UTF-8');
+    expect(contentTypeFor('JSONEachRow')).toBe('application/x-ndjson; charset=UTF-8');
+    expect(contentTypeFor('JSONEachRow', true)).toBe('application/json; charset=UTF-8');
+    expect(contentTypeFor('Pretty')).toBe('text/plain; charset=UTF-8');
   });
 
   it('reads sessions, external tables, headers and GET from the request', () => {
