@@ -168,6 +168,25 @@ describe('query parameters', () => {
   });
 });
 
+describe('query parameters at once', () => {
+  it('keeps each request its own values when many run together', async () => {
+    const values = Array.from({ length: 24 }, (_, index) => `v${index}_'${'x'.repeat(index)}`);
+    const answers = await Promise.all(
+      values.map(async (value) => {
+        const response = await fetch(
+          url({
+            query: 'SELECT {s:String} AS s, sleep(0.05) AS pause',
+            param_s: value.replace(/'/g, "\\'"),
+            default_format: 'JSONEachRow',
+          }),
+        );
+        return ((await response.json()) as { s: string }).s;
+      }),
+    );
+    expect(answers).toEqual(values);
+  });
+});
+
 describe('content types', () => {
   it('sends the content type of the output format', async () => {
     const cases: [string, string][] = [
