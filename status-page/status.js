@@ -68,8 +68,10 @@ async function read(path) {
 
 /**
  * The API keeps the lag of the last commit and the last CDC run only, so the charts are made of
- * what this page saw: one lag point per commit it read, one events/s point per run record it
- * read. They are kept for the browser tab (sessionStorage), so a reload does not lose them.
+ * what this page saw: one lag point per commit it read, one events/s step per run record it read
+ * (a run's events/s is its average since it started, so the step reaches back to the run's start
+ * or to the run's previous record). They are kept for the browser tab (sessionStorage), so a
+ * reload does not lose them.
  */
 class Samples {
   constructor(pipeId) {
@@ -86,7 +88,12 @@ class Samples {
     const run = cdc.lastRun;
     if (run) {
       const seen = `${run.startedAt}/${run.endedAt}/${run.events}`;
-      if (this.rate.at(-1)?.run !== seen) keep(this.rate, { t: now, v: run.eventsPerSecond, run: seen }, now);
+      const previous = this.rate.at(-1);
+      if (previous?.run !== seen) {
+        const from = previous?.startedAt === run.startedAt ? previous.t : Date.parse(run.startedAt);
+        const t = run.endedAt ? Date.parse(run.endedAt) : now;
+        keep(this.rate, { t, v: run.eventsPerSecond, run: seen, startedAt: run.startedAt, from }, now);
+      }
     }
     sessionStorage.setItem(this.key, JSON.stringify({ lag: this.lag, rate: this.rate }));
   }
@@ -197,13 +204,38 @@ function lifecycleDiagram(current) {
 // ---- charts -----------------------------------------------------------------------------------
 
 const CHART = { w: 560, h: 170, left: 56, right: 14, top: 14, bottom: 26 };
+/** The shortest time a chart spans, so a few first points do not stretch across it. */
+const CHART_MIN_SPAN_MS = 20_000;
+
+/**
+ * The line and the area under it: point to point, or for points that hold since `from` (a run's
+ * average), a level step from `from` to the point.
+ */
+function linePaths(points, x, y) {
+  const at = (t, v) => `${x(t).toFixed(1)} ${y(v).toFixed(1)}`;
+  if (points.some((p) => p.from !== undefined)) {
+    const steps = points.map((p) => ({
+      a: at(p.from, p.v),
+      b: at(p.t, p.v),
+      a0: at(p.from, 0),
+      b0: at(p.t, 0),
+    }));
+    return {
+      line: steps.map((step) => `M ${step.a} L ${step.b}`).join(' '),
+      area: steps.map((step) => `M ${step.a} L ${step.b} L ${step.b0} L ${step.a0} Z`).join(' '),
+    };
+  }
+  const line = points.map((p, i) => `${i === 0 ? 'M' : 'L'} ${at(p.t, p.v)}`).join(' ');
+  const area = points.length > 1 ? `${line} L ${at(points.at(-1).t, 0)} L ${at(points[0].t, 0)} Z` : '';
+  return { line: points.length > 1 ? line : '', area };
+}
 
 /** A line over time with its points, a 0–top scale and the times of its ends. */
 function lineChart(points, { name, format, least, now }) {
   const plotW = CHART.w - CHART.left - CHART.right;
   const plotH = CHART.h - CHART.top - CHART.bottom;
   const end = Math.max(now, points.at(-1)?.t ?? now);
-  const start = Math.min(points[0]?.t ?? end, end - 60_000);
+  const start = Math.min(end - CHART_MIN_SPAN_MS, ...points.map((p) => p.from ?? p.t));
   const top = niceCeiling(Math.max(0, ...points.map((p) => p.v)), least);
   const x = (t) => CHART.left + ((t - start) / Math.max(end - start, 1)) * plotW;
   const y = (v) => CHART.top + plotH - (v / top) * plotH;
@@ -211,13 +243,7 @@ function lineChart(points, { name, format, least, now }) {
     s('line', { x1: CHART.left, x2: CHART.w - CHART.right, y1: y(v), y2: y(v), class: 'grid' }),
     s('text', { x: CHART.left - 8, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, format(v)),
   ]);
-  const line = points
-    .map((p, i) => `${i === 0 ? 'M' : 'L'} ${x(p.t).toFixed(1)} ${y(p.v).toFixed(1)}`)
-    .join(' ');
-  const area =
-    points.length > 1
-      ? `${line} L ${x(points.at(-1).t).toFixed(1)} ${y(0)} L ${x(points[0].t).toFixed(1)} ${y(0)} Z`
-      : '';
+  const { line, area } = linePaths(points, x, y);
   return s(
     'svg',
     {
@@ -234,7 +260,7 @@ function lineChart(points, { name, format, least, now }) {
       clockTime(end),
     ),
     area && s('path', { d: area, class: 'area' }),
-    points.length > 1 && s('path', { d: line, class: 'line' }),
+    line && s('path', { d: line, class: 'line' }),
     points.map((p) =>
       s(
         'circle',
@@ -349,7 +375,7 @@ function cdcSection(cdc, samples, now) {
       h(
         'figure',
         {},
-        h('figcaption', {}, 'Events per second of each run record'),
+        h('figcaption', {}, 'Events per second, each run record (its average since the run began)'),
         lineChart(samples.rate, {
           name: 'rate',
           format: (v) => (v >= 100 ? count(Math.round(v)) : v.toFixed(1)),

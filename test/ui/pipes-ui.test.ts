@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,7 +102,9 @@ describe('pipes ui against the local API', () => {
     const script = await fetch(new URL('status-page/status.js', ui.url));
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
 
-    const direct = await (await fetch(`${api.url}/pipes/${pipeId}/history?limit=1`)).json();
+    const direct = (await (await fetch(`${api.url}/pipes/${pipeId}/history?limit=1`)).json()) as {
+      history: unknown[];
+    };
     const viaUi = await fetch(new URL(`pipes/${pipeId}/history?limit=1`, ui.url));
     expect(viaUi.status).toBe(200);
     expect(await viaUi.json()).toEqual(direct);
@@ -110,7 +112,7 @@ describe('pipes ui against the local API', () => {
 
     const missing = await fetch(new URL('pipes/no-such-pipe', ui.url));
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.name).toBe('PipeNotFoundError');
+    expect(((await missing.json()) as { error: { name: string } }).error.name).toBe('PipeNotFoundError');
 
     expect(await interrupt(ui)).toBe(0);
   });
