@@ -3,6 +3,7 @@ import { type FieldError, InvalidSettingsError } from './errors.js';
 import { friendlyIssueMessage, toFieldErrors } from './field-errors.js';
 import { type PipeSettings, parseSettings, type TableMapping, tableMappingSchema } from './settings.js';
 import { tableKeyOf } from './table-key.js';
+import { quoteIdentifier, type TypedColumnSql } from './table-schema.js';
 import { excludedFieldsSchema, typedColumnsSchema, typeMismatchSchema } from './table-shape-settings.js';
 import { type ColumnType, parseColumnType, type ScalarType } from './table-shape-types.js';
 
@@ -154,4 +155,15 @@ function typeTakes(old: ColumnType, next: ColumnType): boolean {
     return old.kind !== 'Array' && old.kind === 'String';
   }
   return scalarTakes(old, next);
+}
+
+/** The ALTER that gives a live table the typed columns it lacks: metadata only, no row rewritten. */
+export function addColumnsSql(
+  ref: { database: string; table: string },
+  columns: readonly TypedColumnSql[],
+): string {
+  const adds = columns.map(
+    (column) => `ADD COLUMN IF NOT EXISTS ${quoteIdentifier(column.name)} ${column.sql}`,
+  );
+  return `ALTER TABLE ${quoteIdentifier(ref.database)}.${quoteIdentifier(ref.table)} ${adds.join(', ')}`;
 }

@@ -1,5 +1,5 @@
 import type { DestinationRow } from '../core/rows.js';
-import type { TableOptions } from '../core/table-schema.js';
+import type { TableOptions, TypedColumnSql } from '../core/table-schema.js';
 
 /**
  * The destination port: everything the engines and the control plane ask of ClickHouse. One
@@ -82,6 +82,11 @@ export interface Destination {
   /** Create `<table>_resync`, dropping a leftover one from an abandoned resync first; returns its name. */
   createResyncTable(ref: TableRef, options: TableOptions): Promise<string>;
   tableExists(ref: TableRef): Promise<boolean>;
+  /**
+   * Add the typed columns the table lacks (ALTER TABLE … ADD COLUMN IF NOT EXISTS: metadata only,
+   * existing rows read the type's default), so it takes rows of a new shape until its resync swaps.
+   */
+  addColumns(ref: TableRef, columns: readonly TypedColumnSql[]): Promise<void>;
   insertRows(batch: InsertBatch): Promise<InsertResult>;
   /** Inserts a body of ready JSONEachRow lines, with the same settings as insertRows. */
   insertEncoded(batch: EncodedInsertBatch): Promise<InsertResult>;

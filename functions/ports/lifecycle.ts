@@ -4,6 +4,8 @@
  * pipe; locally: the same ASL files run by aws-local-stepfunctions, and an interval timer.
  */
 
+import type { TableShapePatch } from '../core/settings-change-shape.js';
+
 /** One state machine per operation (statemachines/<operation>.asl.json). */
 export const LIFECYCLE_OPERATIONS = [
   'create',
@@ -25,6 +27,11 @@ export interface OperationInput {
   tables?: string[];
   /** Remove tables: also drop their ClickHouse tables. */
   dropTables?: boolean;
+  /**
+   * Resync after a shape change (`tableMappingsToChange`): the new shapes, applied by PrepareResync
+   * (the live tables take the new columns, then the settings the new shape) before the load.
+   */
+  tableShapes?: TableShapePatch[];
   /** Who asked (API caller identity, "console", "local"). */
   requestedBy: string;
   /** Idempotency of the start: the same request id starts at most one execution. */

@@ -43,17 +43,27 @@ const orders = { sourceDatabaseName: 'shop', sourceCollection: 'orders' };
 const items = { sourceDatabaseName: 'shop', sourceCollection: 'items' };
 
 describe('PATCH /pipes/{id} tableMappingsToChange', () => {
-  it('stores the new shape and starts a resync of the reshaped table alone', async () => {
+  it('starts a resync of the reshaped table alone, the new shape in its input for PrepareResync to store', async () => {
     const id = await runningPipe('reshape');
     const total = { path: 'total', name: 'total', type: 'Decimal(18,2)' };
-    const answer = await change(id, [{ ...orders, columns: [city, count, total] }]);
+    const shapes = [
+      { ...orders, columns: [city, count, total] },
+      { ...items, onTypeMismatch: 'fail' },
+    ];
+    const answer = await change(id, shapes);
     expect(answer.status).toBe(202);
     expect(answer.body.operation).toBe('resync');
     const started = api.starter.started.at(-1);
-    expect(started).toMatchObject({ operation: 'resync', input: { pipeId: id, tables: ['shop.orders'] } });
+    expect(started).toMatchObject({
+      operation: 'resync',
+      input: { pipeId: id, tables: ['shop.orders'], tableShapes: shapes },
+    });
+    // Stored by PrepareResync once the live table has the new columns, not before.
     const pipe = await call(api.url, 'GET', `/pipes/${id}`);
-    expect(pipe.body.settings.tableMappings[0].columns).toEqual([city, count, total]);
-    expect(pipe.body.settings.tableMappings[1].columns).toBeUndefined();
+    expect(pipe.body.settings.tableMappings[0].columns).toEqual([city, count]);
+    const other = await change(id, [{ ...orders, columns: [city] }]);
+    expect(other.status).toBe(202);
+    expect(api.starter.started.at(-1)?.input.requestId).not.toBe(started?.input.requestId);
   });
 
   it('applies onTypeMismatch alone without a resync, ending the running CDC run', async () => {

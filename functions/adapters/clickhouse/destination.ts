@@ -2,12 +2,14 @@ import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CLICKHOUSE_JSON_SETTINGS } from '../../core/bson-json.js';
 import { DestinationFatalError } from '../../core/errors.js';
+import { addColumnsSql } from '../../core/settings-change-shape.js';
 import { qualifiedTableName } from '../../core/table-key.js';
 import {
   createTableSql,
   quoteIdentifier,
   resyncTableName,
   type TableOptions,
+  type TypedColumnSql,
 } from '../../core/table-schema.js';
 import type {
   Destination,
@@ -55,6 +57,11 @@ export class ClickHouseDestination implements Destination {
         `ALTER TABLE ${qualifiedName(ref)} MODIFY SETTING non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
       );
     }
+  }
+
+  /** ALTER TABLE … ADD COLUMN IF NOT EXISTS: metadata only, the rows already there read the default. */
+  async addColumns(ref: TableRef, columns: readonly TypedColumnSql[]): Promise<void> {
+    if (columns.length > 0) await this.command(addColumnsSql(ref, columns));
   }
 
   /**

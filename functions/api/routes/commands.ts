@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import { isAllowed, type PipeEvent } from '../../core/lifecycle.js';
+import type { TableShapePatch } from '../../core/settings-change-shape.js';
 import type { LifecycleOperation } from '../../ports/lifecycle.js';
 import type { PipeRecord, TableMappingRecord } from '../../ports/pipe-store.js';
 import type { ActorOf, ApiDeps, RequestContext } from '../deps.js';
@@ -72,6 +73,8 @@ export interface StartCommand {
   operation: LifecycleOperation;
   tables?: string[];
   dropTables?: boolean;
+  /** A shape change's resync: the new shapes, applied by its PrepareResync. */
+  tableShapes?: TableShapePatch[];
 }
 
 /** Starts the operation's machine for the state the caller saw and answers 202. */
@@ -82,16 +85,20 @@ export async function startCommand(
   pipe: PipeRecord,
   command: StartCommand,
 ) {
-  const { operation, tables, dropTables } = command;
+  const { operation, tables, dropTables, tableShapes } = command;
   const requestId = operationRequestId(operation, pipe.id, pipe.version, {
     idempotencyKey: idempotencyKeyOf(request),
-    detail: tables === undefined && dropTables === undefined ? undefined : { tables, dropTables },
+    detail:
+      tables === undefined && dropTables === undefined
+        ? undefined
+        : { tables, dropTables, ...(tableShapes === undefined ? {} : { tableShapes }) },
   });
   const started = await deps.starter.start(operation, {
     pipeId: pipe.id,
     expectedState: pipe.state,
     ...(tables === undefined ? {} : { tables }),
     ...(dropTables === undefined ? {} : { dropTables }),
+    ...(tableShapes === undefined ? {} : { tableShapes }),
     requestedBy: context.actor,
     requestId,
   });

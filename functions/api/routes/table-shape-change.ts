@@ -11,10 +11,11 @@ const patchesSchema = z.array(tableShapePatchSchema);
 
 /**
  * `PATCH /pipes/{id}` with `tableMappingsToChange` (docs/settings.md "Changing a table's shape").
- * The new shapes are stored first, then a resync of the reshaped tables alone is started: its
- * PrepareResync creates each `_resync` table from the stored shape, and CDC, restarted there,
- * writes the new shape to `_resync` and the live table alike until the swap. Other tables keep
- * replicating throughout. onTypeMismatch alone is stored and reaches CDC at its next run.
+ * A new column list or new excluded fields start a resync of those tables alone, the new shapes in
+ * its input: its PrepareResync adds the new columns to each live table, stores the shapes, then
+ * makes the `_resync` tables from them (engines/shape-change.ts), so no CDC run ever reads a shape
+ * its live table cannot take. Other tables keep replicating throughout. onTypeMismatch alone is
+ * stored here and reaches CDC at its next run.
  */
 export async function changeTableShapes(
   deps: ApiDeps,
@@ -31,22 +32,21 @@ export async function changeTableShapes(
     'tableMappingsToChange',
   );
   const change = applyTableShapeChanges(storedSettings(pipe), patches);
-  // Refused before anything is stored: a shape stored without its resync would describe a table it does not fit.
-  if (change.reshaped.length > 0) requireAllowed(pipe, 'resync');
-  const changed = change.reshaped.length + change.mismatchOnly.length > 0;
-  const updated = changed
-    ? await deps.store.updateSettings(pipe.id, change.settings, { state: pipe.state, version: pipe.version })
-    : pipe;
   if (change.reshaped.length > 0) {
-    const accepted = await startCommand(deps, context, request, updated, {
+    requireAllowed(pipe, 'resync');
+    const accepted = await startCommand(deps, context, request, pipe, {
       operation: 'resync',
       tables: change.reshaped,
+      tableShapes: patches,
     });
     return { status: 202 as const, body: accepted };
   }
+  const changed = change.mismatchOnly.length > 0;
+  const updated = changed
+    ? await deps.store.updateSettings(pipe.id, change.settings, { state: pipe.state, version: pipe.version })
+    : pipe;
   // The running CDC run read the settings when it began: ending it makes the next one read the new rule.
-  if (change.mismatchOnly.length > 0)
-    await deps.store.revokeLease(pipe.id, CDC_LEASE, 'onTypeMismatch changed');
+  if (changed) await deps.store.revokeLease(pipe.id, CDC_LEASE, 'onTypeMismatch changed');
   const view = await viewOf(deps.store, updated);
   return { status: 200 as const, body: { ...view, changedSettings: changed ? ['tableMappings'] : [] } };
 }

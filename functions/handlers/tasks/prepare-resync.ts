@@ -1,10 +1,17 @@
+import { z } from 'zod';
 import type { PipeState } from '../../core/lifecycle.js';
+import { tableShapePatchSchema } from '../../core/settings-change-shape.js';
 import { prepareResyncTables, resetResumePoint } from '../../engines/resync.js';
+import { applyShapeChanges } from '../../engines/shape-change.js';
 import { loadPipe, withConnections } from '../pipe-runtime.js';
 import { defineTask } from '../task.js';
 import { isSnapshotOnly, pipeInput, tableKeys } from './common.js';
 
-const input = pipeInput.extend({ tables: tableKeys.optional() });
+const input = pipeInput.extend({
+  tables: tableKeys.optional(),
+  /** A shape change's new shapes (PATCH tableMappingsToChange): applied before the `_resync` tables are made. */
+  tableShapes: z.array(tableShapePatchSchema).optional(),
+});
 
 /** A pipe resynced from these states may have lost its resume point, or its tables are stale anyway. */
 const RESET_FROM: readonly PipeState[] = ['Failed', 'Paused'];
@@ -28,6 +35,8 @@ export const prepareResyncTask = defineTask('PrepareResync', input, async (runti
   const cdc = !isSnapshotOnly(loaded.settings);
   await withConnections(runtime, loaded, async ({ changeSource, destination }) => {
     const deps = { store, destination, ...(runtime.cdcTrigger ? { trigger: runtime.cdcTrigger } : {}) };
+    if (command.tableShapes)
+      await applyShapeChanges(deps, { pipeId: command.pipeId, shapes: command.tableShapes });
     await prepareResyncTables(deps, { pipeId: command.pipeId, tableKeys: keys, startCdc: cdc && !reset });
     if (!reset || !changeSource) return;
     const start = await store.recordStartPoint(command.pipeId, await changeSource.captureStartPoint());
