@@ -15,7 +15,12 @@ const SERVING_STATES = new Set(['PRIMARY', 'SECONDARY', 'ARBITER']);
 /** Below this the oplog window is worth a look: a pipe stopped for longer must resync. */
 const SHORT_OPLOG_SECONDS = 3600;
 
-const hours = (seconds: number) => `${(seconds / 3600).toFixed(1)} h`;
+/** A window as a person reads it: seconds, minutes or hours. */
+function duration(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
 
 export function sourceChecks(facts: SourceFacts): PreflightCheck[] {
   return [
@@ -28,6 +33,7 @@ export function sourceChecks(facts: SourceFacts): PreflightCheck[] {
   ];
 }
 
+/** The hosts and version are in source.connection's message; this one says what the deployment is. */
 function topologyCheck({ topology, host, serverVersion }: SourceFacts): PreflightCheck {
   if (topology.kind === 'standalone')
     return {
@@ -41,7 +47,7 @@ function topologyCheck({ topology, host, serverVersion }: SourceFacts): Prefligh
     topology.kind === 'sharded'
       ? 'a sharded cluster (mongos)'
       : `replica set ${topology.setName}, primary ${topology.primary ?? 'none'}`;
-  return passed('source.topology', `${host}: ${what}, MongoDB ${serverVersion}`);
+  return passed('source.topology', what);
 }
 
 function memberStatesCheck({ memberStates }: SourceFacts): PreflightCheck {
@@ -79,7 +85,7 @@ function oplogWindowCheck({ oplogWindow }: SourceFacts): PreflightCheck {
       advice:
         'grant find on local.oplog.rs so the window can be watched; a pipe stopped longer than it must resync',
     };
-  const message = `the oplog covers ${hours(oplogWindow.seconds)} (${oplogWindow.firstAt} to ${oplogWindow.lastAt})`;
+  const message = `the oplog covers ${duration(oplogWindow.seconds)} (${oplogWindow.firstAt} to ${oplogWindow.lastAt})`;
   if (oplogWindow.seconds >= SHORT_OPLOG_SECONDS) return passed('source.oplog', message);
   return {
     id: 'source.oplog',
