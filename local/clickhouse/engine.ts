@@ -447,8 +447,9 @@ class RunningQuery implements EngineQuery {
         `INSERT INTO ${insert.target} ${insert.columns ?? ''} FROM INFILE ${stringLiteral(path)} FORMAT ${insert.format}`,
         { format: 'TabSeparated' },
       );
+      // chDB reports no rows for an INSERT run as a statement (rowsRead is 0), so only the body's
+      // size is known.
       this.stats.bytesRead = insert.data.byteLength;
-      this.stats.rowsWritten = result.rowsRead;
       this.engineSeconds = result.elapsed;
       this.phase = 'whole';
     } finally {
