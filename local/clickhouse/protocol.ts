@@ -477,7 +477,7 @@ export function contentTypeFor(format: string, jsonArrayOfRows = false): string 
   }
   if (BINARY_FORMATS.has(name)) return 'application/octet-stream';
   if (name === 'xml') return 'application/xml; charset=UTF-8';
-  if (/^(tsv|tabseparated)/.test(name)) return 'text/tab-separated-values; charset=UTF-8';
+  if (/^(tsv|tabseparated)/.test(name) || name === 'tskv') return 'text/tab-separated-values; charset=UTF-8';
   if (name.startsWith('csv')) {
     return `text/csv; charset=UTF-8; header=${name.includes('withnames') ? 'present' : 'absent'}`;
   }

@@ -111,6 +111,7 @@ describe('HTTP protocol helpers', () => {
     expect(contentTypeFor('JSON')).toBe('application/json; charset=UTF-8');
     expect(contentTypeFor('JSONCompact')).toBe('application/json; charset=UTF-8');
     expect(contentTypeFor('TSVWithNames')).toBe('text/tab-separated-values; charset=UTF-8');
+    expect(contentTypeFor('TSKV')).toBe('text/tab-separated-values; charset=UTF-8');
     expect(contentTypeFor('CSV')).toBe('text/csv; charset=UTF-8; header=absent');
     expect(contentTypeFor('CSVWithNamesAndTypes')).toBe('text/csv; charset=UTF-8; header=present');
     expect(contentTypeFor('Native')).toBe('application/octet-stream');
