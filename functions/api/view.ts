@@ -105,6 +105,7 @@ export function tableView(table: TableMappingRecord): TableView {
     stopReason: table.stopReason,
     stopMessage: table.stopMessage,
     progress: { ...table.progress },
+    typeMismatches: { ...(table.typeMismatches ?? {}) },
     updatedAt: iso(table.updatedAt),
   };
 }

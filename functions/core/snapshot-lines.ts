@@ -4,6 +4,7 @@
  * (bson-transcode.ts), with no row object in between.
  */
 import { appendSnapshotLine, JsonSink } from './bson-transcode.js';
+import type { ShapeRun } from './table-shape.js';
 
 /** The body is cut into chunks of about this size: one HTTP write each, and no buffer twice the body. */
 export const BODY_CHUNK_BYTES = 1024 * 1024;
@@ -125,6 +126,8 @@ export class SnapshotBody {
   constructor(
     private readonly useJsonNativeFormat: boolean,
     buffers: ChunkBuffers = new ChunkBuffers(),
+    /** The table's shape (typed columns, excluded fields) and this body's mismatch counts. */
+    private readonly shape?: ShapeRun,
   ) {
     this.body = new LineBody(buffers);
   }
@@ -136,7 +139,12 @@ export class SnapshotBody {
    */
   append(documents: readonly Uint8Array[]): void {
     const native = this.useJsonNativeFormat;
-    for (const document of documents) this.body.line((sink) => appendSnapshotLine(sink, document, native));
+    const shape = this.shape;
+    if (shape === undefined)
+      for (const document of documents) this.body.line((sink) => appendSnapshotLine(sink, document, native));
+    else
+      for (const document of documents)
+        this.body.line((sink) => appendSnapshotLine(sink, document, native, 0, shape));
   }
 
   /** The body: its chunks, lines and bytes. */

@@ -7,6 +7,7 @@
 import { BsonFormatError } from '../core/bson-transcode.js';
 import { classifySourceError } from '../core/classify.js';
 import { ChunkBuffers, SnapshotBody } from '../core/snapshot-lines.js';
+import { ShapeRun, type TableShape } from '../core/table-shape.js';
 import type { SnapshotBatch } from '../ports/source.js';
 
 /** A piece is about one server reply (the source's cursor batch is at most 5000 documents). */
@@ -21,6 +22,8 @@ export interface EncodedBatch {
   bytes: number;
   /** The serialized `_id` of the batch's last document. */
   checkpoint: string;
+  /** Typed column values of the batch that did not convert, per column ({} without a shape). */
+  mismatches: Record<string, number>;
 }
 
 export interface BatchBounds {
@@ -50,6 +53,8 @@ export async function* encodedBatches(
   bounds: BatchBounds,
   useJsonNativeFormat: boolean,
   buffers: ChunkBuffers = new ChunkBuffers(),
+  /** The table's typed columns and excluded fields; null for the plain rows. */
+  shape: TableShape | null = null,
 ): AsyncGenerator<EncodedBatch> {
   const reader =
     Symbol.asyncIterator in pieces
@@ -62,6 +67,7 @@ export async function* encodedBatches(
     piece: pieceBounds(bounds),
     useJsonNativeFormat,
     buffers,
+    shape,
     batch: null,
   };
   try {
@@ -83,6 +89,7 @@ interface Grouping {
   piece: BatchBounds;
   useJsonNativeFormat: boolean;
   buffers: ChunkBuffers;
+  shape: TableShape | null;
   batch: BatchInProgress | null;
 }
 
@@ -126,8 +133,10 @@ async function nextStep(
 }
 
 function newBatch(grouping: Grouping): BatchInProgress {
+  const shape = grouping.shape === null ? undefined : new ShapeRun(grouping.shape);
   return {
-    body: new SnapshotBody(grouping.useJsonNativeFormat, grouping.buffers),
+    body: new SnapshotBody(grouping.useJsonNativeFormat, grouping.buffers, shape),
+    shape,
     rows: 0,
     bytes: 0,
     checkpoint: '',
@@ -136,6 +145,7 @@ function newBatch(grouping: Grouping): BatchInProgress {
 
 interface BatchInProgress {
   body: SnapshotBody;
+  shape: ShapeRun | undefined;
   rows: number;
   bytes: number;
   checkpoint: string;
@@ -164,5 +174,11 @@ function appendPiece(batch: BatchInProgress, piece: SnapshotBatch): void {
 
 function finished(batch: BatchInProgress): EncodedBatch {
   const lines = batch.body.finish();
-  return { body: lines.chunks, rows: lines.rows, bytes: batch.bytes, checkpoint: batch.checkpoint };
+  return {
+    body: lines.chunks,
+    rows: lines.rows,
+    bytes: batch.bytes,
+    checkpoint: batch.checkpoint,
+    mismatches: batch.shape?.mismatchCounts() ?? {},
+  };
 }

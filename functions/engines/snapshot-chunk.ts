@@ -2,6 +2,7 @@ import { FatalError } from '../core/errors.js';
 import { decodePartitionBounds } from '../core/partition-plan.js';
 import { ChunkBuffers } from '../core/snapshot-lines.js';
 import { resyncTableName } from '../core/table-schema.js';
+import { shapeColumnNames, type TableShape, TypeMismatchError, tableShapeFor } from '../core/table-shape.js';
 import type { Clock } from '../ports/clock.js';
 import type { PartitionRecord, PipeStore } from '../ports/pipe-store.js';
 import type { ClusterTime, SnapshotSource } from '../ports/source.js';
@@ -23,6 +24,7 @@ export interface SnapshotChunkDeps {
     | 'refreshTableProgress'
     | 'getStartPoint'
     | 'getResumePoint'
+    | 'setTableState'
   >;
   source: Pick<SnapshotSource, 'readPartition'>;
   destination: EncodedSink;
@@ -48,6 +50,11 @@ export interface SnapshotChunkResult {
   bytes: number;
   targetTable: string;
   checkpoint: string | null;
+  /**
+   * Set when a typed column's value did not convert under `onTypeMismatch: 'fail'`: the table is
+   * Stopped (reason typeMismatch) with this message, and the partition is left as it was.
+   */
+  stoppedTable?: string;
 }
 
 export class PartitionNotPlannedError extends FatalError {
@@ -89,6 +96,7 @@ export async function snapshotChunk(
     database: live.database,
     targetTable: mapping.state === 'Resync' ? resyncTableName(live.table) : live.table,
     useJsonNativeFormat: context.tableOptions.useJsonNativeFormat,
+    shape: tableShapeFor(settings, mapping),
   };
   const partition = await findPartition(deps.store, input.pipeId, input.table, input.partitionIndex);
   const result: SnapshotChunkResult = {
@@ -100,6 +108,8 @@ export async function snapshotChunk(
     targetTable: target.targetTable,
     checkpoint: partition.checkpoint,
   };
+  // A table stopped on a type mismatch loads no further: its partitions are left for a resync.
+  if (mapping.state === 'Stopped') return { ...result, done: true };
   if (partition.done || !hasTimeLeft(deps.clock, budget)) return result;
 
   const bounds = { maxRows: settings.snapshotBatchMaxRows, maxBytes: settings.snapshotBatchMaxBytes };
@@ -111,8 +121,20 @@ export async function snapshotChunk(
   });
   // Chunk buffers go back to the pool once their insert has answered: bodies reuse them.
   const buffers = new ChunkBuffers();
-  const batches = encodedBatches(pieces, bounds, target.useJsonNativeFormat, buffers);
-  const copied = await copyBatches(deps, target, { partition, batches, buffers, budget, result });
+  const batches = encodedBatches(pieces, bounds, target.useJsonNativeFormat, buffers, target.shape);
+  let copied: { partition: PartitionRecord; exhausted: boolean };
+  try {
+    copied = await copyBatches(deps, target, { partition, batches, buffers, budget, result });
+  } catch (error) {
+    if (!(error instanceof TypeMismatchError)) throw error;
+    await deps.store.setTableState(input.pipeId, input.table, {
+      state: 'Stopped',
+      stopReason: 'typeMismatch',
+      stopMessage: error.message,
+    });
+    await deps.store.refreshTableProgress(input.pipeId, input.table);
+    return { ...result, done: true, stoppedTable: error.message };
+  }
   const last = copied.exhausted
     ? await deps.store.markPartitionDone(input.pipeId, input.table, input.partitionIndex)
     : copied.partition;
@@ -133,6 +155,8 @@ interface ChunkTarget {
   /** The live table, or its `_resync` table while the table is in Resync. */
   targetTable: string;
   useJsonNativeFormat: boolean;
+  /** The table's typed columns and excluded fields, or null. */
+  shape: TableShape | null;
 }
 
 /**
@@ -197,12 +221,26 @@ async function copyBatch(
     body: batch.body,
     rows: batch.rows,
     deduplicationToken: token,
+    ...(target.shape === null ? {} : { columns: shapeColumnNames(target.shape) }),
   });
   return deps.store.checkpointPartition(target.pipeId, target.table, target.partitionIndex, {
     seq: partition.seq + 1,
     checkpoint: batch.checkpoint,
     rowsCopied: partition.rowsCopied + batch.rows,
+    ...(target.shape === null
+      ? {}
+      : { typeMismatches: addedCounts(partition.typeMismatches, batch.mismatches) }),
   });
+}
+
+/** The partition's mismatch counts with a batch's added (cumulative, like rowsCopied). */
+function addedCounts(
+  before: Record<string, number> | undefined,
+  batch: Record<string, number>,
+): Record<string, number> {
+  const sums = { ...(before ?? {}) };
+  for (const [column, count] of Object.entries(batch)) sums[column] = (sums[column] ?? 0) + count;
+  return sums;
 }
 
 /**

@@ -95,7 +95,14 @@ export const TABLE_STATES = ['Pending', 'Snapshot', 'Replicating', 'Resync', 'St
 export type TableState = (typeof TABLE_STATES)[number];
 
 /** Why a table stopped replicating without the user asking. */
-export const TABLE_STOP_REASONS = ['dropped', 'renamed', 'databaseDropped', 'invalidated'] as const;
+export const TABLE_STOP_REASONS = [
+  'dropped',
+  'renamed',
+  'databaseDropped',
+  'invalidated',
+  /** A typed column's value did not convert under `onTypeMismatch: 'fail'` (docs/table-schema.md). */
+  'typeMismatch',
+] as const;
 export type TableStopReason = (typeof TABLE_STOP_REASONS)[number];
 
 export interface TableProgress {
@@ -119,6 +126,11 @@ export interface TableMappingRecord extends TableMappingInput {
   stopReason: TableStopReason | null;
   stopMessage: string | null;
   progress: TableProgress;
+  /**
+   * Values of typed columns that did not convert, per column name (docs/table-schema.md): the
+   * snapshot's (summed from its partitions) plus CDC's. Absent or empty when there were none.
+   */
+  typeMismatches?: Record<string, number>;
   updatedAt: number;
 }
 
@@ -145,6 +157,8 @@ export interface PartitionRecord {
   /** Increases with every checkpoint; a write with a seq not above the stored one is refused. */
   seq: number;
   done: boolean;
+  /** Typed column values of the partition that did not convert, per column (cumulative). */
+  typeMismatches?: Record<string, number>;
   updatedAt: number;
 }
 
@@ -154,6 +168,8 @@ export interface PartitionCheckpoint {
   /** Cumulative for the partition (not a delta), so a replayed checkpoint is harmless. */
   rowsCopied: number;
   done?: boolean;
+  /** Typed column mismatches of the partition so far, per column; cumulative like rowsCopied. */
+  typeMismatches?: Record<string, number>;
 }
 
 export interface ResumePointInput {
@@ -245,6 +261,11 @@ export interface TableMappings {
   setTableEstimate(pipeId: string, tableKey: string, documentsEstimated: number): Promise<TableMappingRecord>;
   /** Recomputes copied rows and partition counts from the partition items (the source of truth). */
   refreshTableProgress(pipeId: string, tableKey: string): Promise<TableMappingRecord>;
+  /**
+   * Adds CDC's typed column mismatches of a batch to the table's counts (per column name). A
+   * batch replayed after a crash counts again: CDC's figures are at least the true ones.
+   */
+  addTypeMismatches(pipeId: string, tableKey: string, counts: Record<string, number>): Promise<void>;
 }
 
 export interface SnapshotPartitions {

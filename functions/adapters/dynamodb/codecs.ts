@@ -63,8 +63,12 @@ const tableItem = z.object({
   documentsEstimated: count,
   partitionsDone: count,
   partitionsTotal: count,
+  snapshotMismatchesJson: z.string().optional(),
   updatedAt: count,
 });
+
+/** CDC's mismatch count of a column is an attribute of its own, so a batch can ADD to it. */
+export const CDC_MISMATCH_PREFIX = 'cdcMismatch.';
 
 const partitionItem = z.object({
   pipeId: z.string(),
@@ -75,6 +79,7 @@ const partitionItem = z.object({
   rowsCopied: count,
   seq: count,
   done: z.boolean(),
+  typeMismatchesJson: z.string().optional(),
   updatedAt: count,
 });
 
@@ -150,13 +155,30 @@ export function toTableMapping(item: Item): TableMappingRecord {
       partitionsDone: parsed.partitionsDone,
       partitionsTotal: parsed.partitionsTotal,
     },
+    ...withMismatches(typeMismatchesOf(parsed.snapshotMismatchesJson, item)),
     updatedAt: parsed.updatedAt,
   };
 }
 
+const withMismatches = (counts: Record<string, number>): { typeMismatches?: Record<string, number> } =>
+  Object.keys(counts).length === 0 ? {} : { typeMismatches: counts };
+
+/** The snapshot's counts (summed from the partitions) plus CDC's, per column. */
+function typeMismatchesOf(snapshotJson: string | undefined, item: Item): Record<string, number> {
+  const counts: Record<string, number> = snapshotJson === undefined ? {} : JSON.parse(snapshotJson);
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith(CDC_MISMATCH_PREFIX) || typeof value !== 'number') continue;
+    const column = name.slice(CDC_MISMATCH_PREFIX.length);
+    counts[column] = (counts[column] ?? 0) + value;
+  }
+  return counts;
+}
+
 export function toPartition(item: Item): PartitionRecord {
-  const { boundsJson, ...rest } = parse(partitionItem, item);
-  return { ...rest, bounds: JSON.parse(boundsJson) };
+  const { boundsJson, typeMismatchesJson, ...rest } = parse(partitionItem, item);
+  const partition: PartitionRecord = { ...rest, bounds: JSON.parse(boundsJson) };
+  if (typeMismatchesJson !== undefined) partition.typeMismatches = JSON.parse(typeMismatchesJson);
+  return partition;
 }
 
 /** The resume item exists before the first commit (a takeover fences it), so "no token yet" is null. */

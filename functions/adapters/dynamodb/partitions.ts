@@ -156,7 +156,8 @@ export async function checkpointPartition(
         TableName: ctx.tableName,
         Key: toAttributes({ ...key }),
         UpdateExpression:
-          'SET #checkpoint = :checkpoint, rowsCopied = :rows, seq = :seq, done = :done, updatedAt = :now',
+          'SET #checkpoint = :checkpoint, rowsCopied = :rows, seq = :seq, done = :done, updatedAt = :now' +
+          (checkpoint.typeMismatches === undefined ? '' : ', typeMismatchesJson = :mismatches'),
         ConditionExpression: 'attribute_exists(PK) AND seq < :seq AND done = :open',
         ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
         ExpressionAttributeValues: toAttributes({
@@ -166,6 +167,9 @@ export async function checkpointPartition(
           ':done': checkpoint.done ?? false,
           ':now': ctx.now(),
           ':open': false,
+          ...(checkpoint.typeMismatches === undefined
+            ? {}
+            : { ':mismatches': JSON.stringify(mismatchCounts(checkpoint.typeMismatches)) }),
         }),
         ReturnValues: 'ALL_NEW',
       }),
@@ -205,4 +209,12 @@ export async function markPartitionDone(
     if (isConditionalCheckFailed(error)) throw new PartitionNotFoundError(pipeId, tableKey, index);
     throw error;
   }
+}
+
+/** Counts per column name: whole, non-negative numbers only. */
+export function mismatchCounts(counts: Record<string, number>): Record<string, number> {
+  const checked: Record<string, number> = {};
+  for (const [column, count] of Object.entries(counts))
+    checked[column] = requireCount(count, `typeMismatches.${column}`);
+  return checked;
 }

@@ -49,6 +49,7 @@ import {
 } from './table-claims.js';
 import { DEFAULT_PIPE_STORE_TABLE_NAME } from './table-definition.js';
 import {
+  addTypeMismatches,
   getTableMapping,
   listTableMappings,
   putTableMapping,
@@ -106,6 +107,8 @@ export class DynamoPipeStore implements PipeStore {
     setTableEstimate(this.ctx, pipeId, tableKey, documentsEstimated);
   refreshTableProgress = (pipeId: string, tableKey: string) =>
     refreshTableProgress(this.ctx, pipeId, tableKey);
+  addTypeMismatches = (pipeId: string, tableKey: string, counts: Record<string, number>) =>
+    addTypeMismatches(this.ctx, pipeId, tableKey, counts);
 
   savePartitionPlan = (pipeId: string, tableKey: string, plan: PartitionPlanEntry[]) =>
     savePartitionPlan(this.ctx, pipeId, tableKey, plan);

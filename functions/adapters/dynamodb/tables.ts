@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InvalidStoreInputError, TableMappingNotFoundError } from '../../core/store-errors.js';
 import { tableKeyOf } from '../../core/table-key.js';
 import {
+  type PartitionRecord,
   TABLE_STATES,
   TABLE_STOP_REASONS,
   type TableMappingInput,
@@ -10,7 +11,7 @@ import {
   type TableState,
   type TableStateChange,
 } from '../../ports/pipe-store.js';
-import { toTableMapping } from './codecs.js';
+import { CDC_MISMATCH_PREFIX, toTableMapping } from './codecs.js';
 import {
   getItem,
   isConditionalCheckFailed,
@@ -19,7 +20,7 @@ import {
   toAttributes,
 } from './context.js';
 import { pipePartition, TABLE_PREFIX, tableMappingKey } from './keys.js';
-import { listPartitions } from './partitions.js';
+import { listPartitions, mismatchCounts } from './partitions.js';
 import { getPipe } from './pipes.js';
 import { requireCount, requireOneOf, requirePipeId, requireTableKey, requireText } from './validate.js';
 
@@ -139,14 +140,60 @@ export async function refreshTableProgress(
     ctx,
     pipeId,
     tableKey,
-    'SET documentsCopied = :copied, partitionsDone = :done, partitionsTotal = :total, updatedAt = :now',
+    'SET documentsCopied = :copied, partitionsDone = :done, partitionsTotal = :total, ' +
+      'snapshotMismatchesJson = :mismatches, updatedAt = :now',
     {
       ':copied': partitions.reduce((sum, partition) => sum + partition.rowsCopied, 0),
       ':done': partitions.filter((partition) => partition.done).length,
       ':total': partitions.length,
+      ':mismatches': JSON.stringify(summedMismatches(partitions)),
     },
     true,
   );
+}
+
+function summedMismatches(partitions: readonly PartitionRecord[]): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const partition of partitions) {
+    for (const [column, count] of Object.entries(partition.typeMismatches ?? {}))
+      sums[column] = (sums[column] ?? 0) + count;
+  }
+  return sums;
+}
+
+/** ADDs to one attribute per column, so concurrent batches never lose each other's counts. */
+export async function addTypeMismatches(
+  ctx: StoreContext,
+  pipeIdInput: string,
+  tableKeyInput: string,
+  counts: Record<string, number>,
+): Promise<void> {
+  const pipeId = requirePipeId(pipeIdInput);
+  const tableKey = requireTableKey(tableKeyInput);
+  const entries = Object.entries(mismatchCounts(counts)).filter(([, count]) => count > 0);
+  if (entries.length === 0) return;
+  const names: Record<string, string> = {};
+  const values: Record<string, number> = {};
+  const adds = entries.map(([column, count], index) => {
+    names[`#c${index}`] = `${CDC_MISMATCH_PREFIX}${column}`;
+    values[`:c${index}`] = count;
+    return `#c${index} :c${index}`;
+  });
+  try {
+    await ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.tableName,
+        Key: toAttributes({ ...tableMappingKey(pipeId, tableKey) }),
+        UpdateExpression: `ADD ${adds.join(', ')}`,
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: toAttributes(values),
+      }),
+    );
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) throw new TableMappingNotFoundError(pipeId, tableKey);
+    throw error;
+  }
 }
 
 async function updateTable(

@@ -36,6 +36,11 @@ export const tableSchema = z
       partitionsDone: z.number().int().min(0),
       partitionsTotal: z.number().int().min(0),
     }),
+    typeMismatches: z.record(z.string(), z.number().int().min(0)).openapi({
+      description:
+        "Values of the table's typed columns that did not convert, per column name (snapshot and CDC; " +
+        'docs/table-schema.md); {} when none did.',
+    }),
     updatedAt: dateTime,
   })
   .openapi('Table');
