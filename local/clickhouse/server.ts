@@ -204,9 +204,10 @@ async function readMultipart(body: Buffer, contentType: string) {
  * Send a query's output as the engine produces it: each piece is pulled only once the previous
  * one has gone to the socket (or into the gzip stream), so a slow reader slows the query down and
  * an abandoned one stops it. The status waits for the first piece, so an error found before any
- * output (syntax, unknown table, memory limit, …) gets its proper status; one found after the
- * first piece is written into the body, as a server does, and the response is cut off without
- * its end so the client cannot take it for a complete result.
+ * output (syntax, unknown table, memory limit, …) gets its proper status (with wait_end_of_query
+ * the status waits for the whole output, see firstParts); one found after the first piece is
+ * written into the body, framed with the response's exception tag as a server does, and the
+ * response is cut off without its end so the client cannot take it for a complete result.
  */
 async function respond(
   query: EngineQuery,
