@@ -143,8 +143,14 @@ describe('pipes ui against an API that is not on this machine', () => {
   const recorded: Recorded[] = [];
 
   beforeAll(async () => {
-    // Stands in for API Gateway: records what arrives and answers an empty list.
+    // Stands in for API Gateway (records each read, answers an empty list) and for CloudFormation
+    // (DescribeStacks of any stack answers this server as its ApiUrl output, for --stack).
     server = createServer((request, response) => {
+      if (request.method === 'POST') {
+        response.writeHead(200, { 'content-type': 'text/xml' });
+        response.end(describeStacksXml(apiUrl));
+        return;
+      }
       recorded.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers });
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end('{"pipes":[],"nextToken":null}');
@@ -185,6 +191,23 @@ describe('pipes ui against an API that is not on this machine', () => {
     expect(arrived.headers.authorization).toBe(await sdkAuthorization(arrived, amzDate));
   });
 
+  it('reads the API from the stack with --stack, and signs for it', async () => {
+    recorded.length = 0;
+    const env = {
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: new URL(apiUrl).origin,
+    };
+    const ui = await startPipesUi(['--stack', 'pipes', '--region', 'eu-west-1', '--sign', 'ui'], env);
+    expect(ui.output()).toContain(`(reading ${apiUrl};`);
+    expect((await fetch(new URL('pipes', ui.url))).status).toBe(200);
+    expect(await interrupt(ui)).toBe(0);
+    expect(recorded.map((read) => read.url)).toEqual(['/prod/pipes']);
+    expect(recorded[0]!.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\//,
+    );
+  });
+
   it('sends a loopback API its reads unsigned', async () => {
     recorded.length = 0;
     const ui = await startPipesUi(['--api', apiUrl, 'ui']);
@@ -194,6 +217,20 @@ describe('pipes ui against an API that is not on this machine', () => {
     expect(recorded[0]!.headers.authorization).toBeUndefined();
   });
 });
+
+/** A DescribeStacks answer (CloudFormation's query protocol) whose ApiUrl output is `apiUrl`. */
+function describeStacksXml(apiUrl: string): string {
+  return (
+    '<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">' +
+    '<DescribeStacksResult><Stacks><member><StackName>pipes</StackName>' +
+    '<StackId>arn:aws:cloudformation:eu-west-1:123456789012:stack/pipes/0f1e2d3c</StackId>' +
+    '<CreationTime>2026-12-01T10:00:00.000Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>' +
+    `<Outputs><member><OutputKey>ApiUrl</OutputKey><OutputValue>${apiUrl}</OutputValue></member></Outputs>` +
+    '</member></Stacks></DescribeStacksResult>' +
+    '<ResponseMetadata><RequestId>5ccc7dcd-744c-11e5-be70-1b08c228efb3</RequestId></ResponseMetadata>' +
+    '</DescribeStacksResponse>'
+  );
+}
 
 /** What the AWS SDK's own signer makes of the request as it arrived, at the time it was signed. */
 async function sdkAuthorization(arrived: Recorded, amzDate: string): Promise<string> {
