@@ -11,6 +11,7 @@ import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js
 import { startTestClickHouse, type TestClickHouse } from '../support/clickhouse.js';
 import { type LocalDynamo, startDynalite } from '../support/dynalite.js';
 import { call, RecordingStarter } from './fixtures.js';
+import { validatorFor } from './openapi-schema.js';
 
 const CALLER = 'arn:aws:iam::123456789012:user/analyst';
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-AbCdEf';
@@ -121,6 +122,11 @@ interface Check {
 
 async function preflight(url: string, request: unknown) {
   const answer = await call(url, 'POST', '/preflight', { body: request });
+  if (answer.status === 200) {
+    // Every report is the one the OpenAPI document describes.
+    const validate = validatorFor('#/components/schemas/PreflightReport');
+    expect(validate(answer.body), JSON.stringify(validate.errors)).toBe(true);
+  }
   const checks = (answer.body?.checks ?? []) as Check[];
   const check = (id: string) => {
     const found = checks.find((candidate) => candidate.id === id);
@@ -266,6 +272,32 @@ describe('POST /preflight', () => {
         'table other_db.by_hand exists and belongs to no pipe',
     });
   });
+
+  it('fails the connection of a side it cannot reach, names why, and repeats no password', async () => {
+    const url = await serve();
+    const answer = await preflight(
+      url,
+      body({
+        source: { uri: 'mongodb://alice:s3cret-pw@127.0.0.1:1/?replicaSet=rs0' },
+        destination: { url: 'http://127.0.0.1:1', database: DATABASE, username: USER, password: PASSWORD },
+        // A table no earlier test claimed: the claim check still runs without the destination.
+        tableMappings: [mapping('users', 'unreached')],
+      }),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.checks.map((check) => [check.id, check.status])).toEqual([
+      ['source.connection', 'failed'],
+      ['destination.connection', 'failed'],
+      ['tables.ownership', 'passed'],
+    ]);
+    expect(answer.check('source.connection')).toMatchObject({
+      message: expect.stringMatching(/^SourceUnavailableError: /),
+      advice: expect.stringContaining('check the hosts and port'),
+    });
+    expect(answer.check('destination.connection').message).toMatch(/^DestinationUnavailableError: /);
+    expect(answer.check('tables.ownership').message).toContain('claims only');
+    expect(JSON.stringify(answer.body)).not.toContain('s3cret-pw');
+  }, 30_000);
 
   it('answers 400 for bad input and 403 for a secret the caller does not own, as a create does', async () => {
     const owners: SecretOwners = {
