@@ -23,15 +23,26 @@ function duration(seconds: number): string {
 }
 
 export function sourceChecks(facts: SourceFacts): PreflightCheck[] {
+  const standalone = facts.topology.kind === 'standalone';
   return [
     topologyCheck(facts),
-    memberStatesCheck(facts),
-    oplogWindowCheck(facts),
+    standalone
+      ? consequence('source.members', 'a standalone server has no replica-set members')
+      : memberStatesCheck(facts),
+    standalone ? consequence('source.oplog', 'a standalone server keeps no oplog') : oplogWindowCheck(facts),
     privilegesCheck(facts),
     changeStreamCheck(facts),
     collectionsCheck(facts),
   ];
 }
+
+/** What follows from a standalone server: said once, fixed by what source.topology advises. */
+const consequence = (id: string, message: string): PreflightCheck => ({
+  id,
+  status: 'warned',
+  message,
+  advice: 'see source.topology',
+});
 
 /** The hosts and version are in source.connection's message; this one says what the deployment is. */
 function topologyCheck({ topology, host, serverVersion }: SourceFacts): PreflightCheck {

@@ -198,6 +198,7 @@ describe('POST /preflight', () => {
       status: 'failed',
       message: expect.stringContaining('only supported on replica sets'),
     });
+    expect(answer.check('source.members')).toMatchObject({ status: 'warned', advice: 'see source.topology' });
   });
 
   it('fails a mapping whose collection does not exist', async () => {
