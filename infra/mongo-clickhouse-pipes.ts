@@ -1,4 +1,4 @@
-import { ArnFormat, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { type ISecurityGroup, type IVpc, SecurityGroup, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
@@ -7,7 +7,7 @@ import { type IFunction, RecursiveLoop } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import {
   PIPE_STORE_KEYS,
   PIPES_BY_CREATION_INDEX,
@@ -286,6 +286,19 @@ export class MongoClickHousePipes extends Construct {
         actions: ['execute-api:Invoke'],
         resources: [this.api.arnForExecuteApi('*', '/*', this.api.deploymentStage.stageName)],
       }),
+    );
+  }
+
+  /**
+   * The cdk-nag finding a grantInvokeApi grant raises on the grantee's policy (AwsSolutions-IAM5:
+   * every method of the stage is a wildcard): the grantee is yours, so is acknowledging it.
+   */
+  invokeApiFinding(): string {
+    const logicalId = (element: IConstruct) =>
+      this.stack.resolve(this.stack.getLogicalId(element.node.defaultChild as CfnElement)) as string;
+    return (
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:' +
+      `<${logicalId(this.api)}>/<${logicalId(this.api.deploymentStage)}>/*/*]`
     );
   }
 
