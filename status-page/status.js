@@ -77,8 +77,10 @@ class Samples {
   constructor(pipeId) {
     this.key = `pipes-status:${pipeId}`;
     const stored = JSON.parse(sessionStorage.getItem(this.key) ?? 'null');
-    this.lag = stored?.lag ?? [];
-    this.rate = stored?.rate ?? [];
+    // What an earlier visit in this tab saw, as far as the charts still reach back.
+    const recent = (points) => (points ?? []).filter((p) => p.t >= Date.now() - CHART_WINDOW_MS);
+    this.lag = recent(stored?.lag);
+    this.rate = recent(stored?.rate);
   }
 
   add(cdc, now) {

@@ -90,6 +90,17 @@ describe('pipes ui against the local API', () => {
     await api?.stop();
   });
 
+  it('is served by the local API itself at /, beside the API routes', async () => {
+    const page = await fetch(`${api.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(await page.text()).toContain('<link rel="stylesheet" href="/status-page/status.css" />');
+    const style = await fetch(`${api.url}/status-page/status.css`);
+    expect(style.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect((await fetch(`${api.url}/status-page/other.js`)).status).toBe(404);
+    expect((await fetch(`${api.url}/pipes`)).status).toBe(200);
+  });
+
   it('serves the status page and forwards its reads unsigned, answering what the API answers', async () => {
     const ui = await startPipesUi(['--api', api.url, 'ui']);
     expect(ui.output()).toContain(`(reading ${api.url}/;`);
