@@ -6,7 +6,7 @@
 import { appendIdText, appendRowLine, JsonSink } from './bson-transcode.js';
 import { UnsupportedValueError } from './errors.js';
 import { ROW_OPERATION_TYPES } from './rows.js';
-import { type EncodedLines, LineBody } from './snapshot-lines.js';
+import { type ChunkBuffers, type EncodedLines, LineBody } from './snapshot-lines.js';
 
 /** A data-change event as the server sent it: where its parts are in its bytes. */
 export interface RawChange {
@@ -73,12 +73,13 @@ export interface TableLines<K> {
 export function encodeChangeLines<K>(
   changes: readonly TableChange<K>[],
   useJsonNativeFormat: boolean,
+  buffers?: ChunkBuffers,
 ): TableLines<K>[] {
   const bodies = new Map<string, { table: K; body: LineBody }>();
   for (const { table, tableKey, place } of collapse(changes).values()) {
     let entry = bodies.get(tableKey);
     if (entry === undefined) {
-      entry = { table, body: new LineBody() };
+      entry = { table, body: new LineBody(buffers) };
       bodies.set(tableKey, entry);
     }
     entry.body.line((sink) =>

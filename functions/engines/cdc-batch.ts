@@ -1,3 +1,4 @@
+import type { ChunkBuffers } from '../core/snapshot-lines.js';
 import { namespaceKey, qualifiedTableName } from '../core/table-key.js';
 import type { Clock } from '../ports/clock.js';
 import type {
@@ -36,6 +37,8 @@ export interface RunPosition {
   startPoint: StartPointRecord | null;
   /** Epoch ms of the last commit of this run (0 before its first). */
   lastCommitAt: number;
+  /** The insert bodies' buffers, reused from one batch of the run to the next. */
+  buffers: ChunkBuffers;
 }
 
 export interface ChangeBatchBounds {
@@ -140,15 +143,18 @@ async function insertRows(
   const first = kept[0];
   const last = kept.at(-1);
   if (!first || !last) return rowsPerTable;
-  for (const { ref, lines } of linesByTable(kept, run.mappings, run.context)) {
-    const token = deduplicationToken('cdc', [run.pipeId, ref.database, ref.table, first.token, last.token]);
-    await deps.destination.insertEncoded({
-      ...ref,
-      body: lines.chunks,
-      rows: lines.rows,
-      deduplicationToken: token,
-    });
-    rowsPerTable[qualifiedTableName(ref)] = lines.rows;
+  for (const { refs, lines } of linesByTable(kept, run.mappings, run.context, run.buffers)) {
+    for (const ref of refs) {
+      const token = deduplicationToken('cdc', [run.pipeId, ref.database, ref.table, first.token, last.token]);
+      await deps.destination.insertEncoded({
+        ...ref,
+        body: lines.chunks,
+        rows: lines.rows,
+        deduplicationToken: token,
+      });
+      rowsPerTable[qualifiedTableName(ref)] = lines.rows;
+    }
+    run.buffers.release(lines.chunks);
   }
   return rowsPerTable;
 }

@@ -1,5 +1,5 @@
 import { encodeChangeLines, type TableChange } from '../core/change-lines.js';
-import type { EncodedLines } from '../core/snapshot-lines.js';
+import type { ChunkBuffers, EncodedLines } from '../core/snapshot-lines.js';
 import { namespaceKey, qualifiedTableName } from '../core/table-key.js';
 import { resyncTableName } from '../core/table-schema.js';
 import type { TableRef } from '../ports/destination.js';
@@ -58,7 +58,8 @@ export function eventClusterTime(event: SourceChangeEvent): ClusterTime {
 }
 
 export interface TableLines {
-  ref: TableRef;
+  /** The tables the body goes to: the live one, and first its `_resync` table during a resync. */
+  refs: TableRef[];
   lines: EncodedLines;
 }
 
@@ -70,6 +71,7 @@ export function linesByTable(
   events: readonly SourceChangeEvent[],
   mappings: readonly TableMappingRecord[],
   context: PipeContext,
+  buffers?: ChunkBuffers,
 ): TableLines[] {
   const targets = new Map<string, { qualified: string; refs: TableRef[] }>();
   for (const mapping of mappings) {
@@ -83,9 +85,7 @@ export function linesByTable(
     if (target !== undefined) changes.push({ table: target.refs, tableKey: target.qualified, change: event });
   }
   const native = context.tableOptions.useJsonNativeFormat;
-  return encodeChangeLines(changes, native).flatMap(({ table: refs, lines }) =>
-    refs.map((ref) => ({ ref, lines })),
-  );
+  return encodeChangeLines(changes, native, buffers).map(({ table: refs, lines }) => ({ refs, lines }));
 }
 
 const STOP_REASONS: Record<string, TableStopReason> = {

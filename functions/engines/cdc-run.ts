@@ -1,5 +1,6 @@
 import { type CdcMode, cdcModeOf, cdcRunsIn } from '../core/cdc-mode.js';
 import { LeaseHeldError, PipeNotFoundError, StaleFenceError } from '../core/errors.js';
+import { ChunkBuffers } from '../core/snapshot-lines.js';
 import {
   CDC_LEASE,
   type CdcRunEnding,
@@ -150,6 +151,7 @@ async function openRun(deps: CdcRunDeps, pipeId: string, lease: LeaseRecord): Pr
     resumePoint: resumePoint ? { token: resumePoint.token, clusterTime: resumePoint.clusterTime } : null,
     startPoint,
     lastCommitAt: 0,
+    buffers: new ChunkBuffers(),
   };
 }
 

@@ -1,5 +1,5 @@
 import { BSON, Timestamp } from 'mongodb';
-import { readEventHead, rowEvent } from '../../functions/adapters/mongodb/raw-change-event.js';
+import { RawChangeEvent } from '../../functions/adapters/mongodb/raw-change-event.js';
 import { DESERIALIZE_OPTIONS } from '../../functions/adapters/mongodb/snapshot-source.js';
 import type { ChangeEventLike } from '../../functions/core/rows.js';
 import type { SourceChangeEvent } from '../../functions/ports/source.js';
@@ -38,9 +38,7 @@ export function rawChangeEventBytes(fields: ChangeEventFields): Uint8Array {
 
 /** The engines' view of a row event built from decoded fields (through the adapter's own reader). */
 export function rawChangeEvent(fields: ChangeEventFields, token?: string): SourceChangeEvent {
-  const bytes = rawChangeEventBytes(fields);
-  const event = rowEvent(bytes, readEventHead(bytes));
-  return token === undefined ? event : { ...event, token };
+  return new RawChangeEvent(rawChangeEventBytes(fields), token);
 }
 
 /** The event decoded as the driver would (DESERIALIZE_OPTIONS), for assertions on its fields. */

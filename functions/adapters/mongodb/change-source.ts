@@ -20,7 +20,7 @@ import {
   postBatchResumeToken,
 } from './change-cursor.js';
 import { changeStreamPipeline } from './change-pipeline.js';
-import { type EventHead, readEventHead, rowEvent } from './raw-change-event.js';
+import { type RawChangeEvent, readChangeEvent } from './raw-change-event.js';
 import {
   decodeStoredToken,
   encodeResumeToken,
@@ -72,7 +72,7 @@ export class MongoChangeSource implements ChangeSource {
     try {
       const event = (await cursor.tryNext()) as Uint8Array | null;
       // A fresh stream starts "now": an event in its first batch is replayed by starting at its time.
-      if (event !== null) return { token: null, clusterTime: readEventHead(event).clusterTime };
+      if (event !== null) return { token: null, clusterTime: readChangeEvent(event).clusterTime };
       const token = postBatchResumeToken(cursor);
       if (token === null) throw new TypeError('the server sent no post-batch resume token');
       return { token, clusterTime: clusterTimeOf(token) };
@@ -216,7 +216,9 @@ class BatchRead {
   private caughtUpAt: ClusterTime | null = null;
   /** Where the stream stands: the last event's token, or the post-batch token once a reply is used up. */
   private streamToken: string | null;
-  private lastReadToken: string | null = null;
+  private lastRead: RawChangeEvent | null = null;
+  /** The last event read, when the stream stands at it (not at a post-batch token). */
+  private atEvent: RawChangeEvent | null = null;
   private readOnePast = false;
   private readonly startedAt: number;
   private readonly untilCaughtUp: boolean;
@@ -253,7 +255,10 @@ class BatchRead {
 
   /** The aggregate's first reply is empty by design; an empty getMore means caught up. */
   emptyReply(postBatchToken: string | null): void {
-    if (postBatchToken !== null) this.streamToken = postBatchToken;
+    if (postBatchToken !== null) {
+      this.streamToken = postBatchToken;
+      this.atEvent = null;
+    }
     this.lastReplyEmpty = true;
     this.emptyReplies += 1;
     if (this.untilCaughtUp && (this.emptyReplies >= 2 || this.events.length > 0 || this.remainingMs() <= 0))
@@ -270,8 +275,8 @@ class BatchRead {
     stoppedBy: (bytes: Uint8Array) => StoppedTable[],
   ): void {
     this.lastReplyEmpty = false;
-    const head = readEventHead(bytes);
-    const { clusterTime } = head;
+    const event = readChangeEvent(bytes);
+    const { clusterTime } = event;
     const caughtUpAt = this.caughtUpAt;
     if (
       caughtUpAt &&
@@ -284,24 +289,28 @@ class BatchRead {
     }
     if (this.untilCaughtUp && !caughtUpAt && clusterTime.seconds >= this.afterStartSeconds)
       this.caughtUpAt = clusterTime;
-    this.lastReadToken = head.token;
-    this.streamToken = postBatchToken ?? head.token;
+    this.lastRead = event;
+    // The token is written only when the batch ends here: most events' tokens are never needed.
+    this.atEvent = postBatchToken === null ? event : null;
+    if (postBatchToken !== null) this.streamToken = postBatchToken;
     this.bytes += bytes.byteLength;
-    this.keep(bytes, head, stoppedBy);
+    this.keep(event, stoppedBy);
   }
 
-  private keep(bytes: Uint8Array, head: EventHead, stoppedBy: (bytes: Uint8Array) => StoppedTable[]): void {
-    const action = changeEventAction(head);
-    if (action === 'row') this.events.push(rowEvent(bytes, head));
+  private keep(event: RawChangeEvent, stoppedBy: (bytes: Uint8Array) => StoppedTable[]): void {
+    const action = changeEventAction(event);
+    if (action === 'row') this.events.push(event);
     else if (action === 'stop-table') {
-      this.tablesStopped.push(...stoppedBy(bytes));
+      this.tablesStopped.push(...stoppedBy(event.bytes));
       this.endedBy = 'table-stopped';
     }
   }
 
   /** The batch once the read ended; it resumes after the last event kept (the stream's token otherwise). */
   batch(method: ResumeAttempt['method']): ChangeBatch {
-    const token = this.readOnePast ? this.lastReadToken : this.streamToken;
+    const token = this.readOnePast
+      ? (this.lastRead?.token ?? null)
+      : (this.atEvent?.token ?? this.streamToken);
     if (token === null)
       throw new TypeError('the change stream gave no resume token (no event and no post-batch token)');
     const last = this.events[this.events.length - 1];
