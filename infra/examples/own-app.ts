@@ -43,7 +43,8 @@ class DataPlatformStack extends Stack {
       reason: 'Operators call every method of the pipes API stage',
     });
 
-    new CfnOutput(this, 'PipesApiUrl', { value: pipes.api.url });
+    // `ApiUrl`: the output `npx pipes --stack DataPlatform …` reads (docs/cli.md).
+    new CfnOutput(this, 'ApiUrl', { value: pipes.api.url });
     new CfnOutput(this, 'PipesAlarmTopic', { value: pipes.alarmTopic.topicArn });
     new CfnOutput(this, 'PipesCreateMachine', {
       value: pipes.stateMachines.get('create')?.stateMachineArn ?? '',

@@ -52,7 +52,7 @@ describe('the example app in docs/deploy.md', () => {
     expect(cdc?.[1].Properties?.MemorySize).toBe(1024);
     expect(resourcesOf(template, 'AWS::SNS::Subscription')).toHaveLength(1);
     expect(Object.keys(template.Outputs ?? {})).toEqual(
-      expect.arrayContaining(['PipesApiUrl', 'PipesAlarmTopic', 'PipesCreateMachine']),
+      expect.arrayContaining(['ApiUrl', 'PipesAlarmTopic', 'PipesCreateMachine']),
     );
   });
 });
