@@ -16,7 +16,11 @@ export async function startDeployment(
 ): Promise<DeploymentUnderTest> {
   if (externalUri) return { uri: externalUri, stop: async () => undefined };
   if (topology === 'sharded') {
+    // The spec tests' collections are unsharded, so they live on the primary shard: one chunk
+    // on shard 0 (ranged, no split points). The other shard still takes part in every change
+    // stream, which only moves on once that shard's no-op writes pass the events.
     const cluster = await startShardedCluster({
+      shardKey: { kind: 'ranged', splitPoints: [] },
       shards: 2,
       membersPerShard: 3,
       mongos: 2,

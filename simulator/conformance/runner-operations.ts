@@ -1,6 +1,6 @@
 /** The special `testRunner` operations: fail points, event waits, topology checks, threads. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Document, MongoClient, TopologyDescription } from 'mongodb';
+import { type ClientSession, type Document, MongoClient, type TopologyDescription } from 'mongodb';
 import { isDocument } from './bson-types.js';
 import { createEntities } from './create-entities.js';
 import type { TestEnvironment } from './environment.js';
@@ -50,6 +50,16 @@ async function configureFailPoint(
   }
   env.failPoints.add(failPoint.configureFailPoint);
   await client.db('admin').command(failPoint as Document);
+}
+
+/** The mongos a session's transaction is pinned to (the driver keeps it on the transaction). */
+function pinnedAddress(session: ClientSession): string | undefined {
+  const transaction = (
+    session as unknown as {
+      transaction: { isPinned: boolean; server?: { description?: { address?: string } } };
+    }
+  ).transaction;
+  return transaction.isPinned ? transaction.server?.description?.address : undefined;
 }
 
 function topologyOf(client: MongoClient): TopologyDescription {
@@ -103,8 +113,22 @@ export const runnerOperations: Record<string, RunnerOperation> = {
   },
   targetedFailPoint: async (raw, env) => {
     const args = argumentsOf(raw, ['session', 'failPoint'], 'targetedFailPoint');
-    // Replica sets never pin a session to a mongos, so the primary is the target.
-    await configureFailPoint(env.entities.get(args.session, 'session').client.client, args.failPoint, env);
+    const { session, client } = env.entities.get(args.session, 'session');
+    // A transaction through mongos pins its session to one mongos: the fail point goes there.
+    // Replica sets never pin, so the primary (through the session's client) is the target.
+    const address = pinnedAddress(session);
+    if (!address) {
+      await configureFailPoint(client.client, args.failPoint, env);
+      return;
+    }
+    const direct = new MongoClient(
+      `mongodb://${address}/?directConnection=true&serverSelectionTimeoutMS=5000`,
+    );
+    try {
+      await configureFailPoint(direct, args.failPoint, env);
+    } finally {
+      await direct.close().catch(() => undefined);
+    }
   },
   createEntities: async (raw, env) => {
     const args = argumentsOf(raw, ['entities'], 'createEntities');
@@ -190,6 +214,11 @@ export const runnerOperations: Record<string, RunnerOperation> = {
     const state = transactionStates[internal] ?? internal;
     if (state !== args.state)
       throw new AssertionFailure(`session transaction state ${state}, expected ${args.state}`);
+  },
+  assertSessionPinned: async (raw, env) => {
+    const args = argumentsOf(raw, ['session'], 'assertSessionPinned');
+    const { session } = env.entities.get(args.session, 'session');
+    if (!pinnedAddress(session)) throw new AssertionFailure('session is not pinned');
   },
   assertSessionUnpinned: async (raw, env) => {
     const args = argumentsOf(raw, ['session'], 'assertSessionUnpinned');

@@ -21,11 +21,12 @@ export interface LabelContext {
 const TRANSIENT_TRANSACTION_CODES: ReadonlySet<number> = new Set([24, 112, 251]);
 
 /**
- * Inside a transaction, errors after which the whole transaction may be retried. Commit and
- * abort only qualify with NoSuchTransaction (the transaction is gone, nothing was committed).
+ * Inside a transaction, errors after which the whole transaction may be retried (the server's
+ * `isTransientTransactionError`): WriteConflict, LockTimeout and NoSuchTransaction qualify for
+ * every command, commit and abort included; "not primary" errors only before the commit.
  */
 function isTransientTransactionError(name: string, code: number): boolean {
-  if (isTransactionEnd(name)) return code === 251;
+  if (isTransactionEnd(name)) return TRANSIENT_TRANSACTION_CODES.has(code);
   return TRANSIENT_TRANSACTION_CODES.has(code) || NOT_PRIMARY_CODES.has(code);
 }
 

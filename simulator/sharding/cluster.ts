@@ -34,6 +34,7 @@ export interface ShardedClusterHandle {
   readonly uri: string;
   readonly shards: readonly { name: string; uri: string; deployment: Deployment }[];
   readonly mongos: readonly Mongos[];
+  /** The first mongos's router (the chunk table is shared by all). */
   readonly router: Router;
   /** Shards `ns` on `_id` with this key (resets its chunks). */
   shardCollection(ns: string, key: ShardKeySpec): readonly Chunk[];
@@ -81,7 +82,7 @@ export async function startShardedCluster(
   };
   try {
     for (let index = 0; index < (options.mongos ?? 1); index += 1) {
-      const mongos = new Mongos(router, catalog, clock);
+      const mongos = new Mongos(index === 0 ? router : router.sibling(), catalog, clock);
       routers.push(mongos);
       await mongos.start();
     }

@@ -57,8 +57,8 @@ function readCommands(deps: MongosCommandDeps): Record<string, CommandHandler> {
   const handlers: Record<string, CommandHandler> = {};
   for (const name of READS) handlers[name] = storage[name] as CommandHandler;
   for (const name of ['find', 'distinct'])
-    handlers[name] = routedRead(deps.router, deps.sessions, storage[name] as CommandHandler);
-  const aggregate = routedRead(deps.router, deps.sessions, storage.aggregate as CommandHandler);
+    handlers[name] = routedRead(deps.router, deps.sessions, deps.clock, storage[name] as CommandHandler);
+  const aggregate = routedRead(deps.router, deps.sessions, deps.clock, storage.aggregate as CommandHandler);
   handlers.aggregate = async (ctx) => {
     if (!isChangeStreamAggregate(ctx.name, ctx.body)) return aggregate(ctx);
     const cursor = await openMergedChangeStream(deps.router, ctx, (make) => deps.sessions.add(make));
@@ -72,8 +72,10 @@ function readCommands(deps: MongosCommandDeps): Record<string, CommandHandler> {
 function transactionCommands(router: Router): Record<string, CommandHandler> {
   return {
     commitTransaction: async (ctx) => {
+      const participants = router.participants(ctx);
+      if (participants.length === 0) return recoverCommitDecision(router, ctx);
       let writeConcernError: Document | undefined;
-      for (const shard of router.participants(ctx)) {
+      for (const shard of participants) {
         const reply = await router.send(shard, ctx, ctx.body);
         if (reply.writeConcernError) writeConcernError = reply.writeConcernError as Document;
       }
@@ -92,6 +94,26 @@ function transactionCommands(router: Router): Record<string, CommandHandler> {
       return { ok: 1 };
     },
   };
+}
+
+/**
+ * A commit this mongos did not route: with a `recoveryToken` it asks the recovery shard for the
+ * decision (committed, or NoSuchTransaction); without one the transaction wrote nothing.
+ */
+function recoverCommitDecision(router: Router, ctx: CommandContext): Document {
+  const token = ctx.body.recoveryToken as Document | undefined;
+  if (!token) return { ok: 1 };
+  const shard = router.shards.find((each) => each.name === token.recoveryShardId);
+  const lsid = ctx.session?.lsid;
+  const txnNumber = ctx.session?.txnNumber;
+  if (shard && lsid && txnNumber && shard.deployment.transactions.stateOf(lsid, txnNumber) === 'committed') {
+    return { ok: 1 };
+  }
+  throw new CommandError(
+    251,
+    'NoSuchTransaction',
+    `Transaction with { txnNumber: ${String(txnNumber)} } has been aborted.`,
+  );
 }
 
 function writeCommands(router: Router): Record<string, CommandHandler> {

@@ -1,14 +1,20 @@
 /**
  * Reads through a mongos. Outside a transaction they run on the cluster catalog (every shard's
- * documents). Inside one they go to the shards as participants, each reading its own
- * snapshot with the transaction's writes; the mongos drains their cursors and merges them
- * (sorted when the query sorts, shard after shard otherwise) into a cursor of its own.
+ * documents). Inside one they go to the shards as participants, each reading its own snapshot
+ * with the transaction's writes, and the mongos runs the command over what they return.
  */
-import { type Document, Long } from 'bson';
-import type { CommandContext, CommandHandler, CursorRegistry } from '../contract.js';
+import type { Document } from 'bson';
+import {
+  type ClusterClock,
+  type CommandContext,
+  CommandError,
+  type CommandHandler,
+  type CursorRegistry,
+} from '../contract.js';
 import { compareBson } from '../storage/bson-order.js';
-import { cursorReply } from '../storage/command-support.js';
-import { ArrayCursor } from '../storage/cursors.js';
+import { Catalog } from '../storage/catalog.js';
+import { Collection } from '../storage/collection.js';
+import { storageCommands } from '../storage/commands.js';
 import type { Router } from './router.js';
 
 async function drain(
@@ -51,50 +57,47 @@ function valueAt(doc: Document, path: string): unknown {
   return value;
 }
 
-function sortDocuments(documents: Document[], sort: Document | undefined): Document[] {
-  if (!sort || Object.keys(sort).length === 0) return documents;
-  return [...documents].sort((a, b) => compareBySort(a, b, sort));
+/** The filter a transactional read can push to the shards (find/distinct filter, leading $match). */
+function shardFilter(ctx: CommandContext): Document {
+  if (ctx.name === 'find') return (ctx.body.filter as Document | undefined) ?? {};
+  if (ctx.name === 'distinct') return (ctx.body.query as Document | undefined) ?? {};
+  const first = (ctx.body.pipeline as Document[] | undefined)?.[0];
+  return (first?.$match as Document | undefined) ?? {};
 }
 
-function transactionalRead(router: Router, cursors: CursorRegistry): CommandHandler {
+/**
+ * Inside a transaction each participant reads its own snapshot (with the transaction's
+ * writes): the mongos gathers the matching documents from the shards it targets, then runs
+ * the command itself over them (the merge half of a split pipeline), outside the session.
+ */
+function transactionalRead(router: Router, cursors: CursorRegistry, clock: ClusterClock): CommandHandler {
   return async (ctx) => {
     const name = String(ctx.body[ctx.name]);
-    const ns = `${ctx.db}.${name}`;
-    const isFind = ctx.name === 'find';
-    const target = isFind ? router.targetOf(ns, ctx.body.filter) : undefined;
+    const filter = shardFilter(ctx);
+    const target = router.targetOf(`${ctx.db}.${name}`, filter);
     const shards = target === undefined ? router.shards.map((shard) => shard.index) : [target];
-    const limit = Number(ctx.body.limit ?? 0);
-    const skip = Number(ctx.body.skip ?? 0);
-    const body: Document = { ...ctx.body, batchSize: undefined };
-    if (isFind) {
-      delete body.skip;
-      if (limit > 0) body.limit = limit + skip;
-    } else body.cursor = {};
-    let documents: Document[] = [];
-    for (const shard of shards) documents.push(...(await drain(router, ctx, shard, body)));
-    if (isFind) {
-      documents = sortDocuments(documents, ctx.body.sort as Document | undefined).slice(skip);
-      if (limit > 0) documents = documents.slice(0, limit);
+    const gathered = new Catalog();
+    const uuid = router.shards.map((shard) => shard.deployment.catalog.get(ctx.db, name)?.uuid).find(Boolean);
+    const collection = new Collection(ctx.db, name, uuid);
+    gathered.attach(collection);
+    for (const shard of shards) {
+      for (const doc of await drain(router, ctx, shard, { find: name, filter })) collection.insert(doc);
     }
-    const batchSize = isFind ? ctx.body.batchSize : (ctx.body.cursor as Document | undefined)?.batchSize;
-    const cursor = cursors.add((id) => new ArrayCursor(id, ns, documents, ctx.session?.lsid)) as ArrayCursor;
-    const batch = cursor.takeBatch(batchSize === undefined ? 101 : Number(batchSize));
-    if (batch.exhausted) cursors.remove(cursor.id);
-    return cursorReply(batch.exhausted ? Long.ZERO : cursor.id, ns, batch, 'firstBatch');
-  };
-}
-
-/** `distinct` in a transaction: the union of the shards' values. */
-function transactionalDistinct(router: Router): CommandHandler {
-  return async (ctx) => {
-    const values: unknown[] = [];
-    for (const shard of router.shards) {
-      const shardReply = await router.send(shard.index, ctx, ctx.body);
-      for (const value of (shardReply.values as unknown[]) ?? []) {
-        if (!values.some((known) => compareBson(known, value) === 0)) values.push(value);
-      }
-    }
-    return { values: values.sort(compareBson), ok: 1 };
+    const storage = storageCommands({
+      catalog: gathered,
+      cursors,
+      oplog: { append: () => [] },
+      clock,
+      openChangeStream: () => {
+        throw new CommandError(
+          263,
+          'OperationNotSupportedInTransaction',
+          'Cannot run a change stream in a transaction',
+        );
+      },
+    });
+    const { session: _session, ...outside } = ctx;
+    return (storage[ctx.name] as CommandHandler)(outside);
   };
 }
 
@@ -102,10 +105,10 @@ function transactionalDistinct(router: Router): CommandHandler {
 export function routedRead(
   router: Router,
   cursors: CursorRegistry,
+  clock: ClusterClock,
   outsideTransaction: CommandHandler,
 ): CommandHandler {
-  const inTransaction = transactionalRead(router, cursors);
-  const distinct = transactionalDistinct(router);
+  const inTransaction = transactionalRead(router, cursors, clock);
   return async (ctx) => {
     if (!ctx.session?.inTransaction) {
       const reply = await outsideTransaction(ctx);
@@ -114,6 +117,6 @@ export function routedRead(
         return { ...reply, values: [...reply.values].sort(compareBson) };
       return reply;
     }
-    return ctx.name === 'distinct' ? distinct(ctx) : inTransaction(ctx);
+    return inTransaction(ctx);
   };
 }

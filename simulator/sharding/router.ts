@@ -1,6 +1,8 @@
 /**
- * The routing state every mongos of the cluster shares (a real cluster keeps it on the config
- * servers): the shards, each namespace's chunks, and the participants of open transactions.
+ * One mongos's router. The chunk table is the cluster's (a real cluster keeps it on the config
+ * servers, every mongos caches it); the participants of open transactions are this mongos's
+ * own, as on a real one: another mongos only learns a commit decision through the
+ * `recoveryToken`.
  * `send` adds the transaction fields a mongos adds: `startTransaction` (and the transaction's
  * read concern) the first time a shard joins, `autocommit: false` and the `txnNumber` always.
  */
@@ -30,17 +32,26 @@ interface RouterTransaction {
   readConcern: Document | undefined;
 }
 
+/** Session fields every command the mongos sends on behalf of a client command carries. */
+const SESSION_FIELDS = ['lsid', 'txnNumber', 'autocommit'];
+
 /** Fields of a client command a mongos does not pass on as they are. */
 const CLIENT_ONLY = ['$db', '$clusterTime', '$readPreference', 'startTransaction', 'readConcern'];
 
 export class Router {
-  private readonly routing = new Map<string, ShardKeyRouting>();
   private readonly transactions = new Map<string, RouterTransaction>();
 
   constructor(
     readonly shards: readonly ShardLink[],
     private readonly defaultKey: ShardKeySpec,
+    /** Namespace → chunks, shared by every mongos of the cluster. */
+    private readonly routing: Map<string, ShardKeyRouting> = new Map(),
   ) {}
+
+  /** A router for another mongos of the same cluster (same chunks, its own transactions). */
+  sibling(): Router {
+    return new Router(this.shards, this.defaultKey, this.routing);
+  }
 
   /** The chunks of a namespace (created on first use with the cluster's default shard key). */
   routingOf(ns: string): ShardKeyRouting {
@@ -87,6 +98,9 @@ export class Router {
   shardBody(index: number, ctx: CommandContext, body: Document): Document {
     const forwarded: Document = { ...body };
     for (const field of CLIENT_ONLY) delete forwarded[field];
+    for (const field of SESSION_FIELDS) {
+      if (forwarded[field] === undefined && ctx.body[field] !== undefined) forwarded[field] = ctx.body[field];
+    }
     const session = ctx.session;
     if (!session?.inTransaction || session.txnNumber === undefined) {
       if (ctx.body.readConcern !== undefined) forwarded.readConcern = ctx.body.readConcern;

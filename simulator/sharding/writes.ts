@@ -49,7 +49,8 @@ function reply(tally: Tally, kind: 'insert' | 'update' | 'delete'): Document {
 export async function routeInsert(router: Router, ctx: CommandContext): Promise<Document> {
   const name = String(ctx.body.insert);
   const ns = `${ctx.db}.${name}`;
-  await ensureCollection(router, ctx.db, name);
+  // Inside a transaction the shard creates the collection with the commit, as on a replica set.
+  if (!ctx.session?.inTransaction) await ensureCollection(router, ctx.db, name);
   const documents = (ctx.body.documents as Document[]).map((doc) =>
     doc._id === undefined ? { _id: new ObjectId(), ...doc } : doc,
   );

@@ -218,6 +218,12 @@ export class TransactionManager {
     current.finish('aborted');
   }
 
+  /** The state of a session's transaction `txnNumber`, if this member knows it. */
+  stateOf(lsid: Document, txnNumber: Long): TransactionState | undefined {
+    const current = this.bySession.get(sessionKey(lsid));
+    return current?.txnNumber.equals(txnNumber) ? current.state : undefined;
+  }
+
   /** Forgets a session's transaction (endSessions / killSessions). */
   endSession(lsid: Document): void {
     const current = this.bySession.get(sessionKey(lsid));
