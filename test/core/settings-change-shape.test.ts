@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidSettingsError } from '../../functions/core/errors.js';
 import { parseSettings } from '../../functions/core/settings.js';
-import { applyTableShapeChanges, liveColumnTakes } from '../../functions/core/settings-change-shape.js';
+import {
+  addColumnsSql,
+  applyTableShapeChanges,
+  liveColumnTakes,
+} from '../../functions/core/settings-change-shape.js';
 
 const orders = { sourceDatabaseName: 'shop', sourceCollection: 'orders', targetTable: 'orders' };
 const items = { sourceDatabaseName: 'shop', sourceCollection: 'items', targetTable: 'items' };
@@ -107,5 +111,23 @@ describe('liveColumnTakes', () => {
     ['Array(Float64)', 'Array(Int32)', true],
   ])('a live %s column takes %s values: %s', (old, next, takes) => {
     expect(liveColumnTakes(old, next)).toBe(takes);
+  });
+});
+
+describe('addColumnsSql', () => {
+  it('adds each missing column in one ALTER, names quoted', () => {
+    expect(
+      addColumnsSql({ database: 'db', table: 'orders' }, [
+        { name: 'city', sql: 'LowCardinality(Nullable(String))' },
+        { name: 'total', sql: 'Decimal(18, 2)' },
+      ]),
+    ).toBe(
+      'ALTER TABLE `db`.`orders` ADD COLUMN IF NOT EXISTS `city` LowCardinality(Nullable(String)), ' +
+        'ADD COLUMN IF NOT EXISTS `total` Decimal(18, 2)',
+    );
+  });
+
+  it('refuses a name outside the strict identifier rule', () => {
+    expect(() => addColumnsSql({ database: 'db', table: 't' }, [{ name: 'a`b', sql: 'String' }])).toThrow();
   });
 });

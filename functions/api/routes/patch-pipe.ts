@@ -63,7 +63,7 @@ async function changeSettings(deps: ApiDeps, pipe: PipeRecord, patch: Record<str
   return { ...(await viewOf(deps.store, updated)), changedSettings: change.changed };
 }
 
-/** PATCH /pipes/{id}: add tables, remove tables, or change settings; one kind per request. */
+/** PATCH /pipes/{id}: add tables, remove tables, change table shapes, or change settings; one kind per request. */
 export function servePipePatch<E extends Env>(app: OpenAPIHono<E>, deps: ApiDeps, actorOf: ActorOf<E>): void {
   serveRoute(app, patchPipeRoute, async (c) => {
     const pipeId = requirePipeId(c.req.param('id'));
