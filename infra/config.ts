@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import { LOG_LEVELS, type LogLevel } from './pipe-function.js';
+import { DEFAULT_SECRET_PREFIX, SECRET_PREFIX } from './pipes-props.js';
 
 /**
  * Deployment settings, all from CDK context (`-c key=value` or cdk.json), all optional.
@@ -39,8 +40,6 @@ export interface VpcPlacement {
   /** Optional: functions name their subnets explicitly, so the AZs are informational. */
   availabilityZones: string[];
 }
-
-const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,200}$/;
 
 function text(node: Node, key: string): string | undefined {
   const value: unknown = node.tryGetContext(key);
@@ -84,7 +83,7 @@ function lambdaMemory(node: Node, key: string, fallback: number): number {
 }
 
 export function readConfig(node: Node): PipesConfig {
-  const secretPrefix = text(node, 'secretPrefix') ?? 'mongo-clickhouse-pipes';
+  const secretPrefix = text(node, 'secretPrefix') ?? DEFAULT_SECRET_PREFIX;
   if (!SECRET_PREFIX.test(secretPrefix) || secretPrefix.includes('*'))
     throw new Error(
       `context secretPrefix must be a secret name prefix without wildcards, not ${secretPrefix}`,

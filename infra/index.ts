@@ -3,12 +3,12 @@
  * and the size presets. `import { MongoClickHousePipes } from '<this repository>/infra/index.js'`.
  */
 export type { FunctionFamily } from './function-roles.js';
-export {
-  MongoClickHousePipes,
-  type MongoClickHousePipesProps,
-  type PipesAllowedHosts,
-  type PipesDefaultDestination,
-  type PipesFunctionSizes,
-  type PipesVpcPlacement,
-} from './mongo-clickhouse-pipes.js';
+export { MongoClickHousePipes } from './mongo-clickhouse-pipes.js';
 export { CONNECTING, type FunctionSize, HEAVY, LOG_LEVELS, type LogLevel, SMALL } from './pipe-function.js';
+export type {
+  MongoClickHousePipesProps,
+  PipesAllowedHosts,
+  PipesDefaultDestination,
+  PipesFunctionSizes,
+  PipesVpcPlacement,
+} from './pipes-props.js';

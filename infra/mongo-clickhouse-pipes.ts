@@ -1,7 +1,7 @@
 import { ArnFormat, type CfnElement, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { type ISecurityGroup, type IVpc, SecurityGroup, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { type ISecurityGroup, SecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type IFunction, RecursiveLoop } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -27,95 +27,20 @@ import {
 } from './function-roles.js';
 import { PipesMonitoring } from './monitoring.js';
 import { suppressReviewedFindings } from './nag-suppressions.js';
-import {
-  CONNECTING,
-  type FunctionSize,
-  HEAVY,
-  type LogLevel,
-  type NetworkPlacement,
-  PipeFunction,
-  SMALL,
-} from './pipe-function.js';
+import { type FunctionSize, type LogLevel, type NetworkPlacement, PipeFunction } from './pipe-function.js';
 import { PipesApi } from './pipes-api.js';
-import { PACKAGE_ROOT, readMachineFiles, taskFunctionsOf } from './placeholders.js';
+import {
+  allowedHostsEnv,
+  checkedNamePrefix,
+  checkedSecretPrefix,
+  DEFAULT_SECRET_PREFIX,
+  defaultDestinationEnv,
+  type MongoClickHousePipesProps,
+  type PipesVpcPlacement,
+  sizesOf,
+} from './pipes-props.js';
+import { type MachineFile, PACKAGE_ROOT, readMachineFiles, taskFunctionsOf } from './placeholders.js';
 import { LifecycleMachines, machineArnOf, machineNameOf, SNAPSHOT_MACHINE } from './state-machines.js';
-
-/** Where the functions run when they must reach private MongoDB or ClickHouse endpoints. */
-export interface PipesVpcPlacement {
-  /** An existing VPC (`Vpc.fromLookup`, `Vpc.fromVpcAttributes`, or one your app creates). */
-  readonly vpc: IVpc;
-  /** @default the VPC's private subnets (CDK's choice for Lambda) */
-  readonly subnets?: SubnetSelection;
-  /** @default one security group for all the functions, outbound traffic only, created here */
-  readonly securityGroups?: ISecurityGroup[];
-}
-
-/** The ClickHouse a create request without a `destination` writes to; the secret holds url and credentials. */
-export interface PipesDefaultDestination {
-  readonly database: string;
-  readonly secretArn: string;
-}
-
-/** Host names or `*.domain` patterns the pipes may reach (docs/security.md); empty or absent: any. */
-export interface PipesAllowedHosts {
-  readonly source?: string[];
-  readonly destination?: string[];
-}
-
-/** Memory and timeout per family (infra/function-roles.ts); a family left out keeps its default. */
-export type PipesFunctionSizes = Partial<Record<FunctionFamily, Partial<FunctionSize>>>;
-
-export interface MongoClickHousePipesProps {
-  /** @default none: the functions run outside any VPC (public endpoints only) */
-  readonly vpc?: PipesVpcPlacement;
-  /** @default none: every create request names its destination */
-  readonly defaultDestination?: PipesDefaultDestination;
-  /**
-   * The functions may read secrets named `<secretPrefix>/…` only (IAM resource
-   * `arn:…:secret:<secretPrefix>/*`); no wildcards.
-   * @default 'mongo-clickhouse-pipes'
-   */
-  readonly secretPrefix?: string;
-  /** @default any host */
-  readonly allowedHosts?: PipesAllowedHosts;
-  /** Subscribed (email) to the alarm topic. @default no subscription */
-  readonly alarmEmail?: string;
-  /**
-   * @default api and shortTasks 512 MiB / 30 s, longTasks 1024 MiB / 2 min, snapshotChunk and
-   * cdcBatch 2048 MiB / 15 min
-   */
-  readonly functionSizes?: PipesFunctionSizes;
-  /** Of every log group (functions, machines, API access logs). @default RetentionDays.ONE_MONTH */
-  readonly logRetention?: RetentionDays;
-  /** Powertools' and Lambda's application log level alike. @default 'INFO' */
-  readonly logLevel?: LogLevel;
-  /** Keep the pipe store (RETAIN, deletion protection) when the construct is removed. @default true */
-  readonly retainData?: boolean;
-  /** CDC lag (milliseconds) above which the lag alarm fires. @default 600000 (10 minutes) */
-  readonly lagAlarmMs?: number;
-  /** API Gateway stage throttling. @default 10 requests per second, burst 20 */
-  readonly apiThrottling?: { readonly rateLimit: number; readonly burstLimit: number };
-  /**
-   * Prefix of the fixed names (`<prefix>-cdc-batch`, `<prefix>-<operation>` machines,
-   * `<prefix>-cdc` schedule group): unique per account and region.
-   * @default the stack's name
-   */
-  readonly namePrefix?: string;
-}
-
-const DEFAULT_SECRET_PREFIX = 'mongo-clickhouse-pipes';
-const SECRET_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,200}$/;
-
-const DEFAULT_SIZES: Record<FunctionFamily, FunctionSize> = {
-  api: SMALL,
-  shortTasks: SMALL,
-  longTasks: CONNECTING,
-  snapshotChunk: HEAVY,
-  cdcBatch: HEAVY,
-};
-
-/** `<prefix>-cdc-batch` must fit Lambda's 64 characters. */
-const MAX_NAME_PREFIX = 64 - '-cdc-batch'.length;
 
 /** What the store's adapter calls (functions/adapters/dynamodb): no scans, no streams, no transactions. */
 const STORE_READS = ['dynamodb:GetItem', 'dynamodb:Query'];
@@ -134,6 +59,20 @@ interface Settings {
   logLevel: LogLevel;
   sizes: Record<FunctionFamily, FunctionSize>;
   network: NetworkPlacement | undefined;
+}
+
+/** What the functions are built from: the settings, the fixed names, the shared environments. */
+interface Wiring {
+  settings: Settings;
+  cdcFunctionName: string;
+  cdcFunctionArn: string;
+  schedules: CdcSchedules;
+  /** STATE_MACHINE_ARN_ENV's variables → the machines' ARNs (by their fixed names). */
+  machineArns: Record<string, string>;
+  allowedHosts: Record<string, string>;
+  /** What every Task and the CDC function read: the store, the scheduler, the allowlists. */
+  runtimeEnv: Record<string, string>;
+  defaultDestination: Record<string, string>;
 }
 
 /**
@@ -177,97 +116,21 @@ export class MongoClickHousePipes extends Construct {
     this.functions = this.functionsByName;
     this.table = this.pipeStore(props.retainData ?? true);
 
-    // Names fixed in advance: the CDC function manages its own schedule, so needs its own ARN.
-    const cdcFunctionName = `${this.namePrefix}-cdc-batch`;
-    const cdcFunctionArn = this.stack.formatArn({
-      service: 'lambda',
-      resource: 'function',
-      resourceName: cdcFunctionName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const schedules = new CdcSchedules(this, 'CdcSchedules', { cdcFunctionArn, namePrefix: this.namePrefix });
-    this.scheduleGroupName = schedules.groupName;
+    const wiring = this.wiringOf(props, settings);
+    this.scheduleGroupName = wiring.schedules.groupName;
     const machineFiles = readMachineFiles(PACKAGE_ROOT);
-    const machineArns = Object.fromEntries(
-      Object.entries(STATE_MACHINE_ARN_ENV).map(([operation, name]) => [
-        name,
-        machineArnOf(this.stack, this.namePrefix, operation),
-      ]),
-    );
-    const env = this.environments(props, schedules.environment(cdcFunctionArn));
-    const functionOf = (id: string, entry: string, family: FunctionFamily) => ({
-      id,
-      entry,
-      size: settings.sizes[family],
-      logRetention: settings.logRetention,
-      logLevel: settings.logLevel,
-      ...(settings.network ? { network: settings.network } : {}),
-    });
-
-    for (const [task, entry] of taskFunctionsOf(machineFiles, PACKAGE_ROOT)) {
-      const fn = this.addFunction(task, {
-        ...functionOf(`${task}Function`, entry, familyOfTask(task)),
-        description: `Step Functions task ${task}`,
-        environment: {
-          ...env.runtime,
-          ...(STARTS_RESYNC.has(task) ? machineArns : {}),
-          ...(task === 'RegisterPipe' ? env.defaultDestination : {}),
-        },
-      });
-      if (SCHEDULE_MANAGERS.has(task)) schedules.grantManage(fn);
-      if (STARTS_RESYNC.has(task)) this.allowStartResync(fn);
-      if (STARTS_CDC.has(task)) allowStartCdc(fn, cdcFunctionArn);
-    }
-
-    this.cdcFunction = this.addFunction('CdcBatch', {
-      ...functionOf('CdcBatchFunction', 'functions/handlers/cdc-batch.ts', 'cdcBatch'),
-      functionName: cdcFunctionName,
-      description: 'Scheduled CDC batch of one pipe (EventBridge Scheduler)',
-      environment: { ...env.runtime, ...machineArns },
-      // A run that ends on its budget with events left invokes the next one (docs/engines.md):
-      // an intended recursion, bounded by the pipe's lease (one run per pipe at a time).
-      recursiveLoop: RecursiveLoop.ALLOW,
-    });
-    schedules.grantManage(this.cdcFunction);
-    this.allowStartResync(this.cdcFunction);
-    allowStartCdc(this.cdcFunction, cdcFunctionArn);
-
-    this.apiFunction = this.addFunction('Api', {
-      ...functionOf('ApiFunction', 'functions/handlers/api.ts', 'api'),
-      description: 'HTTP API of the pipes (API Gateway proxy)',
-      environment: {
-        PIPE_STORE_TABLE: this.table.tableName,
-        ...machineArns,
-        ...env.defaultDestination,
-        ...env.allowedHosts,
-      },
-    });
+    this.addTaskFunctions(machineFiles, wiring);
+    this.cdcFunction = this.addCdcFunction(wiring);
+    this.apiFunction = this.addApiFunction(wiring);
     this.grantStoreAndSecrets();
-
-    const machines = new LifecycleMachines(this, 'Machines', {
-      machines: machineFiles,
-      functions: this.functionsByName as Map<string, IFunction>,
-      logRetention: settings.logRetention,
-      namePrefix: this.namePrefix,
-    });
-    this.stateMachines = machines.byName;
-    for (const [name, machine] of machines.byName) {
-      if (name in STATE_MACHINE_ARN_ENV) machine.grantStartExecution(this.apiFunction);
-    }
+    this.stateMachines = this.addMachines(machineFiles, settings.logRetention);
 
     this.api = new PipesApi(this, 'Http', {
       handler: this.apiFunction,
       logRetention: settings.logRetention,
       throttling: props.apiThrottling ?? { rateLimit: 10, burstLimit: 20 },
     }).api;
-    const markFailed = this.functionsByName.get('MarkFailed');
-    if (!markFailed) throw new Error('no MarkFailed task in statemachines/: every Catch should end there');
-    this.monitoring = new PipesMonitoring(this, 'Monitoring', {
-      functions: this.functionsByName,
-      markFailed,
-      lagAlarmMs: props.lagAlarmMs ?? 10 * 60 * 1000,
-      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
-    });
+    this.monitoring = this.addMonitoring(props);
     this.alarmTopic = this.monitoring.topic;
     suppressReviewedFindings({
       scope: this,
@@ -303,17 +166,10 @@ export class MongoClickHousePipes extends Construct {
   }
 
   private settingsOf(props: MongoClickHousePipesProps): Settings {
-    const secretPrefix = (props.secretPrefix ?? DEFAULT_SECRET_PREFIX).replace(/\/+$/, '');
-    if (!SECRET_PREFIX.test(secretPrefix) || secretPrefix.includes('*'))
-      throw new Error(`secretPrefix must be a secret name prefix without wildcards, not ${secretPrefix}`);
     const namePrefix = props.namePrefix ?? this.stack.stackName;
-    if (!Token.isUnresolved(namePrefix) && !/^[A-Za-z0-9-_]+$/.test(namePrefix))
-      throw new Error(`namePrefix may hold letters, digits, - and _ only, not ${namePrefix}`);
-    if (!Token.isUnresolved(namePrefix) && namePrefix.length > MAX_NAME_PREFIX)
-      throw new Error(`namePrefix ${namePrefix} is longer than ${MAX_NAME_PREFIX} characters`);
     return {
-      secretPrefix,
-      namePrefix,
+      secretPrefix: checkedSecretPrefix(props.secretPrefix ?? DEFAULT_SECRET_PREFIX),
+      namePrefix: checkedNamePrefix(namePrefix, Token.isUnresolved(namePrefix)),
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
       logLevel: props.logLevel ?? 'INFO',
       sizes: sizesOf(props.functionSizes ?? {}),
@@ -332,18 +188,122 @@ export class MongoClickHousePipes extends Construct {
     return { vpc: placement.vpc, vpcSubnets: placement.subnets ?? {}, securityGroups };
   }
 
-  private environments(props: MongoClickHousePipesProps, scheduler: Record<string, string>) {
-    const source = props.allowedHosts?.source ?? [];
-    const destination = props.allowedHosts?.destination ?? [];
-    const allowedHosts: Record<string, string> = {
-      ...(source.length > 0 ? { ALLOWED_SOURCE_HOSTS: source.join(',') } : {}),
-      ...(destination.length > 0 ? { ALLOWED_DESTINATION_HOSTS: destination.join(',') } : {}),
-    };
+  /** The fixed names and ARNs, the schedule group and the environments the functions share. */
+  private wiringOf(props: MongoClickHousePipesProps, settings: Settings): Wiring {
+    // Names fixed in advance: the CDC function manages its own schedule, so needs its own ARN.
+    const cdcFunctionName = `${this.namePrefix}-cdc-batch`;
+    const cdcFunctionArn = this.stack.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: cdcFunctionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const schedules = new CdcSchedules(this, 'CdcSchedules', { cdcFunctionArn, namePrefix: this.namePrefix });
+    const allowedHosts = allowedHostsEnv(props.allowedHosts);
     return {
+      settings,
+      cdcFunctionName,
+      cdcFunctionArn,
+      schedules,
+      machineArns: Object.fromEntries(
+        Object.entries(STATE_MACHINE_ARN_ENV).map(([operation, name]) => [
+          name,
+          machineArnOf(this.stack, this.namePrefix, operation),
+        ]),
+      ),
       allowedHosts,
-      runtime: { PIPE_STORE_TABLE: this.table.tableName, ...scheduler, ...allowedHosts },
+      runtimeEnv: {
+        PIPE_STORE_TABLE: this.table.tableName,
+        ...schedules.environment(cdcFunctionArn),
+        ...allowedHosts,
+      },
       defaultDestination: defaultDestinationEnv(props.defaultDestination),
     };
+  }
+
+  /** The props every function shares, for one of them. */
+  private functionProps(wiring: Wiring, id: string, entry: string, family: FunctionFamily) {
+    const { settings } = wiring;
+    return {
+      id,
+      entry,
+      size: settings.sizes[family],
+      logRetention: settings.logRetention,
+      logLevel: settings.logLevel,
+      ...(settings.network ? { network: settings.network } : {}),
+    };
+  }
+
+  /** One function per Task the machines name, with the grants its role in function-roles.ts needs. */
+  private addTaskFunctions(machineFiles: MachineFile[], wiring: Wiring): void {
+    for (const [task, entry] of taskFunctionsOf(machineFiles, PACKAGE_ROOT)) {
+      const fn = this.addFunction(task, {
+        ...this.functionProps(wiring, `${task}Function`, entry, familyOfTask(task)),
+        description: `Step Functions task ${task}`,
+        environment: {
+          ...wiring.runtimeEnv,
+          ...(STARTS_RESYNC.has(task) ? wiring.machineArns : {}),
+          ...(task === 'RegisterPipe' ? wiring.defaultDestination : {}),
+        },
+      });
+      if (SCHEDULE_MANAGERS.has(task)) wiring.schedules.grantManage(fn);
+      if (STARTS_RESYNC.has(task)) this.allowStartResync(fn);
+      if (STARTS_CDC.has(task)) allowStartCdc(fn, wiring.cdcFunctionArn);
+    }
+  }
+
+  private addCdcFunction(wiring: Wiring): PipeFunction {
+    const cdc = this.addFunction('CdcBatch', {
+      ...this.functionProps(wiring, 'CdcBatchFunction', 'functions/handlers/cdc-batch.ts', 'cdcBatch'),
+      functionName: wiring.cdcFunctionName,
+      description: 'Scheduled CDC batch of one pipe (EventBridge Scheduler)',
+      environment: { ...wiring.runtimeEnv, ...wiring.machineArns },
+      // A run that ends on its budget with events left invokes the next one (docs/engines.md):
+      // an intended recursion, bounded by the pipe's lease (one run per pipe at a time).
+      recursiveLoop: RecursiveLoop.ALLOW,
+    });
+    wiring.schedules.grantManage(cdc);
+    this.allowStartResync(cdc);
+    allowStartCdc(cdc, wiring.cdcFunctionArn);
+    return cdc;
+  }
+
+  private addApiFunction(wiring: Wiring): PipeFunction {
+    return this.addFunction('Api', {
+      ...this.functionProps(wiring, 'ApiFunction', 'functions/handlers/api.ts', 'api'),
+      description: 'HTTP API of the pipes (API Gateway proxy)',
+      environment: {
+        PIPE_STORE_TABLE: this.table.tableName,
+        ...wiring.machineArns,
+        ...wiring.defaultDestination,
+        ...wiring.allowedHosts,
+      },
+    });
+  }
+
+  /** The machines of statemachines/; the API function starts every operation (not the snapshot child). */
+  private addMachines(machineFiles: MachineFile[], logRetention: RetentionDays): Map<string, StateMachine> {
+    const machines = new LifecycleMachines(this, 'Machines', {
+      machines: machineFiles,
+      functions: this.functionsByName as Map<string, IFunction>,
+      logRetention,
+      namePrefix: this.namePrefix,
+    });
+    for (const [name, machine] of machines.byName) {
+      if (name in STATE_MACHINE_ARN_ENV) machine.grantStartExecution(this.apiFunction);
+    }
+    return machines.byName;
+  }
+
+  private addMonitoring(props: MongoClickHousePipesProps): PipesMonitoring {
+    const markFailed = this.functionsByName.get('MarkFailed');
+    if (!markFailed) throw new Error('no MarkFailed task in statemachines/: every Catch should end there');
+    return new PipesMonitoring(this, 'Monitoring', {
+      functions: this.functionsByName,
+      markFailed,
+      lagAlarmMs: props.lagAlarmMs ?? 10 * 60 * 1000,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
   }
 
   private pipeStore(retainData: boolean): TableV2 {
@@ -415,29 +375,6 @@ export class MongoClickHousePipes extends Construct {
       }),
     );
   }
-}
-
-/** The defaults, with each family's memory or timeout replaced where given; Lambda's limits checked. */
-function sizesOf(overrides: PipesFunctionSizes): Record<FunctionFamily, FunctionSize> {
-  const sizes = { ...DEFAULT_SIZES };
-  for (const family of Object.keys(DEFAULT_SIZES) as FunctionFamily[]) {
-    const size = { ...DEFAULT_SIZES[family], ...overrides[family] };
-    const { memoryMiB, timeout } = size;
-    if (!Number.isInteger(memoryMiB) || memoryMiB < 128 || memoryMiB > 10_240)
-      throw new Error(`functionSizes.${family}.memoryMiB must be a whole number from 128 to 10240`);
-    if (timeout.toSeconds() < 1 || timeout.toSeconds() > 900)
-      throw new Error(`functionSizes.${family}.timeout must be from 1 second to 15 minutes`);
-    sizes[family] = size;
-  }
-  return sizes;
-}
-
-/** The api's DEFAULT_DESTINATION (functions/handlers/create-rules.ts): never a password. */
-function defaultDestinationEnv(destination: PipesDefaultDestination | undefined): Record<string, string> {
-  if (!destination) return {};
-  if ('password' in destination)
-    throw new Error('defaultDestination must not hold a password: name a secret (secretArn)');
-  return { DEFAULT_DESTINATION: JSON.stringify(destination) };
 }
 
 /** Invoking the CDC function (by its fixed name: it exists after the functions that name it). */

@@ -3,12 +3,8 @@ import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { PipesConfig } from './config.js';
-import {
-  MongoClickHousePipes,
-  type MongoClickHousePipesProps,
-  type PipesDefaultDestination,
-  type PipesVpcPlacement,
-} from './mongo-clickhouse-pipes.js';
+import { MongoClickHousePipes } from './mongo-clickhouse-pipes.js';
+import type { MongoClickHousePipesProps, PipesDefaultDestination, PipesVpcPlacement } from './pipes-props.js';
 
 export interface PipesStackProps extends StackProps {
   config: PipesConfig;
