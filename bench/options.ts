@@ -26,6 +26,8 @@ export interface BenchOptions {
   sections: Set<Section>;
   /** CPU-profile the product's snapshot chunk. */
   profile: boolean;
+  /** Typed columns of a second product snapshot run (0: none), to compare its CPU per document. */
+  columns: number;
   /** Measured runs of the product-alone CDC drain, and where its recording is kept (reused when there). */
   replayRuns: number;
   replayFile: string | undefined;
@@ -45,6 +47,8 @@ const HELP = `npm run bench -- [flags]
   --replay-runs N  measured runs of the product-alone CDC drain, then one profiled run (default 3; quick 2)
   --replay-file F  keep the recorded change stream in F, and replay F without recording when it exists
   --profile        CPU-profile the product's snapshot chunk (adds some overhead to that figure)
+  --columns N      snapshot section: also run the product with N typed columns (1-12) and print its CPU
+                   per document beside the run without (default 0: no second run)
   --quick          small sizes, for a check that everything runs (about a minute; sustained: about 9)
 sustained section (--only sustained; about 30 minutes with the defaults, 3-4.5 more per extra ramp step):
   --sustained-backlog N   inserts drained by the one run of the drain-rate phase (default 100000; quick 30000)
@@ -85,6 +89,7 @@ export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptio
       'minute-ms': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      columns: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -108,6 +113,7 @@ export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     rssBatch: positive('rss-batch', values['rss-batch'], quick ? 2_000 : 10_000),
     sections,
     profile: values.profile ?? false,
+    columns: columnCount(values.columns),
     replayRuns: atLeast('replay-runs', values['replay-runs'], quick ? 2 : 3, 1),
     replayFile: values['replay-file'],
     sustained: {
@@ -139,5 +145,13 @@ function positive(name: string, given: string | undefined, fallback: number): nu
   const value = Number(given);
   if (!Number.isInteger(value) || value < 10)
     throw new RangeError(`--${name} must be an integer of at least 10, got ${given}`);
+  return value;
+}
+
+function columnCount(given: string | undefined): number {
+  if (given === undefined) return 0;
+  const value = Number(given);
+  if (!Number.isInteger(value) || value < 1 || value > 12)
+    throw new RangeError(`--columns must be an integer from 1 to 12, got ${given}`);
   return value;
 }

@@ -5,6 +5,8 @@
 import type { MongoClient } from 'mongodb';
 import { MongoChangeSource } from '../functions/adapters/mongodb/change-source.js';
 import type { PipeSettingsInput } from '../functions/core/settings.js';
+import { tableOptionsFor } from '../functions/core/table-schema.js';
+import type { TypedColumnSetting } from '../functions/core/table-shape-settings.js';
 import type { TableState } from '../functions/ports/pipe-store.js';
 import { silentLog } from '../test/support/log.js';
 import { DESTINATION_DATABASE, type World } from './world.js';
@@ -27,19 +29,20 @@ export function changeSourceFor(mongo: MongoClient, db: string, coll: string): M
 
 export async function createBenchPipe(
   world: World,
-  table: { db: string; coll: string; target: string; state?: TableState },
+  table: { db: string; coll: string; target: string; state?: TableState; columns?: TypedColumnSetting[] },
   settings: Partial<PipeSettingsInput> = {},
 ): Promise<BenchPipe> {
   sequence += 1;
+  const mapping = {
+    sourceDatabaseName: table.db,
+    sourceCollection: table.coll,
+    targetTable: table.target,
+    ...(table.columns === undefined ? {} : { columns: table.columns }),
+  };
   const { pipe } = await world.store.createPipe({
     id: `bench-${table.target}-${process.pid}-${sequence}`,
     name: `bench-${table.target}-${sequence}`,
-    settings: {
-      tableMappings: [
-        { sourceDatabaseName: table.db, sourceCollection: table.coll, targetTable: table.target },
-      ],
-      ...settings,
-    },
+    settings: { tableMappings: [mapping], ...settings },
     source: { kind: 'mongodb' },
     destination: { kind: 'clickhouse', database: DESTINATION_DATABASE },
     actor: 'bench',
@@ -51,7 +54,10 @@ export async function createBenchPipe(
   );
   await world.destination.createTable(
     { database: DESTINATION_DATABASE, table: table.target },
-    { useJsonNativeFormat: settings.useJsonNativeFormat ?? true, deleteOnMerge: false },
+    tableOptionsFor(
+      { useJsonNativeFormat: settings.useJsonNativeFormat ?? true, deleteOnMerge: false },
+      mapping,
+    ),
   );
   const changeSource = changeSourceFor(world.mongo, table.db, table.coll);
   await world.store.recordStartPoint(pipe.id, await changeSource.captureStartPoint());

@@ -69,7 +69,7 @@ try {
   }
   if (sections.has('snapshot')) {
     section(`1. snapshot path: one chunk over ${options.docs} documents of ~1 KB, next to the raw limits`);
-    snapshot = await snapshotBenchmark(world, options.docs, options.profile);
+    snapshot = await snapshotBenchmark(world, options.docs, options.profile, options.columns);
   }
   let backlog: CdcBacklog | undefined;
   const replays = sections.has('drain') || sections.has('replay');

@@ -15,7 +15,7 @@ import { snapshotChunk } from '../functions/engines/snapshot-chunk.js';
 import { planTableSnapshot } from '../functions/engines/snapshot-plan.js';
 import { systemClock } from '../functions/ports/clock.js';
 import type { SnapshotBatch } from '../functions/ports/source.js';
-import { loadOrders, ORDER_BSON_BYTES } from './documents.js';
+import { loadOrders, ORDER_BSON_BYTES, ORDER_COLUMNS } from './documents.js';
 import {
   newTimings,
   overlapSeconds,
@@ -55,6 +55,8 @@ export interface SnapshotFigures {
   /** Seconds encodedBatches took over the whole collection, read beforehand (making the bodies). */
   transformSeconds: number;
   ratio: number;
+  /** The product again with `--columns` typed columns, when asked for. */
+  typed?: Phase & { columns: number };
 }
 
 /** Loads the collection the snapshot figures (and the memory figures) read. */
@@ -84,6 +86,7 @@ export async function snapshotBenchmark(
   world: World,
   docs: number,
   profile = false,
+  columns = 0,
 ): Promise<SnapshotFigures> {
   const source = new MongoSnapshotSource(world.mongo);
   const pipe = await createBenchPipe(
@@ -194,6 +197,7 @@ export async function snapshotBenchmark(
     );
   }
   await expectRows(world, pipe.target, docs);
+  const typed = columns > 0 ? await typedProductRun(world, source, docs, columns) : undefined;
 
   const figures: SnapshotFigures = {
     docs,
@@ -219,9 +223,43 @@ export async function snapshotBenchmark(
     },
     transformSeconds,
     ratio: docs / product.wall / Math.min(docs / rawBytes.wall, docs / write.wall),
+    ...(typed === undefined ? {} : { typed }),
   };
   printSnapshot(figures);
   return figures;
+}
+
+/**
+ * The product's chunk again over the same collection into a table with the first `columns` of
+ * ORDER_COLUMNS: the same path with the table's shape, so the two CPU figures compare the typed
+ * columns' cost alone.
+ */
+async function typedProductRun(
+  world: World,
+  source: MongoSnapshotSource,
+  docs: number,
+  columns: number,
+): Promise<Phase & { columns: number }> {
+  const pipe = await createBenchPipe(
+    world,
+    {
+      db: SNAPSHOT_DB,
+      coll: SNAPSHOT_COLLECTION,
+      target: 'orders_typed',
+      columns: ORDER_COLUMNS.slice(0, columns),
+    },
+    { snapshotNumRowsPerPartition: 100_000_000 },
+  );
+  await planTableSnapshot({ store: world.store, source }, { pipeId: pipe.pipeId, tableKey: pipe.tableKey });
+  await settleMerges(world);
+  const run = await measured(world, () => runProductChunk(world, pipe, source));
+  if (!run.value.result.done || run.value.result.rowsCopied !== docs)
+    throw new Error(`the typed chunk copied ${run.value.result.rowsCopied} rows, expected ${docs}`);
+  await expectRows(world, pipe.target, docs);
+  const mapping = await world.store.getTableMapping(pipe.pipeId, pipe.tableKey);
+  if (Object.keys(mapping?.typeMismatches ?? {}).length > 0)
+    throw new Error(`typed columns mismatched: ${JSON.stringify(mapping?.typeMismatches)}`);
+  return { seconds: run.wall, docs, bsonBytes: run.value.result.bytes, cpu: run.cpu, columns };
 }
 
 async function runProductChunk(world: World, pipe: BenchPipe, source: MongoSnapshotSource) {
@@ -287,6 +325,16 @@ function printSnapshot(f: SnapshotFigures): void {
     `  product CPU per document: ${cpuPerDocument(f.product)} µs in the bench process ` +
       `(raw read ${cpuPerDocument(f.read)} µs, raw write ${cpuPerDocument(f.write)} µs)`,
   );
+  if (f.typed !== undefined) {
+    const plain = f.product.cpu.bench / f.product.docs;
+    const typed = f.typed.cpu.bench / f.typed.docs;
+    line(`product with ${f.typed.columns} typed columns`, f.typed);
+    console.log(
+      `  product CPU per document: ${cpuPerDocument(f.product)} µs without typed columns, ` +
+        `${cpuPerDocument(f.typed)} µs with ${f.typed.columns} (${(((typed - plain) / plain) * 100).toFixed(0)}% more; ` +
+        'issue #16 asks at most 25%)',
+    );
+  }
   console.log(
     `ratio product / min(a, b) = ${f.ratio.toFixed(2)} ` +
       `(slower raw limit: ${f.read.seconds > f.write.seconds ? 'read' : 'write'})`,
