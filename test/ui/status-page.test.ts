@@ -122,11 +122,14 @@ describe('the status page in headless chromium', () => {
           done: row.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow'),
         })),
       );
-      expect(tables).toEqual([
-        { name: 'shop.customers → customers', done: '100' },
-        { name: 'shop.orders → orders', done: '100' },
-        { name: 'shop.products → products', done: '100' },
+      expect(tables.map((table) => table.name)).toEqual([
+        'shop.customers → customers',
+        'shop.orders → orders',
+        'shop.products → products',
       ]);
+      // Loaded: the estimate is the count when the snapshot was planned, and the demo's live writes
+      // (a delete now and then) can leave the copy a document or two off it.
+      for (const table of tables) expect(Number(table.done)).toBeGreaterThanOrEqual(99);
       const chart = await page.$eval('.lag-chart', (svg) => ({
         points: svg.querySelectorAll('.point').length,
         line: svg.querySelector('.line')?.getAttribute('d') ?? '',
