@@ -195,6 +195,9 @@ export function upsertDocument(filter: Document, spec: UpdateSpec, arrayFilters?
   }
   const seed: Document = {};
   for (const [path, value] of Object.entries(fromFilter)) setPath(seed, path, value);
-  const base = withIdFirst(firstPresentId(seed), seed);
+  // The server generates an `_id` only when neither the filter nor the update gives one.
+  const operators = spec as Document;
+  const setters = [operators.$setOnInsert, operators.$set].filter(isPlainObject) as Document[];
+  const base = withIdFirst(firstPresentId(seed, ...setters), seed);
   return applyUpdate(base, spec, { arrayFilters, inserting: true });
 }
