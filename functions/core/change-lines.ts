@@ -3,10 +3,11 @@
  * `changeEventRow` collapsed by `collapseByKey` (rows.ts), each written as the JSONEachRow line of
  * `toJsonEachRowLine` by the transcoder, with no decoded event or row object in between.
  */
-import { appendIdText, appendRowLine, JsonSink } from './bson-transcode.js';
+import { appendIdText, appendRowLine, JsonSink, type RowLine } from './bson-transcode.js';
 import { UnsupportedValueError } from './errors.js';
 import { ROW_OPERATION_TYPES } from './rows.js';
 import { type ChunkBuffers, type EncodedLines, LineBody } from './snapshot-lines.js';
+import { type ShapeRun, TypeMismatchError } from './table-shape.js';
 
 /** A data-change event as the server sent it: where its parts are in its bytes. */
 export interface RawChange {
@@ -58,11 +59,25 @@ export interface TableChange<K> {
   /** The table's identity (its qualified name): rows collapse per (tableKey, `_id`). */
   tableKey: string;
   change: RawChange;
+  /** The table's shape (typed columns, excluded fields), one run per table and batch. */
+  shape?: ShapeRun;
 }
 
 export interface TableLines<K> {
   table: K;
   lines: EncodedLines;
+  /**
+   * A value its shape could not convert under `onTypeMismatch: 'fail'`: the table's body is not
+   * to be sent (the table stops), the other tables' are.
+   */
+  mismatch: TypeMismatchError | null;
+}
+
+interface TableBody<K> {
+  table: K;
+  body: LineBody;
+  shape: ShapeRun | undefined;
+  mismatch: TypeMismatchError | null;
 }
 
 /**
@@ -75,38 +90,48 @@ export function encodeChangeLines<K>(
   useJsonNativeFormat: boolean,
   buffers?: ChunkBuffers,
 ): TableLines<K>[] {
-  const bodies = new Map<string, { table: K; body: LineBody }>();
-  for (const { table, tableKey, place } of collapse(changes).values()) {
+  const bodies = new Map<string, TableBody<K>>();
+  for (const { table, tableKey, place, shape } of collapse(changes).values()) {
     let entry = bodies.get(tableKey);
     if (entry === undefined) {
-      entry = { table, body: new LineBody(buffers) };
+      entry = { table, body: new LineBody(buffers), shape, mismatch: null };
       bodies.set(tableKey, entry);
     }
-    entry.body.line((sink) =>
-      appendRowLine(sink, place.src, {
-        idElement: place.idElement,
-        docAt: place.docAt,
-        version: place.version,
-        isDeleted: place.isDeleted,
-        useJsonNativeFormat,
-        decodedAt: 0,
-      }),
-    );
+    if (entry.mismatch === null) appendLine(entry, place, useJsonNativeFormat);
   }
-  return [...bodies.values()].map(({ table, body }) => ({ table, lines: body.finish() }));
+  return [...bodies.values()].map(({ table, body, mismatch }) => ({ table, lines: body.finish(), mismatch }));
+}
+
+function appendLine<K>(entry: TableBody<K>, place: RowPlace, useJsonNativeFormat: boolean): void {
+  const line: RowLine = {
+    idElement: place.idElement,
+    docAt: place.docAt,
+    version: place.version,
+    isDeleted: place.isDeleted,
+    useJsonNativeFormat,
+    decodedAt: 0,
+  };
+  if (entry.shape !== undefined) line.shape = entry.shape;
+  try {
+    entry.body.line((sink) => appendRowLine(sink, place.src, line));
+  } catch (error) {
+    if (!(error instanceof TypeMismatchError)) throw error;
+    entry.mismatch = error;
+  }
 }
 
 interface KeptRow<K> {
   table: K;
   tableKey: string;
   place: RowPlace;
+  shape: ShapeRun | undefined;
 }
 
 /** collapseByKey over the events' rows: a Map's order is the order of the last rows kept. */
 function collapse<K>(changes: readonly TableChange<K>[]): Map<string, KeptRow<K>> {
   const kept = new Map<string, KeptRow<K>>();
   const idText = new JsonSink(256);
-  for (const { table, tableKey, change } of changes) {
+  for (const { table, tableKey, change, shape } of changes) {
     const place = changeRowPlace(change);
     if (place === null) continue;
     idText.reset();
@@ -114,7 +139,7 @@ function collapse<K>(changes: readonly TableChange<K>[]): Map<string, KeptRow<K>
     const key = `${tableKey}\u0000${idText.text()}`;
     const previous = kept.get(key);
     kept.delete(key);
-    kept.set(key, { table, tableKey, place: inherited(place, previous?.place) });
+    kept.set(key, { table, tableKey, place: inherited(place, previous?.place), shape });
   }
   return kept;
 }

@@ -1,5 +1,6 @@
 import type { ChunkBuffers } from '../core/snapshot-lines.js';
 import { namespaceKey, qualifiedTableName } from '../core/table-key.js';
+import type { TypeMismatchError } from '../core/table-shape.js';
 import type { Clock } from '../ports/clock.js';
 import type {
   LeaseRecord,
@@ -16,7 +17,7 @@ import type { PipeContext } from './table-context.js';
 
 /** What one batch needs from the outside; a run passes its own deps through. */
 export interface ChangeBatchDeps {
-  store: Pick<PipeStore, 'setTableState' | 'commitResumePoint'>;
+  store: Pick<PipeStore, 'setTableState' | 'commitResumePoint' | 'addTypeMismatches'>;
   source: Pick<ChangeSource, 'readBatch'>;
   destination: EncodedSink;
   clock: Clock;
@@ -143,20 +144,46 @@ async function insertRows(
   const first = kept[0];
   const last = kept.at(-1);
   if (!first || !last) return rowsPerTable;
-  for (const { refs, lines } of linesByTable(kept, run.mappings, run.context, run.buffers)) {
-    for (const ref of refs) {
+  for (const table of linesByTable(kept, run.mappings, run.context, run.buffers)) {
+    if (table.stopped !== null) {
+      await stopOnMismatch(deps, run, table.tableKey, table.stopped);
+      continue;
+    }
+    for (const ref of table.refs) {
       const token = deduplicationToken('cdc', [run.pipeId, ref.database, ref.table, first.token, last.token]);
       await deps.destination.insertEncoded({
         ...ref,
-        body: lines.chunks,
-        rows: lines.rows,
+        body: table.lines.chunks,
+        rows: table.lines.rows,
         deduplicationToken: token,
+        ...(table.columns.length > 0 ? { columns: table.columns } : {}),
       });
-      rowsPerTable[qualifiedTableName(ref)] = lines.rows;
+      rowsPerTable[qualifiedTableName(ref)] = table.lines.rows;
     }
-    run.buffers.release(lines.chunks);
+    run.buffers.release(table.lines.chunks);
+    // Counted once the rows are in; a batch replayed after a crash counts its mismatches again.
+    if (Object.keys(table.mismatches).length > 0)
+      await deps.store.addTypeMismatches(run.pipeId, table.tableKey, table.mismatches);
   }
   return rowsPerTable;
+}
+
+/**
+ * `onTypeMismatch: 'fail'`: the table stops with the message naming the document, path and type;
+ * its rows of this batch are not written, and the resume point moves on (a resync reloads it).
+ */
+async function stopOnMismatch(
+  deps: ChangeBatchDeps,
+  run: RunPosition,
+  tableKey: string,
+  mismatch: TypeMismatchError,
+): Promise<void> {
+  const index = run.mappings.findIndex((candidate) => candidate.tableKey === tableKey);
+  run.mappings[index] = await deps.store.setTableState(run.pipeId, tableKey, {
+    state: 'Stopped',
+    stopReason: 'typeMismatch',
+    stopMessage: mismatch.message,
+  });
 }
 
 /** After the whole batch: the batch's own resume point; after a held-back tail: the last kept event. */

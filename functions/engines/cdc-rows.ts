@@ -2,6 +2,7 @@ import { encodeChangeLines, type TableChange } from '../core/change-lines.js';
 import type { ChunkBuffers, EncodedLines } from '../core/snapshot-lines.js';
 import { namespaceKey, qualifiedTableName } from '../core/table-key.js';
 import { resyncTableName } from '../core/table-schema.js';
+import { ShapeRun, shapeColumnNames, type TypeMismatchError, tableShapeFor } from '../core/table-shape.js';
 import type { TableRef } from '../ports/destination.js';
 import type { TableMappingRecord, TableState, TableStopReason } from '../ports/pipe-store.js';
 import type { ClusterTime, SourceChangeEvent, StoppedTable } from '../ports/source.js';
@@ -58,14 +59,29 @@ export function eventClusterTime(event: SourceChangeEvent): ClusterTime {
 }
 
 export interface TableLines {
+  /** The mapping the rows belong to (its source collection's key). */
+  tableKey: string;
   /** The tables the body goes to: the live one, and first its `_resync` table during a resync. */
   refs: TableRef[];
   lines: EncodedLines;
+  /** The typed columns the lines carry (EncodedInsertBatch.columns). */
+  columns: string[];
+  /** The shape's mismatches in these lines, per column (counted under `onTypeMismatch: 'null'`). */
+  mismatches: Record<string, number>;
+  /** A value that stops the table under `onTypeMismatch: 'fail'`: the body is not sent. */
+  stopped: TypeMismatchError | null;
+}
+
+interface CdcTarget {
+  tableKey: string;
+  refs: TableRef[];
+  shape: ShapeRun | undefined;
 }
 
 /**
  * The insert bodies of a batch (its rows collapsed per `_id`), one per target table (only tables
- * that take CDC rows); a table in Resync gets the same body for its `_resync` table and its live one.
+ * that take CDC rows), each with its table's shape; a table in Resync gets the same body for its
+ * `_resync` table and its live one.
  */
 export function linesByTable(
   events: readonly SourceChangeEvent[],
@@ -73,19 +89,35 @@ export function linesByTable(
   context: PipeContext,
   buffers?: ChunkBuffers,
 ): TableLines[] {
-  const targets = new Map<string, { qualified: string; refs: TableRef[] }>();
+  const targets = new Map<string, { qualified: string; target: CdcTarget }>();
   for (const mapping of mappings) {
     const live = tableRefOf(context, mapping);
     const refs = cdcTargetsOf(mapping.state, live);
-    if (refs.length > 0) targets.set(mapping.tableKey, { qualified: qualifiedTableName(live), refs });
+    if (refs.length === 0) continue;
+    const shape = tableShapeFor(context.settings, mapping);
+    const target = {
+      tableKey: mapping.tableKey,
+      refs,
+      shape: shape === null ? undefined : new ShapeRun(shape),
+    };
+    targets.set(mapping.tableKey, { qualified: qualifiedTableName(live), target });
   }
-  const changes: TableChange<TableRef[]>[] = [];
+  const changes: TableChange<CdcTarget>[] = [];
   for (const event of events) {
-    const target = targets.get(namespaceKey(event.ns));
-    if (target !== undefined) changes.push({ table: target.refs, tableKey: target.qualified, change: event });
+    const found = targets.get(namespaceKey(event.ns));
+    if (found === undefined) continue;
+    const { qualified, target } = found;
+    changes.push({ table: target, tableKey: qualified, change: event, shape: target.shape });
   }
   const native = context.tableOptions.useJsonNativeFormat;
-  return encodeChangeLines(changes, native, buffers).map(({ table: refs, lines }) => ({ refs, lines }));
+  return encodeChangeLines(changes, native, buffers).map(({ table, lines, mismatch }) => ({
+    tableKey: table.tableKey,
+    refs: table.refs,
+    lines,
+    columns: shapeColumnNames(table.shape?.shape ?? null),
+    mismatches: table.shape?.mismatchCounts() ?? {},
+    stopped: mismatch,
+  }));
 }
 
 const STOP_REASONS: Record<string, TableStopReason> = {
