@@ -3,7 +3,7 @@
  * the shard owning their `_id` (hashed and ranged), reads gather every shard and merge in the
  * order asked, and writes and transactions span shards.
  */
-import { type Document, MongoClient } from 'mongodb';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ShardedClusterHandle, startShardedCluster } from '../../simulator/index.js';
 
