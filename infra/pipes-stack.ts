@@ -21,7 +21,8 @@ export class PipesStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     // Id 'Default' leaves no trace in logical IDs: the resources keep the IDs they had when this
-    // stack built them itself, so an update of a deployed stack replaces nothing.
+    // stack built them itself, so an update of a deployed stack replaces nothing but the API's
+    // deployment (its ID hashes the API's construct path; a new deployment of the same stage).
     this.pipes = new MongoClickHousePipes(this, 'Default', this.constructPropsOf(config));
 
     new CfnOutput(this, 'ApiUrl', { value: this.pipes.api.url, description: 'Base URL of the pipes API' });

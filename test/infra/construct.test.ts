@@ -115,6 +115,17 @@ describe('MongoClickHousePipes with its defaults', () => {
     }
   }, 120_000);
 
+  it('keeps the logical IDs a stack deployed before the construct existed has (no replacement on update)', () => {
+    // Recorded from the stack as it was before the construct: the stateful and named resources.
+    for (const [id, type] of [
+      ['PipeStoreE4748D05', 'AWS::DynamoDB::GlobalTable'],
+      ['CdcSchedulesGroup7963D135', 'AWS::Scheduler::ScheduleGroup'],
+      ['HttpApi4E1D4184', 'AWS::ApiGateway::RestApi'],
+      ['MonitoringAlarmTopicAF62D4F1', 'AWS::SNS::Topic'],
+    ])
+      expect(defaults.template.Resources[id as string]?.Type, id).toBe(type);
+  });
+
   it('exposes the API, the machines, the pipe store and the functions', () => {
     const { pipes, stack, template } = defaults;
     const typeOf = (construct: IConstruct) => template.Resources[logicalIdOf(stack, construct)]?.Type;
