@@ -4,7 +4,16 @@
  */
 export type { FunctionFamily } from './function-roles.js';
 export { MongoClickHousePipes } from './mongo-clickhouse-pipes.js';
-export { CONNECTING, type FunctionSize, HEAVY, LOG_LEVELS, type LogLevel, SMALL } from './pipe-function.js';
+export type { PipesMonitoring } from './monitoring.js';
+export {
+  CONNECTING,
+  type FunctionSize,
+  HEAVY,
+  LOG_LEVELS,
+  type LogLevel,
+  type PipeFunction,
+  SMALL,
+} from './pipe-function.js';
 export type {
   MongoClickHousePipesProps,
   PipesAllowedHosts,
