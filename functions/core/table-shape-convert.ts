@@ -23,6 +23,7 @@ import {
   readFloat64,
   readInt32,
   writeDate,
+  writeInteger as writeDigits,
   writeObjectId,
 } from './bson-transcode-scalars.js';
 import { type JsonSink, viewOf, writeAscii } from './bson-transcode-sink.js';
@@ -59,7 +60,10 @@ export function writeScalar(
     case 'Int32':
     case 'Int64':
     case 'UInt64':
-      return writeInteger(s, integerOf(src, type, at), column.kind);
+      return (
+        writeSmallInteger(s, src, type, at, column.kind) ||
+        writeInteger(s, integerOf(src, type, at), column.kind)
+      );
     case 'Float64':
       return writeFloat(s, floatOf(src, type, at));
     case 'Decimal':
@@ -159,6 +163,37 @@ function integerOf(src: Uint8Array, type: number, at: number): bigint | null {
   return exact === null ? null : integralValue(exact);
 }
 
+const SMALL_RANGES = {
+  Int32: [-2147483648, 2147483647],
+  Int64: [-(2 ** 53), 2 ** 53],
+  UInt64: [0, 2 ** 53],
+} as const;
+
+/**
+ * The common case without BigInt: an int32, a double or an int64 within ±2^53 that fits the
+ * column. False (nothing written) for anything else, which the exact path then decides.
+ */
+function writeSmallInteger(
+  s: JsonSink,
+  src: Uint8Array,
+  type: number,
+  at: number,
+  kind: keyof typeof SMALL_RANGES,
+): boolean {
+  let value: number;
+  if (type === T_INT32) value = readInt32(src, at);
+  else if (type === T_DOUBLE) value = readFloat64(src, at);
+  else if (type === T_INT64) {
+    const high = readInt32(src, at + 4);
+    if (high < -2097152 || high >= 2097152) return false;
+    value = high * 4294967296 + (readInt32(src, at) >>> 0);
+  } else return false;
+  const [min, max] = SMALL_RANGES[kind];
+  if (!Number.isInteger(value) || value < min || value > max) return false;
+  writeDigits(s, value === 0 ? 0 : value);
+  return true;
+}
+
 function writeInteger(s: JsonSink, value: bigint | null, kind: keyof typeof INT_RANGES): boolean {
   if (value === null) return false;
   const [min, max] = INT_RANGES[kind];
@@ -198,8 +233,43 @@ function writeFloat(s: JsonSink, value: number | null): boolean {
 }
 
 function decimalOf(src: Uint8Array, type: number, at: number, column: ScalarType): string | null {
+  const plain = plainDecimalText(src, type, at);
+  if (plain !== null) return fitsPlainly(plain, column) ? plain : null;
   const exact = exactOf(src, type, at);
   return exact === null ? null : decimalColumnText(exact, column.precision, column.scale);
+}
+
+/** A double's or Decimal128's text when it is plain (`-12.5`, no exponent); null otherwise. */
+function plainDecimalText(src: Uint8Array, type: number, at: number): string | null {
+  let text: string;
+  if (type === T_DOUBLE) {
+    const value = readFloat64(src, at);
+    if (!Number.isFinite(value)) return null;
+    text = String(value);
+  } else if (type === T_DECIMAL128) text = decimal128Text(src, at);
+  else return null;
+  return PLAIN_DECIMAL.test(text) ? text : null;
+}
+
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+
+/**
+ * Whether plain decimal text fits Decimal(P,S) without rounding: at most S decimals once trailing
+ * zeros go, at most P − S integer digits once leading zeros go. ClickHouse reads the text exactly.
+ */
+function fitsPlainly(text: string, column: ScalarType): boolean {
+  const point = text.indexOf('.');
+  const start = text[0] === '-' ? 1 : 0;
+  let wholeEnd = point < 0 ? text.length : point;
+  let first = start;
+  while (first < wholeEnd - 1 && text[first] === '0') first++;
+  if (wholeEnd - first > column.precision - column.scale && !(wholeEnd - first === 1 && text[first] === '0'))
+    return false;
+  if (point < 0) return true;
+  let last = text.length;
+  while (last > point + 1 && text[last - 1] === '0') last--;
+  wholeEnd = last - point - 1;
+  return wholeEnd <= column.scale;
 }
 
 function boolOf(src: Uint8Array, type: number, at: number): boolean | null {
@@ -233,6 +303,10 @@ function dateOf(src: Uint8Array, type: number, at: number): string | null {
 }
 
 function dateTime64Of(src: Uint8Array, type: number, at: number): string | null {
+  if (type === T_DATE) {
+    const ms = dateMs(src, at);
+    return ms >= DATETIME64_MIN_MS && ms <= DATETIME64_MAX_MS ? dateTime64Text(ms) : null;
+  }
   const ms = timeOf(src, type, at);
   return ms !== null && ms >= DATETIME64_MIN_MS && ms <= DATETIME64_MAX_MS ? dateTime64Text(ms) : null;
 }

@@ -20,8 +20,8 @@ export interface ShapeColumn {
   type: ColumnType;
   /** As the CREATE TABLE writes it. */
   sql: string;
-  /** `,"<name>":`, written before the value. */
-  prefix: string;
+  /** `,"<name>":` as bytes, copied before the value. */
+  prefix: Uint8Array;
 }
 
 export interface TableShape {
@@ -65,7 +65,7 @@ export function compileTableShape(settings: ShapeSettings): TableShape {
       typeText: column.type,
       type: parsed.type,
       sql: columnTypeSql(parsed.type),
-      prefix: `,${JSON.stringify(column.name)}:`,
+      prefix: new TextEncoder().encode(`,${JSON.stringify(column.name)}:`),
     };
   });
   const excludedFields = settings.excludedFields ?? [];
@@ -169,7 +169,10 @@ export function writeColumns(sink: JsonSink, src: Uint8Array, run: ShapeRun): vo
   const columns = run.shape.columns;
   for (let index = 0; index < columns.length; index++) {
     const column = columns[index] as ShapeColumn;
-    writeAscii(sink, column.prefix);
+    const prefix = column.prefix;
+    sink.ensure(prefix.length);
+    sink.buf.set(prefix, sink.pos);
+    sink.pos += prefix.length;
     const type = run.types[index] as number;
     const at = run.at[index] as number;
     if (column.type.kind === 'Array') writeArrayColumn(sink, src, run, index, type, at);

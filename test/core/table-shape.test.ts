@@ -142,6 +142,42 @@ describe('typed columns from a document', () => {
     expect(run.mismatchCounts()).toEqual({ total: 1, tags: 1 });
   });
 
+  it('converts numbers exactly on the fast paths and the exact ones alike', () => {
+    const doc = BSON.serialize({
+      _id: 2,
+      a: new Double(9.99),
+      b: new Double(1e-7),
+      c: Decimal128.fromString('123.450'),
+      d: Decimal128.fromString('1234.5'),
+      e: Long.fromString('1152921504606846976'),
+      f: Long.fromString('-1'),
+      g: new Double(2147483648),
+      h: new Double(2 ** 53 + 2),
+      i: Decimal128.fromString('5.000E+2'),
+    });
+    const sink = new JsonSink(64);
+    const run = new ShapeRun(
+      compileTableShape({
+        columns: [
+          col('a', 'a', 'Decimal(5,2)'),
+          col('b', 'b', 'Nullable(Decimal(5,2))'),
+          col('c', 'c', 'Decimal(5,2)'),
+          col('d', 'd', 'Nullable(Decimal(5,2))'),
+          col('e', 'e', 'Int64'),
+          col('f', 'f', 'Nullable(UInt64)'),
+          col('g', 'g', 'Nullable(Int32)'),
+          col('h', 'h', 'Int64'),
+          col('i', 'i', 'Int32'),
+        ],
+      }),
+    );
+    appendSnapshotLine(sink, doc, true, 0, run);
+    expect(sink.text()).toContain(
+      ',"a":"9.99","b":null,"c":"123.450","d":null,"e":1152921504606846976,"f":null,"g":null,"h":9007199254740994,"i":500,',
+    );
+    expect(run.mismatchCounts()).toEqual({ b: 1, d: 1, f: 1, g: 1 });
+  });
+
   it('applies the shape on the exact path (integer-like keys) as on the fast one', () => {
     const doc = BSON.serialize({ _id: 'k', b: { 2: 'two', 1: 'one', secret: 's' }, 10: 'ten' });
     const { row } = shapedLine(
