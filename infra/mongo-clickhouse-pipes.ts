@@ -337,7 +337,9 @@ export class MongoClickHousePipes extends Construct {
   private grantStoreAndSecrets(): void {
     for (const [name, fn] of this.functionsByName) {
       this.allowPipeStore(fn, READS_STORE_ONLY.has(name) ? STORE_READS : [...STORE_READS, ...STORE_WRITES]);
-      if (CONNECTING_TASKS.has(name) || fn === this.cdcFunction) this.allowPipeSecrets(fn, 'GetSecretValue');
+      // The API connects for POST /preflight and POST /sources/sample, after the owner-tag check.
+      const connects = CONNECTING_TASKS.has(name) || fn === this.cdcFunction || fn === this.apiFunction;
+      if (connects) this.allowPipeSecrets(fn, 'GetSecretValue');
       if (READS_SECRET_OWNERS.has(name)) this.allowPipeSecrets(fn, 'DescribeSecret');
     }
   }

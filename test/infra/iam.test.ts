@@ -121,9 +121,9 @@ describe('IAM', () => {
   }
   const actionsOf = (list_: Statement[]) => new Set(list_.flatMap((statement) => list(statement.Action)));
 
-  it('reads secret values only in the functions that connect to MongoDB or ClickHouse', () => {
+  it('reads secret values only in the functions that connect to MongoDB or ClickHouse (the API for pre-flight and sampling)', () => {
     const functions = byFunction();
-    const connecting = new Set([...CONNECTING_TASKS, 'CdcBatch']);
+    const connecting = new Set([...CONNECTING_TASKS, 'CdcBatch', 'Api']);
     expect(functions.size).toBeGreaterThan(10);
     for (const [name, statements_] of functions)
       expect(actionsOf(statements_).has('secretsmanager:GetSecretValue'), name).toBe(connecting.has(name));
@@ -135,7 +135,6 @@ describe('IAM', () => {
       'MarkFailed',
       'SetSchedule',
       'PlanSnapshot',
-      'Api',
     ])
       expect(connecting.has(name), name).toBe(false);
   });
