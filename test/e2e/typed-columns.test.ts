@@ -281,6 +281,51 @@ describe('typed columns: snapshot and CDC into typed ClickHouse columns (simulat
     await expectAggregationMatches();
   }, 300_000);
 
+  it('stops only the table whose value does not convert under onTypeMismatch fail, naming _id, path and BSON type', async () => {
+    const strict = { db: 'typed', coll: 'strict', target: 'typed_strict' };
+    const lenient = { db: 'typed', coll: 'lenient', target: 'typed_lenient' };
+    const good = Array.from({ length: 30 }, (_, i) => ({ _id: i, amount: Decimal128.fromString(`${i}.50`) }));
+    await world.mongo
+      .db(strict.db)
+      .collection(strict.coll)
+      .insertMany([...good, { _id: 30, amount: 'n/a' }] as never);
+    await world.mongo
+      .db(lenient.db)
+      .collection(lenient.coll)
+      .insertMany([...good, { _id: 30, amount: 'n/a' }] as never);
+    const column = { name: 'amount', path: 'amount', type: 'Decimal(18,2)' };
+    const mappings = [
+      {
+        sourceDatabaseName: strict.db,
+        sourceCollection: strict.coll,
+        targetTable: strict.target,
+        columns: [column],
+        onTypeMismatch: 'fail',
+      },
+      {
+        sourceDatabaseName: lenient.db,
+        sourceCollection: lenient.coll,
+        targetTable: lenient.target,
+        columns: [column],
+      },
+    ];
+    const failing = await setUpPipeWith(world, [strict, lenient], mappings);
+    await snapshotAll(failing, partsOf(world, failing));
+    const stopped = await world.store.getTableMapping(failing.pipeId, 'typed.strict');
+    expect(stopped).toMatchObject({
+      state: 'Stopped',
+      stopReason: 'typeMismatch',
+      stopMessage:
+        'document _id 30: amount holds a BSON string that does not convert to Decimal(18,2) (column amount; onTypeMismatch is fail)',
+    });
+    const going = await world.store.getTableMapping(failing.pipeId, 'typed.lenient');
+    expect(going).toMatchObject({ state: 'Snapshot', typeMismatches: { amount: 1 } });
+    const [sums] = await select(
+      `SELECT count() AS n, sum(amount) AS total FROM ${DATABASE}.${lenient.target} FINAL`,
+    );
+    expect(sums).toEqual({ n: '31', total: '450' });
+  }, 120_000);
+
   /** Deleted documents whose change had no pre-image: the tombstone's columns hold NULL or the type's default. */
   async function expectTombstoneDefaults(ids: readonly number[]): Promise<void> {
     const names = CORPUS_COLUMNS.map((column) => `\`${column.name}\``).join(', ');
@@ -319,13 +364,20 @@ function mismatchesOf(documents: readonly Document[]): Record<string, number> {
 }
 
 /** The pipe with typed mappings, its tables created with their columns, its CDC start point recorded. */
-async function setUpTypedPipe(world: World): Promise<PipeUnderTest> {
-  const tables = [CORPUS, ORDERS];
+function setUpTypedPipe(world: World): Promise<PipeUnderTest> {
+  return setUpPipeWith(world, [CORPUS, ORDERS], MAPPINGS);
+}
+
+async function setUpPipeWith(
+  world: World,
+  tables: TableSpec[],
+  mappings: readonly Document[],
+): Promise<PipeUnderTest> {
   const pipeId = await createPipeWithTables(
     world.store,
     tables,
     {
-      tableMappings: MAPPINGS,
+      tableMappings: mappings as never,
       snapshotBatchMaxRows: 200,
       snapshotNumRowsPerPartition: 1_000,
       pullBatchSize: 500,
@@ -335,7 +387,7 @@ async function setUpTypedPipe(world: World): Promise<PipeUnderTest> {
   for (const [index, table] of tables.entries()) {
     const options = tableOptionsFor(
       { useJsonNativeFormat: true, deleteOnMerge: false },
-      MAPPINGS[index] as never,
+      mappings[index] as never,
     );
     await world.destination.createTable({ database: DATABASE, table: table.target }, options);
   }
