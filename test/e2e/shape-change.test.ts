@@ -27,11 +27,17 @@ const CUSTOMERS: LoadCollection = {
   target: 'shape_customers',
   idKind: 'objectId',
 };
-const FIRST_SHAPE = [{ path: 'name', name: 'name', type: 'String' }];
-/** The new shape: the kept column, new columns at nested, missing and array paths, and `tags` excluded. */
+const FIRST_SHAPE = [
+  { path: 'name', name: 'name', type: 'String' },
+  { path: 'price', name: 'price', type: 'String' },
+];
+/**
+ * The new shape: a kept column, a kept name under a new type the live String column still parses
+ * until the swap, new columns at nested, missing and array paths, and `tags` excluded.
+ */
 const NEW_SHAPE = {
   columns: [
-    ...FIRST_SHAPE,
+    { path: 'name', name: 'name', type: 'String' },
     { path: 'n', name: 'n', type: 'Int64' },
     { path: 'price', name: 'price', type: 'Float64' },
     { path: 'nested.label', name: 'label', type: 'Nullable(String)' },
