@@ -125,12 +125,32 @@ export const DATETIME64_MAX_MS = Date.UTC(2300, 0, 1) - 1;
 export const DATE_MAX_DAY = 65_535;
 export const MS_PER_DAY = 86_400_000;
 
-/** `YYYY-MM-DD hh:mm:ss.fff` in UTC (ms within DateTime64's range). */
-export function dateTime64Text(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+
+/** `YYYY-MM-DD` of a day number since 1970-01-01, years 1000–9999 (H. Hinnant's civil_from_days). */
+export function dateText(day: number): string {
+  const z = day + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year}-${pad2(month)}-${pad2(doy - Math.floor((153 * mp + 2) / 5) + 1)}`;
 }
 
-/** `YYYY-MM-DD` of a day number within Date's range. */
-export function dateText(day: number): string {
-  return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
+/** `YYYY-MM-DD hh:mm:ss.fff` in UTC (ms within DateTime64's range). */
+export function dateTime64Text(ms: number): string {
+  const day = Math.floor(ms / MS_PER_DAY);
+  const inDay = ms - day * MS_PER_DAY;
+  const millis = inDay % 1000;
+  const seconds = Math.floor(inDay / 1000);
+  const fraction = millis < 10 ? `00${millis}` : millis < 100 ? `0${millis}` : `${millis}`;
+  return (
+    `${dateText(day)} ${pad2(Math.floor(seconds / 3600))}:${pad2(Math.floor(seconds / 60) % 60)}:` +
+    `${pad2(seconds % 60)}.${fraction}`
+  );
 }

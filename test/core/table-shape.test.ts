@@ -178,6 +178,37 @@ describe('typed columns from a document', () => {
     expect(run.mismatchCounts()).toEqual({ b: 1, d: 1, f: 1, g: 1 });
   });
 
+  it('writes dates in UTC across the epoch and refuses what DateTime64(3) or Date cannot hold', () => {
+    const doc = BSON.serialize({
+      _id: 3,
+      a: new Date('1969-12-31T23:59:59.999Z'),
+      b: new Date('1899-12-31T23:59:59.999Z'),
+      c: '2299-12-31 23:59:59.999',
+      d: '1970-01-01T01:00:00+01:00',
+      e: new Date('2149-06-06T23:00:00Z'),
+      f: new Date('2149-06-07T00:00:00Z'),
+    });
+    const { row, run } = shapedLine(doc, {
+      columns: [
+        col('a', 'a', 'DateTime64(3)'),
+        col('b', 'b', 'Nullable(DateTime64(3))'),
+        col('c', 'c', 'DateTime64(3)'),
+        col('d', 'd', 'Date'),
+        col('e', 'e', 'Date'),
+        col('f', 'f', 'Nullable(Date)'),
+      ],
+    });
+    expect(row).toMatchObject({
+      a: '1969-12-31 23:59:59.999',
+      b: null,
+      c: '2299-12-31 23:59:59.999',
+      d: '1970-01-01',
+      e: '2149-06-06',
+      f: null,
+    });
+    expect(run.mismatchCounts()).toEqual({ b: 1, f: 1 });
+  });
+
   it('applies the shape on the exact path (integer-like keys) as on the fast one', () => {
     const doc = BSON.serialize({ _id: 'k', b: { 2: 'two', 1: 'one', secret: 's' }, 10: 'ten' });
     const { row } = shapedLine(
