@@ -7,6 +7,8 @@ import { createChangeStreamOpener } from './changestreams/index.js';
 import { adminCommands } from './commands/admin/index.js';
 import type { MemberState } from './contract.js';
 import { FailPointRegistry } from './faults/fail-points.js';
+import { DocumentDbFlavor } from './flavors/documentdb.js';
+import { type FlavorHooks, type FlavorName, MONGODB_FLAVOR } from './flavors/flavor.js';
 import { ClusterClockImpl } from './oplog/clock.js';
 import { Oplog } from './oplog/oplog.js';
 import { Dispatcher } from './server/dispatcher.js';
@@ -38,6 +40,10 @@ export interface DeploymentOptions {
    * keeps real shards' clocks in step, so their oplog times merge into one order.
    */
   clock?: ClusterClockImpl;
+  /** `documentdb` answers as Amazon DocumentDB does where a pipe notices (flavors/documentdb.ts). */
+  flavor?: FlavorName;
+  /** DocumentDB's `change_stream_log_retention_duration` in seconds (default 10 800). */
+  changeStreamRetentionSeconds?: number;
 }
 
 export class Deployment {
@@ -47,6 +53,7 @@ export class Deployment {
   readonly sessions: SessionRegistry;
   readonly oplog: Oplog;
   readonly transactions: TransactionManager;
+  readonly flavor: FlavorHooks;
   private topologyRef: ReplicaSetTopology | undefined;
   private dispatcherRef: Dispatcher | undefined;
   private readonly listeners = new Map<string, MemberListener>();
@@ -65,6 +72,15 @@ export class Deployment {
     this.sessions = new SessionRegistry(new CursorRegistryImpl(), (lsid) =>
       this.transactions.endSession(lsid),
     );
+    this.flavor =
+      options.flavor === 'documentdb'
+        ? new DocumentDbFlavor({
+            oplog: this.oplog,
+            ...(options.changeStreamRetentionSeconds !== undefined
+              ? { retentionSeconds: options.changeStreamRetentionSeconds }
+              : {}),
+          })
+        : MONGODB_FLAVOR;
   }
 
   static async start(options: DeploymentOptions = {}): Promise<Deployment> {
@@ -161,32 +177,38 @@ export class Deployment {
       sessions: this.sessions,
     });
     this.registry.registerAll(
-      adminCommands({
-        topology: this.topologyRef,
-        registry: this.registry,
-        failPoints: (name) => this.failPoints(name),
-        sessions: this.sessions,
-        lastWrite: () => this.lastWrite(),
-        oplogWindow: () => this.oplogWindow(),
-        connectionCount: (name) => this.listener(name).connectionCount,
-      }),
+      this.flavor.admin(
+        adminCommands({
+          topology: this.topologyRef,
+          registry: this.registry,
+          failPoints: (name) => this.failPoints(name),
+          sessions: this.sessions,
+          lastWrite: () => this.lastWrite(),
+          oplogWindow: () => this.oplogWindow(),
+          connectionCount: (name) => this.listener(name).connectionCount,
+        }),
+      ),
     );
     // Cursors go through the session registry so sessions can kill the cursors they own.
-    const openChangeStream = createChangeStreamOpener({
-      oplog: this.oplog,
-      catalog: this.catalog,
-      cursors: this.sessions,
-      clock: this.clock,
-    });
-    this.registry.registerAll(
-      storageCommands({
+    const openChangeStream = this.flavor.changeStreams(
+      createChangeStreamOpener({
+        oplog: this.oplog,
         catalog: this.catalog,
         cursors: this.sessions,
-        oplog: this.oplog,
         clock: this.clock,
-        openChangeStream,
-        transactions: this.transactions,
       }),
+    );
+    this.registry.registerAll(
+      this.flavor.storage(
+        storageCommands({
+          catalog: this.catalog,
+          cursors: this.sessions,
+          oplog: this.oplog,
+          clock: this.clock,
+          openChangeStream,
+          transactions: this.transactions,
+        }),
+      ),
     );
     this.topologyRef.onChange((change) => this.applyTopologyChange(change.primary, change.previousPrimary));
     this.topologyRef.initiate();
