@@ -25,6 +25,7 @@ import {
   writeDate,
   writeInteger as writeDigits,
   writeObjectId,
+  writeShortDecimal,
 } from './bson-transcode-scalars.js';
 import { type JsonSink, viewOf, writeAscii } from './bson-transcode-sink.js';
 import { DOC_STYLE, writeString, writeValue } from './bson-transcode-write.js';
@@ -228,7 +229,11 @@ function writeFloat(s: JsonSink, value: number | null): boolean {
   if (value === null) return false;
   if (Number.isNaN(value)) writeAscii(s, '"nan"');
   else if (!Number.isFinite(value)) writeAscii(s, value > 0 ? '"inf"' : '"-inf"');
-  else writeAscii(s, Object.is(value, -0) ? '-0' : String(value));
+  else if (Object.is(value, -0)) writeAscii(s, '-0');
+  else if (Number.isInteger(value) && Math.abs(value) < 2147483648) writeDigits(s, value);
+  // String(value) (the shortest text that reads back as the same double) unless the transcoder's
+  // own writer, which gives the same text for short decimals, can do without it.
+  else if (!writeShortDecimal(s, value)) writeAscii(s, String(value));
   return true;
 }
 

@@ -25,6 +25,8 @@ export interface ShapeNode {
   subtreeSlots: number[];
   /** Whether anything below this node needs the transcoder to descend into the value. */
   descends: boolean;
+  /** One bit per child, at its hash's low five bits: most keys no child has are ruled out here. */
+  hashBits: number;
 }
 
 const encoder = new TextEncoder();
@@ -65,6 +67,7 @@ function makeNode(key: string, slots: number[], excluded: boolean, below: readon
     everyElement: null,
     subtreeSlots: [...slots, ...below.filter((rule) => rule.slot >= 0).map((rule) => rule.slot)],
     descends: below.length > 0,
+    hashBits: 0,
   };
   // Exclusions reach into every element of an array (`customers.ssn` of a list of customers).
   const everyElement = below.filter((rule) => rule.slot < 0 && !INDEX.test(rule.segments[0] as string));
@@ -73,6 +76,7 @@ function makeNode(key: string, slots: number[], excluded: boolean, below: readon
     node.byKey.set(segment, child);
     const hash = keyHash(child.key);
     node.byHash.set(hash, [...(node.byHash.get(hash) ?? []), child]);
+    node.hashBits |= 1 << (hash & 31);
     if (INDEX.test(segment)) node.byIndex.set(Number(segment), childNode(segment, group, everyElement));
   }
   if (everyElement.length > 0) {
@@ -113,6 +117,7 @@ export function matchKey(
   b: number,
   hash: number,
 ): ShapeNode | null {
+  if ((node.hashBits & (1 << (hash & 31))) === 0) return null;
   const candidates = node.byHash.get(hash);
   if (candidates === undefined) return null;
   for (const child of candidates) {
