@@ -13,6 +13,7 @@ import {
   findElement,
   JsonSink,
 } from '../../functions/core/bson-transcode.js';
+import { createTableSql, tableOptionsFor } from '../../functions/core/table-schema.js';
 import {
   compileTableShape,
   ShapeRun,
@@ -267,5 +268,24 @@ describe('typed columns from a document', () => {
     expect(tableShapeOf(mapping)).toBe(tableShapeOf(mapping));
     expect(tableShapeOf({})).toBeNull();
     expect(tableShapeOf({ columns: [], excludedFields: [] })).toBeNull();
+  });
+
+  it('creates the table with the typed columns after doc, DateTime64 pinned to UTC', () => {
+    const base = { useJsonNativeFormat: true, deleteOnMerge: false };
+    const mapping = {
+      sourceDatabaseName: 'shop',
+      sourceCollection: 'orders',
+      columns: [col('placed', 'placedAt', 'Nullable(DateTime64(3))'), col('total', 'total', 'Decimal(18,2)')],
+    };
+    const sql = createTableSql('shop', 'orders', tableOptionsFor(base, mapping));
+    expect(sql).toContain(
+      "  `doc` JSON,\n  `placed` Nullable(DateTime64(3, 'UTC')),\n  `total` Decimal(18, 2),\n  `_peerdb_synced_at`",
+    );
+    const plain = createTableSql(
+      'shop',
+      'orders',
+      tableOptionsFor(base, { sourceDatabaseName: 'shop', sourceCollection: 'orders' }),
+    );
+    expect(plain).toBe(createTableSql('shop', 'orders', base));
   });
 });
