@@ -1,7 +1,7 @@
 import { SourceFatalError } from '../core/errors.js';
 import { StandaloneSourceError } from '../core/source-errors.js';
 import { namespaceKey } from '../core/table-key.js';
-import type { SourceFacts } from '../ports/preflight.js';
+import type { ChangeStreamSwitch, DocumentDbFact, SourceFacts } from '../ports/preflight.js';
 import { type PreflightCheck, passed } from './preflight-check.js';
 
 /**
@@ -29,9 +29,9 @@ export function sourceChecks(facts: SourceFacts): PreflightCheck[] {
     standalone
       ? consequence('source.members', 'a standalone server has no replica-set members')
       : memberStatesCheck(facts),
-    standalone ? consequence('source.oplog', 'a standalone server keeps no oplog') : oplogWindowCheck(facts),
+    standalone ? consequence('source.oplog', 'a standalone server keeps no oplog') : historyCheck(facts),
     privilegesCheck(facts),
-    changeStreamCheck(facts),
+    facts.documentDb ? documentDbChangeStreamCheck(facts, facts.documentDb) : changeStreamCheck(facts),
     collectionsCheck(facts),
   ];
 }
@@ -87,6 +87,10 @@ function memberStatesCheck({ memberStates }: SourceFacts): PreflightCheck {
   };
 }
 
+function historyCheck(facts: SourceFacts): PreflightCheck {
+  return facts.documentDb ? documentDbRetentionCheck() : oplogWindowCheck(facts);
+}
+
 function oplogWindowCheck({ oplogWindow }: SourceFacts): PreflightCheck {
   if (!oplogWindow.available)
     return {
@@ -140,6 +144,76 @@ function changeStreamCheck({ changeStream, topology }: SourceFacts): PreflightCh
       topology.kind === 'standalone'
         ? 'change streams need a replica set: convert the server (see source.topology)'
         : 'grant changeStream and find at that scope, and check the server allows majority reads',
+  };
+}
+
+/** DocumentDB's default `change_stream_log_retention_duration`: 3 hours. */
+const DOCUMENTDB_RETENTION =
+  'Amazon DocumentDB keeps change stream events for the cluster parameter change_stream_log_retention_duration ' +
+  '(10800 s, 3 h, unless raised; at most 604800 s, 7 days)';
+
+/** DocumentDB has no oplog to read: its history is the change stream retention, a cluster parameter. */
+function documentDbRetentionCheck(): PreflightCheck {
+  return {
+    id: 'source.oplog',
+    status: 'warned',
+    message: `${DOCUMENTDB_RETENTION}; it cannot be read over the MongoDB protocol`,
+    advice:
+      'raise change_stream_log_retention_duration in the cluster parameter group to the longest stop you ' +
+      'expect: a pipe paused or failing for longer must resync',
+  };
+}
+
+/**
+ * The switch the pipe's one change stream needs: its database when every mapping is in one
+ * (watched as a database), else the cluster (database ''). A switch on each collection is not
+ * enough: DocumentDB opens a database's stream only when the database itself is switched on.
+ */
+function neededSwitch(collections: SourceFacts['collections']): ChangeStreamSwitch {
+  const databases = [...new Set(collections.map((collection) => collection.db))];
+  return { database: databases.length === 1 ? (databases[0] as string) : '', collection: '' };
+}
+
+function covers(entry: ChangeStreamSwitch, target: ChangeStreamSwitch): boolean {
+  if (entry.database === '') return true;
+  if (entry.database !== target.database) return false;
+  return entry.collection === '' || entry.collection === target.collection;
+}
+
+const enableCommand = ({ database, collection }: ChangeStreamSwitch) =>
+  `db.adminCommand({modifyChangeStreams: 1, database: ${JSON.stringify(database)}, ` +
+  `collection: ${JSON.stringify(collection)}, enable: true})`;
+
+/** Every mapped collection must be covered, through the switch the pipe's stream needs. */
+function documentDbChangeStreamCheck(facts: SourceFacts, documentDb: DocumentDbFact): PreflightCheck {
+  const needed = neededSwitch(facts.collections);
+  const where = needed.database === '' ? 'the cluster' : `database ${needed.database}`;
+  const switches = documentDb.changeStreams;
+  const enabled =
+    switches === null ? facts.changeStream.opened : switches.some((entry) => covers(entry, needed));
+  if (enabled && facts.changeStream.opened)
+    return passed('source.changeStream', `change streams are enabled on ${where} (Amazon DocumentDB)`);
+  if (enabled) return changeStreamCheck(facts);
+  const lacking = facts.collections
+    .filter(
+      (collection) =>
+        !switches?.some((entry) => covers(entry, { database: collection.db, collection: collection.coll })),
+    )
+    .map(namespaceKey);
+  const which =
+    lacking.length > 0
+      ? `for ${lacking.join(', ')}`
+      : `on ${where} (only on its collections one by one, and the pipe reads one change stream on ${where})`;
+  return {
+    id: 'source.changeStream',
+    status: 'failed',
+    message:
+      `Amazon DocumentDB has change streams off ${which}: enable them with ${enableCommand(needed)}; ` +
+      `${DOCUMENTDB_RETENTION}, so raise it in the cluster parameter group to the longest stop you expect`,
+    advice:
+      `run the command as a user allowed modifyChangeStreams (the cluster's admin user); the pipe reads one change ` +
+      `stream on ${where}, so switching on single collections is not enough` +
+      (switches === null ? ` ($listChangeStreams could not be read: ${documentDb.reason})` : ''),
   };
 }
 

@@ -2,7 +2,7 @@ import { parsePreflightRequest } from '../core/create-request.js';
 import { PipeError } from '../core/errors.js';
 import { sanitizeMessage } from '../core/redact.js';
 import type { TableRef } from '../ports/destination.js';
-import type { PreflightProbe } from '../ports/preflight.js';
+import type { PreflightProbe, SourceFacts } from '../ports/preflight.js';
 import { type PreflightCheck, type PreflightReport, verdictOf } from './preflight-check.js';
 import { destinationChecks } from './preflight-destination.js';
 import { type CreateRules, checkEndpoints } from './preflight-request.js';
@@ -45,11 +45,14 @@ export async function runPreflight(
   return { verdict: verdictOf(checks), checks };
 }
 
-function connected(facts: { host: string; serverVersion: string }): PreflightCheck {
+function connected(facts: SourceFacts): PreflightCheck {
+  const product = facts.documentDb
+    ? `Amazon DocumentDB (MongoDB ${facts.serverVersion} API)`
+    : `MongoDB ${facts.serverVersion}`;
   return {
     id: 'source.connection',
     status: 'passed',
-    message: `connected to ${facts.host}, MongoDB ${facts.serverVersion}`,
+    message: `connected to ${facts.host}, ${product}`,
     advice: null,
   };
 }

@@ -23,6 +23,21 @@ export type ChangeStreamFact =
   | { opened: true; scope: string }
   | { opened: false; scope: string; reason: string };
 
+/** One `modifyChangeStreams` switch of Amazon DocumentDB; '' stands for every database or collection. */
+export interface ChangeStreamSwitch {
+  database: string;
+  collection: string;
+}
+
+/**
+ * Amazon DocumentDB: change streams are off until `modifyChangeStreams` switches them on for a
+ * collection, a database or the cluster. `changeStreams` is what `$listChangeStreams` lists,
+ * null when it could not be read (`reason` says why).
+ */
+export type DocumentDbFact =
+  | { changeStreams: ChangeStreamSwitch[] }
+  | { changeStreams: null; reason: string };
+
 export interface SourceFacts {
   /** The host list of the connection string, credentials removed. */
   host: string;
@@ -33,6 +48,8 @@ export interface SourceFacts {
   privileges: PrivilegesFact;
   changeStream: ChangeStreamFact;
   collections: { db: string; coll: string; exists: boolean }[];
+  /** Present when the source is Amazon DocumentDB. */
+  documentDb?: DocumentDbFact;
 }
 
 /** Rights on one database: the pipe creates, writes, reads and drops its tables there. */

@@ -49,7 +49,7 @@ const NOT_ENABLED = {
 describe('DocumentDB flavour', () => {
   it('refuses a change stream until modifyChangeStreams enables it, at each scope', async () => {
     const mongo = await start();
-    await mongo.db('app').collection('orders').insertOne({ _id: 1 });
+    await mongo.db('app').collection<{ _id: number; n?: number }>('orders').insertOne({ _id: 1 });
     expect(await openError(mongo, 'app', 'orders')).toEqual(NOT_ENABLED);
     expect(await openError(mongo, 'app', 1)).toEqual(NOT_ENABLED);
 
@@ -83,7 +83,7 @@ describe('DocumentDB flavour', () => {
   it('streams events once enabled, and refuses the options DocumentDB does not have', async () => {
     const mongo = await start();
     await enable(mongo, 'app', 'orders');
-    const orders = mongo.db('app').collection('orders');
+    const orders = mongo.db('app').collection<{ _id: number; n?: number }>('orders');
     const stream = orders.watch([], { fullDocument: 'updateLookup' });
     const first = stream.tryNext();
     await orders.insertOne({ _id: 7, n: 1 });
@@ -102,7 +102,7 @@ describe('DocumentDB flavour', () => {
   it('loses history older than the retention: resuming from before it fails with 286', async () => {
     const mongo = await start({ changeStreamRetentionSeconds: 1 });
     await enable(mongo, 'app', '');
-    const orders = mongo.db('app').collection('orders');
+    const orders = mongo.db('app').collection<{ _id: number; n?: number }>('orders');
     const before = await mongo
       .db('app')
       .command({ aggregate: 1, pipeline: [{ $changeStream: {} }], cursor: {} });
@@ -127,13 +127,17 @@ describe('DocumentDB flavour', () => {
 
     const retrying = new MongoClient(replicaSet?.uri as string, { serverSelectionTimeoutMS: 5_000 });
     try {
-      await expect(retrying.db('app').collection('orders').insertOne({ _id: 2 })).rejects.toMatchObject({
+      await expect(
+        retrying.db('app').collection<{ _id: number; n?: number }>('orders').insertOne({ _id: 2 }),
+      ).rejects.toMatchObject({
         code: 301,
         message: 'Retryable writes are not supported',
       });
     } finally {
       await retrying.close();
     }
-    await expect(mongo.db('app').collection('orders').insertOne({ _id: 2 })).resolves.toBeTruthy();
+    await expect(
+      mongo.db('app').collection<{ _id: number; n?: number }>('orders').insertOne({ _id: 2 }),
+    ).resolves.toBeTruthy();
   });
 });

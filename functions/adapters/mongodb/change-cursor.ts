@@ -32,11 +32,8 @@ export interface ChangeCursorOptions {
 /** Opens (lazily: the aggregate runs on the first read) a raw change stream over the pipe's scope. */
 export function openChangeCursor(client: MongoClient, options: ChangeCursorOptions): ChangeCursor {
   const scope = watchScope(options.namespaces);
-  const stage: Document = {
-    ...options.position,
-    fullDocument: 'updateLookup',
-    showExpandedEvents: false,
-  };
+  // showExpandedEvents is left at the server's default (false): Amazon DocumentDB refuses the option.
+  const stage: Document = { ...options.position, fullDocument: 'updateLookup' };
   if (scope.kind === 'cluster') stage.allChangesForCluster = true;
   const db = client.db(scope.kind === 'database' ? scope.db : 'admin');
   return db.aggregate([{ $changeStream: stage }, ...options.pipeline], {

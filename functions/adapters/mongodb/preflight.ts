@@ -5,6 +5,7 @@ import { hostsOfUri, redactText } from '../../core/redact.js';
 import { StandaloneSourceError } from '../../core/source-errors.js';
 import type {
   ChangeStreamFact,
+  DocumentDbFact,
   MemberStatesFact,
   OplogWindowFact,
   PrivilegesFact,
@@ -12,7 +13,7 @@ import type {
 } from '../../ports/preflight.js';
 import type { SourceNamespace } from '../../ports/source.js';
 import { isAuthenticated, missingPrivileges, requiredPrivileges } from './privileges.js';
-import { classifyDeployment, memberStatesFrom } from './topology.js';
+import { classifyDeployment, isDocumentDbHost, memberStatesFrom } from './topology.js';
 
 export interface PreflightOptions {
   namespaces: readonly SourceNamespace[];
@@ -47,6 +48,7 @@ async function readFacts(
   const admin = client.db('admin');
   const topology = topologyOf(await admin.command({ hello: 1 }), host);
   const buildInfo = await admin.command({ buildInfo: 1 });
+  const documentDb = await readDocumentDb(client, host);
   return {
     host,
     serverVersion: String(buildInfo.version),
@@ -56,7 +58,35 @@ async function readFacts(
     privileges: await checkPrivileges(client, namespaces),
     changeStream: await openChangeStream(client, namespaces),
     collections: await checkCollections(client, namespaces),
+    ...(documentDb ? { documentDb } : {}),
   };
+}
+
+/**
+ * Amazon DocumentDB, and where its change streams are switched on. Its `hello` and `buildInfo`
+ * read as a MongoDB replica set, so it is known by its endpoint names or by answering
+ * `$listChangeStreams`, an aggregation stage only DocumentDB has (MongoDB refuses it with 40324,
+ * unrecognised stage); the same stage lists the `modifyChangeStreams` switches.
+ */
+async function readDocumentDb(client: MongoClient, host: string): Promise<DocumentDbFact | undefined> {
+  try {
+    const listed = await client
+      .db('admin')
+      .aggregate([{ $listChangeStreams: 1 }])
+      .toArray();
+    return {
+      changeStreams: listed.map((entry) => ({
+        database: String(entry.database ?? ''),
+        collection: String(entry.collection ?? ''),
+      })),
+    };
+  } catch (err) {
+    if (!isDocumentDbHost(host)) return undefined;
+    return {
+      changeStreams: null,
+      reason: unavailableReason(err, '$listChangeStreams', 'a role allowed to run it'),
+    };
+  }
 }
 
 function topologyOf(hello: Document, host: string): SourceFacts['topology'] {

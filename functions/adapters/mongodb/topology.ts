@@ -39,6 +39,22 @@ export function classifyDeployment(hello: Document, host: string): TopologySumma
   throw new StandaloneSourceError(host);
 }
 
+/**
+ * Amazon DocumentDB's endpoints (clusters `*.docdb.amazonaws.com`, elastic clusters
+ * `*.docdb-elastic.amazonaws.com`), the names MongoDB's own tools recognise it by
+ * (mongodb-js/devtools-shared, mongodb-build-info): its `hello` and `buildInfo` answer as a
+ * MongoDB replica set of its API version and name no product.
+ */
+const DOCUMENTDB_HOST = /\.docdb(-elastic)?\.amazonaws\.com$/i;
+
+/** Whether any host of a `host:port,host:port` list is an Amazon DocumentDB endpoint. */
+export function isDocumentDbHost(hosts: string): boolean {
+  return hosts
+    .split(',')
+    .map((host) => host.trim().replace(/:\d+$/, ''))
+    .some((host) => DOCUMENTDB_HOST.test(host));
+}
+
 /** One member as `replSetGetStatus` reports it. */
 export interface MemberStatus {
   name: string;
