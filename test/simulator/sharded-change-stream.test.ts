@@ -3,7 +3,13 @@
  * time order, an event waits until every shard has been heard from past it, the stream resumes
  * on another mongos, chunk migrations stay invisible, and a shard's step-down loses nothing.
  */
-import { type ChangeStream, type ChangeStreamDocument, MongoClient, type Timestamp } from 'mongodb';
+import {
+  type ChangeStream,
+  type ChangeStreamDocument,
+  type Long,
+  MongoClient,
+  type Timestamp,
+} from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ShardedClusterHandle,
@@ -168,4 +174,23 @@ describe('change stream through mongos', () => {
     expect(cluster.shards[0]?.deployment.topology.primary).not.toBe(oldPrimary);
     expect([...before, ...after].map(idOf)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
+
+  it('resumes through the other mongos when the one serving it goes away', async () => {
+    const { cluster, client } = await start();
+    const coll = client.db('cs').collection<Item>('failover');
+    const stream = coll.watch([], { maxAwaitTimeMS: 100 });
+    await stream.tryNext();
+    for (let id = 0; id < 5; id += 1) await coll.insertOne({ _id: id });
+    const before = await collect(stream, 5);
+    const cursorId = (stream as unknown as { cursor: { id: Long } }).cursor.id;
+    const serving = cluster.mongos.find((mongos) => mongos.sessions.get(cursorId) !== undefined);
+    expect(serving).toBeDefined();
+    await serving?.stop();
+    for (let id = 5; id < 10; id += 1) await coll.insertOne({ _id: id });
+    // Resuming first closes the old cursor on the stopped mongos, which can take the driver a
+    // server selection timeout (5 s here).
+    const after = await collect(stream, 5, 25_000);
+    await stream.close();
+    expect([...before, ...after].map(idOf)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  }, 40_000);
 });
