@@ -8,6 +8,7 @@ import { localApiDeps } from '../../local/api/deps.js';
 import { type LocalApiServer, startLocalApiServer } from '../../local/api/server.js';
 import { LocalCdcSchedule } from '../../local/cdc/schedule.js';
 import { type ExecutionResult, LocalStateMachines } from '../../local/stepfunctions/runner.js';
+import type { DeploymentOptions } from '../../simulator/deployment.js';
 import type { ReplicaSetHandle } from '../../simulator/index.js';
 import type { TestClickHouse } from '../support/clickhouse.js';
 import { compareCollection, equalComparison } from '../support/compare.js';
@@ -37,7 +38,8 @@ export interface ApiWorld {
   stop(): Promise<void>;
 }
 
-export function startApiWorld(): Promise<ApiWorld> {
+/** `replicaSet`: options of the simulator replica set (e.g. `flavor: 'documentdb'`). */
+export function startApiWorld(replicaSet: DeploymentOptions = {}): Promise<ApiWorld> {
   return buildOnStandIns(async ({ rs, mongo, dynamo, clickhouse, destination, onStop, stop }) => {
     const store = new DynamoPipeStore({ client: dynamo.newClient(), tableName: dynamo.tableName });
     const scheduler = new LocalCdcSchedule();
@@ -68,7 +70,7 @@ export function startApiWorld(): Promise<ApiWorld> {
     });
     onStop(() => api.stop());
     return { rs, mongo, dynamo, clickhouse, destination, scheduler, runtime, machines, api, failures, stop };
-  });
+  }, replicaSet);
 }
 
 export interface HttpAnswer {

@@ -31,7 +31,11 @@ export async function startStandIns(replicaSet: DeploymentOptions = {}): Promise
   try {
     const rs = await startReplicaSet({ noopIntervalMs: 0, ...replicaSet });
     onStop(() => rs.stop());
-    const mongo = new MongoClient(rs.uri, { serverSelectionTimeoutMS: 5_000 });
+    // Amazon DocumentDB refuses retryable writes: its clients connect with retryWrites=false.
+    const mongo = new MongoClient(rs.uri, {
+      serverSelectionTimeoutMS: 5_000,
+      ...(replicaSet.flavor === 'documentdb' ? { retryWrites: false } : {}),
+    });
     onStop(() => mongo.close());
     await mongo.connect();
     const dynamo = await startDynalite();
