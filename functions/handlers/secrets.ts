@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
@@ -75,11 +79,38 @@ const sourceRecord = z.union([
   z.object({}),
 ]);
 
-/** A source secret holds the URI itself or `{"uri": "mongodb://…"}`. */
+/**
+ * A source secret holds the URI itself or `{"uri": "mongodb://…"}`, with `caBundle` (PEM) when
+ * the server's certificate chains to a CA the runtime does not trust, as Amazon DocumentDB's
+ * (its global-bundle.pem) does.
+ */
 const sourceSecret = z.union([
   z.string().regex(/^mongodb(\+srv)?:\/\//),
-  z.object({ uri: z.string().regex(/^mongodb(\+srv)?:\/\//) }),
+  z.object({
+    uri: z.string().regex(/^mongodb(\+srv)?:\/\//),
+    caBundle: z.string().includes('-----BEGIN CERTIFICATE-----').optional(),
+  }),
 ]);
+
+/**
+ * The driver reads a CA bundle from a file (`tlsCAFile`), so the secret's bundle is written to
+ * the function's temporary directory under its digest (the same bundle, the same file and the
+ * same cached client) and named in the URI, with `tls=true`.
+ */
+function withCaBundle(uri: string, caBundle: string, secretArn: string): string {
+  if (/[?&]tlsCAFile=/i.test(uri))
+    throw new MalformedSecretError(
+      `secret ${secretArn} gives a CA bundle both as caBundle and as tlsCAFile in its uri: keep one`,
+    );
+  const digest = createHash('sha256').update(caBundle).digest('hex').slice(0, 32);
+  const path = join(tmpdir(), `mongodb-ca-${digest}.pem`);
+  if (!existsSync(path)) writeFileSync(path, caBundle, { mode: 0o600 });
+  const options = `tls=true&tlsCAFile=${encodeURIComponent(path)}`;
+  if (uri.includes('?')) return `${uri}&${options}`;
+  // mongodb://hosts[/db]: the options follow the path, which must then be there.
+  const hasPath = uri.slice(uri.indexOf('//') + 2).includes('/');
+  return `${uri}${hasPath ? '' : '/'}?${options}`;
+}
 /** A destination secret holds the endpoint and the credentials: `{"url", "username", "password"}`. */
 const destinationSecret = z.object({
   url: z.string().regex(/^https?:\/\/[^/]/),
@@ -129,7 +160,11 @@ export async function resolveSourceUri(source: unknown, defaults: Defaults): Pro
       throw new MalformedSecretError(
         `secret ${record.secretArn} must hold a MongoDB connection string, or {"uri": "mongodb://…"}: ${wrongFields(secret.error)}`,
       );
-    uri = typeof secret.data === 'string' ? secret.data : secret.data.uri;
+    if (typeof secret.data === 'string') uri = secret.data;
+    else
+      uri = secret.data.caBundle
+        ? withCaBundle(secret.data.uri, secret.data.caBundle, record.secretArn)
+        : secret.data.uri;
   } else uri = defaults.mongoUri;
   if (!uri)
     throw new MissingConnectionError(
