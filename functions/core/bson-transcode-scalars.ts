@@ -5,6 +5,7 @@
  */
 import { canonicalNumber, dateToIso, doubleToJson } from './bson-json.js';
 import { type JsonSink, putQuote, viewOf, writeAscii } from './bson-transcode-sink.js';
+import { civilDate } from './civil-date.js';
 
 export function readInt32(src: Uint8Array, p: number): number {
   return (
@@ -157,25 +158,16 @@ export function writeDate(s: JsonSink, src: Uint8Array, p: number): void {
   }
   const days = Math.floor(ms / MS_PER_DAY);
   const inDay = ms - days * MS_PER_DAY;
-  // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const date = civilDate(days);
+  const year = Math.floor(date / 10000);
   s.ensure(36);
   const buf = s.buf;
   let o = putQuote(buf, s.pos, s.embedded);
   o = twoDigits(buf, twoDigits(buf, o, (year / 100) | 0), year % 100);
   buf[o++] = 0x2d;
-  o = twoDigits(buf, o, month);
+  o = twoDigits(buf, o, Math.floor(date / 100) % 100);
   buf[o++] = 0x2d;
-  o = twoDigits(buf, o, doy - Math.floor((153 * mp + 2) / 5) + 1);
+  o = twoDigits(buf, o, date % 100);
   s.pos = putQuote(buf, writeTime(buf, o, inDay), s.embedded);
 }
 

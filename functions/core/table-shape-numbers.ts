@@ -4,6 +4,8 @@
  * the date-time text a string must have to become a Date or DateTime64.
  */
 
+import { civilDate } from './civil-date.js';
+
 /** `coefficient · 10^exponent`, negative when `negative`. */
 export interface ExactDecimal {
   negative: boolean;
@@ -127,19 +129,10 @@ export const MS_PER_DAY = 86_400_000;
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
 
-/** `YYYY-MM-DD` of a day number since 1970-01-01, years 1000–9999 (H. Hinnant's civil_from_days). */
+/** `YYYY-MM-DD` of a day number since 1970-01-01, years 1000–9999. */
 export function dateText(day: number): string {
-  const z = day + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  return `${year}-${pad2(month)}-${pad2(doy - Math.floor((153 * mp + 2) / 5) + 1)}`;
+  const date = civilDate(day);
+  return `${Math.floor(date / 10000)}-${pad2(Math.floor(date / 100) % 100)}-${pad2(date % 100)}`;
 }
 
 /** `YYYY-MM-DD hh:mm:ss.fff` in UTC (ms within DateTime64's range). */
