@@ -1,5 +1,5 @@
 /**
- * `npm run conformance -- <dir> [--filter <substring>] [--min-pass-rate <0..1>] [--timeout-ms <n>]`
+ * `npm run conformance -- <dir> [--filter <substring>] [--min-pass-rate <0..1>] [--timeout-ms <n>] [--topology replicaset|sharded]`
  * Runs the unified-format spec tests under <dir> against a fresh simulator per file, or
  * against `MONGODB_URI` when it is set.
  */
@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   });
   const dir = positionals[0];
   if (!dir || positionals.length > 1)
-    fail('usage: conformance <dir> [--filter s] [--min-pass-rate r] [--timeout-ms n]');
+    fail(
+      'usage: conformance <dir> [--filter s] [--min-pass-rate r] [--timeout-ms n] [--topology replicaset|sharded]',
+    );
   const minPassRate = values['min-pass-rate'] === undefined ? 0 : Number(values['min-pass-rate']);
   if (!(minPassRate >= 0 && minPassRate <= 1)) fail('--min-pass-rate must be a number between 0 and 1');
   const timeoutMs = values['timeout-ms'] === undefined ? 30_000 : Number(values['timeout-ms']);
