@@ -55,7 +55,7 @@ async function readFacts(
     topology,
     memberStates: await readMemberStates(client, topology),
     oplogWindow: await readOplogWindow(client, topology),
-    privileges: await checkPrivileges(client, namespaces),
+    privileges: await checkPrivileges(client, namespaces, documentDb !== undefined),
     changeStream: await openChangeStream(client, namespaces),
     collections: await checkCollections(client, namespaces),
     ...(documentDb ? { documentDb } : {}),
@@ -182,9 +182,14 @@ function timestampSeconds(entry: Document | null): number | null {
   return null;
 }
 
+/**
+ * Amazon DocumentDB has no `local.oplog.rs` to grant (its history is the change stream log), so
+ * that privilege is not asked of it; a server that lists no privileges is not judged on them.
+ */
 async function checkPrivileges(
   client: MongoClient,
   namespaces: readonly SourceNamespace[],
+  documentDb: boolean,
 ): Promise<PrivilegesFact> {
   try {
     const status = await client.db('admin').command({ connectionStatus: 1, showPrivileges: true });
@@ -194,7 +199,10 @@ async function checkPrivileges(
         reason: 'the connection is not authenticated (the server runs without access control)',
       };
     }
-    return { checked: true, missing: missingPrivileges(status, requiredPrivileges(namespaces)) };
+    if (!Array.isArray((status.authInfo as Document | undefined)?.authenticatedUserPrivileges))
+      return { checked: false, reason: 'the server does not list the privileges of the user' };
+    const required = requiredPrivileges(namespaces).filter((need) => !documentDb || need.db !== 'local');
+    return { checked: true, missing: missingPrivileges(status, required) };
   } catch (err) {
     return { checked: false, reason: unavailableReason(err, 'connectionStatus') };
   }
