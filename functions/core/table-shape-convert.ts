@@ -29,12 +29,12 @@ import {
 } from './bson-transcode-scalars.js';
 import { type JsonSink, viewOf, writeAscii } from './bson-transcode-sink.js';
 import { DOC_STYLE, writeString, writeValue } from './bson-transcode-write.js';
+import { civilDate } from './civil-date.js';
 import {
   DATE_MAX_DAY,
   DATETIME64_MAX_MS,
   DATETIME64_MIN_MS,
   dateText,
-  dateTime64Text,
   decimalColumnText,
   type ExactDecimal,
   INT_RANGES,
@@ -74,7 +74,7 @@ export function writeScalar(
     case 'Date':
       return writeJsonString(s, dateOf(src, type, at));
     case 'DateTime64':
-      return writeJsonString(s, dateTime64Of(src, type, at));
+      return writeDateTime64(s, dateTime64Of(src, type, at));
     case 'UUID':
       return writeJsonString(s, uuidOf(src, type, at));
   }
@@ -307,13 +307,51 @@ function dateOf(src: Uint8Array, type: number, at: number): string | null {
   return day >= 0 && day <= DATE_MAX_DAY ? dateText(day) : null;
 }
 
-function dateTime64Of(src: Uint8Array, type: number, at: number): string | null {
-  if (type === T_DATE) {
-    const ms = dateMs(src, at);
-    return ms >= DATETIME64_MIN_MS && ms <= DATETIME64_MAX_MS ? dateTime64Text(ms) : null;
+/** Milliseconds since the epoch within DateTime64(3)'s range (years 1900–2299), or null. */
+function dateTime64Of(src: Uint8Array, type: number, at: number): number | null {
+  const ms = type === T_DATE ? dateMs(src, at) : timeOf(src, type, at);
+  return ms !== null && ms >= DATETIME64_MIN_MS && ms <= DATETIME64_MAX_MS ? ms : null;
+}
+
+/**
+ * `"YYYY-MM-DD hh:mm:ss.fff"` in UTC, written byte by byte (a column of every row: no strings
+ * made). The range check above keeps the year at four digits.
+ */
+function writeDateTime64(s: JsonSink, ms: number | null): boolean {
+  if (ms === null) return false;
+  const day = Math.floor(ms / MS_PER_DAY);
+  const inDay = ms - day * MS_PER_DAY;
+  const date = civilDate(day);
+  s.ensure(25);
+  const buf = s.buf;
+  let o = s.pos;
+  buf[o++] = 0x22;
+  o = digits(buf, o, Math.floor(date / 10000), 4);
+  buf[o++] = 0x2d;
+  o = digits(buf, o, Math.floor(date / 100) % 100, 2);
+  buf[o++] = 0x2d;
+  o = digits(buf, o, date % 100, 2);
+  buf[o++] = 0x20;
+  o = digits(buf, o, Math.floor(inDay / 3_600_000), 2);
+  buf[o++] = 0x3a;
+  o = digits(buf, o, Math.floor(inDay / 60_000) % 60, 2);
+  buf[o++] = 0x3a;
+  o = digits(buf, o, Math.floor(inDay / 1000) % 60, 2);
+  buf[o++] = 0x2e;
+  o = digits(buf, o, inDay % 1000, 3);
+  buf[o++] = 0x22;
+  s.pos = o;
+  return true;
+}
+
+/** `value` as exactly `count` decimal digits (zero-padded) at `o`; the offset after them. */
+function digits(buf: Buffer, o: number, value: number, count: number): number {
+  let rest = value;
+  for (let k = count - 1; k >= 0; k--) {
+    buf[o + k] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
   }
-  const ms = timeOf(src, type, at);
-  return ms !== null && ms >= DATETIME64_MIN_MS && ms <= DATETIME64_MAX_MS ? dateTime64Text(ms) : null;
+  return o + count;
 }
 
 const UUID_TEXT = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -331,8 +369,11 @@ function uuidOf(src: Uint8Array, type: number, at: number): string | null {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** Column values stand outside `doc`, never inside a JSON string: the quotes go as they are. */
 function writeJsonString(s: JsonSink, text: string | null): boolean {
   if (text === null) return false;
-  writeAscii(s, `"${text}"`);
+  s.rawByte(0x22);
+  writeAscii(s, text);
+  s.rawByte(0x22);
   return true;
 }

@@ -134,16 +134,3 @@ export function dateText(day: number): string {
   const date = civilDate(day);
   return `${Math.floor(date / 10000)}-${pad2(Math.floor(date / 100) % 100)}-${pad2(date % 100)}`;
 }
-
-/** `YYYY-MM-DD hh:mm:ss.fff` in UTC (ms within DateTime64's range). */
-export function dateTime64Text(ms: number): string {
-  const day = Math.floor(ms / MS_PER_DAY);
-  const inDay = ms - day * MS_PER_DAY;
-  const millis = inDay % 1000;
-  const seconds = Math.floor(inDay / 1000);
-  const fraction = millis < 10 ? `00${millis}` : millis < 100 ? `0${millis}` : `${millis}`;
-  return (
-    `${dateText(day)} ${pad2(Math.floor(seconds / 3600))}:${pad2(Math.floor(seconds / 60) % 60)}:` +
-    `${pad2(seconds % 60)}.${fraction}`
-  );
-}
