@@ -5,8 +5,8 @@
  * hashed index does; the initial hashed chunks split that space evenly across the shards.
  */
 import { createHash } from 'node:crypto';
-import { BSON } from 'bson';
-import { compareBson } from '../storage/bson-order.js';
+import { BSON, Long } from 'bson';
+import { compareBson, isNumeric, numericValue } from '../storage/bson-order.js';
 
 export type ShardKeySpec = { kind: 'hashed' } | { kind: 'ranged'; splitPoints: unknown[] };
 
@@ -23,9 +23,19 @@ const HASH_SPAN = 2n ** 64n;
 
 export function hashedKey(id: unknown): bigint {
   const digest = createHash('md5')
-    .update(BSON.serialize({ '': id }))
+    .update(BSON.serialize({ '': hashInput(id) }))
     .digest();
   return digest.readBigInt64LE(0);
+}
+
+/**
+ * Numbers hash as the 64-bit integer they truncate to, whatever their BSON type, as the
+ * server's hasher does, so `1`, `1.0` and `NumberLong(1)` find the same chunk.
+ */
+function hashInput(id: unknown): unknown {
+  if (!isNumeric(id)) return id;
+  const value = Math.trunc(numericValue(id));
+  return Number.isFinite(value) ? Long.fromNumber(value) : id;
 }
 
 export class ShardKeyRouting {

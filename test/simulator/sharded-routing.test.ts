@@ -3,7 +3,7 @@
  * the shard owning their `_id` (hashed and ranged), reads gather every shard and merge in the
  * order asked, and writes and transactions span shards.
  */
-import { MongoClient } from 'mongodb';
+import { Double, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ShardedClusterHandle, startShardedCluster } from '../../simulator/index.js';
 
@@ -52,6 +52,15 @@ describe('mongos', () => {
     for (const [shard, ids] of held.entries()) {
       for (const id of ids) expect(cluster.shardOf('routing.hashed', id)).toBe(shard);
     }
+  });
+
+  it('targets the same shard for an _id whatever its numeric BSON type', async () => {
+    const coll = client.db('routing').collection<{ _id: unknown; [key: string]: unknown }>('hashed');
+    for (let id = 0; id < 10; id += 1) {
+      const result = await coll.updateOne({ _id: new Double(id) }, { $set: { viaDouble: true } });
+      expect(result.modifiedCount).toBe(1);
+    }
+    expect(await coll.countDocuments({ viaDouble: true })).toBe(10);
   });
 
   it('routes by ranges between split points', async () => {
