@@ -133,10 +133,24 @@ function networkCodeIn(err: unknown, codes: readonly string[]): string | undefin
 
 const nodeNetworkCode = (err: unknown): string | undefined => networkCodeIn(err, NODE_NETWORK_CODES);
 
+/**
+ * Amazon DocumentDB refuses a change stream where `modifyChangeStreams` has not switched them on
+ * with 136, MongoDB's CappedPositionLost: nothing was lost, so it is no reason to resync.
+ */
+const DOCUMENTDB_STREAMS_OFF = /modifyChangeStreams has not been run/i;
+
 function classifyMongo(err: unknown, duck: Duck): PipeError {
   const message = messageOf(err);
   const code = mongoCode(duck);
   const codeText = code === undefined ? '' : ` (code ${code})`;
+  if (code === 136 && DOCUMENTDB_STREAMS_OFF.test(message)) {
+    return new SourceFatalError(
+      `Amazon DocumentDB has change streams switched off where the pipe reads${codeText}: ${message}; ` +
+        'switch them on with db.adminCommand({modifyChangeStreams: 1, database: "<database>", ' +
+        'collection: "", enable: true}) (database "" when the pipe reads several databases), docs/source.md',
+      { cause: err },
+    );
+  }
   if (code !== undefined && code in MONGO_HISTORY_LOST_CODES) {
     return new ChangeStreamHistoryLostError(`${message}${codeText}`, { cause: err });
   }

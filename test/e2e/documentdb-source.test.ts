@@ -34,6 +34,7 @@ interface Check {
 
 describe('a pipe on Amazon DocumentDB (the simulator flavour)', () => {
   let world: ApiWorld;
+  let pipeOnShop = '';
 
   beforeAll(async () => {
     world = await startApiWorld({ flavor: 'documentdb' });
@@ -123,5 +124,23 @@ describe('a pipe on Amazon DocumentDB (the simulator flavour)', () => {
     await orders.deleteMany({ _id: { $gte: 380, $lt: 400 } });
     expect(await pumpCdc(world, pipeId)).toBeGreaterThanOrEqual(50 + 20 + 20);
     expect(await compareTable(world, 'shop', 'orders', 'orders')).toEqual(equalWith(ORDERS + 50 - 20));
+    pipeOnShop = pipeId;
+  });
+
+  it('says change streams were switched off, not that history was lost, when they are disabled under a pipe', async () => {
+    await world.mongo
+      .db('admin')
+      .command({ modifyChangeStreams: 1, database: 'shop', collection: '', enable: false });
+    await seed(world, 'shop', 'orders', 5, 20_000);
+    const outcome = await pumpCdc(world, pipeOnShop).then(
+      (events) => ({ events }),
+      (error: unknown) => ({ error: String(error) }),
+    );
+    const pipe = (await http(world, 'GET', `/pipes/${pipeOnShop}`)).body;
+    expect(pipe.lastError).toMatchObject({
+      name: 'SourceFatalError',
+      message: expect.stringContaining('Amazon DocumentDB has change streams switched off'),
+    });
+    expect(JSON.stringify(outcome)).not.toMatch(/resync needed/i);
   });
 });
