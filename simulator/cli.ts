@@ -1,7 +1,8 @@
 /**
  * Runs a simulated replica set until interrupted:
- *   tsx simulator/cli.ts --port 27017 --members 3 [--set rs0]
+ *   tsx simulator/cli.ts --port 27017 --members 3 [--set rs0] [--flavor documentdb]
  * Members listen on consecutive ports starting at --port (0: free ports).
+ * `--flavor documentdb` answers as Amazon DocumentDB (README.md, "DocumentDB flavour").
  */
 import { parseArgs } from 'node:util';
 import { startReplicaSet } from './index.js';
@@ -20,12 +21,21 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '27017' },
       members: { type: 'string', default: '3' },
       set: { type: 'string', default: 'rs0' },
+      flavor: { type: 'string', default: 'mongodb' },
     },
   });
+  const flavor = values.flavor;
+  if (flavor !== 'mongodb' && flavor !== 'documentdb')
+    throw new Error(`--flavor must be mongodb or documentdb, got "${flavor}"`);
   const members = positiveInteger(values.members, 'members');
   const port = positiveInteger(values.port, 'port', true);
   const ports = port === 0 ? undefined : Array.from({ length: members }, (_, index) => port + index);
-  const replicaSet = await startReplicaSet({ members, setName: values.set, ...(ports ? { ports } : {}) });
+  const replicaSet = await startReplicaSet({
+    members,
+    setName: values.set,
+    flavor,
+    ...(ports ? { ports } : {}),
+  });
   process.stdout.write(`Replica set ${replicaSet.setName} ready: ${replicaSet.uri}\n`);
   for (const member of replicaSet.members) process.stdout.write(`  ${member.name} ${member.state}\n`);
   const shutdown = () => {
