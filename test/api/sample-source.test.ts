@@ -189,7 +189,7 @@ describe('POST /sources/sample', () => {
       ...deps,
       sampler: new MongoCollectionSampler({
         resolveUri: async () => 'mongodb://user:hunter2@127.0.0.1:9/',
-        timeoutMs: 500,
+        serverSelectionTimeoutMs: 500,
       }),
     }));
     const answer = await sample(url, {
@@ -200,6 +200,16 @@ describe('POST /sources/sample', () => {
     expect(answer.status).toBe(502);
     expect(answer.body.error.name).toBe('SourceUnreachableError');
     expect(JSON.stringify(answer.body)).not.toContain('hunter2');
+  });
+
+  it('answers 504 when reading the sample takes longer than its bound', async () => {
+    const url = await serve((deps) => ({
+      ...deps,
+      sampler: new MongoCollectionSampler({ resolveUri: async () => rs.uri, timeoutMs: 0 }),
+    }));
+    const answer = await sample(url, { source: { uri: rs.uri }, database: 'shop', collection: 'orders' });
+    expect(answer.status).toBe(504);
+    expect(answer.body.error).toMatchObject({ name: 'SampleTimeoutError' });
   });
 
   it('stops at the byte bound and says so', async () => {

@@ -14,13 +14,20 @@ export interface MongoSamplerOptions {
   resolveUri(source: SampleSource): Promise<string>;
   /** The server's bound on the `$sample` (maxTimeMS). */
   maxTimeMs?: number;
-  /** The driver's bound on each operation, server selection included (timeoutMS). */
+  /** The bound on reading the sample, checked after each server reply (504 past it). */
   timeoutMs?: number;
   /** BSON bytes read at most: a sample of 10,000 large documents must not fill the function's memory. */
   maxBytes?: number;
+  /** How long the driver looks for a server to read from (an unreachable source: 502 after this). */
+  serverSelectionTimeoutMs?: number;
 }
 
-const DEFAULTS = { maxTimeMs: 10_000, timeoutMs: 15_000, maxBytes: 64 * 1024 * 1024 };
+const DEFAULTS = {
+  maxTimeMs: 10_000,
+  timeoutMs: 15_000,
+  maxBytes: 64 * 1024 * 1024,
+  serverSelectionTimeoutMs: 5_000,
+};
 
 /**
  * `$sample` through the official driver, one short-lived client per request (a sample is rare; a
@@ -34,13 +41,16 @@ export class MongoCollectionSampler implements CollectionSampler {
       maxTimeMs: options.maxTimeMs ?? DEFAULTS.maxTimeMs,
       timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
       maxBytes: options.maxBytes ?? DEFAULTS.maxBytes,
+      serverSelectionTimeoutMs: options.serverSelectionTimeoutMs ?? DEFAULTS.serverSelectionTimeoutMs,
     };
   }
 
   async sample(request: SampleRequest): Promise<SampledDocuments | null> {
+    // Counted from the start: connecting and the collection check use up the same bound.
+    const deadline = Date.now() + this.limits.timeoutMs;
     const uri = await this.options.resolveUri(request.source);
     const client = new MongoClient(uri, {
-      serverSelectionTimeoutMS: Math.min(5_000, this.limits.timeoutMs),
+      serverSelectionTimeoutMS: this.limits.serverSelectionTimeoutMs,
       connectTimeoutMS: 5_000,
       appName: 'mongo-clickhouse-pipes-sample',
     });
@@ -50,7 +60,7 @@ export class MongoCollectionSampler implements CollectionSampler {
         .listCollections({ name: request.collection }, { nameOnly: true, maxTimeMS: this.limits.maxTimeMs })
         .toArray();
       if (found.length === 0) return null;
-      return await this.readSample(client, request);
+      return await this.readSample(client, request, deadline);
     } catch (err) {
       throw err instanceof SampleTimeoutError ? err : classifySourceError(err);
     } finally {
@@ -58,7 +68,11 @@ export class MongoCollectionSampler implements CollectionSampler {
     }
   }
 
-  private async readSample(client: MongoClient, request: SampleRequest): Promise<SampledDocuments> {
+  private async readSample(
+    client: MongoClient,
+    request: SampleRequest,
+    deadline: number,
+  ): Promise<SampledDocuments> {
     const cursor = client
       .db(request.database)
       .collection(request.collection)
@@ -69,7 +83,6 @@ export class MongoCollectionSampler implements CollectionSampler {
         raw: true,
       });
     const sampled: SampledDocuments = { documents: [], bytes: 0, stoppedAtByteLimit: false };
-    const deadline = Date.now() + this.limits.timeoutMs;
     try {
       while (await cursor.hasNext()) {
         for (const raw of cursor.readBufferedDocuments()) {
@@ -81,7 +94,7 @@ export class MongoCollectionSampler implements CollectionSampler {
           sampled.bytes += buffer.length;
           sampled.documents.push(BSON.deserialize(buffer, DESERIALIZE_OPTIONS));
         }
-        if (Date.now() > deadline) throw new SampleTimeoutError(this.limits.timeoutMs);
+        if (Date.now() >= deadline) throw new SampleTimeoutError(this.limits.timeoutMs);
       }
       return sampled;
     } finally {
