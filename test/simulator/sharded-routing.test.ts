@@ -90,6 +90,19 @@ describe('mongos', () => {
     expect(grouped).toEqual([{ _id: null, total: 780 }]);
   });
 
+  it('keeps a find cursor open across writes between its batches', async () => {
+    const coll = client.db('routing').collection<{ _id: unknown; [key: string]: unknown }>('hashed');
+    const cursor = coll.find({}).sort({ _id: 1 }).batchSize(5);
+    const seen: unknown[] = [];
+    for (let index = 0; index < 40; index += 1) {
+      const doc = await cursor.next();
+      seen.push(doc?._id);
+      if (index % 10 === 0) await coll.updateOne({ _id: 39 - index }, { $set: { touched: index } });
+    }
+    await cursor.close();
+    expect(seen.map(Number)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
   it('updates and deletes on every shard, one document or many', async () => {
     const coll = client.db('routing').collection<{ _id: unknown; [key: string]: unknown }>('writes');
     await coll.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: i, group: i % 2 })));

@@ -110,9 +110,12 @@ export async function find(deps: ResolvedDeps, ctx: CommandContext): Promise<Doc
   checkHint(collection, body.hint);
   if (!collection) return cursorReply(Long.ZERO, ns, { documents: [], exhausted: true }, 'firstBatch');
 
+  // Live while the namespace still holds the same collection (its uuid): a drop, or a rename
+  // away, kills the cursor. A mongos's cluster catalog hands out new snapshot objects of the
+  // same collection after every write; its open cursors keep reading theirs.
   const isLive = ctx.session?.inTransaction
     ? () => true
-    : () => deps.catalog.get(ctx.db, name) === collection;
+    : () => deps.catalog.collectionInfo(`${ctx.db}.${name}`)?.uuid.equals(collection.uuid) === true;
   // `_id: {$in: [...]}` is answered by point lookups (materialised below), not by a scan.
   const order = planIdLookup(filter) ? null : idOrderOf(sort);
   const plan = planIdScan(filter);
