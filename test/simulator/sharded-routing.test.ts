@@ -97,7 +97,7 @@ describe('mongos', () => {
     for (let index = 0; index < 40; index += 1) {
       const doc = await cursor.next();
       seen.push(doc?._id);
-      if (index % 10 === 0) await coll.updateOne({ _id: 39 - index }, { $set: { touched: index } });
+      if (index % 10 === 0) await coll.updateOne({ _id: 39 - index } as never, { $set: { touched: index } });
     }
     await cursor.close();
     expect(seen.map(Number)).toEqual(Array.from({ length: 40 }, (_, i) => i));
