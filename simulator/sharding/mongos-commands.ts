@@ -74,6 +74,7 @@ function transactionCommands(router: Router): Record<string, CommandHandler> {
     commitTransaction: async (ctx) => {
       const participants = router.participants(ctx);
       if (participants.length === 0) return recoverCommitDecision(router, ctx);
+      if (participants.length > 1) prepareParticipants(router, ctx, participants);
       let writeConcernError: Document | undefined;
       for (const shard of participants) {
         const reply = await router.send(shard, ctx, ctx.body);
@@ -94,6 +95,23 @@ function transactionCommands(router: Router): Record<string, CommandHandler> {
       return { ok: 1 };
     },
   };
+}
+
+/**
+ * Two-phase commit's first phase: every participant must be able to commit before any does;
+ * one that cannot aborts, and so do the others (the server's TransactionCoordinator).
+ */
+function prepareParticipants(router: Router, ctx: CommandContext, participants: number[]): void {
+  try {
+    for (const shard of participants) router.shard(shard).deployment.transactions.prepare(ctx.session);
+  } catch (error) {
+    for (const shard of participants) {
+      try {
+        router.shard(shard).deployment.transactions.abort(ctx.session);
+      } catch {}
+    }
+    throw error;
+  }
 }
 
 /**

@@ -119,7 +119,8 @@ class Transaction implements WriteScope {
     this.drafts.push(...drafts);
   }
 
-  commit(): void {
+  /** Throws WriteConflict when the commit could not apply (a mongos's prepare phase asks this). */
+  checkCommittable(): void {
     for (const created of this.created.values()) {
       if (this.catalog.get(created.db, created.name)) throw writeConflict();
     }
@@ -127,6 +128,10 @@ class Transaction implements WriteScope {
       if (this.catalog.get(committed.db, committed.name) !== committed) throw writeConflict();
       for (const [key, version] of firstSeen) if (committed.getByKey(key) !== version) throw writeConflict();
     }
+  }
+
+  commit(): void {
+    this.checkCommittable();
     for (const { committed, copy, firstSeen } of this.touched.values()) {
       for (const key of firstSeen.keys()) {
         const final = copy.getByKey(key);
@@ -203,6 +208,22 @@ export class TransactionManager {
     if (current.state === 'aborted') throw noSuchTransaction(current.txnNumber);
     try {
       current.commit();
+    } catch (error) {
+      current.finish('aborted');
+      throw error;
+    }
+  }
+
+  /**
+   * The prepare half of a cross-shard commit: the transaction must be open and able to commit
+   * (else it is aborted and the error thrown). Nothing runs between prepare and commit here.
+   */
+  prepare(session: SessionInfo | undefined): void {
+    const current = this.lookup(session);
+    if (current.state === 'committed') return;
+    if (current.state === 'aborted') throw noSuchTransaction(current.txnNumber);
+    try {
+      current.checkCommittable();
     } catch (error) {
       current.finish('aborted');
       throw error;

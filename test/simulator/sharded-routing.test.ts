@@ -141,4 +141,27 @@ describe('mongos', () => {
     const last = cluster.shards.map((shard) => shard.deployment.oplog.all().at(-1));
     expect(last.filter((entry) => entry?.o.applyOps !== undefined)).toHaveLength(2);
   });
+
+  it('commits a cross-shard transaction on no shard when one participant cannot commit', async () => {
+    const coll = client.db('routing').collection<{ _id: unknown; [key: string]: unknown }>('prepared');
+    const ids = Array.from({ length: 10 }, (_, i) => i);
+    const onFirst = ids.find((id) => cluster.shardOf('routing.prepared', id) === 0) as number;
+    const onSecond = ids.find((id) => cluster.shardOf('routing.prepared', id) === 1) as number;
+    await coll.insertMany([{ _id: onFirst, v: 0 }, { _id: onSecond, v: 0 }]);
+    const session = client.startSession();
+    try {
+      session.startTransaction();
+      await coll.updateOne({ _id: onFirst } as never, { $set: { v: 1 } }, { session });
+      await coll.updateOne({ _id: onSecond } as never, { $set: { v: 1 } }, { session });
+      // A write outside the transaction changes the second document first.
+      await coll.updateOne({ _id: onSecond } as never, { $set: { v: 2 } });
+      const failure = await session.commitTransaction().then(() => undefined, (error: unknown) => error);
+      expect(failure).toMatchObject({ code: 112 });
+      expect((failure as { errorLabels?: string[] }).errorLabels).toContain('TransientTransactionError');
+    } finally {
+      await session.endSession();
+    }
+    expect(await coll.findOne({ _id: onFirst } as never)).toMatchObject({ v: 0 });
+    expect(await coll.findOne({ _id: onSecond } as never)).toMatchObject({ v: 2 });
+  });
 });
