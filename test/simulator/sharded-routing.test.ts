@@ -147,7 +147,10 @@ describe('mongos', () => {
     const ids = Array.from({ length: 10 }, (_, i) => i);
     const onFirst = ids.find((id) => cluster.shardOf('routing.prepared', id) === 0) as number;
     const onSecond = ids.find((id) => cluster.shardOf('routing.prepared', id) === 1) as number;
-    await coll.insertMany([{ _id: onFirst, v: 0 }, { _id: onSecond, v: 0 }]);
+    await coll.insertMany([
+      { _id: onFirst, v: 0 },
+      { _id: onSecond, v: 0 },
+    ]);
     const session = client.startSession();
     try {
       session.startTransaction();
@@ -155,7 +158,10 @@ describe('mongos', () => {
       await coll.updateOne({ _id: onSecond } as never, { $set: { v: 1 } }, { session });
       // A write outside the transaction changes the second document first.
       await coll.updateOne({ _id: onSecond } as never, { $set: { v: 2 } });
-      const failure = await session.commitTransaction().then(() => undefined, (error: unknown) => error);
+      const failure = await session.commitTransaction().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(failure).toMatchObject({ code: 112 });
       expect((failure as { errorLabels?: string[] }).errorLabels).toContain('TransientTransactionError');
     } finally {
