@@ -51,6 +51,14 @@ function mongosHello(ctx: CommandContext): Document {
   };
 }
 
+/** A mongos's `serverStatus`: `process: "mongos"`, no replication, storage or oplog sections. */
+function mongosServerStatus(memberStatus: CommandHandler): CommandHandler {
+  return async (ctx) => {
+    const { repl: _repl, storageEngine: _storage, oplog: _oplog, ...rest } = await memberStatus(ctx);
+    return { ...rest, process: 'mongos' };
+  };
+}
+
 export class Mongos {
   readonly sessions = new SessionRegistry(new CursorRegistryImpl(), () => {});
   private readonly failPointRegistry = new FailPointRegistry();
@@ -129,7 +137,12 @@ export class Mongos {
       { router: this.router, catalog: this.catalog, sessions: this.sessions, clock: this.clock },
       admin,
     );
-    const handlers: Record<string, CommandHandler> = { ...admin, hello, isMaster: hello };
+    const handlers: Record<string, CommandHandler> = {
+      ...admin,
+      hello,
+      isMaster: hello,
+      serverStatus: mongosServerStatus(admin.serverStatus as CommandHandler),
+    };
     for (const [name, handler] of Object.entries(routed))
       handlers[name] = withRecoveryToken(this.router, handler);
     delete handlers.ismaster;

@@ -40,6 +40,10 @@ describe('mongos', () => {
     ).topology.description;
     expect(description.type).toBe('Sharded');
     expect(description.servers.size).toBe(2);
+    const status = await client.db('admin').command({ serverStatus: 1 });
+    expect(status.process).toBe('mongos');
+    expect(status.repl).toBeUndefined();
+    await expect(client.db('admin').command({ replSetGetStatus: 1 })).rejects.toMatchObject({ code: 59 });
   });
 
   it('routes each document to the shard that owns its hashed _id', async () => {
