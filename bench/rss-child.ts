@@ -41,6 +41,8 @@ export interface RssChildReport {
   units: number;
   batches: number;
   ms: number;
+  /** This process's CPU (user + system) during the call, microseconds. */
+  cpuMicros: number;
 }
 
 // The parent gone (or done with us): stop at once.
@@ -74,6 +76,7 @@ try {
   };
   const sampler = setInterval(sample, 50);
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   let units = 0;
   let batches = 0;
   if (config.mode === 'chunk') {
@@ -105,6 +108,7 @@ try {
   }
   clearInterval(sampler);
   sample();
+  const cpu = process.cpuUsage(cpuBefore);
   const report: RssChildReport = {
     maxRssKb: process.resourceUsage().maxRSS,
     peakHeapUsedBytes,
@@ -114,6 +118,7 @@ try {
     units,
     batches,
     ms: performance.now() - started,
+    cpuMicros: cpu.user + cpu.system,
   };
   process.send?.(report);
 } finally {

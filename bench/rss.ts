@@ -35,7 +35,7 @@ export async function loadSmallCollection(world: World, docs: number): Promise<v
 
 type RunConfig = Omit<RssChildConfig, 'mongoUri' | 'dynamoEndpoint' | 'dynamoTable' | 'clickhouseUrl'>;
 
-async function runChild(
+export async function runChild(
   world: World,
   config: RunConfig,
   nodeOptions: string[] = [],
@@ -56,7 +56,7 @@ async function runChild(
 }
 
 /** A pipe over one collection with a single planned partition, ready for one chunk. */
-async function chunkPipe(world: World, coll: string, target: string, settings: Partial<PipeSettingsInput>) {
+export async function chunkPipe(world: World, coll: string, target: string, settings: Partial<PipeSettingsInput>) {
   const pipe = await createBenchPipe(
     world,
     { db: SNAPSHOT_DB, coll, target },
