@@ -32,6 +32,7 @@ export interface CdcRunDeps extends ChangeBatchDeps {
       | 'releaseLease'
       | 'getLease'
       | 'recordCdcRun'
+      | 'recordCdcSample'
     >;
   /** Reads the source's member states for the pipe status; absent: not recorded. */
   monitor?: SourceMonitor;
@@ -360,6 +361,13 @@ class RunTally {
       source: this.source,
     };
     await this.deps.store.recordCdcRun(this.input.pipeId, run);
+    await this.deps.store.recordCdcSample(this.input.pipeId, {
+      at: now,
+      runStartedAt: this.startedAt,
+      lagMs: this.lagMs,
+      events: this.events,
+      eventsPerSecond: run.eventsPerSecond,
+    });
   }
 }
 

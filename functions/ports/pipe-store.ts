@@ -232,6 +232,26 @@ export interface CdcRunRecord {
   source: SourceHealth | null;
 }
 
+/**
+ * One point of a pipe's recent CDC history, taken each time its run record is written (about
+ * every minute of a run and at its end): what the status page and `pipes watch` chart.
+ */
+export interface CdcSample {
+  /** Epoch milliseconds. */
+  at: number;
+  /** The run this sample belongs to (its `startedAt`): `events` counts from there. */
+  runStartedAt: number;
+  /** CDC lag at the run's last committed batch; null before the run committed one. */
+  lagMs: number | null;
+  /** Events the run applied so far. */
+  events: number;
+  /** Events applied per second of the run so far. */
+  eventsPerSecond: number;
+}
+
+/** How many samples a pipe's CDC history keeps: at most one per minute, so about two hours of a running pipe. */
+export const CDC_HISTORY_LENGTH = 120;
+
 export interface PipeRecords {
   createPipe(input: CreatePipeInput): Promise<CreatePipeResult>;
   /** Throws PipeNotFoundError. */
@@ -293,6 +313,13 @@ export interface ResumePoints {
   /** Keeps the newest run (by startedAt): an older run's late write is ignored. */
   recordCdcRun(pipeId: string, run: CdcRunRecord): Promise<void>;
   getCdcRun(pipeId: string): Promise<CdcRunRecord | null>;
+  /**
+   * Adds a sample to the pipe's recent CDC history, which keeps one per minute (the newest of
+   * that minute) and at most CDC_HISTORY_LENGTH: an older sample's late write is ignored.
+   */
+  recordCdcSample(pipeId: string, sample: CdcSample): Promise<void>;
+  /** The pipe's recent CDC history, oldest first; empty when no run wrote one. */
+  listCdcSamples(pipeId: string): Promise<CdcSample[]>;
 }
 
 export interface Leases {

@@ -100,6 +100,8 @@ describe('cdcRun: one run, many batches, one lease', () => {
       handedOver: false,
       source: HEALTH,
     });
+    // The run's end is also a point of the pipe's recent CDC history.
+    expect(await store.listCdcSamples(pipeId)).toEqual([expect.objectContaining({ lagMs: 0, events: 7 })]);
     expect((await store.getLease(pipeId, CDC_LEASE))?.expiresAt).toBeLessThanOrEqual(Date.now());
   });
 

@@ -45,6 +45,12 @@ export const partitionKey = (pipeId: string, tableKey: string, index: number): I
 export const resumeKey = (pipeId: string): ItemKey => ({ PK: pipePartition(pipeId), SK: 'RESUME' });
 export const startPointKey = (pipeId: string): ItemKey => ({ PK: pipePartition(pipeId), SK: 'START' });
 export const cdcRunKey = (pipeId: string): ItemKey => ({ PK: pipePartition(pipeId), SK: 'CDCRUN' });
+/** The recent CDC history: a ring of slots, one per minute, so it never grows past its length. */
+export const CDC_SAMPLE_PREFIX = 'CDCSAMPLE#';
+export const cdcSampleKey = (pipeId: string, slot: number): ItemKey => ({
+  PK: pipePartition(pipeId),
+  SK: `${CDC_SAMPLE_PREFIX}${padNumber(slot, 4)}`,
+});
 export const leaseKey = (pipeId: string, name: string): ItemKey => ({
   PK: pipePartition(pipeId),
   SK: `LEASE#${encode(name)}`,

@@ -5,6 +5,7 @@ import type { TableRef } from '../../ports/destination.js';
 import type {
   ApplyEventOptions,
   CdcRunRecord,
+  CdcSample,
   CreatePipeInput,
   ListOptions,
   PartitionCheckpoint,
@@ -18,6 +19,7 @@ import type {
 } from '../../ports/pipe-store.js';
 import type { StartPointInput } from '../../ports/source.js';
 import { getCdcRun, recordCdcRun } from './cdc-runs.js';
+import { listCdcSamples, recordCdcSample } from './cdc-samples.js';
 import { withNamedStoreErrors } from './context.js';
 import { applyEvent, listHistory } from './history.js';
 import { acquireLease, getLease, releaseLease, renewLease, revokeLease } from './leases.js';
@@ -126,6 +128,8 @@ export class DynamoPipeStore implements PipeStore {
   getResumePoint = (pipeId: string) => getResumePoint(this.ctx, pipeId);
   recordCdcRun = (pipeId: string, run: CdcRunRecord) => recordCdcRun(this.ctx, pipeId, run);
   getCdcRun = (pipeId: string) => getCdcRun(this.ctx, pipeId);
+  recordCdcSample = (pipeId: string, sample: CdcSample) => recordCdcSample(this.ctx, pipeId, sample);
+  listCdcSamples = (pipeId: string) => listCdcSamples(this.ctx, pipeId);
 
   acquireLease = (pipeId: string, name: string, holder: string, ttlMs: number) =>
     acquireLease(this.ctx, pipeId, name, holder, ttlMs);
