@@ -6,6 +6,7 @@
  * migration, a shard primary step-down and one of the two mongos stopped mid-stream: FINAL
  * equals MongoDB, nothing missing, nothing extra, no `_id` twice among the live rows.
  */
+import { createClient } from '@clickhouse/client';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
@@ -33,6 +34,13 @@ const COLLECTIONS: LoadCollection[] = [
   { db: 'shop', coll: 'counters', target: 'counters', idKind: 'int' },
   { db: 'shop', coll: 'users', target: 'users', idKind: 'string' },
 ];
+/**
+ * Migrated, not written by the load: the simulator's shards look a change's post-image up in
+ * their own storage, where a real cluster does it on the mongos after the merge (mongodb/mongo
+ * jstests/sharding/change_streams/lookup_post_image_*), so an update read after its document
+ * moved would come back without one. Writes to the migrated documents come after each move.
+ */
+const ARCHIVE: LoadCollection = { db: 'shop', coll: 'archive', target: 'archive', idKind: 'int' };
 const PER_COLLECTION = 1_200;
 
 interface ShardedWorld {
@@ -49,7 +57,12 @@ async function startShardedWorld(): Promise<ShardedWorld> {
   };
   try {
     // Short no-op interval: an idle shard holds a merged stream back until its next no-op.
-    const cluster = await startShardedCluster({ shards: 2, membersPerShard: 3, mongos: 2, noopIntervalMs: 200 });
+    const cluster = await startShardedCluster({
+      shards: 2,
+      membersPerShard: 3,
+      mongos: 2,
+      noopIntervalMs: 200,
+    });
     steps.push(() => cluster.stop());
     const mongo = new MongoClient(cluster.uri, { serverSelectionTimeoutMS: 5_000 });
     steps.push(() => mongo.close());
@@ -109,7 +122,9 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
   it('converges through snapshot, CDC, migrations, a shard step-down and a mongos stopped mid-stream', async () => {
     const { cluster, world } = sharded;
     const ids = await seedCollections(world.mongo, COLLECTIONS, PER_COLLECTION);
-    const pipe = await setUpPipe(world, COLLECTIONS, {
+    const archiveIds =
+      (await seedCollections(world.mongo, [ARCHIVE], PER_COLLECTION)).get(ARCHIVE.coll) ?? [];
+    const pipe = await setUpPipe(world, [...COLLECTIONS, ARCHIVE], {
       snapshotBatchMaxRows: 250,
       snapshotNumRowsPerPartition: 1_000,
       pullBatchSize: 100,
@@ -119,12 +134,14 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
     load.start();
     // A migration while the snapshot copies: its fromMigrate inserts/deletes must not show.
     const snapshotting = snapshotAll(pipe, parts, hurried());
-    const migratedDuringSnapshot = await migrateFirstChunk(cluster, 'shop.orders');
+    const migratedDuringSnapshot = await migrateFirstChunk(cluster, 'shop.archive');
     const snapshot = await snapshotting;
+    await touchArchive(world.mongo, archiveIds, 'after the first move');
     await markReplicating(world.store, pipe);
 
     const during = await cdcBatches(pipe, parts, 3);
-    const migratedDuringCdc = await migrateFirstChunk(cluster, 'shop.counters');
+    const migratedDuringCdc = await migrateFirstChunk(cluster, 'shop.archive');
+    await touchArchive(world.mongo, archiveIds, 'after the second move');
     await cdcBatches(pipe, parts, 2);
     cluster.stepDownShard(0, 1);
     await waitForPrimary(cluster, 0);
@@ -136,7 +153,9 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
     const counts = await load.stop();
     const after = await cdcUntilCaughtUp(pipe, parts);
 
-    const comparisons = await Promise.all(COLLECTIONS.map((collection) => compareTable(world, collection)));
+    const comparisons = await Promise.all(
+      [...COLLECTIONS, ARCHIVE].map((collection) => compareTable(world, collection)),
+    );
     console.info(
       `[e2e sharded] snapshotRows=${snapshot.rows} partitions=${snapshot.partitions} chunks=${snapshot.chunks} ` +
         `writes=${JSON.stringify(counts)} cdcEvents=${during.events + afterStop.events + after.events} ` +
@@ -144,14 +163,45 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
         `documents=${comparisons.map((c) => `${c.table}:${c.mongoCount}`).join(',')}`,
     );
     expect(counts.transactions).toBeGreaterThan(0);
+    for (const migrated of [migratedDuringSnapshot, migratedDuringCdc])
+      expect((migrated as { moved: number }).moved).toBeGreaterThan(0);
     expect(afterStop.events + after.events).toBeGreaterThan(0);
     for (const comparison of comparisons) {
       expect(comparison).toMatchObject({ missing: [], extra: [], different: [], duplicated: [] });
       expect(comparison.clickhouseCount).toBe(comparison.mongoCount);
       expect(comparison.mongoCount).toBeGreaterThan(PER_COLLECTION / 2);
+      expect(await rowsWrittenTwice(world.clickhouseUrl, comparison.table)).toBe(0);
     }
   }, 300_000);
 });
+
+/**
+ * Rows without FINAL that share an `_id` and a version: the same change written twice (a
+ * migration's copy or a resumed stream's replay would show here before any merge hides it).
+ */
+async function rowsWrittenTwice(clickhouseUrl: string, table: string): Promise<number> {
+  const reader = createClient({ url: clickhouseUrl });
+  try {
+    const result = await reader.query({
+      query: `SELECT count() AS twice FROM (SELECT _id, _peerdb_version FROM ${DATABASE}.${table}
+              GROUP BY _id, _peerdb_version HAVING count() > 1)`,
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ twice: string | number }>();
+    return Number(row?.twice ?? -1);
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Updates every tenth archived document, deletes a few and inserts some: all after a migration. */
+async function touchArchive(mongo: MongoClient, ids: unknown[], note: string): Promise<void> {
+  const archive = mongo.db(ARCHIVE.db).collection<{ _id: unknown }>(ARCHIVE.coll);
+  await archive.updateMany({ _id: { $in: ids.filter((_, n) => n % 10 === 0) } }, { $set: { note } });
+  await archive.deleteMany({ _id: { $in: ids.splice(-5) } });
+  await archive.replaceOne({ _id: ids[1] }, { replaced: note });
+  await archive.insertMany(Array.from({ length: 5 }, () => ({ note })));
+}
 
 /** One transaction writing documents owned by both shards (checked through the routing table). */
 async function crossShardTransaction(mongo: MongoClient, cluster: ShardedClusterHandle): Promise<void> {
