@@ -4,6 +4,7 @@ import { getPath } from 'hono/utils/url';
 import type { ActorOf, ApiDeps } from './deps.js';
 import { errorResponse } from './error-response.js';
 import { RouteNotFoundError } from './errors.js';
+import { serveCdcHistory } from './routes/cdc-history.js';
 import { serveCommands } from './routes/commands.js';
 import { serveCreatePipe } from './routes/create-pipe.js';
 import { servePipePatch } from './routes/patch-pipe.js';
@@ -26,6 +27,7 @@ export function apiApp<E extends Env = Env>(deps: ApiDeps, actorOf: ActorOf<E>):
   // Added in this order, a path's methods are listed in Allow as they always were (POST, GET; GET, PATCH, DELETE).
   serveCreatePipe(app, deps, actorOf);
   serveReads(app, deps);
+  serveCdcHistory(app, deps);
   servePipePatch(app, deps, actorOf);
   serveCommands(app, deps, actorOf);
   servePreflight(app, deps, actorOf);

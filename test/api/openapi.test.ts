@@ -119,7 +119,7 @@ describe('the OpenAPI document', () => {
   it('is OpenAPI 3.1 and lists exactly the routes the app serves', () => {
     expect(doc.openapi).toMatch(/^3\.1\./);
     expect(documentedOperations().sort()).toEqual(servedOperations(servedApp()).sort());
-    expect(documentedOperations()).toHaveLength(9);
+    expect(documentedOperations()).toHaveLength(10);
   });
 
   it('would notice a route served without documentation', () => {
@@ -197,6 +197,15 @@ describe('the OpenAPI document', () => {
     await conforming('GET', '/pipes/{id}/history', `/pipes/${id}/history?limit=2`);
     await conforming('GET', '/pipes/{id}/history', `/pipes/${id}/history?limit=x`);
     await conforming('GET', '/pipes/{id}/history', '/pipes/unknown/history');
+    await api.store.recordCdcSample(id, {
+      at: 1,
+      runStartedAt: 0,
+      lagMs: null,
+      events: 0,
+      eventsPerSecond: 0,
+    });
+    await conforming('GET', '/pipes/{id}/cdc-history', `/pipes/${id}/cdc-history`);
+    await conforming('GET', '/pipes/{id}/cdc-history', '/pipes/unknown/cdc-history');
     await conforming('DELETE', '/pipes/{id}', `/pipes/${id}`);
     await conforming('DELETE', '/pipes/{id}', '/pipes/unknown');
     // The fixture's API has no sampler: a valid sample is a 501 here (test/api/sample-source.test.ts samples).
