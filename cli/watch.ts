@@ -7,10 +7,18 @@ export const WATCH_INTERVAL_MS = 2_000;
 /** Samples kept for the sparklines: the last minute at the 2 s refresh. */
 const SAMPLES = 30;
 
-/** Recent CDC figures, kept in memory while `watch` runs. */
+/** Recent CDC figures: the pipe's recorded history when `watch` starts, then what it reads. */
 export class Samples {
   readonly lagMs: number[] = [];
   readonly eventsPerSecond: number[] = [];
+
+  /** The samples of `GET /pipes/{id}/cdc-history` (one a minute of a run), oldest first. */
+  seed(history: Json): void {
+    for (const sample of history?.samples ?? []) {
+      push(this.lagMs, sample.lagMs);
+      push(this.eventsPerSecond, sample.eventsPerSecond);
+    }
+  }
 
   add(pipe: Json): void {
     push(this.lagMs, pipe.cdc?.lagMs ?? null);
@@ -111,6 +119,7 @@ export interface WatchOptions {
 export async function watch(client: ApiClient, io: CliIo, idOrName: string, options: WatchOptions) {
   const id = await resolvePipeId(client, idOrName);
   const samples = new Samples();
+  samples.seed(await client.call('GET', `/pipes/${encodeURIComponent(id)}/cdc-history`));
   const started = io.now().getTime();
   const interval = options.intervalMs ?? WATCH_INTERVAL_MS;
   for (let frames = 0; ; frames += 1) {

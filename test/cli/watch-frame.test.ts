@@ -92,6 +92,19 @@ describe('the watch frame', () => {
     expect(frame).toContain('last error  none');
   });
 
+  it("starts the sparklines from the pipe's recorded CDC history, then adds what it reads", () => {
+    const samples = new Samples();
+    samples.seed({
+      samples: [
+        { at: '2026-12-06T11:58:00.000Z', lagMs: null, events: 0, eventsPerSecond: 0 },
+        { at: '2026-12-06T11:59:00.000Z', lagMs: 2_000, events: 600, eventsPerSecond: 10 },
+      ],
+    });
+    samples.add(VIEW);
+    expect(samples.lagMs).toEqual([2_000, 4_200]);
+    expect(samples.eventsPerSecond).toEqual([0, 10, 812.5]);
+  });
+
   it('keeps the last 30 samples; bars, percentages, sparklines and durations', () => {
     const samples = new Samples();
     for (let n = 0; n < 40; n += 1) samples.add({ cdc: { lagMs: n, lastRun: null } });
