@@ -23,6 +23,8 @@ export interface BenchOptions {
   lagWindowMs: number;
   /** Rows per snapshot batch and events per CDC batch in the RSS runs. */
   rssBatch: number;
+  /** The RSS section's snapshot runs only: no CDC backlog written, no CDC runs. */
+  rssSnapshotOnly: boolean;
   sections: Set<Section>;
   /** CPU-profile the product's snapshot chunk. */
   profile: boolean;
@@ -42,6 +44,7 @@ const HELP = `npm run bench -- [flags]
   --lag-seconds N  length of the steady write load (default 20; quick 5)
   --lag-window-ms N  longest read of each CDC batch in the lag run (default 1000)
   --rss-batch N    snapshotBatchMaxRows / pullBatchSize in the peak-RSS runs (default 10000; quick 2000)
+  --rss-snapshot-only  the rss section without its CDC runs (no backlog to write: minutes faster)
   --only LIST      comma-separated subset of ${SECTIONS.join(',')} (default: ${DEFAULT_SECTIONS.join(',')};
                    drain = through the simulator and the product alone, replay = the product alone only)
   --replay-runs N  measured runs of the product-alone CDC drain, then one profiled run (default 3; quick 2)
@@ -88,6 +91,7 @@ export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptio
       'oplog-mib': { type: 'string' },
       'minute-ms': { type: 'string' },
       quick: { type: 'boolean', default: false },
+      'rss-snapshot-only': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       columns: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -111,6 +115,7 @@ export function parseOptions(argv: string[] = process.argv.slice(2)): BenchOptio
     lagSeconds: positive('lag-seconds', values['lag-seconds'], quick ? 5 : 20),
     lagWindowMs: positive('lag-window-ms', values['lag-window-ms'], 1_000),
     rssBatch: positive('rss-batch', values['rss-batch'], quick ? 2_000 : 10_000),
+    rssSnapshotOnly: values['rss-snapshot-only'] ?? false,
     sections,
     profile: values.profile ?? false,
     columns: columnCount(values.columns),

@@ -56,7 +56,12 @@ export async function runChild(
 }
 
 /** A pipe over one collection with a single planned partition, ready for one chunk. */
-export async function chunkPipe(world: World, coll: string, target: string, settings: Partial<PipeSettingsInput>) {
+export async function chunkPipe(
+  world: World,
+  coll: string,
+  target: string,
+  settings: Partial<PipeSettingsInput>,
+) {
   const pipe = await createBenchPipe(
     world,
     { db: SNAPSHOT_DB, coll, target },
@@ -144,7 +149,7 @@ function printRss(runs: RssRun[]): void {
   console.log(
     `${'run'.padEnd(46)} ${'size'.padEnd(22)} ${'did'.padEnd(22)} ${'peak RSS'.padStart(9)} ${'over idle'.padStart(10)} ` +
       `${'at call'.padStart(8)} ${'in call'.padStart(8)} ${'call adds'.padStart(9)} ` +
-      `${'heap'.padStart(8)} ${'buffers'.padStart(8)}  time`,
+      `${'heap'.padStart(8)} ${'buffers'.padStart(8)}  time, CPU`,
   );
   for (const run of runs) {
     const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
@@ -159,13 +164,14 @@ function printRss(runs: RssRun[]): void {
         `${mib(rssBeforeBytes / 1024).padStart(8)} ${mib(peakRssBytes / 1024).padStart(8)} ` +
         `${(run.mode === 'idle' ? '' : `+${mib((peakRssBytes - rssBeforeBytes) / 1024)}`).padStart(9)} ` +
         `${mib(run.report.peakHeapUsedBytes / 1024).padStart(8)} ${mib(run.report.peakArrayBuffersBytes / 1024).padStart(8)}  ` +
-        `${seconds(run.report.ms / 1000)} s`,
+        `${seconds(run.report.ms / 1000)} s, CPU ${seconds(run.report.cpuMicros / 1e6)} s`,
     );
   }
   console.log(
     'peak RSS: process.resourceUsage().maxRSS over the whole process (its start-up included); at call / in call: ' +
       'RSS when the call starts and its largest value during the call, sampled every 50 ms; call adds = in call − at call. ' +
-      'heap / buffers: the largest V8 heap in use and Buffer memory, sampled the same way; ' +
+      'heap / buffers: the largest V8 heap in use and Buffer memory, sampled the same way; time and CPU: the ' +
+      "call's wall time and the process's CPU (user + system) during it; " +
       `heap cap: node --max-old-space-size=${CAPPED_HEAP_MIB}. Default bounds: snapshot 50000 rows and 32 MiB ` +
       'per batch; CDC pullBatchSize 100000 events and maxBytes 32 MiB',
   );

@@ -74,7 +74,8 @@ try {
   let backlog: CdcBacklog | undefined;
   const replays = sections.has('drain') || sections.has('replay');
   const recorded = options.replayFile !== undefined && existsSync(options.replayFile);
-  if (sections.has('drain') || sections.has('rss') || (replays && !recorded)) {
+  const rssCdc = sections.has('rss') && !options.rssSnapshotOnly;
+  if (sections.has('drain') || rssCdc || (replays && !recorded)) {
     section(`2. CDC drain: a backlog of ${options.events} mixed events`);
     backlog = await writeBacklog(world, options.events, options.rssBatch);
   }
