@@ -61,7 +61,9 @@ function topologyCheck({ topology, host, serverVersion }: SourceFacts): Prefligh
   return passed('source.topology', what);
 }
 
-function memberStatesCheck({ memberStates }: SourceFacts): PreflightCheck {
+function memberStatesCheck(facts: SourceFacts): PreflightCheck {
+  const { memberStates } = facts;
+  if (facts.topology.kind === 'sharded') return shardsCheck(memberStates);
   if (!memberStates.available)
     return {
       id: 'source.members',
@@ -87,8 +89,38 @@ function memberStatesCheck({ memberStates }: SourceFacts): PreflightCheck {
   };
 }
 
+/** Through a mongos the adapter lists the shards (listShards) in the members' place. */
+function shardsCheck(memberStates: SourceFacts['memberStates']): PreflightCheck {
+  if (memberStates.available)
+    return passed('source.members', `shards ${memberStates.members.map((shard) => shard.name).join(', ')}`);
+  return {
+    id: 'source.members',
+    status: 'warned',
+    message: `shards unknown: ${memberStates.reason}`,
+    advice:
+      'grant the pipe user clusterMonitor so the shards can be listed; member states are read on each shard (rs.status())',
+  };
+}
+
 function historyCheck(facts: SourceFacts): PreflightCheck {
-  return facts.documentDb ? documentDbRetentionCheck() : oplogWindowCheck(facts);
+  if (facts.documentDb) return documentDbRetentionCheck();
+  return facts.topology.kind === 'sharded' ? shardedOplogCheck() : oplogWindowCheck(facts);
+}
+
+/**
+ * A mongos has no oplog: the merged change stream reads every shard's, so the window the pipe
+ * has is the shortest shard's, read on the shards themselves.
+ */
+function shardedOplogCheck(): PreflightCheck {
+  return {
+    id: 'source.oplog',
+    status: 'warned',
+    message:
+      "a mongos has no oplog: the pipe's change stream reads every shard's, so its window is the shortest shard's",
+    advice:
+      "check each shard's window on the shard (rs.printReplicationInfo()) and size every shard's oplog for the " +
+      'longest stop you expect: a pipe paused or failing for longer than the shortest must resync',
+  };
 }
 
 function oplogWindowCheck({ oplogWindow }: SourceFacts): PreflightCheck {

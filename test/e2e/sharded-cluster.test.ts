@@ -10,7 +10,9 @@ import { createClient } from '@clickhouse/client';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
+import { preflight, privilegesFor } from '../../functions/adapters/mongodb/preflight.js';
 import { MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
+import { refuseUnusableSource, sourceChecks } from '../../functions/engines/preflight-source.js';
 import { type ShardedClusterHandle, startShardedCluster } from '../../simulator/index.js';
 import { newStore } from '../engines/support.js';
 import { startTestClickHouse } from '../support/clickhouse.js';
@@ -119,11 +121,37 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
     await sharded?.stop();
   }, 60_000);
 
+  it('passes pre-flight through the mongos: no oplog or member states asked of it, nothing on local required', async () => {
+    const { cluster, world } = sharded;
+    await world.mongo.db('shop').collection<{ _id: number }>('preflight').insertOne({ _id: 1 });
+    const namespaces = [{ db: 'shop', coll: 'preflight' }];
+    const facts = await preflight(cluster.uri, { namespaces, client: world.mongo });
+    expect(facts.topology.kind).toBe('sharded');
+    const checks = new Map(sourceChecks(facts).map((check) => [check.id, check]));
+    expect([...checks.values()].filter((check) => check.status === 'failed')).toEqual([]);
+    expect(checks.get('source.topology')?.message).toBe('a sharded cluster (mongos)');
+    expect(checks.get('source.changeStream')).toMatchObject({ status: 'passed' });
+    expect(checks.get('source.oplog')?.message).toContain("the shortest shard's");
+    // The simulator's mongos has no listShards: the check says why the shards are not listed.
+    expect(checks.get('source.members')).toMatchObject({ status: 'warned' });
+    expect(() => refuseUnusableSource(facts)).not.toThrow();
+    // Where listShards answers (clusterMonitor on a real mongos), the shards are the members line.
+    const listed = sourceChecks({
+      ...facts,
+      memberStates: { available: true, members: [{ name: 'shard0 (shard0/a:1,b:1)', state: 'SHARD' }] },
+    }).find((check) => check.id === 'source.members');
+    expect(listed).toMatchObject({ status: 'passed', message: 'shards shard0 (shard0/a:1,b:1)' });
+    const needs = privilegesFor(namespaces, { documentDb: false, topology: facts.topology });
+    expect(needs.map((need) => need.db)).not.toContain('local');
+    expect(needs.length).toBeGreaterThan(0);
+  });
+
   it('converges through snapshot, CDC, migrations, a shard step-down and a mongos stopped mid-stream', async () => {
     const { cluster, world } = sharded;
     const ids = await seedCollections(world.mongo, COLLECTIONS, PER_COLLECTION);
-    const archiveIds =
-      (await seedCollections(world.mongo, [ARCHIVE], PER_COLLECTION)).get(ARCHIVE.coll) ?? [];
+    const archiveIds = (await seedCollections(world.mongo, [ARCHIVE], PER_COLLECTION)).get(
+      ARCHIVE.coll,
+    ) as number[];
     const pipe = await setUpPipe(world, [...COLLECTIONS, ARCHIVE], {
       snapshotBatchMaxRows: 250,
       snapshotNumRowsPerPartition: 1_000,
@@ -194,13 +222,17 @@ async function rowsWrittenTwice(clickhouseUrl: string, table: string): Promise<n
   }
 }
 
+/** Past the seeded ints (newId counts from 1 000 000), so an insert never meets a seeded `_id`. */
+let nextArchiveId = 9_000_000;
+
 /** Updates every tenth archived document, deletes a few and inserts some: all after a migration. */
-async function touchArchive(mongo: MongoClient, ids: unknown[], note: string): Promise<void> {
-  const archive = mongo.db(ARCHIVE.db).collection<{ _id: unknown }>(ARCHIVE.coll);
+async function touchArchive(mongo: MongoClient, ids: number[], note: string): Promise<void> {
+  const archive = mongo.db(ARCHIVE.db).collection<{ _id: number; note?: string }>(ARCHIVE.coll);
   await archive.updateMany({ _id: { $in: ids.filter((_, n) => n % 10 === 0) } }, { $set: { note } });
   await archive.deleteMany({ _id: { $in: ids.splice(-5) } });
-  await archive.replaceOne({ _id: ids[1] }, { replaced: note });
-  await archive.insertMany(Array.from({ length: 5 }, () => ({ note })));
+  await archive.replaceOne({ _id: ids[1] }, { note: `replaced ${note}` });
+  const inserted = Array.from({ length: 5 }, () => ({ _id: nextArchiveId++, note }));
+  await archive.insertMany(inserted);
 }
 
 /** One transaction writing documents owned by both shards (checked through the routing table). */

@@ -12,7 +12,12 @@ import type {
   SourceFacts,
 } from '../../ports/preflight.js';
 import type { SourceNamespace } from '../../ports/source.js';
-import { isAuthenticated, missingPrivileges, requiredPrivileges } from './privileges.js';
+import {
+  isAuthenticated,
+  missingPrivileges,
+  type RequiredPrivilege,
+  requiredPrivileges,
+} from './privileges.js';
 import { classifyDeployment, isDocumentDbHost, memberStatesFrom } from './topology.js';
 
 export interface PreflightOptions {
@@ -55,7 +60,7 @@ async function readFacts(
     topology,
     memberStates: await readMemberStates(client, topology),
     oplogWindow: await readOplogWindow(client, topology),
-    privileges: await checkPrivileges(client, namespaces, documentDb !== undefined),
+    privileges: await checkPrivileges(client, namespaces, { documentDb: documentDb !== undefined, topology }),
     changeStream: await openChangeStream(client, namespaces),
     collections: await checkCollections(client, namespaces),
     ...(documentDb ? { documentDb } : {}),
@@ -132,12 +137,7 @@ async function readMemberStates(
   client: MongoClient,
   topology: SourceFacts['topology'],
 ): Promise<MemberStatesFact> {
-  if (topology.kind === 'sharded') {
-    return {
-      available: false,
-      reason: 'the source is a sharded cluster (mongos): member states are per shard',
-    };
-  }
+  if (topology.kind === 'sharded') return readShards(client);
   try {
     return {
       available: true,
@@ -146,6 +146,42 @@ async function readMemberStates(
   } catch (err) {
     return { available: false, reason: unavailableReason(err, 'replSetGetStatus') };
   }
+}
+
+/**
+ * Through a mongos, the shards take the members' place: `listShards` (clusterMonitor) names each
+ * shard and its replica set; each shard's members and oplog are read on the shard itself.
+ */
+async function readShards(client: MongoClient): Promise<MemberStatesFact> {
+  try {
+    const reply = await client.db('admin').command({ listShards: 1 });
+    const shards = Array.isArray(reply.shards) ? (reply.shards as Document[]) : [];
+    return {
+      available: true,
+      members: shards.map((shard) => ({
+        name: `${String(shard._id)} (${String(shard.host)})`,
+        state: 'SHARD',
+      })),
+    };
+  } catch (err) {
+    return {
+      available: false,
+      reason: `the source is a sharded cluster (mongos): member states are per shard; ${unavailableReason(err, 'listShards')}`,
+    };
+  }
+}
+
+/**
+ * The privileges a pipe's user needs on this source. Amazon DocumentDB has no `local.oplog.rs`
+ * to grant (its history is the change stream log), and a mongos has no oplog of its own (each
+ * shard's is read on the shard), so neither is asked for `local`.
+ */
+export function privilegesFor(
+  namespaces: readonly SourceNamespace[],
+  source: { documentDb: boolean; topology: SourceFacts['topology'] },
+): RequiredPrivilege[] {
+  const withoutOplog = source.documentDb || source.topology.kind === 'sharded';
+  return requiredPrivileges(namespaces).filter((need) => !withoutOplog || need.db !== 'local');
 }
 
 /** Oldest and newest oplog entries in natural (insertion) order. */
@@ -182,14 +218,11 @@ function timestampSeconds(entry: Document | null): number | null {
   return null;
 }
 
-/**
- * Amazon DocumentDB has no `local.oplog.rs` to grant (its history is the change stream log), so
- * that privilege is not asked of it; a server that lists no privileges is not judged on them.
- */
+/** A server that lists no privileges is not judged on them. */
 async function checkPrivileges(
   client: MongoClient,
   namespaces: readonly SourceNamespace[],
-  documentDb: boolean,
+  source: { documentDb: boolean; topology: SourceFacts['topology'] },
 ): Promise<PrivilegesFact> {
   try {
     const status = await client.db('admin').command({ connectionStatus: 1, showPrivileges: true });
@@ -201,8 +234,7 @@ async function checkPrivileges(
     }
     if (!Array.isArray((status.authInfo as Document | undefined)?.authenticatedUserPrivileges))
       return { checked: false, reason: 'the server does not list the privileges of the user' };
-    const required = requiredPrivileges(namespaces).filter((need) => !documentDb || need.db !== 'local');
-    return { checked: true, missing: missingPrivileges(status, required) };
+    return { checked: true, missing: missingPrivileges(status, privilegesFor(namespaces, source)) };
   } catch (err) {
     return { checked: false, reason: unavailableReason(err, 'connectionStatus') };
   }
