@@ -3,8 +3,10 @@
 // from the API is always set as text, never as HTML.
 
 const POLL_MS = 2_000;
+/** The pipe's recorded CDC history changes about once a minute: it is read again this often. */
+const HISTORY_POLL_MS = 15_000;
 /** The charts show this much of the past. */
-const CHART_WINDOW_MS = 15 * 60_000;
+const CHART_WINDOW_MS = 60 * 60_000;
 const HISTORY_SHOWN = 8;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -67,11 +69,10 @@ async function read(path) {
 // ---- samples kept while the page is open ------------------------------------------------------
 
 /**
- * The API keeps the lag of the last commit and the last CDC run only, so the charts are made of
- * what this page saw: one lag point per commit it read, one events/s step per run record it read
- * (a run's events/s is its average since it started, so the step reaches back to the run's start
- * or to the run's previous record). They are kept for the browser tab (sessionStorage), so a
- * reload does not lose them.
+ * What this page saw between the pipe's recorded samples (recordedPoints below): one lag point
+ * per commit it read, one events/s step per run record it read (a run's events/s is its average
+ * since it started, so the step reaches back to the run's start or to the run's previous record).
+ * They are kept for the browser tab (sessionStorage), so a reload does not lose them.
  */
 class Samples {
   constructor(pipeId) {
@@ -105,6 +106,44 @@ function keep(points, point, now) {
   if (points.at(-1)?.t === point.t) return;
   points.push(point);
   while (points.length > 0 && points[0].t < now - CHART_WINDOW_MS) points.shift();
+}
+
+// ---- the pipe's recorded CDC history ----------------------------------------------------------
+
+/**
+ * The chart points of `GET /pipes/{id}/cdc-history` (a sample about every minute a run goes on,
+ * and one at its end). Between two samples of one run, events/s is the events of that interval
+ * over its length; a run's first sample holds its average since the run started.
+ */
+function recordedPoints(samples, now) {
+  const windowStart = now - CHART_WINDOW_MS;
+  const rate = samples.map((sample, i) => {
+    const t = Date.parse(sample.at);
+    const previous = samples[i - 1];
+    const sameRun = previous?.runStartedAt === sample.runStartedAt;
+    const from = sameRun ? Date.parse(previous.at) : Date.parse(sample.runStartedAt);
+    const v = sameRun
+      ? Math.max(0, sample.events - previous.events) / Math.max((t - from) / 1000, 0.001)
+      : sample.eventsPerSecond;
+    return { t, v, from: Math.max(from, windowStart), recorded: true };
+  });
+  const lag = samples
+    .filter((sample) => sample.lagMs !== null)
+    .map((sample) => ({ t: Date.parse(sample.at), v: sample.lagMs, recorded: true }));
+  const shown = (points) => points.filter((p) => p.t >= windowStart);
+  return { lag: shown(lag), rate: shown(rate) };
+}
+
+/** The recorded points, then what this tab saw after the last of them (a step from there at most). */
+function chartPoints(recorded, seen) {
+  const after = (points, kept) => {
+    const last = kept.at(-1)?.t ?? Number.NEGATIVE_INFINITY;
+    const later = points
+      .filter((p) => p.t > last)
+      .map((p) => (p.from === undefined ? p : { ...p, from: Math.max(p.from, last) }));
+    return [...kept, ...later];
+  };
+  return { lag: after(seen.lag, recorded.lag), rate: after(seen.rate, recorded.rate) };
 }
 
 // ---- the lifecycle diagram --------------------------------------------------------------------
@@ -266,7 +305,7 @@ function lineChart(points, { name, format, least, now }) {
     points.map((p) =>
       s(
         'circle',
-        { cx: x(p.t), cy: y(p.v), r: 2.6, class: 'point' },
+        { cx: x(p.t), cy: y(p.v), r: p.recorded ? 3.4 : 2.6, class: p.recorded ? 'point recorded' : 'point' },
         s('title', {}, `${clockTime(p.t)}: ${format(p.v)}`),
       ),
     ),
@@ -371,13 +410,13 @@ function cdcSection(cdc, samples, now) {
       h(
         'figure',
         {},
-        h('figcaption', {}, 'Lag at each commit'),
+        h('figcaption', {}, 'Lag, recorded each minute of a run (larger points), then at each commit read'),
         lineChart(samples.lag, { name: 'lag', format: (v) => duration(v), least: 1_000, now }),
       ),
       h(
         'figure',
         {},
-        h('figcaption', {}, 'Events per second, each run record (its average since the run began)'),
+        h('figcaption', {}, 'Events per second, each minute of a run, then each run record read'),
         lineChart(samples.rate, {
           name: 'rate',
           format: (v) => (v >= 100 ? count(Math.round(v)) : v.toFixed(1)),
@@ -389,7 +428,7 @@ function cdcSection(cdc, samples, now) {
     h(
       'p',
       { class: 'muted small' },
-      'Charts hold what this page has read since it was opened in this tab (the API keeps the latest figures only).',
+      "Charts show the pipe's recorded CDC history (one sample a minute of a run, the last 120), then what this page read since.",
     ),
   );
 }
@@ -499,6 +538,16 @@ function selected(pipes) {
 }
 
 const samplesByPipe = new Map();
+/** The last read of each pipe's recorded history: { at, samples }. */
+const recordedByPipe = new Map();
+
+async function recordedHistory(pipeId, now) {
+  const known = recordedByPipe.get(pipeId);
+  if (known && now - known.at < HISTORY_POLL_MS) return known.samples;
+  const { samples } = await read(`/pipes/${encodeURIComponent(pipeId)}/cdc-history`);
+  recordedByPipe.set(pipeId, { at: now, samples });
+  return samples;
+}
 
 async function refresh() {
   const { pipes } = await read('/pipes?limit=100');
@@ -524,6 +573,7 @@ async function refresh() {
   if (!samplesByPipe.has(pipe.id)) samplesByPipe.set(pipe.id, new Samples(pipe.id));
   const samples = samplesByPipe.get(pipe.id);
   samples.add(pipe.cdc, now);
+  const points = chartPoints(recordedPoints(await recordedHistory(pipe.id, now), now), samples);
   main.replaceChildren(
     pipeHeader(pipe),
     card('Lifecycle', lifecycleDiagram(pipe.state)),
@@ -535,7 +585,7 @@ async function refresh() {
         pipe.tables.length ? pipe.tables.map(progressRow) : h('li', { class: 'muted' }, 'No tables.'),
       ),
     ),
-    cdcSection(pipe.cdc, samples, now),
+    cdcSection(pipe.cdc, points, now),
     h('div', { class: 'pair' }, sourceSection(pipe), errorSection(pipe)),
     historySection(history),
   );

@@ -84,7 +84,7 @@ describe('the status page in headless chromium', () => {
         async () => /^api: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(output)?.[1] ?? null,
       );
       // Running with a CDC run recorded: the run's first record comes a minute into it.
-      await until('the demo pipe Running with a CDC run recorded', 180_000, async () => {
+      const demo = await until('the demo pipe Running with a CDC run recorded', 180_000, async () => {
         const pipe = await demoPipe(apiUrl);
         return pipe?.state === 'Running' && pipe.cdc.lastRun !== null ? pipe : null;
       });
@@ -137,6 +137,27 @@ describe('the status page in headless chromium', () => {
       expect(chart.points).toBeGreaterThanOrEqual(12);
       expect(chart.line.split('L').length).toBe(chart.points);
       expect(await page.$$eval('.rate-chart .point', (points) => points.length)).toBeGreaterThanOrEqual(1);
+      // The run record came with a recorded sample: the API's CDC history, drawn as larger points.
+      const recorded = (await (await fetch(`${apiUrl}/pipes/${demo.id}/cdc-history`)).json()) as {
+        samples: { lagMs: number | null }[];
+      };
+      expect(recorded.samples.length).toBeGreaterThanOrEqual(1);
+      expect(
+        await page.$$eval('.rate-chart .point.recorded', (points) => points.length),
+      ).toBeGreaterThanOrEqual(1);
+      // A tab opened now, with nothing sampled in it (its own sessionStorage), draws that history at once.
+      const fresh = await (await browser.createBrowserContext()).newPage();
+      await fresh.goto(`${apiUrl}/`, { waitUntil: 'load' });
+      await fresh.waitForFunction("document.getElementById('pipe-name')?.textContent === 'demo'", {
+        timeout: 30_000,
+      });
+      const freshRate = await fresh.$$eval('.rate-chart .point.recorded', (points) => points.length);
+      expect(freshRate).toBeGreaterThanOrEqual(recorded.samples.length);
+      const withLag = recorded.samples.filter((sample) => sample.lagMs !== null).length;
+      expect(
+        await fresh.$$eval('.lag-chart .point.recorded', (points) => points.length),
+      ).toBeGreaterThanOrEqual(withLag);
+      await fresh.close();
       expect(await page.$$eval('.member', (members) => members.length)).toBe(3);
       expect(await page.$eval('#problem', (problem) => problem.hidden)).toBe(true);
       expect(pageErrors).toEqual([]);
