@@ -4,13 +4,21 @@
  * compared with MongoDB by `_id` and canonical document hash. One row per case, then
  * `faults: N passed, N failed`; exits 1 when a case fails.
  *
- * Usage: `npm run faults [-- --short] [--workload NAME] [--fault NAME]`. `--short` (CI) runs
- * every fault once, each with another workload.
+ * Usage: `npm run faults [-- --short] [--workload NAME] [--fault NAME] [--topology sharded]`.
+ * `--short` (CI) runs every fault once, each with another workload. `--topology sharded` runs
+ * the faults that apply to a sharded cluster against one (test/faults/sharded.ts).
  */
 import { parseArgs } from 'node:util';
 import { startWorld, type World } from '../e2e/harness.js';
 import { FAULTS, type Fault } from './faults.js';
 import { compareAll, prepareCase } from './run-case.js';
+import {
+  restoreShards,
+  SHARDED_KILLS,
+  type ShardedFaultWorld,
+  shardStepDown,
+  startShardedFaultWorld,
+} from './sharded.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 
 const { values } = parseArgs({
@@ -18,8 +26,20 @@ const { values } = parseArgs({
     short: { type: 'boolean', default: false },
     workload: { type: 'string', multiple: true },
     fault: { type: 'string', multiple: true },
+    topology: { type: 'string', default: 'replicaSet' },
   },
 });
+if (values.topology !== 'replicaSet' && values.topology !== 'sharded')
+  throw new RangeError(`unknown topology ${values.topology}; one of: replicaSet, sharded`);
+const sharded: ShardedFaultWorld | null =
+  values.topology === 'sharded' ? await startShardedFaultWorld() : null;
+/** On a sharded cluster: the kills, and a shard step-down in the place of the replica set's. */
+const applicable: readonly Fault[] = sharded
+  ? [
+      ...FAULTS.filter((fault) => (SHARDED_KILLS as readonly string[]).includes(fault.name)),
+      shardStepDown(sharded.cluster),
+    ]
+  : FAULTS;
 
 function selected<T extends { name: string }>(
   all: readonly T[],
@@ -35,7 +55,7 @@ function selected<T extends { name: string }>(
 }
 
 const workloads = selected(WORKLOADS, values.workload, 'workload');
-const faults = selected(FAULTS, values.fault, 'fault');
+const faults = selected(applicable, values.fault, 'fault');
 const cases: [Workload, Fault][] = values.short
   ? faults.map((fault, n) => [workloads[n % workloads.length] as Workload, fault])
   : workloads.flatMap((workload) => faults.map((fault): [Workload, Fault] => [workload, fault]));
@@ -80,7 +100,7 @@ async function runCase(world: World, workload: Workload, fault: Fault, index: nu
     if (process.env.FAULTS_DEBUG) console.error(error);
   } finally {
     await run.pipeClient.close().catch(() => undefined);
-    await restoreTopology(world);
+    await (sharded ? restoreShards(sharded.cluster) : restoreTopology(world));
   }
   return row;
 }
@@ -115,11 +135,13 @@ async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promi
 }
 
 const started = Date.now();
-const world = await startWorld();
+const world = sharded?.world ?? (await startWorld());
 const rows: Row[] = [];
 let exitCode = 0;
 try {
-  console.log(`fault matrix: ${cases.length} cases${values.short ? ' (short form)' : ''}`);
+  console.log(
+    `fault matrix: ${cases.length} cases${values.short ? ' (short form)' : ''}${sharded ? ', sharded cluster (2 shards × 3, 2 mongos)' : ''}`,
+  );
   console.log(['workload', 'fault', 'result', 'lost', 'duplicated', 'detail'].join('\t'));
   for (const [index, [workload, fault]] of cases.entries()) {
     const row = await runCase(world, workload, fault, index);
