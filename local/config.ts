@@ -18,9 +18,13 @@ export interface LocalConfig {
   syncIntervalSeconds: number;
   /** With the demo: how often the live write load writes (0 turns it off). */
   demoWriteIntervalMs: number;
+  /** The demo source: a replica set, or a sharded cluster (2 shards × 3 members behind 2 mongos). */
+  demoTopology: DemoTopology;
   /** Each embedded ClickHouse query's memory bound in bytes (max_memory_usage); 0 for none. */
   clickhouseMaxMemoryBytes: number;
 }
+
+export type DemoTopology = 'replicaSet' | 'sharded';
 
 export const USAGE = `usage: npm start -- [options]
   --data-dir <dir>            where local data lives (env DATA_DIR, default ./.data)
@@ -39,7 +43,9 @@ export const USAGE = `usage: npm start -- [options]
   --sync-interval <seconds>   syncIntervalSeconds of the pipe npm start creates: below 60 CDC stays on
                               the stream and flushes that often, 60 and above it runs on that schedule
                               (env SYNC_INTERVAL_SECONDS, default 2)
-  --demo-write-interval <ms>  pace of the demo's live writes, 0 = none (env DEMO_WRITE_INTERVAL_MS, default 500)`;
+  --demo-write-interval <ms>  pace of the demo's live writes, 0 = none (env DEMO_WRITE_INTERVAL_MS, default 500)
+  --demo-topology <kind>      the demo source: replicaSet, or sharded (2 shards x 3 members behind 2 mongos)
+                              (env DEMO_TOPOLOGY, default replicaSet)`;
 
 export class LocalConfigError extends Error {
   constructor(message: string) {
@@ -126,6 +132,7 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
         collections: { type: 'string' },
         'sync-interval': { type: 'string' },
         'demo-write-interval': { type: 'string' },
+        'demo-topology': { type: 'string' },
         help: { type: 'boolean' },
       },
     }));
@@ -147,6 +154,9 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
     if (!/^[^.]+\.[^.].*$/.test(name))
       throw new LocalConfigError(`collection ${JSON.stringify(name)} must be written db.collection`);
   }
+  const demoTopology = pick('demo-topology', 'DEMO_TOPOLOGY', 'replicaSet');
+  if (demoTopology !== 'replicaSet' && demoTopology !== 'sharded')
+    throw new LocalConfigError(`--demo-topology ${demoTopology}: one of replicaSet, sharded`);
   const host = pick('host', 'HOST', '127.0.0.1');
   const allowRemote = values['allow-remote'] === true;
   if (!isLoopback(host) && !allowRemote)
@@ -170,5 +180,6 @@ export function parseLocalConfig(argv: string[], env: NodeJS.ProcessEnv): LocalC
       'demo write interval',
       true,
     ),
+    demoTopology,
   };
 }

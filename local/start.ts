@@ -229,7 +229,7 @@ async function startStandIns(config: LocalConfig, dataDir: string, life: Lifetim
   life.stops.push(() => dynamo.stop());
   output.line(`dynamodb: ${dynamo.endpoint} (table ${STORE_TABLE})`);
   if (config.mongodbUri) return { clickhouse, dynamo, demo: null };
-  const demo: DemoSource = await startDemoSource(config.demoWriteIntervalMs, output);
+  const demo: DemoSource = await startDemoSource(config.demoWriteIntervalMs, output, config.demoTopology);
   life.stops.push(() => demo.stop());
   output.line(`demo source: ${demo.uri}`);
   return { clickhouse, dynamo, demo };

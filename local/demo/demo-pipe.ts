@@ -1,7 +1,8 @@
 import { MongoClient } from 'mongodb';
 import type { Destination } from '../../functions/ports/destination.js';
 import type { PipeStore } from '../../functions/ports/pipe-store.js';
-import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
+import { startReplicaSet, startShardedCluster } from '../../simulator/index.js';
+import type { DemoTopology } from '../config.js';
 import type { LocalOutput } from '../progress.js';
 import { DEMO_COLLECTIONS, DEMO_DATABASE, seedSampleData } from './sample-data.js';
 import { startWriteLoad } from './write-load.js';
@@ -13,10 +14,24 @@ export interface DemoSource {
   stop(): Promise<void>;
 }
 
-/** The simulator replica set, seeded, with the live write load running (when its interval is > 0). */
-export async function startDemoSource(writeIntervalMs: number, output: LocalOutput): Promise<DemoSource> {
-  const replicaSet: ReplicaSetHandle = await startReplicaSet({ noopIntervalMs: 1_000 });
-  const client = new MongoClient(replicaSet.uri, { serverSelectionTimeoutMS: 10_000 });
+/**
+ * The simulator's replica set, or its sharded cluster (2 shards × 3 members, 2 mongos: the
+ * pipe's URI lists both), every collection hashed on `_id`.
+ */
+function startSimulator(topology: DemoTopology): Promise<{ uri: string; stop(): Promise<void> }> {
+  return topology === 'sharded'
+    ? startShardedCluster({ shards: 2, membersPerShard: 3, mongos: 2, noopIntervalMs: 1_000 })
+    : startReplicaSet({ noopIntervalMs: 1_000 });
+}
+
+/** The simulator source, seeded, with the live write load running (when its interval is > 0). */
+export async function startDemoSource(
+  writeIntervalMs: number,
+  output: LocalOutput,
+  topology: DemoTopology = 'replicaSet',
+): Promise<DemoSource> {
+  const simulator = await startSimulator(topology);
+  const client = new MongoClient(simulator.uri, { serverSelectionTimeoutMS: 10_000 });
   try {
     await client.connect();
     const seeded = await seedSampleData(client.db(DEMO_DATABASE));
@@ -25,7 +40,7 @@ export async function startDemoSource(writeIntervalMs: number, output: LocalOutp
     );
   } catch (error) {
     await client.close();
-    await replicaSet.stop();
+    await simulator.stop();
     throw error;
   }
   const load =
@@ -36,11 +51,11 @@ export async function startDemoSource(writeIntervalMs: number, output: LocalOutp
       : null;
   if (load) output.line(`demo write load: a write every ${writeIntervalMs} ms on ${DEMO_DATABASE}.orders`);
   return {
-    uri: replicaSet.uri,
+    uri: simulator.uri,
     async stop() {
       await load?.stop();
       await client.close();
-      await replicaSet.stop();
+      await simulator.stop();
     },
   };
 }
