@@ -13,6 +13,7 @@ import { ClickHouseDestination } from '../../functions/adapters/clickhouse/desti
 import { preflight, privilegesFor } from '../../functions/adapters/mongodb/preflight.js';
 import { MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
 import { refuseUnusableSource, sourceChecks } from '../../functions/engines/preflight-source.js';
+import type { SnapshotSource } from '../../functions/ports/source.js';
 import { type ShardedClusterHandle, startShardedCluster } from '../../simulator/index.js';
 import { newStore } from '../engines/support.js';
 import { startTestClickHouse } from '../support/clickhouse.js';
@@ -100,6 +101,33 @@ async function migrateFirstChunk(cluster: ShardedClusterHandle, ns: string): Pro
   return cluster.moveChunk(ns, 0, (chunk.shard + 1) % 2);
 }
 
+/**
+ * The snapshot source, migrating a chunk of `coll` once, after the first batch of that
+ * collection has been read and before the next: the read goes on across the move.
+ */
+function migratingMidRead(inner: SnapshotSource, coll: string, migrate: () => Promise<unknown>) {
+  let migration: Promise<unknown> | null = null;
+  const source: SnapshotSource = {
+    planPartitions: (namespace, options) => inner.planPartitions(namespace, options),
+    async *readPartition(namespace, options) {
+      for await (const batch of inner.readPartition(namespace, options)) {
+        yield batch;
+        if (namespace.coll === coll && migration === null) {
+          migration = migrate();
+          await migration;
+        }
+      }
+    },
+  };
+  return {
+    source,
+    result(): Promise<unknown> {
+      if (migration === null) throw new Error(`no batch of ${coll} was read: nothing migrated`);
+      return migration;
+    },
+  };
+}
+
 /** Waits (bounded) until a shard has a primary again after a step-down. */
 async function waitForPrimary(cluster: ShardedClusterHandle, shard: number): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
@@ -161,9 +189,11 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
     load = new WriteLoad(world.mongo, COLLECTIONS, ids);
     load.start();
     // A migration while the snapshot copies: its fromMigrate inserts/deletes must not show.
-    const snapshotting = snapshotAll(pipe, parts, hurried());
-    const migratedDuringSnapshot = await migrateFirstChunk(cluster, 'shop.archive');
-    const snapshot = await snapshotting;
+    const migrating = migratingMidRead(parts.snapshotSource, ARCHIVE.coll, () =>
+      migrateFirstChunk(cluster, 'shop.archive'),
+    );
+    const snapshot = await snapshotAll(pipe, { ...parts, snapshotSource: migrating.source }, hurried());
+    const migratedDuringSnapshot = await migrating.result();
     await touchArchive(world.mongo, archiveIds, 'after the first move');
     await markReplicating(world.store, pipe);
 
