@@ -67,8 +67,9 @@ async function startShardedWorld(): Promise<ShardedWorld> {
       noopIntervalMs: 200,
     });
     steps.push(() => cluster.stop());
-    const mongo = new MongoClient(cluster.uri, { serverSelectionTimeoutMS: 5_000 });
+    const mongo = new MongoClient(cluster.uri, { serverSelectionTimeoutMS: 5_000, monitorCommands: true });
     steps.push(() => mongo.close());
+    watchStreamOpens(mongo);
     await mongo.connect();
     const dynamo = await startDynalite();
     steps.push(() => dynamo.stop());
@@ -126,6 +127,22 @@ function migratingMidRead(inner: SnapshotSource, coll: string, migrate: () => Pr
       return migration;
     },
   };
+}
+
+const streamAddresses = new WeakMap<MongoClient, string>();
+
+/** Where the client last opened a change stream (its server's host:port), once it has. */
+function lastStreamAddress(client: MongoClient): string | undefined {
+  return streamAddresses.get(client);
+}
+
+/** Notes each `$changeStream` aggregate's server, so the test can stop the mongos serving it. */
+function watchStreamOpens(client: MongoClient): void {
+  client.on('commandStarted', (event) => {
+    const pipeline = (event.command as { pipeline?: Record<string, unknown>[] }).pipeline;
+    if (event.commandName === 'aggregate' && pipeline?.[0]?.$changeStream !== undefined)
+      streamAddresses.set(client, event.address);
+  });
 }
 
 /** Waits (bounded) until a shard has a primary again after a step-down. */
@@ -206,8 +223,14 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
     await cdcBatches(pipe, parts, 2);
     await crossShardTransaction(world.mongo, cluster);
     // The change stream's mongos goes away: the pipe's client lists both and resumes on the other.
-    await cluster.mongos[0]?.stop();
-    const afterStop = await cdcBatches(pipe, parts, 3);
+    const streamMongos = cluster.mongos.find((mongos) => mongos.name === lastStreamAddress(world.mongo));
+    expect(streamMongos).toBeDefined();
+    // Stopped while a batch reads (each waits up to 200 ms for changes), not between two batches.
+    const reading = cdcBatches(pipe, parts, 3);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await streamMongos?.stop();
+    const afterStop = await reading;
+    expect(lastStreamAddress(world.mongo)).not.toBe(streamMongos?.name);
     const counts = await load.stop();
     const after = await cdcUntilCaughtUp(pipe, parts);
 
