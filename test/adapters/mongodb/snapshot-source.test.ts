@@ -4,7 +4,6 @@ import { encodeCheckpoint } from '../../../functions/adapters/mongodb/id-values.
 import {
   DESERIALIZE_OPTIONS,
   MongoSnapshotSource,
-  ReplyFilters,
 } from '../../../functions/adapters/mongodb/snapshot-source.js';
 import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
 import type { SnapshotBatch, SourceNamespace } from '../../../functions/ports/source.js';
@@ -147,50 +146,6 @@ describe('MongoSnapshotSource', () => {
     expect(keys).toHaveLength(COUNT + strangers.length);
     expect(first.slice(0, 2)).toEqual(['stranger-0', 'stranger-1']);
     expect(last.slice(-2)).toEqual(['stranger-2', 'stranger-3']);
-  });
-
-  it('reads every _id one reply at a time, across type brackets (a NaN _id among them)', async () => {
-    const ids = [
-      new Double(Number.NaN),
-      new Double(-5),
-      new Int32(1),
-      Long.fromNumber(2),
-      'a',
-      'b',
-      new Date(3),
-    ];
-    const collection = source.client.db(DB).collection('one-by-one');
-    await collection.insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
-    // maxRows 1: each reply is one document, so each later `_id` is found by the filter after the last.
-    const batches = await readAll(
-      { db: DB, coll: 'one-by-one' },
-      { lower: null, upper: null },
-      { maxRows: 1 },
-    );
-    expect(keysOf(batches)).toEqual(ids.map((_, i) => `k${i}`));
-  });
-
-  it("asks for the next reply within the last _id's bracket, then across brackets, then ends", () => {
-    const filters = new ReplyFilters({ lower: null, upper: null }, null);
-    expect(filters.filter()).toEqual({});
-    filters.answered(encodeCheckpoint(new Int32(5)));
-    expect(filters.filter()).toEqual({ _id: { $gt: new Int32(5) } });
-    filters.answered(null);
-    expect(filters.filter()).toHaveProperty('$or');
-    // `$gt: NaN` matches no number in MongoDB: after NaN come all the numbers but NaN.
-    filters.answered(encodeCheckpoint(new Double(Number.NaN)));
-    expect(filters.filter()).toEqual({ _id: { $gte: Number.NEGATIVE_INFINITY } });
-    filters.answered(null);
-    filters.answered(null);
-    expect(filters.filter()).toBeNull();
-    const bounded = new ReplyFilters(
-      { lower: { type: 'integer', value: '0' }, upper: { type: 'integer', value: '100' } },
-      encodeCheckpoint(new Int32(7)),
-    );
-    expect(Object.keys(bounded.filter() ?? {})).toEqual(['$and']);
-    bounded.answered(encodeCheckpoint(new Int32(9)));
-    expect(bounded.filter()).toMatchObject({ _id: { $gt: new Int32(9) } });
-    expect(Object.keys((bounded.filter() as { _id: object })._id)).toEqual(['$gt', '$lt']);
   });
 
   it('puts ObjectId, date and number _ids added to a string-split collection in its open ends', async () => {
