@@ -39,7 +39,7 @@ export const DESERIALIZE_OPTIONS = {
 
 const DEFAULT_SAMPLE_SIZE = 1000;
 /** Documents per server reply: big enough to amortise the trip, small enough not to overshoot a batch. */
-const MAX_REPLY_DOCUMENTS = 2000;
+const MAX_REPLY_DOCUMENTS = 5000;
 
 export interface MongoSnapshotSourceOptions {
   readPreference?: PipeSettings['readPreference'];
