@@ -1,15 +1,5 @@
-import {
-  BSON,
-  type ClientSession,
-  type Collection,
-  type Document,
-  type MongoClient,
-  MongoUnexpectedServerResponseError,
-  ReadPreference,
-  Timestamp,
-} from 'mongodb';
+import { BSON, type Collection, type Document, type MongoClient, ReadPreference, Timestamp } from 'mongodb';
 import { classifySourceError } from '../../core/classify.js';
-import type { PartitionBounds } from '../../core/partition-plan.js';
 import { planPartitions } from '../../core/partition-plan.js';
 import type { PipeSettings } from '../../core/settings.js';
 import type {
@@ -38,8 +28,8 @@ export const DESERIALIZE_OPTIONS = {
 } as const;
 
 const DEFAULT_SAMPLE_SIZE = 1000;
-/** Documents per server reply: big enough to amortise the trip, small enough not to overshoot a batch. */
-const MAX_REPLY_DOCUMENTS = 5000;
+/** Documents per server round trip: big enough to amortise the trip, small enough not to overshoot a batch. */
+const MAX_CURSOR_BATCH = 5000;
 
 export interface MongoSnapshotSourceOptions {
   readPreference?: PipeSettings['readPreference'];
@@ -80,38 +70,33 @@ export class MongoSnapshotSource implements SnapshotSource {
     }
   }
 
-  /**
-   * The partition in `_id` order, a server reply at a time. Each reply is one single-batch `find`
-   * after the last `_id` read, run as a command with raw results: its documents are views of the
-   * reply's bytes, with no per-document objects from the driver (a cursor's reply builds an
-   * element index and a few objects for each document, which outlive the reply's use and were
-   * most of the chunk's garbage). No cursor stays open between replies, so no reply depends on
-   * reaching the server the previous one came from.
-   */
   async *readPartition(
     namespace: SourceNamespace,
     options: SnapshotReadOptions,
   ): AsyncGenerator<SnapshotBatch> {
     if (!(options.maxRows >= 1 && options.maxBytes >= 1))
       throw new RangeError('maxRows and maxBytes must be ≥ 1');
+    const clauses = [partitionFilter(options.bounds)];
+    if (options.checkpoint !== null) clauses.push(afterIdFilter(decodeCheckpoint(options.checkpoint)));
+    const filter = clauses.length === 1 ? (clauses[0] as Document) : { $and: clauses };
     const session = this.sessionFor(options);
-    const reply: ReplyQuery = {
-      namespace,
-      limit: Math.min(options.maxRows, MAX_REPLY_DOCUMENTS),
-      session,
-      next: new ReplyFilters(options.bounds, options.checkpoint),
-    };
+    const cursor = this.collection(namespace).find(filter, {
+      sort: { _id: 1 },
+      hint: { _id: 1 },
+      batchSize: Math.min(options.maxRows, MAX_CURSOR_BATCH),
+      // Raw BSON: each document's size is its buffer's length, no re-serialising to measure it.
+      raw: true,
+      ...(session ? { session, readConcern: { level: 'local' as const } } : {}),
+    });
     try {
       // The batch being filled lives in this object only, so a batch handed over is not kept
       // alive here while the consumer works on it.
       const filling: Filling = { documents: [], bytes: 0 };
-      for (;;) {
-        const filter = reply.next.filter();
-        if (filter === null) break;
-        const documents = await this.readReply(reply, filter);
-        // The next reply starts after this one's last `_id`, whatever the consumer takes of it.
-        reply.next.answered(documents.length === 0 ? null : checkpointOf(documents));
-        for (const buffer of documents) {
+      // A server reply at a time (hasNext fetches it), not a promise per document.
+      while (await cursor.hasNext()) {
+        for (const raw of cursor.readBufferedDocuments()) {
+          // Each document is a view of the server's reply: kept as bytes, decoded by no one.
+          const buffer = raw as unknown as Uint8Array;
           if (isFull(filling, buffer.length, options)) yield takeBatch(filling);
           filling.documents.push(buffer);
           filling.bytes += buffer.length;
@@ -121,32 +106,9 @@ export class MongoSnapshotSource implements SnapshotSource {
     } catch (err) {
       throw classifySourceError(err);
     } finally {
+      await cursor.close().catch(() => undefined);
       await session?.endSession().catch(() => undefined);
     }
-  }
-
-  /** One reply's documents: raw BSON views of the reply, in `_id` order. */
-  private async readReply(query: ReplyQuery, filter: Document): Promise<Uint8Array[]> {
-    const { session } = query;
-    const result = await this.client.db(query.namespace.db).command(
-      {
-        find: query.namespace.coll,
-        filter,
-        sort: { _id: 1 },
-        hint: { _id: 1 },
-        limit: query.limit,
-        batchSize: query.limit,
-        singleBatch: true,
-        ...(session ? { readConcern: { level: 'local' } } : {}),
-      },
-      {
-        readPreference: ReadPreference.fromString(this.readPreference),
-        // Sub-documents stay bytes: the reply's `cursor` is read below, its batch left raw.
-        raw: true,
-        ...(session ? { session } : {}),
-      },
-    );
-    return firstBatchOf(result.cursor);
   }
 
   /**
@@ -190,86 +152,6 @@ export class MongoSnapshotSource implements SnapshotSource {
       .toArray();
     return docs.map((doc) => doc._id);
   }
-}
-
-interface ReplyQuery {
-  namespace: SourceNamespace;
-  limit: number;
-  session: ClientSession | undefined;
-  next: ReplyFilters;
-}
-
-/** `_id` types whose `$gt` matches exactly the later `_id`s of the same type bracket. */
-const PLAIN_BRACKET_TYPES = new Set(['objectId', 'string', 'int', 'long', 'double', 'decimal', 'date']);
-
-/**
- * The filter of each reply. The first, and any after a reply came back empty, is the general
- * one: the partition's `_id`s after the last read, in every type bracket (what a resumed chunk
- * uses). Past a reply, the next asks only for the later `_id`s of the last one's bracket, in one
- * `_id` range an index answers directly; when that comes back empty, the general filter finds
- * the next bracket's first `_id`s, or nothing at the partition's end. Brackets sort whole in
- * `_id` order, so the replies read the same documents in the same order as the general filter.
- */
-export class ReplyFilters {
-  private inBracket = false;
-  private ended = false;
-
-  constructor(
-    private readonly bounds: PartitionBounds,
-    private after: string | null,
-  ) {}
-
-  /** The next reply's filter, or null once the partition is read. */
-  filter(): Document | null {
-    if (this.ended) return null;
-    const partition = partitionFilter(this.bounds);
-    if (this.after === null) return partition;
-    const id = decodeCheckpoint(this.after);
-    const range = this.inBracket ? this.bracketRange(id, partition) : null;
-    if (range !== null) return range;
-    const after = afterIdFilter(id);
-    return Object.keys(partition).length === 0 ? after : { $and: [partition, after] };
-  }
-
-  /** Records a reply: the checkpoint of its last document, or null when it had none. */
-  answered(lastCheckpoint: string | null): void {
-    if (lastCheckpoint === null) {
-      this.ended = !this.inBracket;
-      this.inBracket = false;
-      return;
-    }
-    this.after = lastCheckpoint;
-    this.inBracket = true;
-  }
-
-  /** `_id`s after `id` in its own bracket within the partition, or null when no range says it. */
-  private bracketRange(id: unknown, partition: Document): Document | null {
-    if (!PLAIN_BRACKET_TYPES.has(bsonTypeName(id))) return null;
-    // NaN sorts before every other number but `$gt: NaN` matches none: the numbers after it
-    // are all the numbers but NaN.
-    const lower = isNaNNumber(id) ? { $gte: Number.NEGATIVE_INFINITY } : { $gt: id };
-    if (this.bounds.upper === null) return { _id: lower };
-    // A bounded partition's filter is one `_id` range; past an `_id` in it, only its upper
-    // bound is left (an `_id` of another bracket than the bound's finds nothing: general filter).
-    if (this.bounds.lower === null) return null;
-    return { _id: { ...lower, $lt: (partition._id as Document).$lt } };
-  }
-}
-
-function isNaNNumber(id: unknown): boolean {
-  const value = typeof id === 'object' && id !== null ? (id as { valueOf(): unknown }).valueOf() : id;
-  return typeof value === 'number' && Number.isNaN(value);
-}
-
-/** The documents of a raw `find` reply's `cursor` (bytes): each a view of the reply, not a copy. */
-function firstBatchOf(cursor: unknown): Uint8Array[] {
-  if (!(cursor instanceof Uint8Array))
-    throw new MongoUnexpectedServerResponseError('the find reply has no cursor document');
-  const fields = BSON.deserialize(cursor, { fieldsAsRaw: { firstBatch: true }, ...DESERIALIZE_OPTIONS });
-  const batch: unknown = fields.firstBatch;
-  if (!Array.isArray(batch))
-    throw new MongoUnexpectedServerResponseError("the find reply's cursor has no firstBatch");
-  return batch as Uint8Array[];
 }
 
 interface Filling {
