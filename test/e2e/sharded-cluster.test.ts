@@ -7,17 +7,13 @@
  * equals MongoDB, nothing missing, nothing extra, no `_id` twice among the live rows.
  */
 import { createClient } from '@clickhouse/client';
-import { MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
 import { preflight, privilegesFor } from '../../functions/adapters/mongodb/preflight.js';
-import { MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
 import { refuseUnusableSource, sourceChecks } from '../../functions/engines/preflight-source.js';
 import type { SnapshotSource } from '../../functions/ports/source.js';
-import { type ShardedClusterHandle, startShardedCluster } from '../../simulator/index.js';
-import { newStore } from '../engines/support.js';
-import { startTestClickHouse } from '../support/clickhouse.js';
-import { startDynalite } from '../support/dynalite.js';
+import type { ShardedClusterHandle } from '../../simulator/index.js';
+import { type ShardedWorld, startShardedWorld } from '../support/sharded-world.js';
 import {
   cdcBatches,
   cdcUntilCaughtUp,
@@ -28,7 +24,6 @@ import {
   partsOf,
   setUpPipe,
   snapshotAll,
-  type World,
 } from './harness.js';
 import { type LoadCollection, seedCollections, WriteLoad } from './write-load.js';
 
@@ -45,55 +40,6 @@ const COLLECTIONS: LoadCollection[] = [
  */
 const ARCHIVE: LoadCollection = { db: 'shop', coll: 'archive', target: 'archive', idKind: 'int' };
 const PER_COLLECTION = 1_200;
-
-interface ShardedWorld {
-  cluster: ShardedClusterHandle;
-  /** The harness's world, its `rs` absent: the source is the cluster, reached through both mongos. */
-  world: World;
-  stop(): Promise<void>;
-}
-
-async function startShardedWorld(): Promise<ShardedWorld> {
-  const steps: (() => Promise<unknown>)[] = [];
-  const stop = async () => {
-    for (const step of steps.splice(0).reverse()) await step().catch(() => undefined);
-  };
-  try {
-    // Short no-op interval: an idle shard holds a merged stream back until its next no-op.
-    const cluster = await startShardedCluster({
-      shards: 2,
-      membersPerShard: 3,
-      mongos: 2,
-      noopIntervalMs: 200,
-    });
-    steps.push(() => cluster.stop());
-    const mongo = new MongoClient(cluster.uri, { serverSelectionTimeoutMS: 5_000, monitorCommands: true });
-    steps.push(() => mongo.close());
-    watchStreamOpens(mongo);
-    await mongo.connect();
-    const dynamo = await startDynalite();
-    steps.push(() => dynamo.stop());
-    const clickhouse = await startTestClickHouse();
-    steps.push(() => clickhouse.remove());
-    const destination = ClickHouseDestination.connect({ url: clickhouse.url });
-    steps.push(() => destination.close());
-    await destination.ensureDatabase(DATABASE);
-    const world = {
-      mongo,
-      dynamo,
-      store: newStore(dynamo),
-      clickhouse,
-      clickhouseUrl: clickhouse.url,
-      destination,
-      snapshotSource: new MongoSnapshotSource(mongo),
-      stop,
-    } as Omit<World, 'rs'> as World;
-    return { cluster, world, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
 
 /** Moves a collection's first chunk to the other shard (2 shards), returning the documents it carried. */
 async function migrateFirstChunk(cluster: ShardedClusterHandle, ns: string): Promise<unknown> {
@@ -159,7 +105,12 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
   let load: WriteLoad | undefined;
 
   beforeAll(async () => {
-    sharded = await startShardedWorld();
+    // Short no-op interval: an idle shard holds a merged stream back until its next no-op.
+    sharded = await startShardedWorld({
+      noopIntervalMs: 200,
+      client: { serverSelectionTimeoutMS: 5_000, monitorCommands: true },
+      beforeConnect: watchStreamOpens,
+    });
   }, 120_000);
   afterAll(async () => {
     await load?.stop();

@@ -8,17 +8,13 @@
  * `--short` (CI) runs every fault once, each with another workload. `--topology sharded` runs
  * the faults that apply to a sharded cluster against one (test/faults/sharded.ts).
  */
+
 import { parseArgs } from 'node:util';
 import { startWorld, type World } from '../e2e/harness.js';
+import type { ShardedWorld } from '../support/sharded-world.js';
 import { FAULTS, type Fault } from './faults.js';
 import { compareAll, prepareCase } from './run-case.js';
-import {
-  restoreShards,
-  SHARDED_KILLS,
-  type ShardedFaultWorld,
-  shardStepDown,
-  startShardedFaultWorld,
-} from './sharded.js';
+import { restoreShards, SHARDED_KILLS, shardStepDown, startShardedFaultWorld } from './sharded.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 
 const { values } = parseArgs({
@@ -31,8 +27,7 @@ const { values } = parseArgs({
 });
 if (values.topology !== 'replicaSet' && values.topology !== 'sharded')
   throw new RangeError(`unknown topology ${values.topology}; one of: replicaSet, sharded`);
-const sharded: ShardedFaultWorld | null =
-  values.topology === 'sharded' ? await startShardedFaultWorld() : null;
+const sharded: ShardedWorld | null = values.topology === 'sharded' ? await startShardedFaultWorld() : null;
 /** On a sharded cluster: the kills, and a shard step-down in the place of the replica set's. */
 const applicable: readonly Fault[] = sharded
   ? [

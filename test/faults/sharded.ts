@@ -5,18 +5,9 @@
  * states, connection resets, oplog truncation) have no single set to aim at here; the kills run
  * as they are, and a shard's primary steps down in the snapshot and again in CDC.
  */
-import { MongoClient } from 'mongodb';
-import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
-import { MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
-import {
-  type ReplicaSetHandle,
-  type ShardedClusterHandle,
-  startShardedCluster,
-} from '../../simulator/index.js';
-import { DATABASE, markReplicating, type World } from '../e2e/harness.js';
-import { newStore } from '../engines/support.js';
-import { startTestClickHouse } from '../support/clickhouse.js';
-import { startDynalite } from '../support/dynalite.js';
+import type { ShardedClusterHandle } from '../../simulator/index.js';
+import { markReplicating } from '../e2e/harness.js';
+import { type ShardedWorld, startShardedWorld } from '../support/sharded-world.js';
 import type { Fault } from './faults.js';
 import { cdcUnderLoad, snapshotUnderLoad } from './run-case.js';
 
@@ -29,55 +20,9 @@ export const SHARDED_KILLS = [
   'kill-between-batches',
 ] as const;
 
-export interface ShardedFaultWorld {
-  world: World;
-  cluster: ShardedClusterHandle;
-}
-
-/**
- * The harness's world on a sharded cluster. Its `rs` carries only the URI: `prepareCase` reads
- * nothing else of it, and no fault that reaches into a replica set runs on this topology.
- */
-export async function startShardedFaultWorld(): Promise<ShardedFaultWorld> {
-  const steps: (() => Promise<unknown>)[] = [];
-  const stop = async () => {
-    for (const step of steps.splice(0).reverse()) await step().catch(() => undefined);
-  };
-  try {
-    // A quiet shard holds a merged stream back until its next no-op: keep that short.
-    const cluster = await startShardedCluster({
-      shards: 2,
-      membersPerShard: 3,
-      mongos: 2,
-      noopIntervalMs: 50,
-    });
-    steps.push(() => cluster.stop());
-    const mongo = new MongoClient(cluster.uri, { serverSelectionTimeoutMS: 10_000 });
-    steps.push(() => mongo.close());
-    await mongo.connect();
-    const dynamo = await startDynalite();
-    steps.push(() => dynamo.stop());
-    const clickhouse = await startTestClickHouse();
-    steps.push(() => clickhouse.remove());
-    const destination = ClickHouseDestination.connect({ url: clickhouse.url });
-    steps.push(() => destination.close());
-    await destination.ensureDatabase(DATABASE);
-    const world: World = {
-      rs: { uri: cluster.uri } as ReplicaSetHandle,
-      mongo,
-      dynamo,
-      store: newStore(dynamo),
-      clickhouse,
-      clickhouseUrl: clickhouse.url,
-      destination,
-      snapshotSource: new MongoSnapshotSource(mongo),
-      stop,
-    };
-    return { world, cluster };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+/** The harness's world on the sharded cluster; `prepareCase` reads nothing of `rs` but its URI. */
+export function startShardedFaultWorld(): Promise<ShardedWorld> {
+  return startShardedWorld({ noopIntervalMs: 50, client: { serverSelectionTimeoutMS: 10_000 } });
 }
 
 /** Every shard with a primary again (bounded), so the next case starts clean. */
