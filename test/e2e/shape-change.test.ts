@@ -163,7 +163,8 @@ describe('changing a table shape on a Running pipe under write load', () => {
     load.start();
     const pumping = pumpInBackground(world, pipeId);
     /** The other table, polled through the change: its state in the pipe view and its newest row version. */
-    const samples: { at: number; state: string; version: number }[] = [];
+    // Versions are UInt64 (seconds·2³² + increment): as Numbers, two within a second can compare equal.
+    const samples: { at: number; state: string; version: bigint }[] = [];
     const resyncWindow = { from: Number.POSITIVE_INFINITY, to: Number.POSITIVE_INFINITY };
     let watching = true;
     const watch = (async () => {
@@ -176,7 +177,7 @@ describe('changing a table shape on a Running pipe under write load', () => {
           world,
           `SELECT max(_peerdb_version) FROM ${DATABASE}.${CUSTOMERS.target}`,
         );
-        samples.push({ at: Date.now(), state: customers.state, version: Number(version) });
+        samples.push({ at: Date.now(), state: customers.state, version: BigInt(version) });
         await pause(100);
       }
     })();
@@ -212,7 +213,7 @@ describe('changing a table shape on a Running pipe under write load', () => {
     expect(new Set(samples.map((sample) => sample.state))).toEqual(new Set(['Replicating']));
     const during = samples.filter((sample) => sample.at >= resyncWindow.from && sample.at <= resyncWindow.to);
     expect(during.length).toBeGreaterThan(1);
-    expect(during.at(-1)?.version).toBeGreaterThan(during[0]?.version ?? 0);
+    expect(during.at(-1)?.version).toBeGreaterThan(during[0]?.version ?? 0n);
     const customerCount = await world.mongo.db(CUSTOMERS.db).collection(CUSTOMERS.coll).countDocuments();
     expect(await compareTable(world, CUSTOMERS.db, CUSTOMERS.coll, CUSTOMERS.target)).toEqual(
       equalWith(customerCount),
