@@ -8,6 +8,7 @@ import { UnsupportedValueError } from './errors.js';
 import { ROW_OPERATION_TYPES } from './rows.js';
 import { type ChunkBuffers, type EncodedLines, LineBody } from './snapshot-lines.js';
 import { type ShapeRun, TypeMismatchError } from './table-shape.js';
+import { versionOf } from './version.js';
 
 /** A data-change event as the server sent it: where its parts are in its bytes. */
 export interface RawChange {
@@ -38,12 +39,11 @@ interface RowPlace {
  * update → the full document; an update whose lookup found nothing → none (the delete that
  * removed the document follows); delete → a tombstone with the pre-image, or `{}`.
  */
-export function changeRowPlace(change: RawChange): RowPlace | null {
+function changeRowPlace(change: RawChange): RowPlace | null {
   const type = change.operationType;
   if (!(ROW_OPERATION_TYPES as readonly string[]).includes(type)) return null;
   if (change.idElement < 0) throw new UnsupportedValueError(`${type} event without documentKey._id`);
-  const { seconds, increment } = change.clusterTime;
-  const version = (BigInt(seconds) << 32n) | BigInt(increment);
+  const version = versionOf(change.clusterTime.seconds, change.clusterTime.increment);
   const { bytes: src, idElement } = change;
   if (type === 'delete') return { src, idElement, docAt: change.beforeChangeAt, version, isDeleted: 1 };
   if (change.fullDocumentAt < 0) {

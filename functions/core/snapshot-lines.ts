@@ -140,11 +140,8 @@ export class SnapshotBody {
   append(documents: readonly Uint8Array[]): void {
     const native = this.useJsonNativeFormat;
     const shape = this.shape;
-    if (shape === undefined)
-      for (const document of documents) this.body.line((sink) => appendSnapshotLine(sink, document, native));
-    else
-      for (const document of documents)
-        this.body.line((sink) => appendSnapshotLine(sink, document, native, 0, shape));
+    for (const document of documents)
+      this.body.line((sink) => appendSnapshotLine(sink, document, native, 0, shape));
   }
 
   /** The body: its chunks, lines and bytes. */

@@ -34,7 +34,12 @@ export function toClusterTime(value: unknown): ClusterTime {
  */
 export function versionFromClusterTime(clusterTime: unknown): bigint {
   const { t, i } = toClusterTime(clusterTime);
-  return (BigInt(t) << 32n) | BigInt(i);
+  return versionOf(t, i);
+}
+
+/** The version of a cluster time already read as two unsigned 32-bit integers (a raw event's). */
+export function versionOf(seconds: number, increment: number): bigint {
+  return (BigInt(seconds) << 32n) | BigInt(increment);
 }
 
 /** The same version as decimal text, for JSON rows (a UInt64 does not fit a JS number). */

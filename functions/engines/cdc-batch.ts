@@ -10,7 +10,7 @@ import type {
   TableMappingRecord,
 } from '../ports/pipe-store.js';
 import type { ChangeBatch, ChangeBatchEnd, ChangeSource, ResumeMethod } from '../ports/source.js';
-import { eventClusterTime, holdBackTrailingTransaction, linesByTable, stopReasonOf } from './cdc-rows.js';
+import { holdBackTrailingTransaction, linesByTable, stopReasonOf } from './cdc-rows.js';
 import { deduplicationToken } from './dedup-token.js';
 import type { EncodedSink } from './destination-needs.js';
 import type { PipeContext } from './table-context.js';
@@ -193,7 +193,7 @@ function nextResumePoint(
 ): ResumePointInput {
   const last = cut.kept.at(-1);
   if (cut.heldBack === 0 || !last) return { token: batch.resumeToken, clusterTime: batch.resumeClusterTime };
-  return { token: last.token, clusterTime: eventClusterTime(last) };
+  return { token: last.token, clusterTime: last.clusterTime };
 }
 
 /** Written before the resume point moves past the ending event, so a crash cannot lose the stop. */

@@ -43,19 +43,15 @@ export interface BatchCut {
 export function holdBackTrailingTransaction(events: readonly SourceChangeEvent[]): BatchCut {
   const last = events.at(-1);
   if (!last) return { kept: [], heldBack: 0 };
-  const lastTime = versionKey(last);
   let cut = events.length;
-  while (cut > 0 && versionKey(events[cut - 1] as SourceChangeEvent) === lastTime) cut -= 1;
+  while (cut > 0 && sameClusterTime((events[cut - 1] as SourceChangeEvent).clusterTime, last.clusterTime))
+    cut -= 1;
   if (cut === 0) return { kept: [...events], heldBack: 0 };
   return { kept: events.slice(0, cut), heldBack: events.length - cut };
 }
 
-function versionKey(event: SourceChangeEvent): string {
-  return `${event.clusterTime.seconds}:${event.clusterTime.increment}`;
-}
-
-export function eventClusterTime(event: SourceChangeEvent): ClusterTime {
-  return event.clusterTime;
+function sameClusterTime(a: ClusterTime, b: ClusterTime): boolean {
+  return a.seconds === b.seconds && a.increment === b.increment;
 }
 
 export interface TableLines {

@@ -37,20 +37,28 @@ export interface World {
 }
 
 export function startWorld(): Promise<World> {
-  return buildOnStandIns(async ({ rs, mongo, dynamo, clickhouse, destination, stop }) => {
-    await destination.ensureDatabase(DATABASE);
-    return {
-      rs,
-      mongo,
-      dynamo,
-      store: newStore(dynamo),
-      clickhouse,
-      clickhouseUrl: clickhouse.url,
-      destination,
-      snapshotSource: new MongoSnapshotSource(mongo),
-      stop,
-    };
+  return buildOnStandIns(async (parts) => {
+    await parts.destination.ensureDatabase(DATABASE);
+    return worldOf(parts);
   });
+}
+
+/** The world made of its running stand-ins: the store and snapshot source over them. */
+export function worldOf(
+  parts: Pick<World, 'rs' | 'mongo' | 'dynamo' | 'clickhouse' | 'destination' | 'stop'>,
+): World {
+  const { rs, mongo, dynamo, clickhouse, destination, stop } = parts;
+  return {
+    rs,
+    mongo,
+    dynamo,
+    store: newStore(dynamo),
+    clickhouse,
+    clickhouseUrl: clickhouse.url,
+    destination,
+    snapshotSource: new MongoSnapshotSource(mongo),
+    stop,
+  };
 }
 
 export interface PipeUnderTest {

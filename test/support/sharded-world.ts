@@ -6,14 +6,12 @@
  */
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { ClickHouseDestination } from '../../functions/adapters/clickhouse/destination.js';
-import { MongoSnapshotSource } from '../../functions/adapters/mongodb/snapshot-source.js';
 import {
   type ReplicaSetHandle,
   type ShardedClusterHandle,
   startShardedCluster,
 } from '../../simulator/index.js';
-import { DATABASE, type World } from '../e2e/harness.js';
-import { newStore } from '../engines/support.js';
+import { DATABASE, type World, worldOf } from '../e2e/harness.js';
 import { startTestClickHouse } from './clickhouse.js';
 import { startDynalite } from './dynalite.js';
 
@@ -56,17 +54,8 @@ export async function startShardedWorld(options: ShardedWorldOptions): Promise<S
     const destination = ClickHouseDestination.connect({ url: clickhouse.url });
     steps.push(() => destination.close());
     await destination.ensureDatabase(DATABASE);
-    const world: World = {
-      rs: { uri: cluster.uri } as ReplicaSetHandle,
-      mongo,
-      dynamo,
-      store: newStore(dynamo),
-      clickhouse,
-      clickhouseUrl: clickhouse.url,
-      destination,
-      snapshotSource: new MongoSnapshotSource(mongo),
-      stop,
-    };
+    const rs = { uri: cluster.uri } as ReplicaSetHandle;
+    const world = worldOf({ rs, mongo, dynamo, clickhouse, destination, stop });
     return { world, cluster, stop };
   } catch (error) {
     await stop();
