@@ -1,7 +1,8 @@
 /**
- * `npm run conformance -- <dir> [--filter <substring>] [--min-pass-rate <0..1>] [--timeout-ms <n>] [--topology replicaset|sharded]`
+ * `npm run conformance -- <dir> [--filter <substring>] [--min-pass-rate <0..1>] [--timeout-ms <n>] [--topology replicaset|sharded] [--strict]`
  * Runs the unified-format spec tests under <dir> against a fresh simulator per file, or
- * against `MONGODB_URI` when it is set.
+ * against `MONGODB_URI` when it is set. `--strict`: no driver deviation tolerated
+ * (driver-deviations.ts).
  */
 import { parseArgs } from 'node:util';
 import { passRate, runConformance, summaryLine } from './runner.js';
@@ -19,12 +20,13 @@ async function main(): Promise<void> {
       'min-pass-rate': { type: 'string' },
       'timeout-ms': { type: 'string' },
       topology: { type: 'string' },
+      strict: { type: 'boolean' },
     },
   });
   const dir = positionals[0];
   if (!dir || positionals.length > 1)
     fail(
-      'usage: conformance <dir> [--filter s] [--min-pass-rate r] [--timeout-ms n] [--topology replicaset|sharded]',
+      'usage: conformance <dir> [--filter s] [--min-pass-rate r] [--timeout-ms n] [--topology replicaset|sharded] [--strict]',
     );
   const minPassRate = values['min-pass-rate'] === undefined ? 0 : Number(values['min-pass-rate']);
   if (!(minPassRate >= 0 && minPassRate <= 1)) fail('--min-pass-rate must be a number between 0 and 1');
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
     externalUri: process.env.MONGODB_URI || undefined,
     filter: values.filter,
     testTimeoutMs: timeoutMs,
+    strict: values.strict === true,
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${summaryLine(summary)}\n`);

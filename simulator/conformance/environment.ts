@@ -12,4 +12,6 @@ export interface TestEnvironment {
   failPoints: Set<string>;
   /** How long `waitForEvent`, `waitForThread` and `waitForPrimaryChange` wait by default. */
   waitTimeoutMs: number;
+  /** Driver deviations the event matches tolerated; undefined in strict mode. */
+  toleratedDeviations?: Set<string>;
 }

@@ -4,6 +4,7 @@
  */
 import type { MongoClient } from 'mongodb';
 import { isDocument } from './bson-types.js';
+import { transactionWriteConcernTimeout, withoutAddedWriteConcernTimeout } from './driver-deviations.js';
 import { UnsupportedFeature } from './errors.js';
 import { type EntityLookup, matchValue } from './matcher.js';
 
@@ -150,11 +151,18 @@ const fieldReaders: Record<string, (event: Record<string, unknown>) => unknown> 
 /** Root-level documents in events: the command and reply, and description summaries. */
 const rootFields = new Set(['command', 'reply', 'previousDescription', 'newDescription']);
 
+/**
+ * Collects the driver deviations (driver-deviations.ts) a match had to tolerate; absent, none
+ * is tolerated (strict).
+ */
+export type ToleratedDeviations = Set<string>;
+
 /** Null when `recorded` satisfies the expected event `{<eventType>: {...fields}}`. */
 export function matchEvent(
   expected: unknown,
   recorded: RecordedEvent,
   entities: EntityLookup,
+  tolerated?: ToleratedDeviations,
 ): string | null {
   if (!isDocument(expected) || Object.keys(expected).length !== 1) {
     throw new UnsupportedFeature(`expected event shape: ${JSON.stringify(expected)}`);
@@ -169,8 +177,19 @@ export function matchEvent(
   for (const [field, value] of Object.entries(fields)) {
     const reader = fieldReaders[field];
     if (!reader) throw new UnsupportedFeature(`expected ${type} field: ${field}`);
-    const reason = matchValue(value, reader(recorded.event), { root: rootFields.has(field), entities });
-    if (reason) return `${type}.${field}: ${reason}`;
+    const actual = reader(recorded.event);
+    const root = rootFields.has(field);
+    const reason = matchValue(value, actual, { root, entities });
+    if (!reason) continue;
+    const tolerable =
+      tolerated && field === 'command'
+        ? withoutAddedWriteConcernTimeout(recorded.event.commandName, value, actual)
+        : null;
+    if (tolerable && !matchValue(value, tolerable, { root, entities })) {
+      tolerated?.add(transactionWriteConcernTimeout.id);
+      continue;
+    }
+    return `${type}.${field}: ${reason}`;
   }
   return null;
 }
@@ -182,6 +201,7 @@ export function matchEventList(
   ignoreExtraEvents: boolean,
   entities: EntityLookup,
   category: EventCategory = 'command',
+  tolerated?: ToleratedDeviations,
 ): string | null {
   for (const event of expected) {
     const type = isDocument(event) ? (Object.keys(event)[0] ?? '') : '';
@@ -196,7 +216,7 @@ export function matchEventList(
     return `expected ${expected.length} events, got ${actual.length}: [${summary().join(', ')}]`;
   }
   for (let index = 0; index < expected.length; index++) {
-    const reason = matchEvent(expected[index], actual[index]!, entities);
+    const reason = matchEvent(expected[index], actual[index]!, entities, tolerated);
     if (reason) return `event #${index}: ${reason}`;
   }
   return null;

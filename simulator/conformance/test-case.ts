@@ -15,6 +15,8 @@ export interface TestCaseOptions {
   internalClient: MongoClient;
   timeoutMs: number;
   waitTimeoutMs: number;
+  /** Tolerate the known driver deviations (driver-deviations.ts); false = strict. */
+  tolerateDriverDeviations: boolean;
 }
 
 async function killAllSessions(client: MongoClient): Promise<void> {
@@ -94,6 +96,7 @@ function checkExpectedEvents(test: TestCase, env: TestEnvironment): void {
       expectation.ignoreExtraEvents === true,
       env.entities,
       category,
+      env.toleratedDeviations,
     );
     if (reason)
       throw new AssertionFailure(`expectEvents (${String(expectation.client)}, ${category}): ${reason}`);
@@ -138,14 +141,22 @@ async function inStage(stage: string, step: () => Promise<void>): Promise<void> 
   }
 }
 
-/** Resolves when the test passed; rejects with the reason it failed (timeouts included). */
-export async function runTestCase(file: TestFile, test: TestCase, options: TestCaseOptions): Promise<void> {
+/**
+ * Resolves with the driver deviations tolerated when the test passed (empty: passed as
+ * written); rejects with the reason it failed (timeouts included).
+ */
+export async function runTestCase(
+  file: TestFile,
+  test: TestCase,
+  options: TestCaseOptions,
+): Promise<string[]> {
   const env: TestEnvironment = {
     entities: new EntityMap(),
     internalClient: options.internalClient,
     entityContext: { uri: options.uri },
     failPoints: new Set(),
     waitTimeoutMs: options.waitTimeoutMs,
+    toleratedDeviations: options.tolerateDriverDeviations ? new Set() : undefined,
   };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -169,4 +180,5 @@ export async function runTestCase(file: TestFile, test: TestCase, options: TestC
     clearTimeout(settleTimer);
     await disableFailPoints(env);
   }
+  return [...(env.toleratedDeviations ?? [])];
 }

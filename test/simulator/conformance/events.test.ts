@@ -86,3 +86,43 @@ describe('expected event lists', () => {
     );
   });
 });
+
+describe("the driver's added wtimeout on commitTransaction and abortTransaction", () => {
+  const expectedCommit = [
+    { commandStartedEvent: { command: { commitTransaction: 1, writeConcern: { w: 'majority' } } } },
+  ];
+  const commitWith = (writeConcern: Record<string, unknown>) => [
+    started({ commitTransaction: 1, writeConcern, lsid: { id: 1 } }),
+  ];
+
+  it('is tolerated, and reported, only when asked for', () => {
+    const actual = commitWith({ w: 'majority', wtimeout: 10000 });
+    expect(matchEventList(expectedCommit, actual, false, entities)).toContain(
+      'unexpected extra keys wtimeout',
+    );
+    const tolerated = new Set<string>();
+    expect(matchEventList(expectedCommit, actual, false, entities, 'command', tolerated)).toBeNull();
+    expect([...tolerated]).toEqual(['driver-commit-wtimeout']);
+  });
+
+  it('is not tolerated for another value, another command, or a write concern that differs otherwise', () => {
+    const tolerated = new Set<string>();
+    const match = (expected: unknown[], actual: RecordedEvent[]) =>
+      matchEventList(expected, actual, false, entities, 'command', tolerated);
+    expect(match(expectedCommit, commitWith({ w: 'majority', wtimeout: 5000 }))).toContain('wtimeout');
+    expect(match(expectedCommit, commitWith({ w: 1, wtimeout: 10000 }))).toContain('writeConcern');
+    const insert = [{ commandStartedEvent: { command: { insert: 'c', writeConcern: { w: 1 } } } }];
+    expect(match(insert, [started({ insert: 'c', writeConcern: { w: 1, wtimeout: 10000 } })])).toContain(
+      'wtimeout',
+    );
+    const expectsTimeout = [
+      {
+        commandStartedEvent: {
+          command: { commitTransaction: 1, writeConcern: { w: 'majority', wtimeout: 5000 } },
+        },
+      },
+    ];
+    expect(match(expectsTimeout, commitWith({ w: 'majority', wtimeout: 10000 }))).toContain('wtimeout');
+    expect(tolerated.size).toBe(0);
+  });
+});
