@@ -50,7 +50,9 @@ export type PlanStrategy =
   | 'objectId-range'
   | 'integer-range'
   | 'double-range'
-  | 'string-quantiles';
+  | 'string-quantiles'
+  /** Along a ranged `_id` shard key's chunks (chunk-partition-plan.ts). */
+  | 'shard-chunks';
 
 export interface PartitionPlan {
   strategy: PlanStrategy;
