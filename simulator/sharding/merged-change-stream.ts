@@ -6,11 +6,19 @@
  * through its periodic no-op writes. The batch's postBatchResumeToken is the last event
  * returned, or, with nothing buffered, the smallest token the shards have promised. Tokens are
  * the shards' own: they encode cluster time, collection uuid (one per sharded collection) and
- * document key, so any mongos resumes from them on every shard.
+ * document key, so any mongos resumes from them on every shard. The shards run the `$changeStream`
+ * stage alone; the mongos looks up `updateLookup` post-images and runs the client's stages after
+ * the merge (post-image-lookup.ts).
  */
 import type { Document, Long } from 'bson';
 import { compareTokens } from '../changestreams/resume-token.js';
 import { type CommandContext, CommandError, type CursorBatch, type ServerCursor } from '../contract.js';
+import {
+  lookUpPostImage,
+  type MongosHalf,
+  splitChangeStreamPipeline,
+  withFullDocument,
+} from './post-image-lookup.js';
 import type { Router } from './router.js';
 import { replyError, type ShardLink } from './shard-link.js';
 
@@ -42,6 +50,8 @@ export class MergedChangeStreamCursor implements ServerCursor {
     readonly ns: string,
     private readonly db: string,
     private readonly streams: ShardStream[],
+    private readonly router: Router,
+    private readonly mongosHalf: MongosHalf,
     readonly lsid?: Document,
   ) {
     this.token = minimum(streams.map((stream) => stream.token));
@@ -54,7 +64,7 @@ export class MergedChangeStreamCursor implements ServerCursor {
     const deadline = Date.now() + Math.max(0, maxAwaitTimeMS ?? 0);
     for (;;) {
       await this.refresh();
-      this.emit(documents, limit);
+      await this.emit(documents, limit);
       if (documents.length > 0 || this.invalidated) return this.batch(documents);
       const remaining = deadline - Date.now();
       if (remaining <= 0) return this.batch(documents);
@@ -95,18 +105,28 @@ export class MergedChangeStreamCursor implements ServerCursor {
     );
   }
 
-  private emit(documents: Document[], limit: number): void {
+  /**
+   * Returns merged events in order, each completed by the mongos's half of the pipeline; an event
+   * the client's stages filter out still moves the token past it.
+   */
+  private async emit(documents: Document[], limit: number): Promise<void> {
     while (documents.length < limit && !this.invalidated) {
       const next = this.nextReady();
       if (!next) return;
       const event = next.buffer.shift() as Document;
-      documents.push(event);
       this.token = event._id as Token;
+      const completed = this.mongosHalf.transform(await this.withPostImage(event));
+      if (completed) documents.push(completed);
       if (event.operationType === 'invalidate') {
         this.invalidated = true;
         this.close();
       }
     }
+  }
+
+  private async withPostImage(event: Document): Promise<Document> {
+    if (!this.mongosHalf.updateLookup || event.operationType !== 'update') return event;
+    return withFullDocument(event, await lookUpPostImage(this.router, event));
   }
 
   /** The shard holding the earliest buffered event, if no other shard may still precede it. */
@@ -146,7 +166,14 @@ export async function openMergedChangeStream(
   ctx: CommandContext,
   register: (make: (id: Long) => ServerCursor) => ServerCursor,
 ): Promise<ServerCursor> {
-  const body = { ...ctx.body, cursor: { batchSize: 0 }, needsMerge: true, fromMongos: true };
+  const mongosHalf = splitChangeStreamPipeline(ctx.body.pipeline as Document[]);
+  const body = {
+    ...ctx.body,
+    pipeline: mongosHalf.shardPipeline,
+    cursor: { batchSize: 0 },
+    needsMerge: true,
+    fromMongos: true,
+  };
   const streams: ShardStream[] = [];
   for (const shard of router.shards) {
     const reply = await router.send(shard.index, ctx, body);
@@ -164,6 +191,15 @@ export async function openMergedChangeStream(
   if (streams.length === 0) throw new CommandError(70, 'ShardNotFound', 'The cluster has no shards');
   const ns = String(((await Promise.resolve(streams[0])) as ShardStream).collection);
   return register(
-    (id) => new MergedChangeStreamCursor(id, `${ctx.db}.${ns}`, ctx.db, streams, ctx.session?.lsid),
+    (id) =>
+      new MergedChangeStreamCursor(
+        id,
+        `${ctx.db}.${ns}`,
+        ctx.db,
+        streams,
+        router,
+        mongosHalf,
+        ctx.session?.lsid,
+      ),
   );
 }

@@ -159,6 +159,35 @@ describe('change stream through mongos', () => {
     expect(await coll.countDocuments()).toBe(20);
   });
 
+  it('looks an update up after the merge, on the shard that owns the document now', async () => {
+    const { cluster, client } = await start();
+    const coll = client.db('cs').collection<Item & { m?: number }>('lookup');
+    const [onFirst] = idsByShard(cluster, 'cs.lookup');
+    const [moving, deleted] = onFirst as [number, number];
+    await coll.insertMany([{ _id: moving }, { _id: deleted }]);
+    const opening = coll.watch([], { maxAwaitTimeMS: 100 });
+    await opening.tryNext();
+    const before = opening.resumeToken;
+    await opening.close();
+    await coll.updateOne({ _id: moving }, { $set: { n: 1 } });
+    await coll.updateOne({ _id: deleted }, { $set: { n: 1 } });
+    await coll.deleteOne({ _id: deleted });
+    const chunk = cluster.router.routingOf('cs.lookup').chunkIndexOf(moving);
+    await cluster.moveChunk('cs.lookup', chunk, 1);
+    expect(cluster.shardOf('cs.lookup', moving)).toBe(1);
+    await coll.updateOne({ _id: moving }, { $set: { m: 2 } });
+    const stream = coll.watch([], { resumeAfter: before, fullDocument: 'updateLookup', maxAwaitTimeMS: 100 });
+    const events = await collect(stream, 4);
+    await stream.close();
+    const updates = events.filter((event) => event.operationType === 'update');
+    expect(updates.map(idOf)).toEqual([moving, deleted, moving]);
+    const images = updates.map((event) => (event as { fullDocument?: unknown }).fullDocument);
+    expect(images).toEqual([{ _id: moving, n: 1, m: 2 }, null, { _id: moving, n: 1, m: 2 }]);
+    expect(Object.keys(updates[0] as object).indexOf('fullDocument')).toBe(
+      Object.keys(updates[0] as object).indexOf('wallTime') + 1,
+    );
+  });
+
   it('delivers every event once across a shard primary step-down', async () => {
     const { cluster, client } = await start({ electionDelayMs: 200 });
     const coll = client.db('cs').collection<Item>('stepdown');
