@@ -33,10 +33,10 @@ const COLLECTIONS: LoadCollection[] = [
   { db: 'shop', coll: 'users', target: 'users', idKind: 'string' },
 ];
 /**
- * Migrated, not written by the load: the simulator's shards look a change's post-image up in
- * their own storage, where a real cluster does it on the mongos after the merge (mongodb/mongo
- * jstests/sharding/change_streams/lookup_post_image_*), so an update read after its document
- * moved would come back without one. Writes to the migrated documents come after each move.
+ * Migrated while the load writes to it: updates made before a move and read after it get their
+ * post-image from the document's new shard, looked up by the mongos after the merge (mongodb/mongo
+ * jstests/sharding/lookup_change_stream_post_image_*; simulator/README.md). More writes to the
+ * moved documents come after each move.
  */
 const ARCHIVE: LoadCollection = { db: 'shop', coll: 'archive', target: 'archive', idKind: 'int' };
 const PER_COLLECTION = 1_200;
@@ -148,13 +148,15 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
     const archiveIds = (await seedCollections(world.mongo, [ARCHIVE], PER_COLLECTION)).get(
       ARCHIVE.coll,
     ) as number[];
+    ids.set(ARCHIVE.coll, archiveIds);
     const pipe = await setUpPipe(world, [...COLLECTIONS, ARCHIVE], {
       snapshotBatchMaxRows: 250,
       snapshotNumRowsPerPartition: 1_000,
       pullBatchSize: 100,
     });
     const parts = partsOf(world, pipe);
-    load = new WriteLoad(world.mongo, COLLECTIONS, ids);
+    // The load writes to the archive too, so changes are in flight across both migrations.
+    load = new WriteLoad(world.mongo, [...COLLECTIONS, ARCHIVE], ids);
     load.start();
     // A migration while the snapshot copies: its fromMigrate inserts/deletes must not show.
     const migrating = migratingMidRead(parts.snapshotSource, ARCHIVE.coll, () =>
