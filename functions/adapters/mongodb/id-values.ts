@@ -172,6 +172,14 @@ export function afterIdFilter(id: unknown): Document {
   return widen({ $gt: id }, typesOutsideBracket(bracketOfType(bsonTypeName(id)), 'above'));
 }
 
+/**
+ * `_id` at or before `id` in MongoDB's full sort order, whatever its type: what bounds a read of
+ * an open-ended partition at the largest `_id` present when it began.
+ */
+export function throughIdFilter(id: unknown): Document {
+  return widen({ $lte: id }, typesOutsideBracket(bracketOfType(bsonTypeName(id)), 'below'));
+}
+
 function widen(comparison: Document, otherTypes: string[]): Document {
   if (otherTypes.length === 0) return { _id: comparison };
   return { $or: [{ _id: comparison }, { _id: { $type: otherTypes } }] };

@@ -1,6 +1,17 @@
-import { BSON, type Collection, type Document, type MongoClient, ReadPreference, Timestamp } from 'mongodb';
+import {
+  BSON,
+  type ClientSession,
+  type Collection,
+  type Document,
+  Long,
+  type MongoClient,
+  MongoUnexpectedServerResponseError,
+  ReadPreference,
+  Timestamp,
+} from 'mongodb';
 import { classifySourceError } from '../../core/classify.js';
-import { planPartitions } from '../../core/partition-plan.js';
+import type { PartitionBounds } from '../../core/partition-plan.js';
+import { bracketOfType, planPartitions } from '../../core/partition-plan.js';
 import type { PipeSettings } from '../../core/settings.js';
 import type {
   PlanFacts,
@@ -18,6 +29,7 @@ import {
   partitionFilter,
   rawIdCheckpoint,
   summarizeId,
+  throughIdFilter,
 } from './id-values.js';
 
 /** How documents are deserialised everywhere in the adapter: Int32 / Double / Long keep their type. */
@@ -28,8 +40,8 @@ export const DESERIALIZE_OPTIONS = {
 } as const;
 
 const DEFAULT_SAMPLE_SIZE = 1000;
-/** Documents per server round trip: big enough to amortise the trip, small enough not to overshoot a batch. */
-const MAX_CURSOR_BATCH = 5000;
+/** Documents per server reply: big enough to amortise the trip, small enough not to overshoot a batch. */
+const MAX_REPLY_DOCUMENTS = 2000;
 
 export interface MongoSnapshotSourceOptions {
   readPreference?: PipeSettings['readPreference'];
@@ -70,33 +82,46 @@ export class MongoSnapshotSource implements SnapshotSource {
     }
   }
 
+  /**
+   * The partition in `_id` order, a server reply at a time. Each reply is one single-batch `find`
+   * after the last `_id` read, run as a command with raw results: its documents are views of the
+   * reply's bytes, with no per-document objects from the driver (a cursor's reply builds an
+   * element index and a few objects for each document, which outlive the reply's use and were
+   * most of the chunk's garbage). No cursor stays open between replies, so no reply depends on
+   * reaching the server the previous one came from.
+   *
+   * A partition with no upper bound is read up to the largest `_id` it holds when the read
+   * begins: without that end every reply would return what was inserted since the last, and a
+   * read under steady inserts would chase the collection's tail. Later `_id`s were written after
+   * the start point (the snapshot reads begin after it is recorded), so CDC brings them.
+   */
   async *readPartition(
     namespace: SourceNamespace,
     options: SnapshotReadOptions,
   ): AsyncGenerator<SnapshotBatch> {
     if (!(options.maxRows >= 1 && options.maxBytes >= 1))
       throw new RangeError('maxRows and maxBytes must be ≥ 1');
-    const clauses = [partitionFilter(options.bounds)];
-    if (options.checkpoint !== null) clauses.push(afterIdFilter(decodeCheckpoint(options.checkpoint)));
-    const filter = clauses.length === 1 ? (clauses[0] as Document) : { $and: clauses };
     const session = this.sessionFor(options);
-    const cursor = this.collection(namespace).find(filter, {
-      sort: { _id: 1 },
-      hint: { _id: 1 },
-      batchSize: Math.min(options.maxRows, MAX_CURSOR_BATCH),
-      // Raw BSON: each document's size is its buffer's length, no re-serialising to measure it.
-      raw: true,
-      ...(session ? { session, readConcern: { level: 'local' as const } } : {}),
-    });
     try {
+      const last =
+        options.bounds.upper === null ? await this.largestId(namespace, options.bounds, session) : null;
+      if (last === EMPTY) return;
+      const reply: ReplyQuery = {
+        namespace,
+        limit: Math.min(options.maxRows, MAX_REPLY_DOCUMENTS),
+        session,
+        next: new ReplyFilters(options.bounds, options.checkpoint, last),
+      };
       // The batch being filled lives in this object only, so a batch handed over is not kept
       // alive here while the consumer works on it.
       const filling: Filling = { documents: [], bytes: 0 };
-      // A server reply at a time (hasNext fetches it), not a promise per document.
-      while (await cursor.hasNext()) {
-        for (const raw of cursor.readBufferedDocuments()) {
-          // Each document is a view of the server's reply: kept as bytes, decoded by no one.
-          const buffer = raw as unknown as Uint8Array;
+      for (;;) {
+        const filter = reply.next.filter();
+        if (filter === null) break;
+        const documents = await this.readReply(reply, filter);
+        // The next reply starts after this one's last `_id`, whatever the consumer takes of it.
+        reply.next.answered(documents.length === 0 ? null : checkpointOf(documents));
+        for (const buffer of documents) {
           if (isFull(filling, buffer.length, options)) yield takeBatch(filling);
           filling.documents.push(buffer);
           filling.bytes += buffer.length;
@@ -106,9 +131,68 @@ export class MongoSnapshotSource implements SnapshotSource {
     } catch (err) {
       throw classifySourceError(err);
     } finally {
-      await cursor.close().catch(() => undefined);
       await session?.endSession().catch(() => undefined);
     }
+  }
+
+  /** One reply's documents: raw BSON views of the reply, in `_id` order. */
+  private async readReply(query: ReplyQuery, filter: Document): Promise<Uint8Array[]> {
+    const { session } = query;
+    const result = await this.client.db(query.namespace.db).command(
+      {
+        find: query.namespace.coll,
+        filter,
+        sort: { _id: 1 },
+        hint: { _id: 1 },
+        limit: query.limit,
+        batchSize: query.limit,
+        singleBatch: true,
+        ...(session ? { readConcern: { level: 'local' } } : {}),
+      },
+      {
+        readPreference: ReadPreference.fromString(this.readPreference),
+        // Sub-documents stay bytes: the reply's `cursor` is read below, its batch left raw.
+        raw: true,
+        ...(session ? { session } : {}),
+      },
+    );
+    const { documents, cursorId } = firstBatchOf(result.cursor);
+    // `singleBatch` closes the cursor on a replica set member; should a server (a mongos) keep
+    // one open anyway, it is killed rather than left to time out holding the shards' cursors.
+    if (!cursorId.isZero()) await this.killCursor(query, cursorId);
+    return documents;
+  }
+
+  private async killCursor(query: ReplyQuery, cursorId: Long): Promise<void> {
+    await this.client
+      .db(query.namespace.db)
+      .command(
+        { killCursors: query.namespace.coll, cursors: [cursorId] },
+        {
+          readPreference: ReadPreference.fromString(this.readPreference),
+          ...(query.session ? { session: query.session } : {}),
+        },
+      )
+      .catch(() => undefined);
+  }
+
+  /** The largest `_id` of an open-ended partition now, or EMPTY when it holds none. */
+  private async largestId(
+    namespace: SourceNamespace,
+    bounds: PartitionBounds,
+    session: ClientSession | undefined,
+  ): Promise<LargestId> {
+    const [doc] = await this.collection(namespace)
+      .find(partitionFilter(bounds), {
+        projection: { _id: 1 },
+        sort: { _id: -1 },
+        hint: { _id: 1 },
+        limit: 1,
+        ...DESERIALIZE_OPTIONS,
+        ...(session ? { session, readConcern: { level: 'local' as const } } : {}),
+      })
+      .toArray();
+    return doc === undefined ? EMPTY : { id: doc._id };
   }
 
   /**
@@ -152,6 +236,115 @@ export class MongoSnapshotSource implements SnapshotSource {
       .toArray();
     return docs.map((doc) => doc._id);
   }
+}
+
+/** The largest `_id` an open-ended partition's read goes to (wrapped: `null` is an `_id` too). */
+type LargestId = { id: unknown } | typeof EMPTY;
+const EMPTY = Symbol('empty partition');
+
+interface ReplyQuery {
+  namespace: SourceNamespace;
+  limit: number;
+  session: ClientSession | undefined;
+  next: ReplyFilters;
+}
+
+/** `_id` types whose `$gt` matches exactly the later `_id`s of the same type bracket. */
+const PLAIN_BRACKET_TYPES = new Set(['objectId', 'string', 'int', 'long', 'double', 'decimal', 'date']);
+
+/**
+ * The filter of each reply. The first, and any after a reply came back empty, is the general
+ * one: the partition's `_id`s after the last read, in every type bracket (what a resumed chunk
+ * uses). Past a reply, the next asks only for the later `_id`s of the last one's bracket, in one
+ * `_id` range an index answers directly; when that comes back empty, the general filter finds
+ * the next bracket's first `_id`s, or nothing at the partition's end. Brackets sort whole in
+ * `_id` order, so the replies read the same documents in the same order as the general filter.
+ */
+export class ReplyFilters {
+  private inBracket = false;
+  private ended = false;
+  private readonly lastCheckpoint: string | null;
+
+  /** `last`: the largest `_id` to read up to (an open-ended partition's), null for none. */
+  constructor(
+    private readonly bounds: PartitionBounds,
+    private after: string | null,
+    private readonly last: { id: unknown } | null = null,
+  ) {
+    this.lastCheckpoint = last === null ? null : encodeCheckpoint(last.id);
+  }
+
+  /** The next reply's filter, or null once the partition is read. */
+  filter(): Document | null {
+    if (this.ended) return null;
+    const partition = partitionFilter(this.bounds);
+    const through = this.last === null ? {} : throughIdFilter(this.last.id);
+    if (this.after === null) return allOf([partition, through]);
+    const id = decodeCheckpoint(this.after);
+    const range = this.inBracket ? this.bracketRange(id, partition) : null;
+    if (range !== null) return range;
+    return allOf([partition, afterIdFilter(id), through]);
+  }
+
+  /** Records a reply: the checkpoint of its last document, or null when it had none. */
+  answered(lastCheckpoint: string | null): void {
+    if (lastCheckpoint === null) {
+      this.ended = !this.inBracket;
+      this.inBracket = false;
+      return;
+    }
+    this.after = lastCheckpoint;
+    this.inBracket = true;
+    // The last `_id` read: nothing is left (saves the two empty replies that would say so).
+    this.ended = lastCheckpoint === this.lastCheckpoint;
+  }
+
+  /** `_id`s after `id` in its own bracket within the partition, or null when no range says it. */
+  private bracketRange(id: unknown, partition: Document): Document | null {
+    if (!PLAIN_BRACKET_TYPES.has(bsonTypeName(id))) return null;
+    // NaN sorts before every other number but `$gt: NaN` matches none: the numbers after it
+    // are all the numbers but NaN.
+    const lower = isNaNNumber(id) ? { $gte: Number.NEGATIVE_INFINITY } : { $gt: id };
+    if (this.bounds.upper === null) return { _id: { ...lower, ...this.lastInBracketOf(id) } };
+    // A bounded partition's filter is one `_id` range; past an `_id` in it, only its upper
+    // bound is left (an `_id` of another bracket than the bound's finds nothing: general filter).
+    if (this.bounds.lower === null) return null;
+    return { _id: { ...lower, $lt: (partition._id as Document).$lt } };
+  }
+
+  /** `$lte` the last `_id` when it is in `id`'s bracket (a bracket below it ends before it). */
+  private lastInBracketOf(id: unknown): Document {
+    if (this.last === null) return {};
+    const bracketOf = (value: unknown) => bracketOfType(bsonTypeName(value));
+    return bracketOf(id) === bracketOf(this.last.id) ? { $lte: this.last.id } : {};
+  }
+}
+
+/** The conjunction of filters, `{}` (everything) left out. */
+function allOf(filters: Document[]): Document {
+  const clauses = filters.filter((filter) => Object.keys(filter).length > 0);
+  if (clauses.length <= 1) return clauses[0] ?? {};
+  return { $and: clauses };
+}
+
+function isNaNNumber(id: unknown): boolean {
+  const value = typeof id === 'object' && id !== null ? (id as { valueOf(): unknown }).valueOf() : id;
+  return typeof value === 'number' && Number.isNaN(value);
+}
+
+/**
+ * The documents of a raw `find` reply's `cursor` (bytes), each a view of the reply, not a copy,
+ * and the cursor's id (0 when the server closed it).
+ */
+function firstBatchOf(cursor: unknown): { documents: Uint8Array[]; cursorId: Long } {
+  if (!(cursor instanceof Uint8Array))
+    throw new MongoUnexpectedServerResponseError('the find reply has no cursor document');
+  const fields = BSON.deserialize(cursor, { fieldsAsRaw: { firstBatch: true }, ...DESERIALIZE_OPTIONS });
+  const batch: unknown = fields.firstBatch;
+  if (!Array.isArray(batch))
+    throw new MongoUnexpectedServerResponseError("the find reply's cursor has no firstBatch");
+  const cursorId = fields.id instanceof Long ? fields.id : Long.fromValue(Number(fields.id ?? 0));
+  return { documents: batch as Uint8Array[], cursorId };
 }
 
 interface Filling {

@@ -26,7 +26,7 @@ const failOnce = (failPoint: string, data: Record<string, unknown>) =>
   source.client.db('admin').command({ configureFailPoint: failPoint, mode: { times: 1 }, data });
 
 describe('source adapter under faults', () => {
-  it('surfaces a lost snapshot cursor as retryable, and the checkpoint resumes with nothing lost or repeated', async () => {
+  it('surfaces a failed read mid-partition as retryable, and the checkpoint resumes with nothing lost or repeated', async () => {
     const namespace = { db: DB, coll: 'snap' };
     await source.client
       .db(DB)
@@ -35,7 +35,6 @@ describe('source adapter under faults', () => {
     const reader = new MongoSnapshotSource(source.client);
     const read: string[] = [];
     let checkpoint: string | null = null;
-    await failOnce('failCommand', { failCommands: ['getMore'], errorCode: 43 });
     const failure = await (async () => {
       for await (const batch of reader.readPartition(namespace, {
         bounds: { lower: null, upper: null },
@@ -45,6 +44,8 @@ describe('source adapter under faults', () => {
       })) {
         read.push(...batch.documents.map(keyOf));
         checkpoint = batch.checkpoint;
+        // Each reply is a find of its own: the one after the first batch's fails.
+        if (read.length === 100) await failOnce('failCommand', { failCommands: ['find'], errorCode: 91 });
       }
     })().catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(SourceUnavailableError);

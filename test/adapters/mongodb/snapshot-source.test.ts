@@ -1,9 +1,10 @@
-import { BSON, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId } from 'mongodb';
+import { BSON, type Document, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCheckpoint } from '../../../functions/adapters/mongodb/id-values.js';
 import {
   DESERIALIZE_OPTIONS,
   MongoSnapshotSource,
+  ReplyFilters,
 } from '../../../functions/adapters/mongodb/snapshot-source.js';
 import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
 import type { SnapshotBatch, SourceNamespace } from '../../../functions/ports/source.js';
@@ -148,6 +149,98 @@ describe('MongoSnapshotSource', () => {
     expect(last.slice(-2)).toEqual(['stranger-2', 'stranger-3']);
   });
 
+  it('reads every _id one reply at a time, across type brackets (a NaN _id among them)', async () => {
+    const ids = [
+      new Double(Number.NaN),
+      new Double(-5),
+      new Int32(1),
+      Long.fromNumber(2),
+      'a',
+      'b',
+      new Date(3),
+    ];
+    const collection = source.client.db(DB).collection('one-by-one');
+    await collection.insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+    // maxRows 1: each reply is one document, so each later `_id` is found by the filter after the last.
+    const batches = await readAll(
+      { db: DB, coll: 'one-by-one' },
+      { lower: null, upper: null },
+      { maxRows: 1 },
+    );
+    expect(keysOf(batches)).toEqual(ids.map((_, i) => `k${i}`));
+  });
+
+  it('reads an open-ended partition up to its largest _id when the read began, not what is inserted since', async () => {
+    const collection = source.client.db(DB).collection('tail');
+    await collection.insertMany(
+      Array.from({ length: 10 }, (_, i) => ({ _id: new Int32(i) as never, key: `k${i}` })),
+    );
+    const keys: string[] = [];
+    let inserted = 10;
+    for await (const batch of reader.readPartition(
+      { db: DB, coll: 'tail' },
+      {
+        bounds: { lower: { type: 'integer', value: '5' }, upper: null },
+        checkpoint: null,
+        maxRows: 1,
+        maxBytes: 1 << 20,
+      },
+    )) {
+      keys.push(...batch.documents.map(keyOf));
+      // Each reply is followed by inserts past the end and of later brackets (a string, a date).
+      const more = [new Int32(inserted), `s${inserted}`, new Date(inserted)];
+      await collection.insertMany(more.map((_id) => ({ _id: _id as never, key: `late${inserted}` })));
+      inserted += 1;
+      expect(inserted).toBeLessThan(30);
+    }
+    expect(keys).toEqual(['k5', 'k6', 'k7', 'k8', 'k9']);
+    const empty = await readAll({ db: DB, coll: 'nothing-here' }, { lower: null, upper: null });
+    expect(empty).toEqual([]);
+  });
+
+  it('bounds every reply of an open-ended partition by its largest _id, and ends on reading it', () => {
+    const filters = new ReplyFilters({ lower: null, upper: null }, null, { id: 'm' });
+    // Up to 'm' in the full order: strings to 'm' and every bracket below the strings.
+    expect(filters.filter()).toEqual({
+      $or: [
+        { _id: { $lte: 'm' } },
+        { _id: { $type: ['minKey', 'undefined', 'null', 'double', 'int', 'long', 'decimal'] } },
+      ],
+    });
+    // A bracket below the last `_id`'s ends before it: no upper bound in its range.
+    filters.answered(encodeCheckpoint(new Int32(5)));
+    expect(filters.filter()).toEqual({ _id: { $gt: new Int32(5) } });
+    filters.answered(null);
+    expect(Object.keys(filters.filter() ?? {})).toEqual(['$and']);
+    filters.answered(encodeCheckpoint('a'));
+    expect(filters.filter()).toEqual({ _id: { $gt: 'a', $lte: 'm' } });
+    filters.answered(encodeCheckpoint('m'));
+    expect(filters.filter()).toBeNull();
+  });
+
+  it("asks for the next reply within the last _id's bracket, then across brackets, then ends", () => {
+    const filters = new ReplyFilters({ lower: null, upper: null }, null);
+    expect(filters.filter()).toEqual({});
+    filters.answered(encodeCheckpoint(new Int32(5)));
+    expect(filters.filter()).toEqual({ _id: { $gt: new Int32(5) } });
+    filters.answered(null);
+    expect(filters.filter()).toHaveProperty('$or');
+    // `$gt: NaN` matches no number in MongoDB: after NaN come all the numbers but NaN.
+    filters.answered(encodeCheckpoint(new Double(Number.NaN)));
+    expect(filters.filter()).toEqual({ _id: { $gte: Number.NEGATIVE_INFINITY } });
+    filters.answered(null);
+    filters.answered(null);
+    expect(filters.filter()).toBeNull();
+    const bounded = new ReplyFilters(
+      { lower: { type: 'integer', value: '0' }, upper: { type: 'integer', value: '100' } },
+      encodeCheckpoint(new Int32(7)),
+    );
+    expect(Object.keys(bounded.filter() ?? {})).toEqual(['$and']);
+    bounded.answered(encodeCheckpoint(new Int32(9)));
+    expect(bounded.filter()).toMatchObject({ _id: { $gt: new Int32(9) } });
+    expect(Object.keys((bounded.filter() as { _id: object })._id)).toEqual(['$gt', '$lt']);
+  });
+
   it('puts ObjectId, date and number _ids added to a string-split collection in its open ends', async () => {
     const namespace = { db: DB, coll: 'late-strings' };
     const collection = source.client.db(DB).collection(namespace.coll);
@@ -215,10 +308,14 @@ describe('MongoSnapshotSource', () => {
 
   it('reads from a secondary no earlier than the start point (afterClusterTime)', async () => {
     const client = new MongoClient(source.rs.uri, { monitorCommands: true });
-    const finds: { address: string; readConcern: unknown }[] = [];
+    const finds: { address: string; readConcern: unknown; filter: Document }[] = [];
     client.on('commandStarted', (event) => {
       if (event.commandName === 'find')
-        finds.push({ address: event.address, readConcern: event.command.readConcern });
+        finds.push({
+          address: event.address,
+          readConcern: event.command.readConcern,
+          filter: event.command.filter,
+        });
     });
     try {
       const secondaryReader = new MongoSnapshotSource(client, { readPreference: 'secondaryPreferred' });
@@ -238,9 +335,14 @@ describe('MongoSnapshotSource', () => {
         keys.push(...batch.documents.map(keyOf));
       }
       expect(new Set(keys).size).toBe(COUNT);
-      expect(finds).toHaveLength(1);
-      expect(finds[0]?.address).not.toBe(source.rs.primary);
-      expect(finds[0]?.readConcern).toMatchObject({ afterClusterTime: opTime });
+      // Each find on a secondary: the open-ended partition's largest `_id` (no filter), then a
+      // find per reply of 1000, the first up to that `_id` in the full order, the later ones one
+      // range of ints; the reply holding that `_id` ends the read.
+      expect(finds.map((find) => Object.keys(find.filter))).toEqual([[], ['$or'], ['_id'], ['_id']]);
+      for (const find of finds) {
+        expect(find.address).not.toBe(source.rs.primary);
+        expect(find.readConcern).toMatchObject({ afterClusterTime: opTime });
+      }
     } finally {
       await client.close();
     }
