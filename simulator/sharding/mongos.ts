@@ -18,6 +18,7 @@ import { ReplicaSetTopology } from '../topology/topology.js';
 import { MemberListener } from '../wire/member-listener.js';
 import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES } from '../wire/protocol.js';
 import type { ClusterCatalog } from './cluster-catalog.js';
+import { connPoolStatsCommand, listShardsCommand } from './cluster-monitoring.js';
 import { routerCommands, withRecoveryToken } from './mongos-commands.js';
 import type { Router } from './router.js';
 
@@ -142,6 +143,8 @@ export class Mongos {
       hello,
       isMaster: hello,
       serverStatus: mongosServerStatus(admin.serverStatus as CommandHandler),
+      listShards: listShardsCommand(this.router.shards),
+      connPoolStats: connPoolStatsCommand(this.router.shards),
     };
     for (const [name, handler] of Object.entries(routed))
       handlers[name] = withRecoveryToken(this.router, handler);
