@@ -93,6 +93,8 @@ export interface HttpQueryRequest {
   /** `param_<name>` values exactly as sent: the engine parses them once, by their placeholder's type. */
   parameters: Map<string, string>;
   compressResponse: boolean;
+  /** compress=1: the response in ClickHouse's own compressed blocks (compressed-blocks.ts), under any HTTP compression. */
+  compressBlocks: boolean;
   /** send_progress_in_http_headers=1: X-ClickHouse-Progress headers. */
   sendProgress: boolean;
   /** wait_end_of_query=1 (or http_wait_end_of_query=1): hold the result back until the query ends. */
@@ -164,6 +166,7 @@ export function parseQueryRequest(
     settings,
     parameters,
     compressResponse: search.get('enable_http_compression') === '1',
+    compressBlocks: isTrue(search.get('compress')),
     sendProgress: isTrue(search.get('send_progress_in_http_headers')),
     waitEndOfQuery: isTrue(search.get('wait_end_of_query') ?? search.get('http_wait_end_of_query')),
     readOnly: context.method === 'GET' || context.method === 'HEAD',
@@ -231,7 +234,7 @@ function sessionOf(search: URLSearchParams): HttpSessionRequest | undefined {
   };
 }
 
-function isTrue(value: string | null): boolean {
+export function isTrue(value: string | null): boolean {
   return value === '1' || value === 'true';
 }
 

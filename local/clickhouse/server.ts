@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createGzip, createInflate, Gzip, gzipSync } from 'node:zlib';
+import { compressBlocks, decompressBlocks } from './compressed-blocks.js';
 import type { ChdbEngine, EngineQuery } from './engine.js';
 import {
   contentTypeFor,
@@ -11,6 +12,7 @@ import {
   exceptionBlock,
   type HttpQueryRequest,
   httpStatusForCode,
+  isTrue,
   ProtocolError,
   parseQueryRequest,
   responseFormat,
@@ -103,9 +105,13 @@ async function handle(
   const queryId =
     url.searchParams.get('query_id') || header(request, 'x-clickhouse-query-id') || randomUUID();
   const baseHeaders = { 'X-ClickHouse-Query-Id': queryId, 'X-ClickHouse-Timezone': timezone };
+  // A server sets up the response's (compressed) output once the user is known: errors before that
+  // are plain text, errors after it are written in compressed blocks when compress=1 asks for them.
+  let blocks = false;
   try {
     if (url.pathname !== '/') throw new ProtocolError(0, 'UNKNOWN_HANDLER', `No handler for ${url.pathname}`);
     checkCredentials(options, request, url.searchParams);
+    blocks = isTrue(url.searchParams.get('compress'));
     const parsed = await readRequest(request, url.searchParams, options);
     if (parsed.rawInsert !== undefined) {
       await respond(engine.start(parsed), parsed, options, request, response, baseHeaders);
@@ -126,14 +132,14 @@ async function handle(
     }
   } catch (err) {
     if (response.destroyed || response.headersSent) return;
-    sendError(err, url, request, response, baseHeaders);
+    sendError(err, { url, blocks }, request, response, baseHeaders);
   }
 }
 
 /** An error before any output: its status, its code header and the engine's text, compressed if asked. */
 function sendError(
   err: unknown,
-  url: URL,
+  { url, blocks }: { url: URL; blocks: boolean },
   request: IncomingMessage,
   response: ServerResponse,
   baseHeaders: Record<string, string>,
@@ -149,8 +155,9 @@ function sendError(
     'X-ClickHouse-Exception-Code': String(failure.code),
     ...(compress ? { 'Content-Encoding': 'gzip' } : {}),
   });
-  const text = `${failure.text}\n`;
-  response.end(compress ? gzipSync(text) : text);
+  const text = Buffer.from(`${failure.text}\n`);
+  const body = blocks ? compressBlocks(text) : text;
+  response.end(compress ? gzipSync(body) : body);
 }
 
 /**
@@ -163,7 +170,15 @@ async function readRequest(
   search: URLSearchParams,
   options: ClickHouseFrontOptions,
 ): Promise<HttpQueryRequest> {
-  const body = await readBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const sent = await readBody(request, maxBytes);
+  // decompress=1: the body (under any Content-Encoding) is in ClickHouse's compressed blocks.
+  const body = isTrue(search.get('decompress'))
+    ? decompressBlocks(sent, {
+        maxBytes,
+        skipChecksums: isTrue(search.get('http_native_compression_disable_checksumming_on_decompress')),
+      })
+    : sent;
   const context = {
     method: request.method ?? 'GET',
     databaseHeader: header(request, 'x-clickhouse-database'),
@@ -226,6 +241,9 @@ async function respond(
   response.once('close', onClose);
   let sink: Writable = response;
   const exceptionTag = randomBytes(8).toString('hex');
+  // compress=1: each piece of output leaves as blocks of its own, so the client gets rows as they come.
+  const encode = (bytes: Uint8Array | string): Uint8Array | string =>
+    parsed.compressBlocks ? compressBlocks(typeof bytes === 'string' ? Buffer.from(bytes) : bytes) : bytes;
   try {
     const held = await firstParts(query, parsed.waitEndOfQuery);
     if (gone) return;
@@ -245,7 +263,7 @@ async function respond(
     const sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
     let part = held.shift();
     while (part !== undefined) {
-      if (!sink.write(part) && !(await drained(sink, response, sendTimeoutMs))) {
+      if (!sink.write(encode(part)) && !(await drained(sink, response, sendTimeoutMs))) {
         gone = true;
         await query.abandon();
         return;
@@ -263,7 +281,7 @@ async function respond(
   } catch (err) {
     if (gone || response.destroyed || !response.headersSent) throw err;
     await query.close();
-    writeExceptionAndCut(sink, response, exceptionBlock(failureOf(err).text, exceptionTag));
+    writeExceptionAndCut(sink, response, encode(exceptionBlock(failureOf(err).text, exceptionTag)));
   } finally {
     response.off('close', onClose);
     await query.close();
@@ -314,7 +332,7 @@ function resultHeaders(query: EngineQuery, parsed: HttpQueryRequest): Record<str
  * Output has begun: the exception goes into the body, framed as a server frames it, and the
  * response stays unfinished (no final chunk), so no client can take it for a complete result.
  */
-function writeExceptionAndCut(sink: Writable, response: ServerResponse, block: string): void {
+function writeExceptionAndCut(sink: Writable, response: ServerResponse, block: Uint8Array | string): void {
   const socket = response.socket;
   sink.write(block);
   const cut = () => {
