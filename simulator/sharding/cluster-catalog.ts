@@ -1,8 +1,9 @@
 /**
  * What a mongos read sees outside a transaction: the union of every shard's collections, so
- * find, aggregate, count, distinct and the listings run the simulator's own query engine over
- * all chunks and merge in the order the query asks for (scatter-gather; a query without sort
- * returns shard after shard, as a mongos does). A collection's merged copy is rebuilt only
+ * aggregate, count, distinct and the listings run the simulator's own query engine over all
+ * chunks and merge in the order the query asks for (scatter-gather; a query without sort
+ * returns shard after shard, as a mongos does). A `find` is sent to the shards its `_id`
+ * condition targets instead (reads.ts, targeting.ts). A collection's merged copy is rebuilt only
  * after some shard logged a data change (no-ops do not count); open cursors keep the copy they
  * started on. It is read-only: writes are routed to the owning shards.
  */

@@ -10,6 +10,7 @@ import { isChangeStreamAggregate } from '../server/command-kinds.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import { cursorReply } from '../storage/command-support.js';
 import { type Catalog, storageCommands } from '../storage/index.js';
+import { configFind } from './config-database.js';
 import { routeCreate, routeCreateIndexes, routeDrop, routeDropDatabase, routeToAllShards } from './ddl.js';
 import { openMergedChangeStream } from './merged-change-stream.js';
 import { routedRead } from './reads.js';
@@ -58,6 +59,8 @@ function readCommands(deps: MongosCommandDeps): Record<string, CommandHandler> {
   for (const name of READS) handlers[name] = storage[name] as CommandHandler;
   for (const name of ['find', 'distinct'])
     handlers[name] = routedRead(deps.router, deps.sessions, deps.clock, storage[name] as CommandHandler);
+  const configDeps = { router: deps.router, cursors: deps.sessions, clock: deps.clock };
+  handlers.find = configFind(configDeps, handlers.find as CommandHandler);
   const aggregate = routedRead(deps.router, deps.sessions, deps.clock, storage.aggregate as CommandHandler);
   handlers.aggregate = async (ctx) => {
     if (!isChangeStreamAggregate(ctx.name, ctx.body)) return aggregate(ctx);

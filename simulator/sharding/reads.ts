@@ -66,6 +66,42 @@ function shardFilter(ctx: CommandContext): Document {
 }
 
 /**
+ * The mongos half of a split read: the documents the targeted shards return for `shardBody`,
+ * gathered into one collection, and the client's command run over them at the mongos.
+ */
+async function runOverGathered(
+  deps: { router: Router; cursors: CursorRegistry; clock: ClusterClock },
+  ctx: CommandContext,
+  shards: readonly number[],
+  shardBody: Document,
+): Promise<Document> {
+  const name = String(ctx.body[ctx.name]);
+  const gathered = new Catalog();
+  const uuid = deps.router.shards
+    .map((shard) => shard.deployment.catalog.get(ctx.db, name)?.uuid)
+    .find(Boolean);
+  const collection = new Collection(ctx.db, name, uuid);
+  gathered.attach(collection);
+  for (const shard of shards) {
+    for (const doc of await drain(deps.router, ctx, shard, shardBody)) collection.insert(doc);
+  }
+  const storage = storageCommands({
+    catalog: gathered,
+    cursors: deps.cursors,
+    oplog: { append: () => [] },
+    clock: deps.clock,
+    openChangeStream: () => {
+      throw new CommandError(
+        263,
+        'OperationNotSupportedInTransaction',
+        'Cannot run a change stream in a transaction',
+      );
+    },
+  });
+  return (storage[ctx.name] as CommandHandler)(ctx);
+}
+
+/**
  * Inside a transaction each participant reads its own snapshot (with the transaction's
  * writes): the mongos gathers the matching documents from the shards it targets, then runs
  * the command itself over them (the merge half of a split pipeline), outside the session.
@@ -74,30 +110,44 @@ function transactionalRead(router: Router, cursors: CursorRegistry, clock: Clust
   return async (ctx) => {
     const name = String(ctx.body[ctx.name]);
     const filter = shardFilter(ctx);
-    const target = router.targetOf(`${ctx.db}.${name}`, filter);
-    const shards = target === undefined ? router.shards.map((shard) => shard.index) : [target];
-    const gathered = new Catalog();
-    const uuid = router.shards.map((shard) => shard.deployment.catalog.get(ctx.db, name)?.uuid).find(Boolean);
-    const collection = new Collection(ctx.db, name, uuid);
-    gathered.attach(collection);
-    for (const shard of shards) {
-      for (const doc of await drain(router, ctx, shard, { find: name, filter })) collection.insert(doc);
-    }
-    const storage = storageCommands({
-      catalog: gathered,
-      cursors,
-      oplog: { append: () => [] },
-      clock,
-      openChangeStream: () => {
-        throw new CommandError(
-          263,
-          'OperationNotSupportedInTransaction',
-          'Cannot run a change stream in a transaction',
-        );
-      },
-    });
+    const shards = router.targetShards(`${ctx.db}.${name}`, filter);
     const { session: _session, ...outside } = ctx;
-    return (storage[ctx.name] as CommandHandler)(outside);
+    return runOverGathered({ router, cursors, clock }, { ...outside, body: ctx.body }, shards, {
+      find: name,
+      filter,
+    });
+  };
+}
+
+/** Fields of a find a shard can apply before the merge without changing its result. */
+const PUSHED_DOWN = ['filter', 'hint', 'collation', 'batchSize'];
+
+/**
+ * A `find` outside a transaction, sent only to the shards whose chunks its `_id` condition can
+ * match, then merged at the mongos (sort, skip, limit, projection applied there). With a sort
+ * and a limit each shard returns at most skip + limit documents in that order, as a mongos asks.
+ * System and config namespaces, views and unknown collections read the cluster catalog instead.
+ */
+function targetedFind(
+  router: Router,
+  cursors: CursorRegistry,
+  clock: ClusterClock,
+  fallback: CommandHandler,
+) {
+  return async (ctx: CommandContext): Promise<Document> => {
+    const name = String(ctx.body.find);
+    const onShards = router.shards.some((shard) => shard.deployment.catalog.get(ctx.db, name));
+    if (!onShards || ['admin', 'config', 'local'].includes(ctx.db) || name.startsWith('system.'))
+      return fallback(ctx);
+    const body: Document = { find: name };
+    for (const field of PUSHED_DOWN) if (ctx.body[field] !== undefined) body[field] = ctx.body[field];
+    const limit = Math.abs(Number(ctx.body.limit ?? 0));
+    if (ctx.body.sort !== undefined && limit > 0) {
+      body.sort = ctx.body.sort;
+      body.limit = limit + Number(ctx.body.skip ?? 0);
+    }
+    const shards = router.targetShards(`${ctx.db}.${name}`, body.filter as Document | undefined);
+    return runOverGathered({ router, cursors, clock }, ctx, shards, body);
   };
 }
 
@@ -109,8 +159,10 @@ export function routedRead(
   outsideTransaction: CommandHandler,
 ): CommandHandler {
   const inTransaction = transactionalRead(router, cursors, clock);
+  const find = targetedFind(router, cursors, clock, outsideTransaction);
   return async (ctx) => {
     if (!ctx.session?.inTransaction) {
+      if (ctx.name === 'find') return find(ctx);
       const reply = await outsideTransaction(ctx);
       // A mongos merges the shards' distinct values into one ordered set.
       if (ctx.name === 'distinct' && Array.isArray(reply.values))

@@ -11,6 +11,7 @@ import type { CommandContext } from '../contract.js';
 import { sessionKey } from '../storage/transactions.js';
 import { ShardKeyRouting, type ShardKeySpec } from './shard-key.js';
 import type { ShardLink } from './shard-link.js';
+import { targetShards } from './targeting.js';
 
 const NOT_PINNED = Symbol('not pinned');
 
@@ -71,6 +72,12 @@ export class Router {
 
   forgetNamespace(ns: string): void {
     this.routing.delete(ns);
+  }
+
+  /** The shards a read of `ns` with this filter goes to (targeting.ts). */
+  targetShards(ns: string, filter: Document | undefined): number[] {
+    const all = this.shards.map((shard) => shard.index);
+    return targetShards(this.routingOf(ns), filter, all);
   }
 
   /** The shard owning `_id` when the filter pins it to one value, else undefined (all shards). */

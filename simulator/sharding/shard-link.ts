@@ -26,6 +26,8 @@ class InternalConnection implements ClientConnection {
 
 export class ShardLink {
   private readonly connection: InternalConnection;
+  /** Commands a mongos sent this shard, by name: how a test sees a read targeted or scattered. */
+  readonly commandsReceived = new Map<string, number>();
 
   constructor(
     readonly index: number,
@@ -49,6 +51,8 @@ export class ShardLink {
   /** The reply as the shard sent it, `{ok: 0}` included. */
   async rawCommand(db: string, body: Document, anyMember = false): Promise<Document> {
     const member = anyMember ? this.readableMember() : await this.primary();
+    const name = Object.keys(body)[0] ?? '';
+    this.commandsReceived.set(name, (this.commandsReceived.get(name) ?? 0) + 1);
     const inbound = {
       header: { messageLength: 0, requestId: 0, responseTo: 0, opCode: OP_MSG },
       opCode: OP_MSG,
