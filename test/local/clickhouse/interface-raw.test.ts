@@ -257,11 +257,6 @@ describe('compression', () => {
     expect(response.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(response.body).toString()).toMatch(/^Code: 60\. DB::Exception: .*\(UNKNOWN_TABLE\)/s);
   });
-
-  it('answers compress=1 uncompressed, as a server without ClickHouse compression would', async () => {
-    const response = await rawGet(url({ query: 'SELECT 1', compress: '1' }));
-    expect(response.body.toString()).toBe('1\n');
-  });
 });
 
 describe('an exception after output began', () => {

@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  compressBlocks,
+  decompressBlocks,
+  MAX_COMPRESS_BLOCK_SIZE,
+  METHOD_LZ4,
+} from '../../../local/clickhouse/compressed-blocks.js';
+import { startTestClickHouse, type TestClickHouse } from '../../support/clickhouse.js';
+
+/**
+ * ClickHouse's own block compression on the front: `compress=1` answers (rows, errors before and
+ * after output began, under gzip too) in checksummed LZ4 blocks, and `decompress=1` bodies are
+ * read block by block, refused whole when a checksum does not match. Through raw HTTP and through
+ * `@clickhouse/client`, which has no option for it but passes both as settings to exec().
+ */
+
+let clickhouse: TestClickHouse;
+let client: ClickHouseClient;
+const limit = { maxBytes: 512 * 1024 * 1024 };
+const fixture = JSON.parse(
+  readFileSync(new URL('../../fixtures/clickhouse/cityhash128-vectors.json', import.meta.url), 'utf8'),
+) as { lz4Body: { rows: string; blocks: string } };
+
+beforeAll(async () => {
+  clickhouse = await startTestClickHouse();
+  client = createClient({ url: clickhouse.url });
+  await client.command({
+    query: 'CREATE TABLE native_rows (id UInt32, name String) ENGINE = MergeTree ORDER BY id',
+  });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await clickhouse?.remove();
+});
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  complete: boolean;
+}
+
+/** One request through node:http: the undecoded bytes, also when the front cuts the response off. */
+function raw(
+  search: Record<string, string>,
+  body?: Buffer,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  const target = `${clickhouse.url}/?${new URLSearchParams(search).toString()}`;
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(target, { method: body ? 'POST' : 'GET', headers }, (response) => {
+      const chunks: Buffer[] = [];
+      const done = (complete: boolean) => () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks),
+          complete,
+        });
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', done(true));
+      response.on('error', done(false));
+      response.on('aborted', done(false));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** Each block's method and uncompressed size, read from the headers. */
+function blockHeaders(blocks: Buffer): { method: number; size: number }[] {
+  const found = [];
+  for (let at = 0; at < blocks.byteLength; at += 16 + blocks.readUInt32LE(at + 17)) {
+    found.push({ method: blocks[at + 16] as number, size: blocks.readUInt32LE(at + 21) });
+  }
+  return found;
+}
+
+async function count(): Promise<number> {
+  const result = await client.query({ query: 'SELECT count() AS n FROM native_rows', format: 'JSONEachRow' });
+  return Number(((await result.json()) as { n: string }[])[0]?.n);
+}
+
+const BIG_SELECT = 'SELECT number, toString(number * 7) AS s FROM numbers(400000) FORMAT TSV';
+
+describe('compress=1 through raw HTTP', () => {
+  it('answers a streamed SELECT in LZ4 blocks that decode to the plain answer', async () => {
+    const plain = await raw({ query: BIG_SELECT });
+    const compressed = await raw({ query: BIG_SELECT, compress: '1' });
+    expect(compressed.status).toBe(200);
+    expect(plain.body.byteLength).toBeGreaterThan(MAX_COMPRESS_BLOCK_SIZE);
+    // A server says nothing of its own compression in the headers: the format's content type stays.
+    expect(compressed.headers['content-type']).toBe(plain.headers['content-type']);
+    expect(compressed.headers['content-encoding']).toBeUndefined();
+    const headers = blockHeaders(compressed.body);
+    expect(headers.length).toBeGreaterThan(1);
+    for (const header of headers) {
+      expect(header.method).toBe(METHOD_LZ4);
+      expect(header.size).toBeLessThanOrEqual(MAX_COMPRESS_BLOCK_SIZE);
+    }
+    expect(compressed.body.byteLength).toBeLessThan(plain.body.byteLength);
+    // decompressBlocks verifies every block's CityHash128 (itself checked against ClickHouse's).
+    expect(decompressBlocks(compressed.body, limit).equals(plain.body)).toBe(true);
+  });
+
+  it('keeps HTTP compression on top: gzip around the blocks', async () => {
+    const query = 'SELECT number FROM numbers(1000) FORMAT TSV';
+    const response = await raw({ query, compress: '1', enable_http_compression: '1' }, undefined, {
+      'Accept-Encoding': 'gzip',
+    });
+    expect(response.headers['content-encoding']).toBe('gzip');
+    const expected = Array.from({ length: 1000 }, (_, i) => `${i}\n`).join('');
+    expect(decompressBlocks(gunzipSync(response.body), limit).toString()).toBe(expected);
+  });
+
+  it('writes an error before output in blocks, with its status and code', async () => {
+    const response = await raw({ query: 'SELECT * FROM nowhere_at_all', compress: '1' });
+    expect(response.status).toBe(404);
+    expect(response.headers['x-clickhouse-exception-code']).toBe('60');
+    expect(decompressBlocks(response.body, limit).toString()).toMatch(/^Code: 60\..*UNKNOWN_TABLE/s);
+  });
+
+  it('writes an exception after output began in blocks, framed by the exception tag', async () => {
+    const response = await raw({
+      query: "SELECT throwIf(number = 200000, 'boom') AS x FROM numbers(300000) FORMAT JSONEachRow",
+      max_block_size: '10000',
+      compress: '1',
+    });
+    expect(response.status).toBe(200);
+    expect(response.complete).toBe(false);
+    const tag = String(response.headers['x-clickhouse-exception-tag']);
+    const text = decompressBlocks(response.body, limit).toString();
+    expect(text.startsWith('{"x":0}\n')).toBe(true);
+    expect(text).toMatch(
+      new RegExp(`__exception__\\r\\n${tag}\\r\\nCode: 395\\..*boom.*\\r\\n__exception__\\r\\n$`, 's'),
+    );
+  });
+});
+
+describe('decompress=1 through raw HTTP', () => {
+  it('inserts the rows of an LZ4-compressed JSONEachRow body, ClickHouse-made or the front’s', async () => {
+    const before = await count();
+    const insert = { query: 'INSERT INTO native_rows FORMAT JSONEachRow', decompress: '1' };
+    const made = await raw(insert, Buffer.from(fixture.lz4Body.blocks, 'hex'));
+    expect(made.status).toBe(200);
+    const ours = await raw(
+      insert,
+      compressBlocks(Buffer.from('{"id":1000,"name":"ours"}\n{"id":1001,"name":"ours"}\n')),
+    );
+    expect(ours.status).toBe(200);
+    expect((await count()) - before).toBe(302);
+  });
+
+  it('refuses a body whose checksum does not match with CHECKSUM_DOESNT_MATCH and inserts nothing', async () => {
+    const before = await count();
+    const body = compressBlocks(Buffer.from('{"id":2000,"name":"damaged"}\n'.repeat(50)));
+    body[40] = (body[40] as number) ^ 0x04;
+    const response = await raw(
+      { query: 'INSERT INTO native_rows FORMAT JSONEachRow', decompress: '1' },
+      body,
+    );
+    expect(response.status).toBe(500);
+    expect(response.headers['x-clickhouse-exception-code']).toBe('40');
+    expect(response.body.toString()).toMatch(
+      /^Code: 40\. DB::Exception: Checksum doesn't match: corrupted data\. Reference: [0-9a-f]{32}\. Actual: [0-9a-f]{32}\..*\(CHECKSUM_DOESNT_MATCH\)\n$/s,
+    );
+    expect(await count()).toBe(before);
+  });
+
+  it('reads a query sent in blocks, and answers it in blocks', async () => {
+    const response = await raw(
+      { compress: '1', decompress: '1' },
+      compressBlocks(Buffer.from('SELECT 40 + 2')),
+    );
+    expect(decompressBlocks(response.body, limit).toString()).toBe('42\n');
+  });
+});
+
+describe('through @clickhouse/client (exec, with compress and decompress as settings)', () => {
+  it('streams a compress=1 result that decodes to what query() returns', async () => {
+    const plain = await client.exec({ query: BIG_SELECT });
+    const compressed = await client.exec({
+      query: BIG_SELECT,
+      clickhouse_settings: { compress: 1 },
+      decompress_response_stream: false,
+    });
+    const collect = async (stream: Readable) => Buffer.concat(await stream.toArray());
+    const plainBytes = await collect(plain.stream);
+    const blocks = await collect(compressed.stream);
+    expect(blocks.byteLength).toBeLessThan(plainBytes.byteLength);
+    expect(decompressBlocks(blocks, limit).equals(plainBytes)).toBe(true);
+  });
+
+  it('inserts a decompress=1 body, and refuses a damaged one with code 40', async () => {
+    const before = await count();
+    const rows = Buffer.from('{"id":3000,"name":"client"}\n{"id":3001,"name":"client"}\n');
+    const insert = (values: Buffer) =>
+      client.exec({
+        query: 'INSERT INTO native_rows FORMAT JSONEachRow',
+        values: Readable.from([values]),
+        clickhouse_settings: { decompress: 1 },
+      });
+    const done = await insert(compressBlocks(rows));
+    await done.stream.toArray();
+    expect((await count()) - before).toBe(2);
+    const damaged = compressBlocks(rows);
+    damaged[5] = (damaged[5] as number) ^ 0x80;
+    await expect(insert(damaged)).rejects.toMatchObject({ code: '40', type: 'CHECKSUM_DOESNT_MATCH' });
+    expect((await count()) - before).toBe(2);
+  });
+});
