@@ -1,4 +1,5 @@
 import { SourceFatalError } from '../core/errors.js';
+import { describeShard, shardsTroubles } from '../core/shard-members.js';
 import { StandaloneSourceError } from '../core/source-errors.js';
 import { namespaceKey } from '../core/table-key.js';
 import type { ChangeStreamSwitch, DocumentDbFact, SourceFacts } from '../ports/preflight.js';
@@ -63,7 +64,7 @@ function topologyCheck({ topology, host, serverVersion }: SourceFacts): Prefligh
 
 function memberStatesCheck(facts: SourceFacts): PreflightCheck {
   const { memberStates } = facts;
-  if (facts.topology.kind === 'sharded') return shardsCheck(memberStates);
+  if (facts.topology.kind === 'sharded') return shardsCheck(facts);
   if (!memberStates.available)
     return {
       id: 'source.members',
@@ -89,16 +90,36 @@ function memberStatesCheck(facts: SourceFacts): PreflightCheck {
   };
 }
 
-/** Through a mongos the adapter lists the shards (listShards) in the members' place. */
-function shardsCheck(memberStates: SourceFacts['memberStates']): PreflightCheck {
-  if (memberStates.available)
-    return passed('source.members', `shards ${memberStates.members.map((shard) => shard.name).join(', ')}`);
+const SHARDS_ADVICE =
+  'grant the pipe user clusterMonitor (listShards, connPoolStats) so the shards and their members can be shown; ' +
+  "or look at each shard's members on the shard itself (rs.status())";
+
+/**
+ * Through a mongos: each shard's members as the mongos sees them (connPoolStats), the shards
+ * named by listShards; a shard without a primary or a member the mongos cannot use is a warning.
+ */
+function shardsCheck(facts: SourceFacts): PreflightCheck {
+  const { memberStates, shards } = facts;
+  const listed = memberStates.available
+    ? `shards ${memberStates.members.map((shard) => shard.name).join(', ')}`
+    : '';
+  if (!shards?.available) {
+    const reason = shards ? shards.reason : memberStates.available ? 'not read' : memberStates.reason;
+    const message = `${listed ? `${listed}; ` : ''}members of the shards unknown: ${reason}`;
+    return { id: 'source.members', status: 'warned', message, advice: SHARDS_ADVICE };
+  }
+  const described = shards.shards.map(describeShard).join('; ');
+  const troubles = shardsTroubles(shards.shards);
+  if (troubles.length === 0 && shards.note === null) return passed('source.members', described);
   return {
     id: 'source.members',
     status: 'warned',
-    message: `shards unknown: ${memberStates.reason}`,
+    message: [...troubles, described, ...(shards.note ? [shards.note] : [])].join('; '),
     advice:
-      'grant the pipe user clusterMonitor so the shards can be listed; member states are read on each shard (rs.status())',
+      troubles.length > 0
+        ? 'look at those members on their shard (rs.status() there) before starting a large snapshot: a shard ' +
+          'without a primary holds the change stream back, and reads of its documents wait until it elects one'
+        : SHARDS_ADVICE,
   };
 }
 

@@ -3,6 +3,7 @@
  * machine's Provision step): facts only. The engines (functions/engines/preflight*.ts) judge
  * them; adapters read them. Every text is free of credentials.
  */
+import type { ShardMembers } from '../core/shard-members.js';
 import type { TableRef } from './destination.js';
 import type { SourceNamespace } from './source.js';
 
@@ -10,6 +11,15 @@ export type SourceTopologyKind = 'replicaSet' | 'sharded' | 'standalone';
 
 export type MemberStatesFact =
   | { available: true; members: { name: string; state: string }[] }
+  | { available: false; reason: string };
+
+/**
+ * Through a mongos: each shard's members as the mongos's replica set monitor sees them
+ * (`connPoolStats`, action of `clusterMonitor`), the shards named by `listShards`. `note` says
+ * what is partial (e.g. the shards could not be listed, so every monitored set is shown).
+ */
+export type ShardsFact =
+  | { available: true; shards: ShardMembers[]; note: string | null }
   | { available: false; reason: string };
 
 export type OplogWindowFact =
@@ -44,6 +54,8 @@ export interface SourceFacts {
   serverVersion: string;
   topology: { kind: SourceTopologyKind; setName: string | null; primary: string | null };
   memberStates: MemberStatesFact;
+  /** Present when the source is a mongos: its view of each shard's members. */
+  shards?: ShardsFact;
   oplogWindow: OplogWindowFact;
   privileges: PrivilegesFact;
   changeStream: ChangeStreamFact;

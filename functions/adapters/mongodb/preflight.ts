@@ -18,7 +18,9 @@ import {
   type RequiredPrivilege,
   requiredPrivileges,
 } from './privileges.js';
+import { readShardedCluster } from './shard-members.js';
 import { classifyDeployment, isDocumentDbHost, memberStatesFrom } from './topology.js';
+import { unavailableReason } from './unavailable-reason.js';
 
 export interface PreflightOptions {
   namespaces: readonly SourceNamespace[];
@@ -54,11 +56,15 @@ async function readFacts(
   const topology = topologyOf(await admin.command({ hello: 1 }), host);
   const buildInfo = await admin.command({ buildInfo: 1 });
   const documentDb = await readDocumentDb(client, host);
+  const members =
+    topology.kind === 'sharded'
+      ? await readShardedCluster(client)
+      : { memberStates: await readMemberStates(client) };
   return {
     host,
     serverVersion: String(buildInfo.version),
     topology,
-    memberStates: await readMemberStates(client, topology),
+    ...members,
     oplogWindow: await readOplogWindow(client, topology),
     privileges: await checkPrivileges(client, namespaces, { documentDb: documentDb !== undefined, topology }),
     changeStream: await openChangeStream(client, namespaces),
@@ -133,11 +139,7 @@ async function openChangeStream(
   }
 }
 
-async function readMemberStates(
-  client: MongoClient,
-  topology: SourceFacts['topology'],
-): Promise<MemberStatesFact> {
-  if (topology.kind === 'sharded') return readShards(client);
+async function readMemberStates(client: MongoClient): Promise<MemberStatesFact> {
   try {
     return {
       available: true,
@@ -145,29 +147,6 @@ async function readMemberStates(
     };
   } catch (err) {
     return { available: false, reason: unavailableReason(err, 'replSetGetStatus') };
-  }
-}
-
-/**
- * Through a mongos, the shards take the members' place: `listShards` (clusterMonitor) names each
- * shard and its replica set; each shard's members and oplog are read on the shard itself.
- */
-async function readShards(client: MongoClient): Promise<MemberStatesFact> {
-  try {
-    const reply = await client.db('admin').command({ listShards: 1 });
-    const shards = Array.isArray(reply.shards) ? (reply.shards as Document[]) : [];
-    return {
-      available: true,
-      members: shards.map((shard) => ({
-        name: `${String(shard._id)} (${String(shard.host)})`,
-        state: 'SHARD',
-      })),
-    };
-  } catch (err) {
-    return {
-      available: false,
-      reason: `the source is a sharded cluster (mongos): member states are per shard; ${unavailableReason(err, 'listShards')}`,
-    };
   }
 }
 
@@ -251,12 +230,6 @@ async function checkCollections(client: MongoClient, namespaces: readonly Source
     coll: namespace.coll,
     exists: byDb.get(namespace.db)?.has(namespace.coll) === true,
   }));
-}
-
-function unavailableReason(err: unknown, what: string, grant = 'clusterMonitor'): string {
-  const code = (err as { code?: unknown }).code;
-  if (code === 13) return `not authorised to run ${what} (grant ${grant} to see it)`;
-  return redactText(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 function redactError<T extends Error>(err: T): T {
