@@ -6,6 +6,7 @@
 
 import type { RawChange } from '../core/change-lines.js';
 import type { PartitionBounds, PartitionPlan } from '../core/partition-plan.js';
+import type { ShardMembers } from '../core/shard-members.js';
 
 /** A position in the oplog, as the store keeps it: seconds since the epoch and the increment within that second. */
 export interface ClusterTime {
@@ -175,6 +176,12 @@ export interface SourceHealth {
   membersFrom: 'replSetGetStatus' | 'driver';
   /** Why the exact states are unknown (e.g. "not authorised to run replSetGetStatus (grant clusterMonitor to see member states)"); null when known. */
   note: string | null;
+  /**
+   * Through a mongos: each shard's members as the mongos sees them (`connPoolStats`; PRIMARY,
+   * SECONDARY, ARBITER or NOT_OK). Absent on a replica set, and when they could not be read
+   * (`note` says why).
+   */
+  shards?: ShardMembers[];
 }
 
 /** Reads the source's health without failing: a reading that cannot be made says why in `note`. */

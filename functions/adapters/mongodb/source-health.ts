@@ -1,10 +1,12 @@
 /**
  * The source's health for the pipe status: member states from `replSetGetStatus`, or, when the
- * role may not run it (or it fails), the driver's own monitoring view (SDAM events).
+ * role may not run it (or it fails), the driver's own monitoring view (SDAM events). Through a
+ * mongos, also each shard's members as the mongos sees them (`connPoolStats`, shard-members.ts).
  */
 import type { Document, MongoClient, ServerDescription, TopologyDescription } from 'mongodb';
 import { redactText } from '../../core/redact.js';
 import type { SourceHealth, SourceMember, SourceMonitor } from '../../ports/source.js';
+import { readShardedCluster } from './shard-members.js';
 import { memberStatesFrom } from './topology.js';
 
 /** The newest topology description per client; a key present with `null` = subscribed, nothing seen yet. */
@@ -49,12 +51,21 @@ export class MongoSourceMonitor implements SourceMonitor {
       return statusReading(status, checkedAt);
     } catch (err) {
       try {
-        return driverReading(latest.get(this.client) ?? null, err, checkedAt);
+        const reading = driverReading(latest.get(this.client) ?? null, err, checkedAt);
+        return reading.kind === 'sharded' ? await withShards(reading, this.client) : reading;
       } catch {
         return { ...empty(checkedAt), note: 'source health could not be read' };
       }
     }
   }
+}
+
+/** A mongos's reading with each shard's members as it sees them, or the reason they are unknown. */
+export async function withShards(reading: SourceHealth, client: MongoClient): Promise<SourceHealth> {
+  const { shards } = await readShardedCluster(client);
+  if (!shards.available) return { ...reading, note: `${reading.note ?? MONGOS}; ${shards.reason}` };
+  const note = `${MONGOS}, read through the mongos (connPoolStats)${shards.note ? `; ${shards.note}` : ''}`;
+  return { ...reading, shards: shards.shards, note };
 }
 
 /** A reading from a `replSetGetStatus` reply. */

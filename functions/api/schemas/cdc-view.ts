@@ -65,6 +65,21 @@ const sourceMemberSchema = z.strictObject({
   health: z.number().nullable(),
 });
 
+const shardMembersSchema = z.strictObject({
+  shard: z.string().openapi({ description: "The shard's name (listShards), or its replica set's." }),
+  setName: z.string(),
+  members: z.array(
+    z.strictObject({
+      name: z.string(),
+      state: z.enum(['PRIMARY', 'SECONDARY', 'ARBITER', 'NOT_OK']).openapi({
+        description:
+          'As the mongos sees the member (connPoolStats): NOT_OK when it cannot use it (down, unreachable, ' +
+          'or in a state other than PRIMARY or SECONDARY).',
+      }),
+    }),
+  ),
+});
+
 export const sourceHealthSchema = z
   .strictObject({
     checkedAt: dateTime,
@@ -76,6 +91,14 @@ export const sourceHealthSchema = z
     note: z.string().nullable().openapi({
       description: 'Why the exact member states are unknown, e.g. the role lacks clusterMonitor.',
     }),
+    shards: z
+      .array(shardMembersSchema)
+      .optional()
+      .openapi({
+        description:
+          "Through a mongos: each shard's members as the mongos sees them. Absent on a replica set and when " +
+          'they could not be read (note says why).',
+      }),
   })
   .openapi('SourceHealth', {
     description: "The source's topology and member states as the last CDC run read them.",

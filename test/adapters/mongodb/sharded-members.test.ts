@@ -1,8 +1,8 @@
 /**
- * The pre-flight through the simulator's mongos, with the real driver: each shard's members as
- * the mongos sees them (connPoolStats), the shards named by listShards, and what the
- * source.members check says when a member stops, a shard has no primary, or the role may not
- * run the commands.
+ * The pre-flight and the pipe status through the simulator's mongos, with the real driver: each
+ * shard's members as the mongos sees them (connPoolStats), the shards named by listShards, and
+ * what the source.members check says when a member stops, a shard has no primary, or the role
+ * may not run the commands.
  */
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import {
   readShardedCluster,
   shardsFact,
 } from '../../../functions/adapters/mongodb/shard-members.js';
+import { MongoSourceMonitor } from '../../../functions/adapters/mongodb/source-health.js';
 import { sourceChecks } from '../../../functions/engines/preflight-source.js';
 import type { SourceFacts } from '../../../functions/ports/preflight.js';
 import { type ShardedClusterHandle, startShardedCluster } from '../../../simulator/index.js';
@@ -53,7 +54,7 @@ async function refuseOnce(command: string): Promise<void> {
   });
 }
 
-describe('pre-flight member states through a mongos', () => {
+describe('member states through a mongos', () => {
   it("reads every shard's members, one primary each, and passes", async () => {
     const facts = await preflight(cluster.uri, { namespaces, client });
     expect(facts.shards?.available).toBe(true);
@@ -99,6 +100,32 @@ describe('pre-flight member states through a mongos', () => {
   it('warns when connPoolStats reports no replica sets', () => {
     const fact = shardsFact([], monitoredSetsFrom({ pools: {}, hosts: {}, ok: 1 }));
     expect(fact).toEqual({ available: false, reason: expect.stringContaining('no replica sets') });
+  });
+
+  it("gives the pipe status each shard's members, a stopped member NOT_OK", async () => {
+    const topology = cluster.shards[0]?.deployment.topology;
+    const stopped = topology?.hosts().find((host) => host !== topology.primary) as string;
+    const watching = new MongoClient(cluster.uri, { serverSelectionTimeoutMS: 5_000 });
+    // Built before connecting, so it sees the driver's first description of the deployment.
+    const monitor = new MongoSourceMonitor(watching);
+    topology?.setState(stopped, 'DOWN');
+    try {
+      await watching.connect();
+      const health = await monitor.health();
+      expect(health.kind).toBe('sharded');
+      expect(health.shards?.map((shard) => shard.shard)).toEqual(['shard0', 'shard1']);
+      const shard0 = health.shards?.[0]?.members ?? [];
+      expect(shard0.find((member) => member.name === stopped)?.state).toBe('NOT_OK');
+      expect(shard0.filter((member) => member.state === 'PRIMARY')).toHaveLength(1);
+      expect(health.note).toContain('connPoolStats');
+      await refuseOnce('connPoolStats');
+      const refused = await monitor.health();
+      expect(refused.shards).toBeUndefined();
+      expect(refused.note).toMatch(/not authorised to run connPoolStats/);
+    } finally {
+      topology?.setState(stopped, 'SECONDARY');
+      await watching.close();
+    }
   });
 
   it('shows a stopped member as not ok, then a shard without a primary', async () => {
