@@ -11,6 +11,8 @@ export interface PlanTableSnapshotDeps {
 export interface PlannedTable {
   tableKey: string;
   strategy: string;
+  /** Why this strategy (for a sharded source: whether and why the chunks were followed). */
+  reason: string;
   partitions: PartitionRecord[];
 }
 
@@ -33,5 +35,5 @@ export async function planTableSnapshot(
     plan.partitions.map((bounds, index) => ({ index, bounds: encodePartitionBounds(bounds) })),
   );
   await deps.store.setTableEstimate(input.pipeId, input.tableKey, plan.estimatedCount);
-  return { tableKey: input.tableKey, strategy: plan.strategy, partitions };
+  return { tableKey: input.tableKey, strategy: plan.strategy, reason: plan.reason, partitions };
 }

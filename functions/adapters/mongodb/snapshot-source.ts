@@ -9,6 +9,7 @@ import {
   ReadPreference,
   Timestamp,
 } from 'mongodb';
+import { notFollowingChunks, planChunkPartitions } from '../../core/chunk-partition-plan.js';
 import { classifySourceError } from '../../core/classify.js';
 import type { PartitionBounds } from '../../core/partition-plan.js';
 import { bracketOfType, planPartitions } from '../../core/partition-plan.js';
@@ -31,6 +32,7 @@ import {
   summarizeId,
   throughIdFilter,
 } from './id-values.js';
+import { readShardChunks } from './shard-chunks.js';
 
 /** How documents are deserialised everywhere in the adapter: Int32 / Double / Long keep their type. */
 export const DESERIALIZE_OPTIONS = {
@@ -69,13 +71,19 @@ export class MongoSnapshotSource implements SnapshotSource {
         const type = bsonTypeName(id);
         census[type] = (census[type] ?? 0) + 1;
       }
-      const plan = planPartitions({
+      const range = {
         estimatedCount,
         targetRowsPerPartition: options.targetRowsPerPartition,
         minId: minId === undefined ? null : summarizeId(minId),
         maxId: maxId === undefined ? null : summarizeId(maxId),
         stringSample: sample.filter((id): id is string => typeof id === 'string'),
-      });
+      };
+      // Through a mongos, partitions along a ranged _id key's chunks are each read by one shard.
+      const chunks = await readShardChunks(this.client, namespace);
+      const plan =
+        'chunks' in chunks
+          ? planChunkPartitions({ chunks: chunks.chunks, range })
+          : notFollowingChunks(planPartitions(range), chunks.why);
       return { ...plan, estimatedCount, idTypeCensus: census };
     } catch (err) {
       throw classifySourceError(err);
