@@ -32,6 +32,8 @@ export interface ChdbEngineOptions {
 export interface QuerySummary {
   rowsRead: number;
   bytesRead: number;
+  /** The engine's estimate of the rows the query will read (system.processes' total_rows_approx), 0 unknown. */
+  totalRowsToRead: number;
   rowsWritten: number;
   bytesWritten: number;
   resultRows: number;
@@ -50,6 +52,11 @@ export interface EngineQuery {
   /** True when the output is produced piece by piece (SELECT), false when it came whole. */
   readonly streamed: boolean;
   summary(): QuerySummary;
+  /**
+   * A streamed query's read figures so far, for the summary a server sends with the headers (chDB's
+   * stream reports none itself). Nothing for other statements, whose figures come with the result.
+   */
+  refreshProgress(): void;
   /** Stop the query now: the client went away or timed out. Resolves once the engine let go of it. */
   abandon(): Promise<void>;
   /**
@@ -181,6 +188,27 @@ export class ChdbEngine {
     }
   }
 
+  /**
+   * What the running query tagged with this log_comment has read so far, from system.processes;
+   * undefined once it is no longer listed. On the anchor connection and this thread: a read of a
+   * small system table, no connection opened (each leaves memory behind beside long queries) and
+   * no wait for a thread of libuv's pool.
+   */
+  progressOf(
+    logComment: string,
+  ): { rowsRead: number; bytesRead: number; totalRowsToRead: number } | undefined {
+    const row = this.requireAnchor()
+      .query(
+        `SELECT read_rows, read_bytes, total_rows_approx FROM system.processes ` +
+          `WHERE Settings['log_comment'] = ${stringLiteral(logComment)} LIMIT 1`,
+        'TabSeparated',
+      )
+      .trim();
+    if (row === '') return undefined;
+    const [rowsRead = 0, bytesRead = 0, totalRowsToRead = 0] = row.split('\t').map(Number);
+    return { rowsRead, bytesRead, totalRowsToRead };
+  }
+
   private requireAnchor(): Session {
     if (this.anchor === undefined) throw new Error(`the ClickHouse engine on ${this.dataDir} is closed`);
     return this.anchor;
@@ -205,6 +233,7 @@ class RunningQuery implements EngineQuery {
   private stats = {
     rowsRead: 0,
     bytesRead: 0,
+    totalRowsToRead: 0,
     rowsWritten: 0,
     bytesWritten: 0,
     resultRows: 0,
@@ -257,6 +286,15 @@ class RunningQuery implements EngineQuery {
       ...this.stats,
       elapsedSeconds: this.engineSeconds ?? (performance.now() - this.startedAt) / 1000,
     };
+  }
+
+  refreshProgress(): void {
+    if (this.phase !== 'stream') return;
+    const progress = this.engine.progressOf(this.logComment);
+    if (progress === undefined) return;
+    this.stats.rowsRead = Math.max(this.stats.rowsRead, progress.rowsRead);
+    this.stats.bytesRead = Math.max(this.stats.bytesRead, progress.bytesRead);
+    this.stats.totalRowsToRead = progress.totalRowsToRead;
   }
 
   async abandon(): Promise<void> {

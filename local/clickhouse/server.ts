@@ -302,6 +302,8 @@ async function firstParts(query: EngineQuery, waitEndOfQuery: boolean): Promise<
     if (part === undefined) return held;
     held.push(part);
     bytes += part.byteLength;
+    // While the query still runs: what it has read by its first output, for the summary.
+    if (held.length === 1) query.refreshProgress();
     if (!waitEndOfQuery || bytes > WAIT_END_OF_QUERY_BYTES) return held;
   }
 }
@@ -315,7 +317,7 @@ function resultHeaders(query: EngineQuery, parsed: HttpQueryRequest): Record<str
     read_bytes: String(summary.bytesRead),
     written_rows: String(summary.rowsWritten),
     written_bytes: String(summary.bytesWritten),
-    total_rows_to_read: '0',
+    total_rows_to_read: String(summary.totalRowsToRead),
     result_rows: String(summary.resultRows),
     result_bytes: String(summary.resultBytes),
     elapsed_ns: String(Math.round(summary.elapsedSeconds * 1e9)),
