@@ -80,8 +80,21 @@ function sourceLines(pipe: Json, style: Style): string[] {
   return [
     `  ${health.kind}${set}, members from ${health.membersFrom}, at ${health.checkedAt}`,
     ...members,
+    ...shardLines(health.shards ?? [], style),
     ...note,
   ];
+}
+
+/** Through a mongos: each shard's members as the mongos sees them, a line per shard. */
+function shardLines(shards: Json[], style: Style): string[] {
+  return shards.map((shard: Json) => {
+    const members = shard.members.map((member: Json) => {
+      const state = member.state === 'NOT_OK' ? style.yellow(member.state) : style.green(member.state);
+      return `${member.name} ${state}`;
+    });
+    const primary = shard.members.some((member: Json) => member.state === 'PRIMARY');
+    return `  ${shard.shard}: ${members.join(', ')}${primary ? '' : ` ${style.yellow('(no primary)')}`}`;
+  });
 }
 
 /** One frame of `pipes watch`: state, tables with progress bars, CDC with sparklines, members, last error. */

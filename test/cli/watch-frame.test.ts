@@ -50,6 +50,37 @@ const VIEW = {
 };
 
 describe('the watch frame', () => {
+  it("shows each shard's members through a mongos, and a shard without a primary", () => {
+    const health = {
+      checkedAt: '2026-12-06T12:00:02.000Z',
+      kind: 'sharded',
+      setName: null,
+      members: [{ name: 'mongos1:27017', state: 'MONGOS', health: null }],
+      membersFrom: 'driver',
+      note: 'member states are per shard',
+      shards: [
+        { shard: 'shard0', setName: 'shard0', members: [{ name: 'a:1', state: 'PRIMARY' }] },
+        {
+          shard: 'shard1',
+          setName: 'shard1',
+          members: [
+            { name: 'b:1', state: 'NOT_OK' },
+            { name: 'c:1', state: 'SECONDARY' },
+          ],
+        },
+      ],
+    };
+    const frame = renderFrame({ ...VIEW, source: { health } }, new Samples(), PLAIN, new Date(0)).split('\n');
+    const source = frame.slice(frame.indexOf('source') + 1, frame.indexOf('source') + 6);
+    expect(source).toEqual([
+      '  sharded, members from driver, at 2026-12-06T12:00:02.000Z',
+      '  mongos1:27017  MONGOS',
+      '  shard0: a:1 PRIMARY',
+      '  shard1: b:1 NOT_OK, c:1 SECONDARY (no primary)',
+      '  member states are per shard',
+    ]);
+  });
+
   it('shows state, a bar per table, lag and events/s with sparklines, members and the last error', () => {
     const samples = new Samples();
     for (const lagMs of [1_000, 8_000, 4_200]) samples.add({ ...VIEW, cdc: { ...VIEW.cdc, lagMs } });
