@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { get, request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
@@ -140,6 +140,51 @@ describe('compress=1 through raw HTTP', () => {
     expect(text).toMatch(
       new RegExp(`__exception__\\r\\n${tag}\\r\\nCode: 395\\..*boom.*\\r\\n__exception__\\r\\n$`, 's'),
     );
+  });
+});
+
+async function running(tag: string): Promise<number> {
+  const result = await client.query({
+    query: `SELECT count() AS n FROM system.processes WHERE query LIKE {tag:String} AND query NOT LIKE '%system.processes%'`,
+    query_params: { tag: `%${tag}%` },
+    format: 'JSONEachRow',
+  });
+  return Number(((await result.json()) as { n: string }[])[0]?.n);
+}
+
+function engineRss(): number {
+  return (
+    Number(/VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${clickhouse.pid}/status`, 'utf8'))?.[1]) * 1024
+  );
+}
+
+describe('compress=1 keeps streaming with backpressure', () => {
+  it('holds an endless SELECT back while its client does not read, and stops it when the client leaves', async () => {
+    const tag = 'compressed-abandon';
+    const query = `SELECT * FROM system.numbers /* ${tag} */`;
+    const target = `${clickhouse.url}/?${new URLSearchParams({ query, compress: '1' })}`;
+    const { first, destroy } = await new Promise<{ first: Buffer; destroy(): void }>((resolve, reject) => {
+      const request = get(target, (response) => {
+        response.once('data', (chunk: Buffer) => {
+          response.pause();
+          resolve({ first: chunk, destroy: () => request.destroy() });
+        });
+      });
+      request.once('error', reject);
+    });
+    expect(first[16]).toBe(METHOD_LZ4);
+    const rssBefore = engineRss();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await running(tag)).toBe(1);
+    expect(engineRss() - rssBefore).toBeLessThan(256 * 1024 * 1024);
+    destroy();
+    const left = performance.now();
+    let goneMs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 200 && goneMs === Number.POSITIVE_INFINITY; i++) {
+      if ((await running(tag)) === 0) goneMs = performance.now() - left;
+      else await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(goneMs).toBeLessThan(1000);
   });
 });
 
