@@ -1,6 +1,7 @@
 /**
- * Issue #17: a pipe through a sharded cluster's mongos (2 shards × 3 members, 2 mongos, every
- * collection hashed on `_id`), through the engines the other e2e tests drive, the real driver,
+ * Issue #17: a pipe through a sharded cluster's mongos (2 shards × 3 members, 2 mongos, the
+ * collections hashed on `_id` but the archive, ranged on `_id`, whose snapshot partitions follow
+ * its chunks), through the engines the other e2e tests drive, the real driver,
  * dynalite and the embedded ClickHouse. Snapshot under a write load with a chunk migration in
  * the middle, CDC of inserts/updates/replaces/deletes and cross-shard transactions with a
  * migration, a shard primary step-down and one of the two mongos stopped mid-stream: FINAL
@@ -10,6 +11,7 @@ import { createClient } from '@clickhouse/client';
 import type { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preflight, privilegesFor } from '../../functions/adapters/mongodb/preflight.js';
+import type { PartitionPlan } from '../../functions/core/partition-plan.js';
 import { refuseUnusableSource, sourceChecks } from '../../functions/engines/preflight-source.js';
 import type { SnapshotSource } from '../../functions/ports/source.js';
 import type { ShardedClusterHandle } from '../../simulator/index.js';
@@ -25,7 +27,7 @@ import {
   setUpPipe,
   snapshotAll,
 } from './harness.js';
-import { type LoadCollection, seedCollections, WriteLoad } from './write-load.js';
+import { type LoadCollection, newId, seedCollections, WriteLoad } from './write-load.js';
 
 const COLLECTIONS: LoadCollection[] = [
   { db: 'shop', coll: 'orders', target: 'orders', idKind: 'objectId' },
@@ -72,6 +74,18 @@ function migratingMidRead(inner: SnapshotSource, coll: string, migrate: () => Pr
       if (migration === null) throw new Error(`no batch of ${coll} was read: nothing migrated`);
       return migration;
     },
+  };
+}
+
+/** The snapshot source, keeping each collection's plan (by collection name) as it is made. */
+function recordingPlans(inner: SnapshotSource, plans: Map<string, PartitionPlan>): SnapshotSource {
+  return {
+    async planPartitions(namespace, options) {
+      const plan = await inner.planPartitions(namespace, options);
+      plans.set(namespace.coll, plan);
+      return plan;
+    },
+    readPartition: (namespace, options) => inner.readPartition(namespace, options),
   };
 }
 
@@ -141,6 +155,13 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
   it('converges through snapshot, CDC, migrations, a shard step-down and a mongos stopped mid-stream', async () => {
     const { cluster, world } = sharded;
     const ids = await seedCollections(world.mongo, COLLECTIONS, PER_COLLECTION);
+    // The archive is ranged on _id (the others hashed), so its snapshot partitions follow its
+    // chunks: [MinKey,+200) shard0, [+200,+400) shard1, [+400,+1000) shard0, [+1000,MaxKey) shard1.
+    const firstArchiveId = (newId('int') as number) + 1;
+    cluster.shardCollection('shop.archive', {
+      kind: 'ranged',
+      splitPoints: [200, 400, 1_000].map((offset) => firstArchiveId + offset),
+    });
     const archiveIds = (await seedCollections(world.mongo, [ARCHIVE], PER_COLLECTION)).get(
       ARCHIVE.coll,
     ) as number[];
@@ -155,11 +176,17 @@ describe('a pipe through a sharded cluster (2 shards × 3 members, 2 mongos)', (
     load = new WriteLoad(world.mongo, [...COLLECTIONS, ARCHIVE], ids);
     load.start();
     // A migration while the snapshot copies: its fromMigrate inserts/deletes must not show.
-    const migrating = migratingMidRead(parts.snapshotSource, ARCHIVE.coll, () =>
+    const plans = new Map<string, PartitionPlan>();
+    const migrating = migratingMidRead(recordingPlans(parts.snapshotSource, plans), ARCHIVE.coll, () =>
       migrateFirstChunk(cluster, 'shop.archive'),
     );
     const snapshot = await snapshotAll(pipe, { ...parts, snapshotSource: migrating.source }, hurried());
     const migratedDuringSnapshot = await migrating.result();
+    const archivePlan = plans.get(ARCHIVE.coll);
+    console.info(`[e2e sharded] archive plan ${archivePlan?.strategy}: ${archivePlan?.reason}`);
+    expect(archivePlan?.strategy).toBe('shard-chunks');
+    expect(archivePlan?.partitions).toHaveLength(4);
+    expect(plans.get('orders')?.reason).toContain('hashed _id shard key');
     await touchArchive(world.mongo, archiveIds, 'after the first move');
     await markReplicating(world.store, pipe);
 
