@@ -165,8 +165,9 @@ export class MongoSnapshotSource implements SnapshotSource {
       },
     );
     const { documents, cursorId } = firstBatchOf(result.cursor);
-    // `singleBatch` closes the cursor on a replica set member; should a server (a mongos) keep
-    // one open anyway, it is killed rather than left to time out holding the shards' cursors.
+    // `singleBatch` closes the cursor; should a server (a mongos) keep one open anyway, it is
+    // killed rather than left to time out holding the shards' cursors. Best effort: the kill
+    // goes by the same read preference, so it may reach another mongos, which does not know it.
     if (!cursorId.isZero()) await this.killCursor(query, cursorId);
     return documents;
   }
