@@ -66,14 +66,16 @@ function shardFilter(ctx: CommandContext): Document {
 }
 
 /**
- * The mongos half of a split read: the documents the targeted shards return for `shardBody`,
- * gathered into one collection, and the client's command run over them at the mongos.
+ * The mongos half of a split read: the documents the targeted shards return for `shardBody`
+ * (sent with `ctx`'s session and transaction), gathered into one collection, and the client's
+ * command run over them at the mongos as `merge` (the context it runs in there).
  */
 async function runOverGathered(
   deps: { router: Router; cursors: CursorRegistry; clock: ClusterClock },
   ctx: CommandContext,
   shards: readonly number[],
   shardBody: Document,
+  merge: CommandContext = ctx,
 ): Promise<Document> {
   const name = String(ctx.body[ctx.name]);
   const gathered = new Catalog();
@@ -98,7 +100,7 @@ async function runOverGathered(
       );
     },
   });
-  return (storage[ctx.name] as CommandHandler)(ctx);
+  return (storage[ctx.name] as CommandHandler)(merge);
 }
 
 /**
@@ -112,10 +114,7 @@ function transactionalRead(router: Router, cursors: CursorRegistry, clock: Clust
     const filter = shardFilter(ctx);
     const shards = router.targetShards(`${ctx.db}.${name}`, filter);
     const { session: _session, ...outside } = ctx;
-    return runOverGathered({ router, cursors, clock }, { ...outside, body: ctx.body }, shards, {
-      find: name,
-      filter,
-    });
+    return runOverGathered({ router, cursors, clock }, ctx, shards, { find: name, filter }, outside);
   };
 }
 
