@@ -174,7 +174,7 @@ async function readRequest(
   const sent = await readBody(request, maxBytes);
   // decompress=1: the body (under any Content-Encoding) is in ClickHouse's compressed blocks.
   const body = isTrue(search.get('decompress'))
-    ? decompressBlocks(sent, {
+    ? await decompressBlocks(sent, {
         maxBytes,
         skipChecksums: isTrue(search.get('http_native_compression_disable_checksumming_on_decompress')),
       })

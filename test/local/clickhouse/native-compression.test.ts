@@ -106,7 +106,7 @@ describe('compress=1 through raw HTTP', () => {
     }
     expect(compressed.body.byteLength).toBeLessThan(plain.body.byteLength);
     // decompressBlocks verifies every block's CityHash128 (itself checked against ClickHouse's).
-    expect(decompressBlocks(compressed.body, limit).equals(plain.body)).toBe(true);
+    expect((await decompressBlocks(compressed.body, limit)).equals(plain.body)).toBe(true);
   });
 
   it('keeps HTTP compression on top: gzip around the blocks', async () => {
@@ -116,14 +116,14 @@ describe('compress=1 through raw HTTP', () => {
     });
     expect(response.headers['content-encoding']).toBe('gzip');
     const expected = Array.from({ length: 1000 }, (_, i) => `${i}\n`).join('');
-    expect(decompressBlocks(gunzipSync(response.body), limit).toString()).toBe(expected);
+    expect((await decompressBlocks(gunzipSync(response.body), limit)).toString()).toBe(expected);
   });
 
   it('writes an error before output in blocks, with its status and code', async () => {
     const response = await raw({ query: 'SELECT * FROM nowhere_at_all', compress: '1' });
     expect(response.status).toBe(404);
     expect(response.headers['x-clickhouse-exception-code']).toBe('60');
-    expect(decompressBlocks(response.body, limit).toString()).toMatch(/^Code: 60\..*UNKNOWN_TABLE/s);
+    expect((await decompressBlocks(response.body, limit)).toString()).toMatch(/^Code: 60\..*UNKNOWN_TABLE/s);
   });
 
   it('writes an exception after output began in blocks, framed by the exception tag', async () => {
@@ -135,7 +135,7 @@ describe('compress=1 through raw HTTP', () => {
     expect(response.status).toBe(200);
     expect(response.complete).toBe(false);
     const tag = String(response.headers['x-clickhouse-exception-tag']);
-    const text = decompressBlocks(response.body, limit).toString();
+    const text = (await decompressBlocks(response.body, limit)).toString();
     expect(text.startsWith('{"x":0}\n')).toBe(true);
     expect(text).toMatch(
       new RegExp(`__exception__\\r\\n${tag}\\r\\nCode: 395\\..*boom.*\\r\\n__exception__\\r\\n$`, 's'),
@@ -223,7 +223,7 @@ describe('decompress=1 through raw HTTP', () => {
       { compress: '1', decompress: '1' },
       compressBlocks(Buffer.from('SELECT 40 + 2')),
     );
-    expect(decompressBlocks(response.body, limit).toString()).toBe('42\n');
+    expect((await decompressBlocks(response.body, limit)).toString()).toBe('42\n');
   });
 });
 
@@ -239,7 +239,7 @@ describe('through @clickhouse/client (exec, with compress and decompress as sett
     const plainBytes = await collect(plain.stream);
     const blocks = await collect(compressed.stream);
     expect(blocks.byteLength).toBeLessThan(plainBytes.byteLength);
-    expect(decompressBlocks(blocks, limit).equals(plainBytes)).toBe(true);
+    expect((await decompressBlocks(blocks, limit)).equals(plainBytes)).toBe(true);
   });
 
   it('inserts a decompress=1 body, and refuses a damaged one with code 40', async () => {
