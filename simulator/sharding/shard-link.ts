@@ -28,6 +28,8 @@ export class ShardLink {
   private readonly connection: InternalConnection;
   /** Commands a mongos sent this shard, by name: how a test sees a read targeted or scattered. */
   readonly commandsReceived = new Map<string, number>();
+  /** Documents this shard's cursor replies carried back to a mongos (what a scattered read wastes). */
+  documentsReturned = 0;
 
   constructor(
     readonly index: number,
@@ -62,7 +64,11 @@ export class ShardLink {
       exhaustAllowed: false,
       secondaryOkFlag: false,
     } as const;
-    return this.deployment.dispatcher.execute(member, inbound, this.connection);
+    const reply = await this.deployment.dispatcher.execute(member, inbound, this.connection);
+    const cursor = reply.cursor as Document | undefined;
+    const batch = cursor?.firstBatch ?? cursor?.nextBatch;
+    if (Array.isArray(batch)) this.documentsReturned += batch.length;
+    return reply;
   }
 
   async primary(): Promise<string> {
