@@ -290,7 +290,13 @@ class RunningQuery implements EngineQuery {
 
   refreshProgress(): void {
     if (this.phase !== 'stream') return;
-    const progress = this.engine.progressOf(this.logComment);
+    let progress: ReturnType<ChdbEngine['progressOf']>;
+    try {
+      progress = this.engine.progressOf(this.logComment);
+    } catch {
+      // The figures are a courtesy of the headers: a failed look-up must not fail the query.
+      return;
+    }
     if (progress === undefined) return;
     this.stats.rowsRead = Math.max(this.stats.rowsRead, progress.rowsRead);
     this.stats.bytesRead = Math.max(this.stats.bytesRead, progress.bytesRead);
