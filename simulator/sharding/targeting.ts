@@ -4,6 +4,8 @@
  * match in (equality, `$in`, `$gt`/`$gte`/`$lt`/`$lte` within the value's type bracket, `$type`
  * brackets, `$and`/`$or` of those); for a hashed key only an equality or `$in` can be targeted
  * (a range of `_id`s is spread over the whole hash space). Anything else may match anywhere.
+ * A `$type`'s bounds are its bracket's, as the server's index bounds builder makes them
+ * (mongodb/mongo src/mongo/db/query/index_bounds_builder.cpp).
  * The test is conservative: a chunk is asked when it might hold a match, never skipped when it
  * might.
  */
