@@ -150,3 +150,26 @@ describe('the config database through the mongos', () => {
     ).toEqual([1, 0]);
   });
 });
+
+describe('a find inside a transaction through the mongos', () => {
+  it('goes to the targeted shard within the transaction and sees its own writes', async () => {
+    cluster.shardCollection('target.tx', { kind: 'ranged', splitPoints: [100] });
+    const tx = client.db('target').collection<{ _id: number; n?: number }>('tx');
+    await tx.insertMany([{ _id: 1 }, { _id: 150 }]);
+    const session = client.startSession();
+    try {
+      let seen: unknown[] = [];
+      const counts = await findsPerShard(() =>
+        session.withTransaction(async () => {
+          await tx.updateOne({ _id: 150 }, { $set: { n: 7 } }, { session });
+          seen = await tx.find({ _id: { $gte: 100 } }, { session }).toArray();
+        }),
+      );
+      expect(seen).toEqual([{ _id: 150, n: 7 }]);
+      expect(counts).toEqual([0, 1]);
+    } finally {
+      await session.endSession();
+    }
+    expect(await tx.findOne({ _id: 150 })).toEqual({ _id: 150, n: 7 });
+  });
+});
