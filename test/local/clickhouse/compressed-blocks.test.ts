@@ -10,13 +10,16 @@ import {
   METHOD_ZSTD,
 } from '../../../local/clickhouse/compressed-blocks.js';
 import { ProtocolError } from '../../../local/clickhouse/protocol.js';
-import { streamBytes } from '../../fixtures/clickhouse/cityhash-inputs.js';
+import { streamBytes, varint } from '../../fixtures/clickhouse/cityhash-inputs.js';
 
 /** ClickHouse's compressed-block format as the front writes (compress=1) and reads it (decompress=1). */
 
 const fixture = JSON.parse(
   readFileSync(new URL('../../fixtures/clickhouse/cityhash128-vectors.json', import.meta.url), 'utf8'),
-) as { lz4Body: { rows: string; blocks: string } };
+) as {
+  vectors: { header: string; seed: number; valueLength: number; checksum: string }[];
+  lz4Body: { rows: string; blocks: string };
+};
 
 const limit = { maxBytes: 64 * 1024 * 1024 };
 
@@ -75,6 +78,17 @@ describe('decompressBlocks', () => {
     const body = Buffer.from(fixture.lz4Body.blocks, 'hex');
     expect(body[16]).toBe(METHOD_LZ4);
     expect((await decompressBlocks(body, limit)).toString()).toBe(fixture.lz4Body.rows);
+  });
+
+  it('reads NONE blocks ClickHouse itself wrote', async () => {
+    // The vectors' blocks are CODEC(NONE) blocks of a String column: a varint length, then the value.
+    const vector = fixture.vectors.find((candidate) => candidate.valueLength === 1500);
+    if (vector === undefined) throw new Error('no vector of 1 500 bytes in the fixture');
+    const value = streamBytes(vector.seed, vector.valueLength);
+    const header = Buffer.from(vector.header, 'hex');
+    const block = Buffer.concat([Buffer.from(vector.checksum, 'hex'), header, varint(1500), value]);
+    expect(block[16]).toBe(METHOD_NONE);
+    expect((await decompressBlocks(block, limit)).equals(Buffer.concat([varint(1500), value]))).toBe(true);
   });
 
   it('reads NONE blocks, mixed with LZ4 ones', async () => {

@@ -242,6 +242,21 @@ describe('through @clickhouse/client (exec, with compress and decompress as sett
     expect((await decompressBlocks(blocks, limit)).equals(plainBytes)).toBe(true);
   });
 
+  it('gets the blocks inside gzip when the client asks for HTTP compression too', async () => {
+    const gzipClient = createClient({ url: clickhouse.url, compression: { response: true } });
+    try {
+      const query = 'SELECT number FROM numbers(5000) FORMAT TSV';
+      // exec() decompresses the gzip layer (the client's own response compression); the blocks stay.
+      const result = await gzipClient.exec({ query, clickhouse_settings: { compress: 1 } });
+      expect(result.response_headers['content-encoding']).toBe('gzip');
+      const blocks = Buffer.concat(await result.stream.toArray());
+      const expected = Array.from({ length: 5000 }, (_, i) => `${i}\n`).join('');
+      expect((await decompressBlocks(blocks, limit)).toString()).toBe(expected);
+    } finally {
+      await gzipClient.close();
+    }
+  });
+
   it('inserts a decompress=1 body, and refuses a damaged one with code 40', async () => {
     const before = await count();
     const rows = Buffer.from('{"id":3000,"name":"client"}\n{"id":3001,"name":"client"}\n');
