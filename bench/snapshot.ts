@@ -2,9 +2,10 @@
  * Snapshot path on one core: the real snapshotChunk engine (MongoSnapshotSource's raw BSON in
  * pieces → encodedBatches → ClickHouseDestination.insertEncoded, one batch read ahead) over one
  * partition holding the whole collection, next to the two raw limits measured in the same run on
- * the same documents: the driver reading them as the product does (find() in _id order, raw BSON,
- * the same cursor batch size, nothing else) and ClickHouse inserting the bodies the product would
- * send (made before timing starts) with insertEncoded and nothing else.
+ * the same documents: the driver reading them raw (a find() cursor in _id order, raw BSON,
+ * nothing else; the product reads the same order as single-batch finds) and ClickHouse inserting
+ * the bodies the product would send (made before timing starts) with insertEncoded and nothing
+ * else.
  */
 import type { Document } from 'mongodb';
 import { DESERIALIZE_OPTIONS, MongoSnapshotSource } from '../functions/adapters/mongodb/snapshot-source.js';
@@ -31,7 +32,10 @@ import { type CpuSample, cpuBetween, DESTINATION_DATABASE, settleMerges, type Wo
 
 export const SNAPSHOT_DB = 'bench';
 export const SNAPSHOT_COLLECTION = 'orders';
-/** The cursor batch size MongoSnapshotSource uses: min(snapshotBatchMaxRows, 5000). */
+/**
+ * The raw read's cursor batch size. The product reads single-batch finds of at most 2000
+ * documents instead (no per-document driver objects); the cursor is the driver's plain raw read.
+ */
 const SOURCE_CURSOR_BATCH = 5_000;
 
 export interface Phase {
@@ -105,13 +109,12 @@ export async function snapshotBenchmark(
   const bounds = decodePartitionBounds((planned.partitions[0] as { bounds: string }).bounds);
   console.log(
     `settings: snapshotBatchMaxRows ${settings.snapshotBatchMaxRows}, snapshotBatchMaxBytes ` +
-      `${settings.snapshotBatchMaxBytes} (the product's defaults), cursor batch ${SOURCE_CURSOR_BATCH}, ` +
+      `${settings.snapshotBatchMaxBytes} (the product's defaults), raw read: cursor batch ${SOURCE_CURSOR_BATCH}, ` +
       `doc column JSON; one partition (${planned.strategy})`,
   );
   const collection = world.mongo.db(SNAPSHOT_DB).collection(SNAPSHOT_COLLECTION);
 
-  // (a) Raw read limit: the driver returning raw BSON, undecoded, as the product reads (and the
-  // byte count).
+  // (a) Raw read limit: the driver's cursor returning raw BSON, undecoded (and the byte count).
   await settleMerges(world);
   const rawBytes = await measured(world, async () => {
     let count = 0;
@@ -120,7 +123,7 @@ export async function snapshotBenchmark(
       {},
       { sort: { _id: 1 }, hint: { _id: 1 }, batchSize: SOURCE_CURSOR_BATCH, raw: true },
     );
-    // A server reply at a time, as MongoSnapshotSource reads.
+    // A server reply at a time.
     while (await cursor.hasNext()) {
       for (const raw of cursor.readBufferedDocuments()) {
         bytes += (raw as unknown as Uint8Array).length;
