@@ -10,7 +10,7 @@ import { ChunkBuffers, SnapshotBody } from '../core/snapshot-lines.js';
 import { ShapeRun, type TableShape } from '../core/table-shape.js';
 import type { SnapshotBatch } from '../ports/source.js';
 
-/** A piece is about one server reply (the source's cursor batch is at most 5000 documents). */
+/** A piece is a few server replies at most (the source's replies hold at most 2000 documents). */
 export const PIECE_MAX_ROWS = 5_000;
 export const PIECE_MAX_BYTES = 4 * 1024 * 1024;
 
