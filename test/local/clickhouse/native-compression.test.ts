@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { get, request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
@@ -157,6 +159,47 @@ function engineRss(): number {
     Number(/VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${clickhouse.pid}/status`, 'utf8'))?.[1]) * 1024
   );
 }
+
+describe('ClickHouse itself reads the blocks the front writes', () => {
+  it('reads a column file made of compressBlocks() output, and refuses it with one byte damaged', async () => {
+    // A Log table's column file is a sequence of compressed blocks: swap in the front's blocks.
+    const length = 3 * 1024 * 1024 + 5;
+    const value = Buffer.alloc(length);
+    for (let i = 0; i < length; i++) value[i] = 97 + ((i * 7919) % 26);
+    const blocks = compressBlocks(value);
+    expect(blockHeaders(blocks)).toHaveLength(4);
+    const run = async (query: string) => (await client.exec({ query })).stream.toArray();
+    await run(
+      `CREATE TABLE engine_reads (s FixedString(${length})) ENGINE = Log SETTINGS allow_suspicious_fixed_string_types = 1`,
+    );
+    await run("INSERT INTO engine_reads SELECT ''");
+    const where = await client.query({
+      query: "SELECT data_paths[1] AS path FROM system.tables WHERE name = 'engine_reads'",
+      format: 'JSONEachRow',
+    });
+    const path = ((await where.json()) as { path: string }[])[0]?.path ?? '';
+    const swapIn = async (file: Buffer) => {
+      await run('DETACH TABLE engine_reads');
+      writeFileSync(join(path, 's.bin'), file);
+      const sizes = JSON.parse(readFileSync(join(path, 'sizes.json'), 'utf8'));
+      sizes.clickhouse['s%2Ebin'].size = String(file.byteLength);
+      writeFileSync(join(path, 'sizes.json'), JSON.stringify(sizes));
+      await run('ATTACH TABLE engine_reads');
+    };
+    await swapIn(blocks);
+    const read = await client.query({
+      query: 'SELECT lower(hex(MD5(s))) AS md5 FROM engine_reads',
+      format: 'JSONEachRow',
+    });
+    expect(await read.json()).toEqual([{ md5: createHash('md5').update(value).digest('hex') }]);
+    blocks[100] = (blocks[100] as number) ^ 0x01;
+    await swapIn(blocks);
+    await expect(client.query({ query: 'SELECT length(s) FROM engine_reads' })).rejects.toMatchObject({
+      code: '40',
+      type: 'CHECKSUM_DOESNT_MATCH',
+    });
+  });
+});
 
 describe('compress=1 keeps streaming with backpressure', () => {
   it('holds an endless SELECT back while its client does not read, and stops it when the client leaves', async () => {
