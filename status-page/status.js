@@ -437,7 +437,48 @@ function memberClass(state) {
   if (state === 'PRIMARY') return 'good';
   if (state === 'SECONDARY' || state === 'ARBITER') return 'fine';
   if (['STARTUP', 'STARTUP2', 'RECOVERING', 'UNKNOWN', 'OTHER', 'MONGOS'].includes(state)) return 'warn';
+  // NOT_OK (a shard member the mongos cannot use) and DOWN, ROLLBACK, REMOVED… are bad.
   return 'bad';
+}
+
+function memberList(members) {
+  return h(
+    'ul',
+    { class: 'members' },
+    members.map((m) =>
+      h(
+        'li',
+        { class: `member ${memberClass(m.state)}` },
+        h('span', { class: 'dot' }),
+        h('span', { class: 'mono' }, m.name),
+        h('span', { class: 'member-state' }, m.state),
+      ),
+    ),
+  );
+}
+
+/** Through a mongos: each shard's members as the mongos sees them, a shard without a primary flagged. */
+function shardList(shards) {
+  if (!shards?.length) return null;
+  return h(
+    'div',
+    { class: 'shards' },
+    shards.map((shard) => {
+      const primary = shard.members.some((m) => m.state === 'PRIMARY');
+      return h(
+        'div',
+        { class: 'shard' },
+        h(
+          'p',
+          { class: 'shard-name' },
+          h('span', { class: 'mono' }, shard.shard),
+          shard.setName !== shard.shard && h('span', { class: 'muted' }, ` (${shard.setName})`),
+          !primary && h('span', { class: 'shard-warning' }, ' · no primary'),
+        ),
+        memberList(shard.members),
+      );
+    }),
+  );
 }
 
 function sourceSection(pipe) {
@@ -451,19 +492,8 @@ function sourceSection(pipe) {
       { class: 'muted' },
       `${health.kind}${health.setName ? ` ${health.setName}` : ''} · members from ${health.membersFrom} · read ${ago(health.checkedAt)}`,
     ),
-    h(
-      'ul',
-      { class: 'members' },
-      health.members.map((m) =>
-        h(
-          'li',
-          { class: `member ${memberClass(m.state)}` },
-          h('span', { class: 'dot' }),
-          h('span', { class: 'mono' }, m.name),
-          h('span', { class: 'member-state' }, m.state),
-        ),
-      ),
-    ),
+    memberList(health.members),
+    shardList(health.shards),
     health.note && h('p', { class: 'muted small' }, health.note),
   );
 }

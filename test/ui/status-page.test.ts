@@ -72,6 +72,47 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
+/**
+ * Through a mongos the API adds each shard's members to `source.health`: the page is given the
+ * real pipe answer with two shards added (one without a primary) at its fetch, and must list them.
+ */
+async function expectShardsShown(browser: Browser, apiUrl: string, pipeId: string): Promise<void> {
+  const page = await (await browser.createBrowserContext()).newPage();
+  await page.setRequestInterception(true);
+  page.on('request', (request) => {
+    if (!request.url().endsWith(`/pipes/${pipeId}`)) return void request.continue();
+    void fetch(request.url())
+      .then((response) => response.json() as Promise<{ source: { health: Record<string, unknown> } }>)
+      .then((pipe) => {
+        pipe.source.health.shards = [
+          { shard: 'shard0', setName: 'shard0', members: [{ name: 'h0:1', state: 'PRIMARY' }] },
+          {
+            shard: 'shard1',
+            setName: 'rs-shard1',
+            members: [
+              { name: 'h1:1', state: 'NOT_OK' },
+              { name: 'h1:2', state: 'SECONDARY' },
+            ],
+          },
+        ];
+        return request.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(pipe) });
+      });
+  });
+  await page.goto(`${apiUrl}/`, { waitUntil: 'load' });
+  await page.waitForFunction("document.querySelectorAll('.shard').length === 2", { timeout: 30_000 });
+  const shards = await page.$$eval('.shard', (nodes) =>
+    nodes.map((node) => ({
+      name: node.querySelector('.shard-name')?.textContent,
+      bad: node.querySelectorAll('.member.bad').length,
+    })),
+  );
+  expect(shards).toEqual([
+    { name: 'shard0', bad: 0 },
+    { name: 'shard1 (rs-shard1) · no primary', bad: 1 },
+  ]);
+  await page.close();
+}
+
 describe('the status page in headless chromium', () => {
   it.skipIf(SKIP)(
     'shows the demo pipe Running, lit in the lifecycle, its tables loaded and a lag chart with points',
@@ -159,8 +200,10 @@ describe('the status page in headless chromium', () => {
       ).toBeGreaterThanOrEqual(withLag);
       await fresh.close();
       expect(await page.$$eval('.member', (members) => members.length)).toBe(3);
+      expect(await page.$$eval('.shard', (shards) => shards.length)).toBe(0);
       expect(await page.$eval('#problem', (problem) => problem.hidden)).toBe(true);
       expect(pageErrors).toEqual([]);
+      await expectShardsShown(browser, apiUrl, demo.id);
 
       mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
