@@ -48,6 +48,7 @@ import {
   toJsonEachRowLine,
 } from '../../functions/core/rows.js';
 import { typeCorpus } from '../e2e/type-corpus.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const SEED = Number(process.env.TRANSCODE_SEED ?? 0x5eed_2024);
 
@@ -444,16 +445,9 @@ const HAND_MADE: [string, Buffer][] = [
 // Random documents
 
 class Random {
-  private state: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed);
   }
   int(below: number): number {
     return Math.floor(this.next() * below);

@@ -11,6 +11,7 @@ import {
   type PartitionBounds,
   type PartitionPlanInput,
 } from '../../functions/core/partition-plan.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 /** A value of another bracket (null, documents, dates…): it must land in exactly one partition too. */
 type Stranger = { type: 'other'; bracket: number };
@@ -30,18 +31,6 @@ function compareIds(a: TestId, b: TestId): number {
 
 function inRange(id: TestId, lower: BoundValue | null, upper: BoundValue | null): boolean {
   return (lower === null || compareIds(id, lower) >= 0) && (upper === null || compareIds(id, upper) < 0);
-}
-
-/** Deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const FAMILIES: Record<string, (next: () => number) => BoundValue> = {
@@ -67,7 +56,7 @@ interface World {
 
 /** Random ids, random split points among them, chunks dealt to shards in runs or at random. */
 function randomWorld(seed: number, generate: (next: () => number) => BoundValue): World {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const ids = [...Array(200 + Math.floor(next() * 800))].map(() => generate(next)).sort(compareBounds);
   const splits = [...Array(1 + Math.floor(next() * 30))]
     .map(() => ids[Math.floor(next() * ids.length)] as BoundValue)

@@ -11,6 +11,7 @@ import {
   type PartitionBounds,
   planPartitions,
 } from '../../functions/core/partition-plan.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 /** A test `_id`: a bound-like value or a value of another bracket, compared in MongoDB's order. */
 type TestId = BoundValue | { type: 'other'; bracket: number; rank: number };
@@ -45,18 +46,6 @@ function inPartition(id: TestId, bounds: PartitionBounds): boolean {
     (bounds.lower === null || compareIds(id, bounds.lower) >= 0) &&
     (bounds.upper === null || compareIds(id, bounds.upper) < 0)
   );
-}
-
-/** Deterministic PRNG (mulberry32) so a failing case can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const GENERATORS: Record<string, (next: () => number) => BoundValue> = {
@@ -114,7 +103,7 @@ describe('planPartitions', () => {
   for (const [family, generate] of Object.entries(GENERATORS)) {
     it(`splits ${family} _ids into ranges that cover every _id of every type exactly once`, () => {
       for (let seed = 1; seed <= 20; seed++) {
-        const next = random(seed);
+        const next = seededRandom(seed);
         const ids: TestId[] = [...Array(500)].map(() => generate(next));
         const plan = planPartitions({
           estimatedCount: ids.length,

@@ -1,6 +1,7 @@
 import { type Document, type MongoClient, ObjectId } from 'mongodb';
 import { classifyError } from '../../functions/core/classify.js';
 import type { TableSpec } from '../engines/support.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 export type IdKind = 'objectId' | 'int' | 'string' | 'compound';
 
@@ -50,18 +51,6 @@ export interface WriteLoadOptions {
   mix?: OperationMix;
   /** Makes inserted, reinserted and replacing documents (default: small sample documents). */
   makeDocument?: DocumentFactory;
-}
-
-/** A small deterministic PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 let idCounter = 1_000_000;
@@ -155,7 +144,7 @@ export class WriteLoad {
     seedOrOptions: number | WriteLoadOptions = 42,
   ) {
     const options = typeof seedOrOptions === 'number' ? { seed: seedOrOptions } : seedOrOptions;
-    this.random = prng(options.seed ?? 42);
+    this.random = seededRandom(options.seed ?? 42);
     this.mix = options.mix ?? DEFAULT_MIX;
     this.makeDocument = options.makeDocument ?? sampleDocument;
   }
