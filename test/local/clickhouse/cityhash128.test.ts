@@ -1,21 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cityHash128 } from '../../../local/clickhouse/cityhash128.js';
-import { streamBytes, varint } from '../../fixtures/clickhouse/cityhash-inputs.js';
+import { streamBytes, type Vector, varint } from '../../fixtures/clickhouse/cityhash-inputs.js';
 
 /**
  * CityHash128 v1.0.2 against checksums ClickHouse wrote itself (see
  * test/fixtures/clickhouse/make-cityhash-vectors.ts for how the fixture was made).
  */
-
-interface Vector {
-  header: string;
-  seed: number;
-  valueLength: number;
-  from: number;
-  to: number;
-  checksum: string;
-}
 
 const fixture = JSON.parse(
   readFileSync(new URL('../../fixtures/clickhouse/cityhash128-vectors.json', import.meta.url), 'utf8'),
