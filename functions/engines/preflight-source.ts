@@ -1,5 +1,6 @@
 import { SourceFatalError } from '../core/errors.js';
 import { describeShard, shardsTroubles } from '../core/shard-members.js';
+import { type ShardOplogWindow, shortestShard, unknownShards } from '../core/shard-oplog.js';
 import { StandaloneSourceError } from '../core/source-errors.js';
 import { namespaceKey } from '../core/table-key.js';
 import type { ChangeStreamSwitch, DocumentDbFact, SourceFacts } from '../ports/preflight.js';
@@ -125,22 +126,57 @@ function shardsCheck(facts: SourceFacts): PreflightCheck {
 
 function historyCheck(facts: SourceFacts): PreflightCheck {
   if (facts.documentDb) return documentDbRetentionCheck();
-  return facts.topology.kind === 'sharded' ? shardedOplogCheck() : oplogWindowCheck(facts);
+  return facts.topology.kind === 'sharded' ? shardedOplogCheck(facts) : oplogWindowCheck(facts);
+}
+
+const MONGOS_OPLOG =
+  "a mongos has no oplog: the pipe's change stream reads every shard's, so its window is the shortest shard's";
+
+const SHORT_WINDOW_ADVICE =
+  'a pipe paused or failing for longer than the window must resync: size the oplog ' +
+  '(replSetResizeOplog, or oplogMinRetentionHours) for the longest stop you expect';
+
+/** `shard0 covers 2.0 h` or `shard1 unknown: <reason>` */
+function shardWindowLine({ shard, window }: ShardOplogWindow): string {
+  return window.available
+    ? `${shard} covers ${duration(window.seconds)}`
+    : `${shard} unknown: ${window.reason}`;
 }
 
 /**
- * A mongos has no oplog: the merged change stream reads every shard's, so the window the pipe
- * has is the shortest shard's, read on the shards themselves.
+ * A mongos has no oplog: each shard's window is read on the shard (shardOplogWindows), and the
+ * pipe's is the shortest. A shard whose window could not be read leaves it unknown: a warning
+ * naming the shard and why, never a failure.
  */
-function shardedOplogCheck(): PreflightCheck {
+function shardedOplogCheck({ shardOplogWindows: shards = [], oplogWindow }: SourceFacts): PreflightCheck {
+  const shortest = shortestShard(shards);
+  const each = shards.map(shardWindowLine).join('; ');
+  if (shortest && unknownShards(shards).length === 0) {
+    const { seconds, firstAt, lastAt } = shortest.window;
+    const message =
+      `the pipe's window is the shortest shard's: ${shortest.shard}'s oplog covers ${duration(seconds)} ` +
+      `(${firstAt} to ${lastAt}); ${each}`;
+    if (seconds >= SHORT_OPLOG_SECONDS) return passed('source.oplog', message);
+    return {
+      id: 'source.oplog',
+      status: 'warned',
+      message,
+      advice: `${SHORT_WINDOW_ADVICE}, on every shard`,
+    };
+  }
+  const atMost = shortest
+    ? `; it is at most ${duration(shortest.window.seconds)} (${shortest.shard}, the shortest read)`
+    : '';
+  const known = shards.length > 0 ? each : oplogWindow.available ? '' : oplogWindow.reason;
   return {
     id: 'source.oplog',
     status: 'warned',
-    message:
-      "a mongos has no oplog: the pipe's change stream reads every shard's, so its window is the shortest shard's",
+    message: `${MONGOS_OPLOG}${atMost}${known ? `; ${known}` : ''}`,
     advice:
-      "check each shard's window on the shard (rs.printReplicationInfo()) and size every shard's oplog for the " +
-      'longest stop you expect: a pipe paused or failing for longer than the shortest must resync',
+      "to have the pre-flight read each shard's window, the shards' hosts (listShards) must be reachable from the " +
+      "pipe and the pipe's user must exist on each shard with read on local; else check each shard's window on " +
+      "the shard (rs.printReplicationInfo()). Size every shard's oplog for the longest stop you expect: a pipe " +
+      'paused or failing for longer than the shortest must resync',
   };
 }
 
@@ -155,14 +191,7 @@ function oplogWindowCheck({ oplogWindow }: SourceFacts): PreflightCheck {
     };
   const message = `the oplog covers ${duration(oplogWindow.seconds)} (${oplogWindow.firstAt} to ${oplogWindow.lastAt})`;
   if (oplogWindow.seconds >= SHORT_OPLOG_SECONDS) return passed('source.oplog', message);
-  return {
-    id: 'source.oplog',
-    status: 'warned',
-    message,
-    advice:
-      'a pipe paused or failing for longer than the window must resync: size the oplog ' +
-      '(replSetResizeOplog, or oplogMinRetentionHours) for the longest stop you expect',
-  };
+  return { id: 'source.oplog', status: 'warned', message, advice: SHORT_WINDOW_ADVICE };
 }
 
 function privilegesCheck({ privileges }: SourceFacts): PreflightCheck {

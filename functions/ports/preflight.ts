@@ -4,6 +4,7 @@
  * them; adapters read them. Every text is free of credentials.
  */
 import type { ShardMembers } from '../core/shard-members.js';
+import type { OplogWindow, ShardOplogWindow } from '../core/shard-oplog.js';
 import type { TableRef } from './destination.js';
 import type { SourceNamespace } from './source.js';
 
@@ -22,9 +23,7 @@ export type ShardsFact =
   | { available: true; shards: ShardMembers[]; note: string | null }
   | { available: false; reason: string };
 
-export type OplogWindowFact =
-  | { available: true; firstAt: string; lastAt: string; seconds: number }
-  | { available: false; reason: string };
+export type OplogWindowFact = OplogWindow;
 
 export type PrivilegesFact = { checked: true; missing: string[] } | { checked: false; reason: string };
 
@@ -56,7 +55,13 @@ export interface SourceFacts {
   memberStates: MemberStatesFact;
   /** Present when the source is a mongos: its view of each shard's members. */
   shards?: ShardsFact;
+  /** On a mongos, the pipe's window: the shortest shard's, unknown while any shard's is (core/shard-oplog.ts). */
   oplogWindow: OplogWindowFact;
+  /**
+   * Present when the source is a mongos whose shards were listed: each shard's window, read on a
+   * short-lived connection to the shard's replica set with the pipe's own credentials.
+   */
+  shardOplogWindows?: ShardOplogWindow[];
   privileges: PrivilegesFact;
   changeStream: ChangeStreamFact;
   collections: { db: string; coll: string; exists: boolean }[];

@@ -2,16 +2,17 @@ import { type Document, MongoClient, type MongoClientOptions } from 'mongodb';
 import { classifySourceError } from '../../core/classify.js';
 import { PipeError } from '../../core/errors.js';
 import { hostsOfUri, redactText } from '../../core/redact.js';
+import { pipeOplogWindow } from '../../core/shard-oplog.js';
 import { StandaloneSourceError } from '../../core/source-errors.js';
 import type {
   ChangeStreamFact,
   DocumentDbFact,
   MemberStatesFact,
-  OplogWindowFact,
   PrivilegesFact,
   SourceFacts,
 } from '../../ports/preflight.js';
 import type { SourceNamespace } from '../../ports/source.js';
+import { readOplogWindow } from './oplog-window.js';
 import {
   isAuthenticated,
   missingPrivileges,
@@ -19,6 +20,7 @@ import {
   requiredPrivileges,
 } from './privileges.js';
 import { readShardedCluster } from './shard-members.js';
+import { readShardOplogWindows, type ShardOplogOptions } from './shard-oplog.js';
 import { classifyDeployment, isDocumentDbHost, memberStatesFrom } from './topology.js';
 import { unavailableReason } from './unavailable-reason.js';
 
@@ -27,6 +29,11 @@ export interface PreflightOptions {
   /** Reuse a connected client (its URI is still needed for messages); else one is opened and closed. */
   client?: MongoClient;
   clientOptions?: MongoClientOptions;
+  /**
+   * The source host patterns the deployment allows (core/hosts.ts; empty: any). Through a mongos
+   * the shards' hosts, which the cluster names, are held to them before each shard's oplog is read.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /**
@@ -39,7 +46,12 @@ export async function preflight(uri: string, options: PreflightOptions): Promise
   const client =
     options.client ?? new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, ...options.clientOptions });
   try {
-    return await readFacts(client, host, options.namespaces);
+    const shardReach = {
+      uri,
+      ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
+      ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+    };
+    return await readFacts(client, host, options.namespaces, shardReach);
   } catch (err) {
     throw redactError(err instanceof PipeError ? err : classifySourceError(err));
   } finally {
@@ -51,26 +63,45 @@ async function readFacts(
   client: MongoClient,
   host: string,
   namespaces: readonly SourceNamespace[],
+  shardReach: ShardOplogOptions,
 ): Promise<SourceFacts> {
   const admin = client.db('admin');
   const topology = topologyOf(await admin.command({ hello: 1 }), host);
   const buildInfo = await admin.command({ buildInfo: 1 });
   const documentDb = await readDocumentDb(client, host);
-  const members =
+  const history =
     topology.kind === 'sharded'
-      ? await readShardedCluster(client)
-      : { memberStates: await readMemberStates(client) };
+      ? await readShardedHistory(client, shardReach)
+      : { memberStates: await readMemberStates(client), oplogWindow: await readOplogWindow(client) };
   return {
     host,
     serverVersion: String(buildInfo.version),
     topology,
-    ...members,
-    oplogWindow: await readOplogWindow(client, topology),
+    ...history,
     privileges: await checkPrivileges(client, namespaces, { documentDb: documentDb !== undefined, topology }),
     changeStream: await openChangeStream(client, namespaces),
     collections: await checkCollections(client, namespaces),
     ...(documentDb ? { documentDb } : {}),
   };
+}
+
+/**
+ * Through a mongos: the shards and their members as it sees them, and each shard's oplog window
+ * read on the shard (a mongos has none); the pipe's window is the shortest shard's.
+ */
+async function readShardedHistory(
+  client: MongoClient,
+  shardReach: ShardOplogOptions,
+): Promise<Pick<SourceFacts, 'memberStates' | 'shards' | 'oplogWindow' | 'shardOplogWindows'>> {
+  const { memberStates, shards, listed } = await readShardedCluster(client);
+  if (!Array.isArray(listed))
+    return {
+      memberStates,
+      shards,
+      oplogWindow: { available: false, reason: `the shards could not be listed: ${listed.reason}` },
+    };
+  const shardOplogWindows = await readShardOplogWindows(listed, shardReach);
+  return { memberStates, shards, oplogWindow: pipeOplogWindow(shardOplogWindows), shardOplogWindows };
 }
 
 /**
@@ -161,40 +192,6 @@ export function privilegesFor(
 ): RequiredPrivilege[] {
   const withoutOplog = source.documentDb || source.topology.kind === 'sharded';
   return requiredPrivileges(namespaces).filter((need) => !withoutOplog || need.db !== 'local');
-}
-
-/** Oldest and newest oplog entries in natural (insertion) order. */
-async function readOplogWindow(
-  client: MongoClient,
-  topology: SourceFacts['topology'],
-): Promise<OplogWindowFact> {
-  if (topology.kind === 'sharded')
-    return { available: false, reason: 'read it on each shard: mongos has no oplog' };
-  try {
-    const oplog = client.db('local').collection('oplog.rs');
-    const edge = (direction: 1 | -1) =>
-      oplog.find({}, { projection: { ts: 1, wall: 1 }, sort: { $natural: direction }, limit: 1 }).next();
-    const [first, last] = await Promise.all([edge(1), edge(-1)]);
-    const firstTs = timestampSeconds(first);
-    const lastTs = timestampSeconds(last);
-    if (firstTs === null || lastTs === null)
-      return { available: false, reason: 'local.oplog.rs returned no entries' };
-    return {
-      available: true,
-      firstAt: new Date(firstTs * 1000).toISOString(),
-      lastAt: new Date(lastTs * 1000).toISOString(),
-      seconds: lastTs - firstTs,
-    };
-  } catch (err) {
-    return { available: false, reason: unavailableReason(err, 'reading local.oplog.rs') };
-  }
-}
-
-function timestampSeconds(entry: Document | null): number | null {
-  const ts = entry?.ts as { t?: unknown; high?: unknown } | undefined;
-  if (typeof ts?.t === 'number') return ts.t;
-  if (typeof ts?.high === 'number') return ts.high >>> 0;
-  return null;
 }
 
 /** A server that lists no privileges is not judged on them. */

@@ -74,10 +74,15 @@ export function shardsFact(
   return { available: true, shards, note: null };
 }
 
-/** The shards in the members' place (`source.members`) and each shard's members. */
-export async function readShardedCluster(
-  client: MongoClient,
-): Promise<{ memberStates: MemberStatesFact; shards: ShardsFact }> {
+/**
+ * The shards in the members' place (`source.members`), each shard's members, and the shards as
+ * listed (their hosts, for reading each shard's oplog there) or why they could not be.
+ */
+export async function readShardedCluster(client: MongoClient): Promise<{
+  memberStates: MemberStatesFact;
+  shards: ShardsFact;
+  listed: ListedShard[] | { reason: string };
+}> {
   const admin = client.db('admin');
   let listed: ListedShard[] | { reason: string };
   try {
@@ -91,7 +96,7 @@ export async function readShardedCluster(
   } catch (err) {
     shards = { available: false, reason: unavailableReason(err, 'connPoolStats') };
   }
-  return { memberStates: memberStatesOf(listed), shards };
+  return { memberStates: memberStatesOf(listed), shards, listed };
 }
 
 function memberStatesOf(listed: ListedShard[] | { reason: string }): MemberStatesFact {

@@ -1,0 +1,108 @@
+/**
+ * Through a mongos: each shard's oplog window, read on the shard's replica set itself (a mongos
+ * has none), on a short-lived connection made with the pipe's own credentials and options
+ * (core/shard-connection.ts). The shards are read in parallel and each within a time bound, so
+ * a shard that cannot be reached or refuses the pipe's user costs the pre-flight seconds, not a
+ * failure: its window is reported unknown with the reason. Every connection is closed.
+ */
+import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { hostAllowed, mongoHostsOf } from '../../core/hosts.js';
+import { redactText } from '../../core/redact.js';
+import { shardConnectionString, shardHostList } from '../../core/shard-connection.js';
+import type { OplogWindow, ShardOplogWindow } from '../../core/shard-oplog.js';
+import { readOplogEdges } from './oplog-window.js';
+import type { ListedShard } from './shard-members.js';
+import { unavailableReason } from './unavailable-reason.js';
+
+/** How long one shard may take to find a member and, separately, to connect. */
+export const SHARD_TIMEOUT_MS = 5_000;
+
+export interface ShardOplogOptions {
+  /** The pipe's connection string: the shards are reached with its credentials and options. */
+  uri: string;
+  /** The pipe's client options besides its string (TLS files…); the time limits here win. */
+  clientOptions?: MongoClientOptions;
+  timeoutMs?: number;
+  /** Host patterns a source may be on (core/hosts.ts); a shard elsewhere is not connected to. Empty: any. */
+  allowedHosts?: readonly string[];
+}
+
+export function readShardOplogWindows(
+  shards: readonly ListedShard[],
+  options: ShardOplogOptions,
+): Promise<ShardOplogWindow[]> {
+  return Promise.all(
+    shards.map(async (shard) => ({
+      shard: shard.name,
+      setName: shard.setName,
+      window: await readShardWindow(shard, options),
+    })),
+  );
+}
+
+async function readShardWindow(shard: ListedShard, options: ShardOplogOptions): Promise<OplogWindow> {
+  const hosts = shardHostList(shard.host);
+  const outside = mongoHostsOf(`mongodb://${hosts}/`).filter(
+    (host) => !hostAllowed(host, options.allowedHosts ?? []),
+  );
+  if (outside.length > 0)
+    return {
+      available: false,
+      reason: `not connected to: ${outside.join(', ')} is not an allowed source host`,
+    };
+  const uri = shardConnectionString(options.uri, hosts, shard.setName);
+  if (uri === null)
+    return { available: false, reason: "the shard's connection string could not be made from the pipe's" };
+  const timeoutMs = options.timeoutMs ?? SHARD_TIMEOUT_MS;
+  const client = new MongoClient(uri, {
+    ...options.clientOptions,
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+  });
+  try {
+    return await withinDeadline(readOplogEdges(client), 2 * timeoutMs);
+  } catch (err) {
+    return { available: false, reason: shardFailure(err, hosts, timeoutMs) };
+  } finally {
+    // Also ends an operation the deadline left waiting: close() closes checked-out connections.
+    await client.close().catch(() => undefined);
+  }
+}
+
+class ShardDeadline extends Error {}
+
+/** Selecting a member, then connecting and two finds: each bounded by the driver, both by this. */
+async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ShardDeadline()), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const seconds = (ms: number) => `${ms / 1000} s`;
+
+/** Why a shard's window is unknown, with what to do about it. */
+export function shardFailure(err: unknown, hosts: string, timeoutMs: number): string {
+  if (err instanceof ShardDeadline) return `no answer from ${hosts} within ${seconds(2 * timeoutMs)}`;
+  const code = (err as { code?: unknown }).code;
+  if (code === 18)
+    return (
+      "the shard refused the pipe's credentials (authentication failed): users made through mongos live on " +
+      "the config servers, not on the shards; create the pipe's user on each shard too, with read on local"
+    );
+  if (code === 13)
+    return "the pipe's user may not read local.oplog.rs on the shard (not authorised): grant it read on local there";
+  if ((err as { name?: unknown }).name === 'MongoServerSelectionError')
+    return redactText(`no member of ${hosts} reachable within ${seconds(timeoutMs)}: ${brief(err)}`);
+  return unavailableReason(err, 'reading local.oplog.rs on the shard');
+}
+
+function brief(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
+}
