@@ -42,13 +42,13 @@ export function readShardOplogWindows(
 
 async function readShardWindow(shard: ListedShard, options: ShardOplogOptions): Promise<OplogWindow> {
   const hosts = shardHostList(shard.host);
-  const outside = mongoHostsOf(`mongodb://${hosts}/`).filter(
-    (host) => !hostAllowed(host, options.allowedHosts ?? []),
+  const outside = new Set(
+    mongoHostsOf(`mongodb://${hosts}/`).filter((host) => !hostAllowed(host, options.allowedHosts ?? [])),
   );
-  if (outside.length > 0)
+  if (outside.size > 0)
     return {
       available: false,
-      reason: `not connected to: ${outside.join(', ')} is not an allowed source host`,
+      reason: `not connected: ${[...outside].join(', ')} not among the allowed source hosts`,
     };
   const uri = shardConnectionString(options.uri, hosts, shard.setName);
   if (uri === null)
@@ -60,7 +60,12 @@ async function readShardWindow(shard: ListedShard, options: ShardOplogOptions): 
     connectTimeoutMS: timeoutMs,
   });
   try {
-    return await withinDeadline(readOplogEdges(client), 2 * timeoutMs);
+    // Connected first: two reads starting the connection together see "Topology is closed" when it
+    // fails, not the server selection error that says why.
+    return await withinDeadline(
+      client.connect().then(() => readOplogEdges(client)),
+      2 * timeoutMs,
+    );
   } catch (err) {
     return { available: false, reason: shardFailure(err, hosts, timeoutMs) };
   } finally {
