@@ -30,6 +30,8 @@ export function preflightProbeWith(defaults: PreflightProbeDefaults = {}): Prefl
       preflight(await resolveSourceUri(source, defaults), {
         namespaces,
         clientOptions: { serverSelectionTimeoutMS: defaults.serverSelectionTimeoutMs ?? 5_000 },
+        // Through a mongos the shards' hosts are the cluster's to name: held to the same list.
+        ...(defaults.allowedHosts ? { allowedHosts: defaults.allowedHosts.source } : {}),
       }),
     destination: async (destination, tables) => {
       const { database: _database, ...credentials } = await resolveDestination(destination, defaults);

@@ -103,7 +103,14 @@ export function connectWith(defaults: ConnectionDefaults): Runtime['connect'] {
             }),
       destination,
       monitor: new MongoSourceMonitor(mongo),
-      checkSource: async () => refuseUnusableSource(await preflight(uri, { namespaces, client: mongo })),
+      checkSource: async () =>
+        refuseUnusableSource(
+          await preflight(uri, {
+            namespaces,
+            client: mongo,
+            ...(defaults.allowedHosts ? { allowedHosts: defaults.allowedHosts.source } : {}),
+          }),
+        ),
       close: async () => {
         if (!reuse) await Promise.allSettled([mongo.close(), destination.close()]);
       },
