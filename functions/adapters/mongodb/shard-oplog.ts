@@ -101,7 +101,11 @@ export function shardFailure(err: unknown, hosts: string, timeoutMs: number): st
       "the config servers, not on the shards; create the pipe's user on each shard too, with read on local"
     );
   if (code === 13)
-    return "the pipe's user may not read local.oplog.rs on the shard (not authorised): grant it read on local there";
+    // The server's words too: from MongoDB 8.0 a shard also refuses direct operations it does not allow.
+    return redactText(
+      `the pipe's user may not read local.oplog.rs on the shard (not authorised: ${brief(err)}): ` +
+        "grant the shard's own user read on local there",
+    );
   if ((err as { name?: unknown }).name === 'MongoServerSelectionError')
     return redactText(`no member of ${hosts} reachable within ${seconds(timeoutMs)}: ${brief(err)}`);
   return unavailableReason(err, 'reading local.oplog.rs on the shard');

@@ -172,7 +172,7 @@ describe("each shard's oplog window through a mongos", () => {
       expect(facts.shardOplogWindows?.[0]?.window).toEqual({
         available: false,
         reason: expect.stringMatching(
-          /^the pipe's user may not read local\.oplog\.rs on the shard \(not authorised\)/,
+          /^the pipe's user may not read local\.oplog\.rs on the shard \(not authorised: Failing command via 'failCommand' failpoint\): grant the shard's own user read on local/,
         ),
       });
       expect(facts.shardOplogWindows?.[1]?.window.available).toBe(true);
