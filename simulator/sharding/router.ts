@@ -15,10 +15,19 @@ import { targetShards } from './targeting.js';
 
 const NOT_PINNED = Symbol('not pinned');
 
-/** `{_id: v}` or `{_id: {$eq: v}}` with a plain value pins one document. */
+/**
+ * `{_id: v}` or `{_id: {$eq: v}}` with a plain value pins one document. A regex does not: it
+ * matches strings, which live wherever their own value puts them.
+ */
 function pinnedId(filter: unknown): unknown {
   if (filter === null || typeof filter !== 'object' || !('_id' in filter)) return NOT_PINNED;
-  const id = (filter as Document)._id;
+  const id = pinnedValue((filter as Document)._id);
+  return id instanceof RegExp || (id as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp'
+    ? NOT_PINNED
+    : id;
+}
+
+function pinnedValue(id: unknown): unknown {
   if (id === null || typeof id !== 'object' || Array.isArray(id)) return id;
   const keys = Object.keys(id);
   if (keys.length === 1 && keys[0] === '$eq') return (id as Document).$eq;

@@ -6,6 +6,9 @@
  * (a range of `_id`s is spread over the whole hash space). Anything else may match anywhere.
  * A `$type`'s bounds are its bracket's, as the server's index bounds builder makes them
  * (mongodb/mongo src/mongo/db/query/index_bounds_builder.cpp).
+ * Two operands are not bounds of their own bracket and may match anywhere: a regex (`_id: /x/`,
+ * `$in: [/x/]`) matches strings, which sort elsewhere than the regex itself, and a MinKey or
+ * MaxKey in `$gt`/`$gte`/`$lt`/`$lte` compares across every type.
  * The test is conservative: a chunk is asked when it might hold a match, never skipped when it
  * might.
  */
@@ -35,6 +38,11 @@ export function targetShards(
 /** `_id` values an equality or `$in` pins the read to, or undefined when it pins none. */
 function pinnedIds(condition: unknown): unknown[] | undefined {
   if (condition === undefined) return undefined;
+  const ids = pinnedValues(condition);
+  return ids?.some(isRegex) ? undefined : ids;
+}
+
+function pinnedValues(condition: unknown): unknown[] | undefined {
   if (!isPlainObject(condition) || !Object.keys(condition).some((key) => key.startsWith('$')))
     return [condition];
   const keys = Object.keys(condition);
@@ -77,10 +85,12 @@ function operatorMayMatch(operator: string, value: unknown, chunk: Chunk): boole
       return !Array.isArray(value) || value.some((each) => holds(chunk, each));
     case '$gt':
     case '$gte':
+      if (isKeyBound(value)) return true;
       // Values of the bound's bracket above it: the chunk must reach above it and start in or below its bracket.
       return endsAbove(chunk, value) && startsAtOrBelowRank(chunk, canonicalRank(value));
     case '$lt':
     case '$lte':
+      if (isKeyBound(value)) return true;
       return startsBelow(chunk, value, operator === '$lte') && endsAtOrAboveRank(chunk, canonicalRank(value));
     case '$type':
       return typeRanks(value).some(
@@ -92,8 +102,20 @@ function operatorMayMatch(operator: string, value: unknown, chunk: Chunk): boole
 }
 
 function holds(chunk: Chunk, value: unknown): boolean {
+  if (isRegex(value)) return true;
   if (chunk.min !== undefined && compareBson(value, chunk.min) < 0) return false;
   return chunk.max === undefined || compareBson(value, chunk.max) < 0;
+}
+
+/** A regex operand matches the strings it matches as well as an equal regex, so it bounds nothing. */
+function isRegex(value: unknown): boolean {
+  return value instanceof RegExp || (value as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp';
+}
+
+/** MinKey and MaxKey compare below and above every type, so as range bounds they bound nothing. */
+function isKeyBound(value: unknown): boolean {
+  const tag = (value as { _bsontype?: string } | null)?._bsontype;
+  return tag === 'MinKey' || tag === 'MaxKey';
 }
 
 function endsAbove(chunk: Chunk, value: unknown): boolean {

@@ -68,6 +68,8 @@ export function planIdScan(filter: Document | undefined): IdScanPlan | null {
   for (const op of operators) {
     const value = condition[op];
     if (Array.isArray(value)) return null;
+    // A MinKey or MaxKey range bound reaches across every type: the matcher, not one type's range.
+    if (op !== '$eq' && isKeyBound(value)) return null;
     const valueRank = canonicalRank(value);
     if (rank !== undefined && rank !== valueRank) return null;
     rank = valueRank;
@@ -79,6 +81,11 @@ export function planIdScan(filter: Document | undefined): IdScanPlan | null {
     }
   }
   return { bounds, rank, residual };
+}
+
+function isKeyBound(value: unknown): boolean {
+  const tag = (value as { _bsontype?: string } | null)?._bsontype;
+  return tag === 'MinKey' || tag === 'MaxKey';
 }
 
 function tighten(bounds: IdBounds, side: 'lower' | 'upper', value: unknown, inclusive: boolean): void {

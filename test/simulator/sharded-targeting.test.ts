@@ -97,6 +97,62 @@ describe('find through the mongos', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1);
   });
 
+  it('sends a range bounded by MinKey or MaxKey, which match every type, to every shard', async () => {
+    for (const filter of [
+      { $lt: new MaxKey() },
+      { $lte: new MaxKey() },
+      { $gt: new MinKey() },
+      { $gte: new MinKey() },
+    ]) {
+      let found: unknown[] = [];
+      const counts = await findsPerShard(async () => {
+        found = await ranged()
+          .find({ _id: filter as unknown as number })
+          .toArray();
+      });
+      expect({ filter, counts, found: found.length }).toEqual({ filter, counts: [1, 1], found: 300 });
+    }
+  });
+
+  it('sends a regex on _id, which matches strings wherever they sort, to every shard', async () => {
+    // Chunks [MinKey,'m') on shard 0 and ['m',MaxKey) on shard 1; a regex sorts above every string.
+    cluster.shardCollection('target.words', { kind: 'ranged', splitPoints: ['m'] });
+    const words = client.db('target').collection<{ _id: string }>('words');
+    await words.insertMany(['apple', 'banana', 'melon', 'pear', 'xylophone'].map((_id) => ({ _id })));
+    const ids = async (filter: Document) => {
+      let found: { _id: string }[] = [];
+      const counts = await findsPerShard(async () => {
+        found = await words.find(filter).sort({ _id: 1 }).toArray();
+      });
+      return { counts, ids: found.map((doc) => doc._id) };
+    };
+    expect(await ids({ _id: /p/ })).toEqual({ counts: [1, 1], ids: ['apple', 'pear', 'xylophone'] });
+    expect(await ids({ _id: { $in: [/^a/, 'zebra'] } })).toEqual({ counts: [1, 1], ids: ['apple'] });
+    expect(await ids({ _id: { $in: ['banana', 'zebra'] } })).toEqual({ counts: [1, 1], ids: ['banana'] });
+    expect(await ids({ _id: 'pear' })).toEqual({ counts: [0, 1], ids: ['pear'] });
+  });
+
+  it('sends a regex on a hashed _id to every shard rather than to the shard its hash names', async () => {
+    const hashedWords = client.db('target').collection<{ _id: string }>('hashedWords');
+    await hashedWords.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `s${i}` })));
+    for (const filter of [{ _id: /^s/ }, { _id: { $in: [/^s/] } }]) {
+      let found: unknown[] = [];
+      const counts = await findsPerShard(async () => {
+        found = await hashedWords.find(filter).toArray();
+      });
+      expect({ counts, found: found.length }).toEqual({ counts: [1, 1], found: 20 });
+    }
+  });
+
+  it('sends an update or delete with a regex on _id to every shard, not to the one its hash names', async () => {
+    const regexWrites = client.db('target').collection<{ _id: string; seen?: number }>('regexWrites');
+    await regexWrites.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `w${i}` })));
+    const updated = await regexWrites.updateMany({ _id: /^w/ }, { $set: { seen: 1 } });
+    expect(updated.modifiedCount).toBe(20);
+    expect((await regexWrites.deleteMany({ _id: /^w/ })).deletedCount).toBe(20);
+    expect(await regexWrites.countDocuments()).toBe(0);
+  });
+
   it('applies sort, skip, limit and projection at the mongos after the shards answered', async () => {
     const page = await ranged()
       .find({ _id: { $gte: 90 } }, { projection: { _id: 1 } })

@@ -1,4 +1,4 @@
-import { Decimal128, Double, Int32, Long, ObjectId } from 'bson';
+import { Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId } from 'bson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StorageHarness, startStorageHarness } from './harness.js';
 
@@ -53,6 +53,21 @@ describe('insert and find through the driver', () => {
     expect(await coll.countDocuments({ age: 25 })).toBe(2);
     expect(await coll.estimatedDocumentCount()).toBe(4);
     expect((await coll.distinct('tags')).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('reads an _id range bounded by MinKey or MaxKey across every type, as the server does', async () => {
+    const coll = h.client.db('crud').collection<{ _id: unknown }>('keyBounds');
+    await coll.insertMany([{ _id: 1 }, { _id: 'two' }, { _id: new ObjectId('000000000000000000000003') }]);
+    for (const bound of [
+      { $lt: new MaxKey() },
+      { $lte: new MaxKey() },
+      { $gt: new MinKey() },
+      { $gte: new MinKey() },
+    ]) {
+      expect({ bound, found: await coll.countDocuments({ _id: bound }) }).toEqual({ bound, found: 3 });
+    }
+    expect(await coll.countDocuments({ _id: { $gt: new MaxKey() } })).toBe(0);
+    expect(await coll.countDocuments({ _id: { $lt: new MinKey() } })).toBe(0);
   });
 
   it('accepts hints naming existing indexes and rejects others', async () => {
