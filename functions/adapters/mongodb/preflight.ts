@@ -100,7 +100,12 @@ async function readShardedHistory(
       shards,
       oplogWindow: { available: false, reason: `the shards could not be listed: ${listed.reason}` },
     };
-  const shardOplogWindows = await readShardOplogWindows(listed, shardReach);
+  // What the driver resolved for the pipe, a mongodb+srv TXT record's authSource included.
+  const authSource = client.options.credentials?.source;
+  const shardOplogWindows = await readShardOplogWindows(
+    listed,
+    authSource ? { ...shardReach, authSource } : shardReach,
+  );
   return { memberStates, shards, oplogWindow: pipeOplogWindow(shardOplogWindows), shardOplogWindows };
 }
 

@@ -6,9 +6,9 @@
  * failure: its window is reported unknown with the reason. Every connection is closed.
  */
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { hostAllowed, mongoHostsOf } from '../../core/hosts.js';
+import { hostAllowed } from '../../core/hosts.js';
 import { redactText } from '../../core/redact.js';
-import { shardConnectionString, shardHostList } from '../../core/shard-connection.js';
+import { type ShardHost, shardConnectionString, shardHosts } from '../../core/shard-connection.js';
 import type { OplogWindow, ShardOplogWindow } from '../../core/shard-oplog.js';
 import { readOplogEdges } from './oplog-window.js';
 import type { ListedShard } from './shard-members.js';
@@ -25,6 +25,12 @@ export interface ShardOplogOptions {
   timeoutMs?: number;
   /** Host patterns a source may be on (core/hosts.ts); a shard elsewhere is not connected to. Empty: any. */
   allowedHosts?: readonly string[];
+  /**
+   * The authSource the pipe's connected client resolved (`client.options.credentials.source`):
+   * for a `mongodb+srv` string that includes what its DNS TXT record set (Atlas sets `admin`),
+   * which the shard's `mongodb://` string would otherwise lose.
+   */
+  authSource?: string;
 }
 
 export function readShardOplogWindows(
@@ -41,24 +47,10 @@ export function readShardOplogWindows(
 }
 
 async function readShardWindow(shard: ListedShard, options: ShardOplogOptions): Promise<OplogWindow> {
-  const hosts = shardHostList(shard.host);
-  const outside = new Set(
-    mongoHostsOf(`mongodb://${hosts}/`).filter((host) => !hostAllowed(host, options.allowedHosts ?? [])),
-  );
-  if (outside.size > 0)
-    return {
-      available: false,
-      reason: `not connected: ${[...outside].join(', ')} not among the allowed source hosts`,
-    };
-  const uri = shardConnectionString(options.uri, hosts, shard.setName);
-  if (uri === null)
-    return { available: false, reason: "the shard's connection string could not be made from the pipe's" };
+  const made = shardClientFor(shard, options);
+  if ('reason' in made) return { available: false, reason: made.reason };
+  const { client, hosts } = made;
   const timeoutMs = options.timeoutMs ?? SHARD_TIMEOUT_MS;
-  const client = new MongoClient(uri, {
-    ...options.clientOptions,
-    serverSelectionTimeoutMS: timeoutMs,
-    connectTimeoutMS: timeoutMs,
-  });
   try {
     // Connected first: two reads starting the connection together see "Topology is closed" when it
     // fails, not the server selection error that says why.
@@ -73,6 +65,44 @@ async function readShardWindow(shard: ListedShard, options: ShardOplogOptions): 
     await client.close().catch(() => undefined);
   }
 }
+
+/**
+ * A client (not connected) for one shard's replica set, or why none is made: a host entry that is
+ * not `host[:port]`, a host outside the allowlist, a string the driver refuses. Only validated
+ * hosts reach the string; the set name and the resolved authSource are options, not text.
+ */
+export function shardClientFor(
+  shard: ListedShard,
+  options: ShardOplogOptions,
+): { client: MongoClient; hosts: string } | { reason: string } {
+  const listed = shardHosts(shard.host);
+  if ('refused' in listed) return { reason: listed.refused };
+  const outside = new Set(
+    listed.hosts.map((host) => host.name).filter((name) => !hostAllowed(name, options.allowedHosts ?? [])),
+  );
+  if (outside.size > 0)
+    return { reason: `not connected: ${[...outside].join(', ')} not among the allowed source hosts` };
+  const uri = shardConnectionString(options.uri, listed.hosts);
+  if (uri === null) return { reason: "the shard's connection string could not be made from the pipe's" };
+  const timeoutMs = options.timeoutMs ?? SHARD_TIMEOUT_MS;
+  try {
+    const client = new MongoClient(uri, {
+      ...options.clientOptions,
+      replicaSet: shard.setName,
+      ...(options.authSource ? { authSource: options.authSource } : {}),
+      serverSelectionTimeoutMS: timeoutMs,
+      connectTimeoutMS: timeoutMs,
+    });
+    return { client, hosts: addresses(listed.hosts) };
+  } catch (err) {
+    // The driver parses the string in its constructor: a refusal there is this shard's reason.
+    return {
+      reason: redactText(`the shard's client could not be made from the pipe's settings: ${brief(err)}`),
+    };
+  }
+}
+
+const addresses = (hosts: readonly ShardHost[]) => hosts.map((host) => host.address).join(',');
 
 class ShardDeadline extends Error {}
 

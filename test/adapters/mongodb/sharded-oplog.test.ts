@@ -12,7 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOplogEdges } from '../../../functions/adapters/mongodb/oplog-window.js';
 import { preflight } from '../../../functions/adapters/mongodb/preflight.js';
 import { readShardedCluster } from '../../../functions/adapters/mongodb/shard-members.js';
-import { readShardOplogWindows, shardFailure } from '../../../functions/adapters/mongodb/shard-oplog.js';
+import {
+  readShardOplogWindows,
+  shardClientFor,
+  shardFailure,
+} from '../../../functions/adapters/mongodb/shard-oplog.js';
 import { pipeOplogWindow } from '../../../functions/core/shard-oplog.js';
 import { refuseUnusableSource, sourceChecks } from '../../../functions/engines/preflight-source.js';
 import type { SourceFacts } from '../../../functions/ports/preflight.js';
@@ -156,6 +160,70 @@ describe("each shard's oplog window through a mongos", () => {
       message: expect.stringContaining('shard0 unknown: not connected:'),
     });
     expect(await settledConnections()).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('refuses a listed host entry carrying URI options, even on an allowed host, and connects to nothing', async () => {
+    const [shard0, shard1] = await listedShards();
+    if (!shard0 || !shard1) throw new Error('two shards listed');
+    // On driver 7.9 these options would parse: PLAIN sends the pipe's password in clear.
+    const injected = { ...shard0, host: `${shard0.host}/?authMechanism=PLAIN&authSource=$external&appName=` };
+    const windows = await readShardOplogWindows([injected, shard1], {
+      uri: cluster.uri,
+      allowedHosts: ['127.0.0.1'],
+      timeoutMs: 1_000,
+    });
+    expect(windows[0]?.window).toEqual({
+      available: false,
+      reason: expect.stringMatching(
+        /^not connected: listShards names a host that is not host\[:port\] \("127\.0\.0\.1:\d+\/\?authMechanism=PLAIN/,
+      ),
+    });
+    expect(windows[1]?.window.available).toBe(true);
+    expect(await settledConnections()).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('gives a per-shard reason when the driver refuses to make the shard client, the others still read', async () => {
+    const listed = await listedShards();
+    // PLAIN without a user name: the driver's constructor throws on it.
+    const windows = await readShardOplogWindows(listed, {
+      uri: `${cluster.uri}?authMechanism=PLAIN`,
+      timeoutMs: 1_000,
+    });
+    expect(windows.map((shard) => shard.window)).toEqual([
+      {
+        available: false,
+        reason: expect.stringMatching(/^the shard's client could not be made from the pipe's settings: /),
+      },
+      {
+        available: false,
+        reason: expect.stringMatching(/^the shard's client could not be made from the pipe's settings: /),
+      },
+    ]);
+  });
+
+  it("authenticates on the shard where the pipe's client resolved its authSource (a mongodb+srv TXT record's)", async () => {
+    const shard = { name: 'shard0', setName: 'rs 0', host: 'rs 0/h1.example.net:27017,h2.example.net:27017' };
+    const made = shardClientFor(shard, {
+      uri: 'mongodb+srv://u:p@cluster.example.net/mydb',
+      authSource: 'admin',
+    });
+    if ('reason' in made) throw new Error(made.reason);
+    try {
+      const resolved = made.client.options;
+      expect(resolved.credentials?.source).toBe('admin');
+      expect(resolved.credentials?.username).toBe('u');
+      expect(resolved.dbName).toBe('mydb');
+      expect(resolved.replicaSet).toBe('rs 0');
+      expect(resolved.tls).toBe(true);
+      expect(resolved.hosts.map(String)).toEqual(['h1.example.net:27017', 'h2.example.net:27017']);
+    } finally {
+      await made.client.close();
+    }
+    // Without a resolved one, the driver's own default for a mongodb:// string: the path's database.
+    const unresolved = shardClientFor(shard, { uri: 'mongodb+srv://u:p@cluster.example.net/mydb' });
+    if ('reason' in unresolved) throw new Error(unresolved.reason);
+    expect(unresolved.client.options.credentials?.source).toBe('mydb');
+    await unresolved.client.close();
   });
 
   it("says so per shard when the shard refuses the pipe's user to read its oplog", async () => {
