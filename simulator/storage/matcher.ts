@@ -60,15 +60,26 @@ function equalsOperand(values: unknown[], operand: unknown): boolean {
   return candidates(values).some((value) => bsonEquals(value, operand));
 }
 
+/** True for a NaN of any numeric BSON type (double, Decimal128). */
+function isNaNNumber(value: unknown): boolean {
+  return isNumeric(value) && Number.isNaN(numericValue(value));
+}
+
 function comparison(op: string, operand: unknown): ValuesTest {
   const operandRank = canonicalRank(operand);
   const crossType = operandRank === RANK_MIN_KEY || operandRank === RANK_MAX_KEY;
+  const operandNaN = isNaNNumber(operand);
+  const inclusive = op === '$gte' || op === '$lte';
   const accepts = (cmp: number): boolean =>
     op === '$gt' ? cmp > 0 : op === '$gte' ? cmp >= 0 : op === '$lt' ? cmp < 0 : cmp <= 0;
   return (values) => {
-    if (operandRank === RANK_NULL && (op === '$gte' || op === '$lte')) return equalsOperand(values, null);
+    if (operandRank === RANK_NULL && inclusive) return equalsOperand(values, null);
     return candidates(values).some((value) => {
-      if (!crossType && canonicalRank(value) !== operandRank) return false;
+      if (crossType) return accepts(compareBson(value, operand));
+      if (canonicalRank(value) !== operandRank) return false;
+      // The server's rule (expression_leaf.cpp), though NaN sorts before every number: NaN
+      // equals NaN and is neither below nor above any number, so only `$gte`/`$lte` NaN match it.
+      if (operandNaN || isNaNNumber(value)) return inclusive && operandNaN && isNaNNumber(value);
       return accepts(compareBson(value, operand));
     });
   };

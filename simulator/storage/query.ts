@@ -1,7 +1,8 @@
 /**
  * Filters, sorts and projections. Filters run through mingo on a plain-number view of each
  * document; an `_id` equality or range is answered from the `_id` order instead (and removed
- * from what mingo evaluates, since mingo does not order BSON types the way the server does).
+ * from what mingo evaluates, since mingo does not order BSON types the way the server does;
+ * a numeric range stays for the matcher too, for NaN).
  */
 import type { Document } from 'bson';
 import { Query } from 'mingo';
@@ -80,7 +81,9 @@ export function planIdScan(filter: Document | undefined): IdScanPlan | null {
       tighten(bounds, 'upper', value, op !== '$lt');
     }
   }
-  return { bounds, rank, residual };
+  // The `_id` order puts NaN before every number, but no comparison with a number matches it
+  // (nor `$gt`/`$lt` NaN anything): a numeric range is checked again by the matcher.
+  return { bounds, rank, residual: rank === canonicalRank(0) ? filter : residual };
 }
 
 function isKeyBound(value: unknown): boolean {

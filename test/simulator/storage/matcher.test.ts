@@ -1,7 +1,7 @@
-import { BSONRegExp, Double, Int32, Long, MaxKey, MinKey, ObjectId } from 'bson';
+import { BSONRegExp, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId } from 'bson';
 import { describe, expect, it } from 'vitest';
 import { compileMatcher } from '../../../simulator/storage/matcher.js';
-import { compileFilter } from '../../../simulator/storage/query.js';
+import { compileFilter, planIdScan } from '../../../simulator/storage/query.js';
 import { toTyped } from '../../../simulator/storage/typed-values.js';
 
 const docs = toTyped([
@@ -78,5 +78,40 @@ describe('query matching with server semantics', () => {
   it('leaves operators it does not implement to mingo', () => {
     expect(compileMatcher({ $expr: { $gt: ['$v', 1] } })).toBeNull();
     expect(ids({ $expr: { $eq: ['$_id', 3] } })).toEqual([3]);
+  });
+
+  it("follows the server's NaN rule: NaN is neither below nor above a number, and equals NaN", () => {
+    const numbers = toTyped([
+      { _id: 1, v: new Double(Number.NaN) },
+      { _id: 2, v: Decimal128.fromString('NaN') },
+      { _id: 3, v: new Double(Number.NEGATIVE_INFINITY) },
+      { _id: 4, v: 3 },
+      { _id: 5, v: 'text' },
+    ]);
+    const matching = (filter: Record<string, unknown>) => {
+      const test = compileFilter(toTyped(filter));
+      return numbers.filter(test).map((doc) => (doc._id as unknown as Int32).value);
+    };
+    // mongodb/mongo jstests/core/nan.js: $lt/$gt NaN match nothing, $lte/$gte/equality NaN the NaNs.
+    expect(matching({ v: { $lte: 3 } })).toEqual([3, 4]);
+    expect(matching({ v: { $lt: Number.POSITIVE_INFINITY } })).toEqual([3, 4]);
+    expect(matching({ v: { $gte: Number.NEGATIVE_INFINITY } })).toEqual([3, 4]);
+    expect(matching({ v: { $gt: Number.NaN } })).toEqual([]);
+    expect(matching({ v: { $lt: Decimal128.fromString('NaN') } })).toEqual([]);
+    expect(matching({ v: { $gte: Number.NaN } })).toEqual([1, 2]);
+    expect(matching({ v: { $lte: Decimal128.fromString('NaN') } })).toEqual([1, 2]);
+    expect(matching({ v: Number.NaN })).toEqual([1, 2]);
+    // MinKey and MaxKey compare across types: NaN is above the one and below the other.
+    expect(matching({ v: { $gt: new MinKey(), $lt: new MaxKey() } })).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('keeps a numeric `_id` range for the matcher, since the `_id` order puts NaN among the numbers', () => {
+    const plan = planIdScan(toTyped({ _id: { $lte: 3 } }));
+    expect(plan?.bounds.upper).toMatchObject({ inclusive: true });
+    const test = compileFilter(plan?.residual);
+    expect(test(toTyped({ _id: new Double(Number.NaN) }))).toBe(false);
+    expect(test(toTyped({ _id: new Double(2) }))).toBe(true);
+    const strings = planIdScan(toTyped({ _id: { $lt: 'm' } }));
+    expect(strings?.residual).toEqual({});
   });
 });
