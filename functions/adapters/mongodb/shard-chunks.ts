@@ -1,6 +1,7 @@
 import type { Document, MongoClient } from 'mongodb';
 import type { ChunkFacts } from '../../core/chunk-partition-plan.js';
 import type { BoundValue, IdSummary } from '../../core/partition-plan.js';
+import { redactText } from '../../core/redact.js';
 import type { SourceNamespace } from '../../ports/source.js';
 import { bsonTypeName, partitionFilter, summarizeId } from './id-values.js';
 
@@ -29,41 +30,125 @@ const MAX_COUNTED_CHUNKS = 2_000;
 /** Chunk counts run this many at a time (each is an `_id` index count on one shard). */
 const COUNT_CONCURRENCY = 8;
 const UNAUTHORIZED = 13;
+const MAX_TIME_MS_EXPIRED = 50;
 
+/**
+ * How long reading and counting the chunks may take. The counts together scan the whole `_id`
+ * index, at plan time; the range plan needs none of it and is always correct, so past this the
+ * plan is the range plan.
+ */
+export const CHUNK_READING_BUDGET_MS = 10_000;
+
+export interface ChunkReadingOptions {
+  budgetMs?: number;
+}
+
+/**
+ * The chunks with their counts, or why not. Any failure on the way (a step-down during a count,
+ * a proxy's own error, the time budget spent) is a reason to keep the range plan, not a failed plan.
+ */
 export async function readShardChunks(
   client: MongoClient,
   namespace: SourceNamespace,
+  options: ChunkReadingOptions = {},
+): Promise<ChunkReading> {
+  const budget = new Budget(options.budgetMs ?? CHUNK_READING_BUDGET_MS);
+  try {
+    return await budget.bound(readChunks(client, namespace, budget));
+  } catch (error) {
+    return { why: whyNotRead(error, budget) };
+  }
+}
+
+class BudgetSpent extends Error {}
+
+/** A deadline: each server operation gets what is left as its maxTimeMS, and the whole is raced against it. */
+class Budget {
+  private readonly deadline: number;
+  constructor(readonly ms: number) {
+    this.deadline = Date.now() + ms;
+  }
+
+  /** Milliseconds left; spent, it stops the reading (no further count starts). */
+  left(): number {
+    const left = this.deadline - Date.now();
+    if (left <= 0) throw new BudgetSpent();
+    return Math.ceil(left);
+  }
+
+  /** The server may not end an operation at its maxTimeMS (a blocked connection): this does. */
+  async bound<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const spent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BudgetSpent()), this.left());
+    });
+    try {
+      return await Promise.race([work, spent]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function whyNotRead(error: unknown, budget: Budget): string {
+  const code = Number((error as { code?: unknown }).code);
+  if (error instanceof BudgetSpent || code === MAX_TIME_MS_EXPIRED)
+    return `the chunks were not read and counted within ${budget.ms / 1000} s`;
+  const codeName = (error as { codeName?: unknown }).codeName;
+  const named = typeof codeName === 'string' ? codeName : Number.isNaN(code) ? '' : `code ${code}`;
+  const message = error instanceof Error ? error.message : String(error);
+  const brief = message.length > 200 ? `${message.slice(0, 200)}…` : message;
+  return redactText(`reading the chunks failed${named ? ` (${named})` : ''}: ${brief}`);
+}
+
+async function readChunks(
+  client: MongoClient,
+  namespace: SourceNamespace,
+  budget: Budget,
 ): Promise<ChunkReading> {
   const hello = await client.db('admin').command({ hello: 1 });
   if (hello.msg !== 'isdbgrid') return { why: 'not a mongos: a replica set has no chunks' };
+  const listed = await listChunks(client, namespace, budget);
+  if ('why' in listed) return listed;
+  if (listed.documents.length > MAX_COUNTED_CHUNKS)
+    return { why: `${listed.documents.length} chunks: more than ${MAX_COUNTED_CHUNKS} to count` };
+  const chunks = listed.documents.map(chunkFacts);
+  await countChunks(client, namespace, chunks, budget);
+  return { chunks };
+}
+
+/** The collection's chunk documents from the config database, or why there are none to follow. */
+async function listChunks(
+  client: MongoClient,
+  namespace: SourceNamespace,
+  budget: Budget,
+): Promise<{ documents: Document[] } | { why: string }> {
   const ns = `${namespace.db}.${namespace.coll}`;
-  let chunkDocuments: Document[];
+  const config = client.db('config');
   try {
-    const entry = await client.db('config').collection<CollectionEntry>('collections').findOne({ _id: ns });
+    const entry = await config
+      .collection<CollectionEntry>('collections')
+      .findOne({ _id: ns }, { maxTimeMS: budget.left() });
     if (entry === null || entry.dropped === true || entry.unsplittable === true)
       return { why: 'the collection is not sharded' };
     const keyWhy = whyKeyIsNotFollowed(entry.key);
     if (keyWhy !== null) return { why: keyWhy };
-    chunkDocuments = await client
-      .db('config')
+    const documents = await config
       .collection('chunks')
       .find(entry.timestamp !== undefined ? { uuid: entry.uuid } : { ns }, {
         projection: { min: 1, max: 1, shard: 1 },
         sort: { min: 1 },
         promoteValues: false,
         promoteLongs: false,
+        maxTimeMS: budget.left(),
       })
       .toArray();
+    return { documents };
   } catch (error) {
     if (Number((error as { code?: unknown }).code) === UNAUTHORIZED)
       return { why: 'not authorised to read the config database (Unauthorized)' };
     throw error;
   }
-  if (chunkDocuments.length > MAX_COUNTED_CHUNKS)
-    return { why: `${chunkDocuments.length} chunks: more than ${MAX_COUNTED_CHUNKS} to count` };
-  const chunks = chunkDocuments.map(chunkFacts);
-  await countChunks(client, namespace, chunks);
-  return { chunks };
 }
 
 function whyKeyIsNotFollowed(key: Document | undefined): string | null {
@@ -94,7 +179,12 @@ function boundOf(value: unknown, open: 'minKey' | 'maxKey'): IdSummary | null {
 }
 
 /** Counts each chunk's documents in place; a chunk with a bound the planner cannot use is left at 0. */
-async function countChunks(client: MongoClient, namespace: SourceNamespace, chunks: ChunkFacts[]) {
+async function countChunks(
+  client: MongoClient,
+  namespace: SourceNamespace,
+  chunks: ChunkFacts[],
+  budget: Budget,
+) {
   const collection = client.db(namespace.db).collection(namespace.coll);
   const usable = (bound: IdSummary | null): bound is BoundValue | null =>
     bound === null || bound.type !== 'other';
@@ -104,7 +194,7 @@ async function countChunks(client: MongoClient, namespace: SourceNamespace, chun
       slice.map(async (chunk) => {
         if (!usable(chunk.min) || !usable(chunk.max)) return;
         const filter = partitionFilter({ lower: chunk.min, upper: chunk.max });
-        chunk.count = await collection.countDocuments(filter, { hint: { _id: 1 } });
+        chunk.count = await collection.countDocuments(filter, { hint: { _id: 1 }, maxTimeMS: budget.left() });
       }),
     );
   }

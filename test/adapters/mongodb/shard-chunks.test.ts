@@ -5,6 +5,7 @@
  */
 import { BSON, type Document, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readShardChunks } from '../../../functions/adapters/mongodb/shard-chunks.js';
 import { MongoSnapshotSource } from '../../../functions/adapters/mongodb/snapshot-source.js';
 import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
 import type { SourceNamespace } from '../../../functions/ports/source.js';
@@ -94,6 +95,66 @@ describe('snapshot partitions through a mongos', () => {
     const plan = await source.planPartitions(RANGED, { targetRowsPerPartition: TARGET });
     expect(plan.strategy).toBe('integer-range');
     expect(plan.reason).toContain('not authorised to read the config database (Unauthorized)');
+  });
+});
+
+/** failCommand on the mongos for the chunk counts (`countDocuments` is an aggregate), switched off after. */
+async function withCountsFailing<T>(mode: Document, data: Document, work: () => Promise<T>): Promise<T> {
+  await client.db('admin').command({
+    configureFailPoint: 'failCommand',
+    mode,
+    data: { failCommands: ['aggregate'], namespace: 'plan.ranged', ...data },
+  });
+  try {
+    return await work();
+  } finally {
+    await client.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' });
+  }
+}
+
+describe('reading the chunks fails or takes too long: the range plan, with the reason', () => {
+  it('keeps the range plan when a count fails with another error (an Atlas proxy 8000)', async () => {
+    // The plan's own $sample aggregate goes first (skipped); every chunk count after it fails.
+    const plan = await withCountsFailing({ skip: 1 }, { errorCode: 8000 }, () =>
+      source.planPartitions(RANGED, { targetRowsPerPartition: TARGET }),
+    );
+    expect(plan.strategy).toBe('integer-range');
+    expect(plan.reason).toMatch(/^not following shard chunks \(reading the chunks failed \(.+\): /);
+    expect(plan.partitions.length).toBeGreaterThan(1);
+  });
+
+  it('keeps the range plan when the counts pass the time budget, within it', async () => {
+    const started = Date.now();
+    const reading = await withCountsFailing('alwaysOn', { blockConnection: true, blockTimeMS: 2_000 }, () =>
+      readShardChunks(client, RANGED, { budgetMs: 300 }),
+    );
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(reading).toEqual({ why: 'the chunks were not read and counted within 0.3 s' });
+  });
+
+  it('gives every config read and count what is left of the budget as its maxTimeMS', async () => {
+    const monitored = new MongoClient(cluster.uri, {
+      serverSelectionTimeoutMS: 5_000,
+      monitorCommands: true,
+    });
+    const limits: { command: string; maxTimeMS: unknown }[] = [];
+    monitored.on('commandStarted', (event) => {
+      if (['find', 'aggregate'].includes(event.commandName))
+        limits.push({ command: event.commandName, maxTimeMS: event.command.maxTimeMS });
+    });
+    try {
+      const reading = await readShardChunks(monitored, RANGED, { budgetMs: 8_000 });
+      expect('chunks' in reading && reading.chunks.map((chunk) => chunk.count)).toEqual([
+        2_000, 2_000, 2_000, 2_000, 2_000,
+      ]);
+    } finally {
+      await monitored.close();
+    }
+    expect(limits.map((limit) => limit.command)).toEqual(['find', 'find', ...Array(5).fill('aggregate')]);
+    for (const { maxTimeMS } of limits) {
+      expect(Number(maxTimeMS)).toBeGreaterThan(0);
+      expect(Number(maxTimeMS)).toBeLessThanOrEqual(8_000);
+    }
   });
 });
 
