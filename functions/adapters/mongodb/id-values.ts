@@ -42,6 +42,7 @@ export function rawIdCheckpoint(document: Uint8Array): string | undefined {
       document.length - 1,
     );
     if (end <= element || end >= document.length) return undefined;
+    if (document[element] === BSON_DATETIME) return datetimeCheckpoint(document, end - 8);
     // A document holding only that element: int32 size, the element, the terminating 0.
     const alone = new Uint8Array(4 + (end - element) + 1);
     new DataView(alone.buffer).setInt32(0, alone.length, true);
@@ -50,6 +51,22 @@ export function rawIdCheckpoint(document: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+const BSON_DATETIME = 0x09;
+
+/**
+ * A datetime's checkpoint from its int64 milliseconds: the driver decodes one beyond ±8.64e15 ms
+ * (Long.MAX_VALUE as "forever") to an Invalid Date, whose text would be `NaN` and lose the value.
+ */
+function datetimeCheckpoint(document: Uint8Array, at: number): string {
+  const milliseconds = new DataView(document.buffer, document.byteOffset + at, 8).getBigInt64(0, true);
+  return `{"$date":{"$numberLong":"${milliseconds}"}}`;
+}
+
+/** A Date the driver cannot send back as it was read (a datetime beyond ±8.64e15 ms). */
+export function isUnsendableDate(value: unknown): boolean {
+  return value instanceof Date && Number.isNaN(value.getTime());
 }
 
 export function decodeCheckpoint(text: string): unknown {
@@ -156,31 +173,55 @@ function integerText(value: unknown): string {
  * The find filter of a partition. A comparison only matches values of its bound's type bracket,
  * so an open end is widened with `$type` to every bracket beyond it: the first partition also
  * holds every `_id` sorting before the split type, the last every `_id` sorting after it.
+ * NaN sorts before every other number, yet no `$lt`/`$gte` with a number matches it (only
+ * equality does): the first partition, when its upper bound is a number, also holds `_id: NaN`.
  */
 export function partitionFilter(bounds: PartitionBounds): Document {
   const { lower, upper } = bounds;
   if (lower !== null && upper !== null) return { _id: { $gte: boundToBson(lower), $lt: boundToBson(upper) } };
-  if (upper !== null)
-    return widen({ $lt: boundToBson(upper) }, typesOutsideBracket(bracketOfBound(upper), 'below'));
+  if (upper !== null) {
+    const bracket = bracketOfBound(upper);
+    return widen({ $lt: boundToBson(upper) }, typesOutsideBracket(bracket, 'below'), bracket === NUMBERS);
+  }
   if (lower !== null)
     return widen({ $gte: boundToBson(lower) }, typesOutsideBracket(bracketOfBound(lower), 'above'));
   return {};
 }
 
-/** `_id` strictly after `id` in MongoDB's full sort order, whatever its type. */
+/**
+ * `_id` strictly after `id` in MongoDB's full sort order, whatever its type. `$gt: NaN` matches
+ * nothing, so after a NaN come all the numbers but NaN: `$gte: -Infinity`.
+ */
 export function afterIdFilter(id: unknown): Document {
-  return widen({ $gt: id }, typesOutsideBracket(bracketOfType(bsonTypeName(id)), 'above'));
+  const comparison = isNaNNumber(id) ? { $gte: Number.NEGATIVE_INFINITY } : { $gt: id };
+  return widen(comparison, typesOutsideBracket(bracketOfType(bsonTypeName(id)), 'above'));
 }
 
 /**
  * `_id` at or before `id` in MongoDB's full sort order, whatever its type: what bounds a read of
- * an open-ended partition at the largest `_id` present when it began.
+ * an open-ended partition at the largest `_id` present when it began. `$lte` a number does not
+ * match NaN, which sorts before every number: `_id: NaN` is asked for too.
  */
 export function throughIdFilter(id: unknown): Document {
-  return widen({ $lte: id }, typesOutsideBracket(bracketOfType(bsonTypeName(id)), 'below'));
+  const bracket = bracketOfType(bsonTypeName(id));
+  return widen({ $lte: id }, typesOutsideBracket(bracket, 'below'), bracket === NUMBERS);
 }
 
-function widen(comparison: Document, otherTypes: string[]): Document {
-  if (otherTypes.length === 0) return { _id: comparison };
-  return { $or: [{ _id: comparison }, { _id: { $type: otherTypes } }] };
+/**
+ * True for a NaN of any numeric BSON type. Equality to a double NaN also matches a Decimal128
+ * NaN (the server compares them equal: mongodb/mongo `compareDecimalToDouble`).
+ */
+export function isNaNNumber(id: unknown): boolean {
+  const kind = bsonKind(id);
+  if (kind === 'Decimal128') return String(id) === 'NaN';
+  const value = kind === 'Double' ? (id as Double).value : id;
+  return typeof value === 'number' && Number.isNaN(value);
+}
+
+const NUMBERS = bracketOfType('double');
+
+function widen(comparison: Document, otherTypes: string[], withNaN = false): Document {
+  const clauses = [{ _id: comparison }, ...(withNaN ? [{ _id: Number.NaN }] : [])];
+  if (otherTypes.length > 0) clauses.push({ _id: { $type: otherTypes } });
+  return clauses.length === 1 ? (clauses[0] as Document) : { $or: clauses };
 }

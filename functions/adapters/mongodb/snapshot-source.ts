@@ -11,6 +11,7 @@ import {
 } from 'mongodb';
 import { notFollowingChunks, planChunkPartitions } from '../../core/chunk-partition-plan.js';
 import { classifySourceError } from '../../core/classify.js';
+import { SourceFatalError } from '../../core/errors.js';
 import type { PartitionBounds } from '../../core/partition-plan.js';
 import { bracketOfType, planPartitions } from '../../core/partition-plan.js';
 import type { PipeSettings } from '../../core/settings.js';
@@ -27,6 +28,8 @@ import {
   bsonTypeName,
   decodeCheckpoint,
   encodeCheckpoint,
+  isNaNNumber,
+  isUnsendableDate,
   partitionFilter,
   rawIdCheckpoint,
   summarizeId,
@@ -118,7 +121,7 @@ export class MongoSnapshotSource implements SnapshotSource {
         namespace,
         limit: Math.min(options.maxRows, MAX_REPLY_DOCUMENTS),
         session,
-        next: new ReplyFilters(options.bounds, options.checkpoint, last),
+        next: new ReplyFilters(options.bounds, options.checkpoint, last, `${namespace.db}.${namespace.coll}`),
       };
       // The batch being filled lives in this object only, so a batch handed over is not kept
       // alive here while the consumer works on it.
@@ -185,23 +188,30 @@ export class MongoSnapshotSource implements SnapshotSource {
       .catch(() => undefined);
   }
 
-  /** The largest `_id` of an open-ended partition now, or EMPTY when it holds none. */
+  /**
+   * The largest `_id` of an open-ended partition now, or EMPTY when it holds none. Read raw, so
+   * its checkpoint is the one the reply holding it will give (exact even for a date the driver
+   * cannot decode).
+   */
   private async largestId(
     namespace: SourceNamespace,
     bounds: PartitionBounds,
     session: ClientSession | undefined,
   ): Promise<LargestId> {
-    const [doc] = await this.collection(namespace)
+    const [raw] = await this.collection(namespace)
       .find(partitionFilter(bounds), {
         projection: { _id: 1 },
         sort: { _id: -1 },
         hint: { _id: 1 },
         limit: 1,
-        ...DESERIALIZE_OPTIONS,
+        raw: true,
         ...(session ? { session, readConcern: { level: 'local' as const } } : {}),
       })
       .toArray();
-    return doc === undefined ? EMPTY : { id: doc._id };
+    if (raw === undefined) return EMPTY;
+    const bytes = raw as unknown as Uint8Array;
+    const id: unknown = BSON.deserialize(bytes, DESERIALIZE_OPTIONS)._id;
+    return { id, checkpoint: rawIdCheckpoint(bytes) ?? encodeCheckpoint(id) };
   }
 
   /**
@@ -247,8 +257,15 @@ export class MongoSnapshotSource implements SnapshotSource {
   }
 }
 
-/** The largest `_id` an open-ended partition's read goes to (wrapped: `null` is an `_id` too). */
-type LargestId = { id: unknown } | typeof EMPTY;
+/**
+ * The largest `_id` an open-ended partition's read goes to (wrapped: `null` is an `_id` too),
+ * with its checkpoint text.
+ */
+type LargestId = PartitionEnd | typeof EMPTY;
+export interface PartitionEnd {
+  id: unknown;
+  checkpoint?: string;
+}
 const EMPTY = Symbol('empty partition');
 
 interface ReplyQuery {
@@ -274,13 +291,25 @@ export class ReplyFilters {
   private ended = false;
   private readonly lastCheckpoint: string | null;
 
-  /** `last`: the largest `_id` to read up to (an open-ended partition's), null for none. */
+  /** The largest `_id` the filters may name (null: none, or one the driver cannot send back). */
+  private readonly last: PartitionEnd | null;
+
+  /**
+   * `last`: the largest `_id` to read up to (an open-ended partition's), null for none.
+   * `collection`: the namespace, for errors.
+   */
   constructor(
     private readonly bounds: PartitionBounds,
     private after: string | null,
-    private readonly last: { id: unknown } | null = null,
+    last: PartitionEnd | null = null,
+    private readonly collection = 'the collection',
   ) {
-    this.lastCheckpoint = last === null ? null : encodeCheckpoint(last.id);
+    this.lastCheckpoint = last === null ? null : (last.checkpoint ?? encodeCheckpoint(last.id));
+    // An `_id` the driver cannot send as it was read (a date beyond ±8.64e15 ms goes out as
+    // date 0, a DBPointer as a document) would bound the read at the wrong place and skip `_id`s
+    // silently: the read goes without that end, as before there was one (it may then chase
+    // inserts, which CDC also brings), and still ends on reading that `_id`, by its checkpoint.
+    this.last = last !== null && isSendable(last.id) ? last : null;
   }
 
   /** The next reply's filter, or null once the partition is read. */
@@ -290,9 +319,19 @@ export class ReplyFilters {
     const through = this.last === null ? {} : throughIdFilter(this.last.id);
     if (this.after === null) return allOf([partition, through]);
     const id = decodeCheckpoint(this.after);
+    if (isUnsendableDate(id)) throw this.unsendable(this.after);
     const range = this.inBracket ? this.bracketRange(id, partition) : null;
     if (range !== null) return range;
     return allOf([partition, afterIdFilter(id), through]);
+  }
+
+  /** No filter can name the `_id`s after this one: the read cannot go on, and retrying does not help. */
+  private unsendable(checkpoint: string): SourceFatalError {
+    return new SourceFatalError(
+      `cannot read ${this.collection} past _id ${checkpoint}: a date beyond ±8.64e15 ms (about ` +
+        'the years -271821 and 275760) cannot be put in a query by the MongoDB driver for Node.js, ' +
+        'so the _ids after it cannot be asked for; see docs/source.md, Known limits',
+    );
   }
 
   /** Records a reply: the checkpoint of its last document, or null when it had none. */
@@ -336,9 +375,12 @@ function allOf(filters: Document[]): Document {
   return { $and: clauses };
 }
 
-function isNaNNumber(id: unknown): boolean {
-  const value = typeof id === 'object' && id !== null ? (id as { valueOf(): unknown }).valueOf() : id;
-  return typeof value === 'number' && Number.isNaN(value);
+/**
+ * False for an `_id` the driver may send as another value: an Invalid Date (sent as date 0) or a
+ * DBRef, which is how it decodes a DBPointer too (sent back as a document).
+ */
+function isSendable(id: unknown): boolean {
+  return !isUnsendableDate(id) && (id as { _bsontype?: unknown } | null)?._bsontype !== 'DBRef';
 }
 
 /**

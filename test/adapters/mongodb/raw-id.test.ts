@@ -63,6 +63,15 @@ describe('rawIdCheckpoint: the last `_id` decoded alone', () => {
     expect(rawIdCheckpoint(raw)).toBe(decodedCheckpoint(raw));
   });
 
+  it('a date beyond the JS range (±8.64e15 ms): its milliseconds, which the decoded Invalid Date loses', () => {
+    for (const milliseconds of ['9223372036854775807', '-9223372036854775808', '8640000000000001']) {
+      const raw = Buffer.from(rawDocument([['_id', new Date(0)]]));
+      raw.writeBigInt64LE(BigInt(milliseconds), raw.length - 9);
+      expect(rawIdCheckpoint(raw)).toBe(`{"$date":{"$numberLong":"${milliseconds}"}}`);
+      expect(decodedCheckpoint(raw)).toBe('{"$date":{"$numberLong":"NaN"}}');
+    }
+  });
+
   it('leaves to the whole decode what it cannot read alone: no `_id`, a DBRef, corrupt bytes', () => {
     expect(rawIdCheckpoint(rawDocument([['a', 1]]))).toBeUndefined();
     expect(

@@ -1,4 +1,15 @@
-import { BSON, type Document, Double, Int32, Long, MaxKey, MinKey, MongoClient, ObjectId } from 'mongodb';
+import {
+  BSON,
+  Decimal128,
+  type Document,
+  Double,
+  Int32,
+  Long,
+  MaxKey,
+  MinKey,
+  MongoClient,
+  ObjectId,
+} from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCheckpoint } from '../../../functions/adapters/mongodb/id-values.js';
 import {
@@ -6,6 +17,7 @@ import {
   MongoSnapshotSource,
   ReplyFilters,
 } from '../../../functions/adapters/mongodb/snapshot-source.js';
+import { SourceFatalError } from '../../../functions/core/errors.js';
 import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
 import type { SnapshotBatch, SourceNamespace } from '../../../functions/ports/source.js';
 import { countBy, type SourceFixture, startSource } from './fixtures.js';
@@ -168,6 +180,93 @@ describe('MongoSnapshotSource', () => {
       { maxRows: 1 },
     );
     expect(keysOf(batches)).toEqual(ids.map((_, i) => `k${i}`));
+  });
+
+  describe('NaN _ids (no $lt/$lte/$gt/$gte with a number matches NaN, though it sorts first)', () => {
+    const NANS: [string, unknown][] = [
+      ['double', new Double(Number.NaN)],
+      ['decimal', Decimal128.fromString('NaN')],
+    ];
+    /** A collection of `_id`s NaN, 1, 2, 3, 'a', named after the NaN's type. */
+    async function withNaN(kind: string, nan: unknown): Promise<SourceNamespace> {
+      const namespace = { db: DB, coll: `nan-${kind}` };
+      const ids = [nan, new Int32(1), new Int32(2), new Int32(3), 'a'];
+      const collection = source.client.db(DB).collection(namespace.coll);
+      await collection.insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+      return namespace;
+    }
+    const ALL = ['k0', 'k1', 'k2', 'k3', 'k4'];
+
+    for (const [kind, nan] of NANS) {
+      it(`reads a ${kind} NaN _id in an open-ended partition, bounded by its largest _id`, async () => {
+        const namespace = await withNaN(kind, nan);
+        const unbounded = { lower: null, upper: null };
+        expect(keysOf(await readAll(namespace, unbounded))).toEqual(ALL);
+        expect(keysOf(await readAll(namespace, unbounded, { maxRows: 1 }))).toEqual(ALL);
+        // Largest `_id` a number: the end bound is `$lte: 3`, which NaN does not match.
+        await source.client
+          .db(DB)
+          .collection(namespace.coll)
+          .deleteOne({ _id: 'a' as never });
+        expect(keysOf(await readAll(namespace, unbounded))).toEqual(ALL.slice(0, 4));
+      });
+
+      it(`puts a ${kind} NaN _id in exactly one partition of a plan split at a number`, async () => {
+        const namespace = await withNaN(`${kind}-split`, nan);
+        const split = { type: 'integer', value: '2' } as const;
+        const first = keysOf(await readAll(namespace, { lower: null, upper: split }));
+        const last = keysOf(await readAll(namespace, { lower: split, upper: null }));
+        expect(first).toEqual(['k0', 'k1']);
+        expect(last).toEqual(['k2', 'k3', 'k4']);
+        const inner = keysOf(
+          await readAll(namespace, { lower: { type: 'double', value: -1 }, upper: split }),
+        );
+        expect(inner).toEqual(['k1']);
+      });
+
+      it(`resumes after a ${kind} NaN checkpoint with every number after it`, async () => {
+        const namespace = await withNaN(`${kind}-resume`, nan);
+        const checkpoint = encodeCheckpoint(nan);
+        const bounds = { lower: null, upper: null };
+        expect(keysOf(await readAll(namespace, bounds, { checkpoint }))).toEqual(ALL.slice(1));
+        const firstPartition = { lower: null, upper: { type: 'integer', value: '3' } } as const;
+        expect(keysOf(await readAll(namespace, firstPartition, { checkpoint, maxRows: 1 }))).toEqual([
+          'k1',
+          'k2',
+        ]);
+      });
+    }
+  });
+
+  describe('_ids the driver cannot send back as read', () => {
+    const FOREVER = '{"$date":{"$numberLong":"9223372036854775807"}}';
+
+    it('reads without the end bound past a largest _id that is a date beyond the JS range, and ends on it', () => {
+      // js-bson decodes it to an Invalid Date, which it would send as date 0: `$lte` date 0.
+      const filters = new ReplyFilters({ lower: null, upper: null }, null, {
+        id: new Date(Number.NaN),
+        checkpoint: FOREVER,
+      });
+      expect(filters.filter()).toEqual({});
+      filters.answered(encodeCheckpoint(new Date(5)));
+      expect(filters.filter()).toEqual({ _id: { $gt: new Date(5) } });
+      filters.answered(FOREVER);
+      expect(filters.filter()).toBeNull();
+    });
+
+    it('reads without the end bound past a largest _id that decodes as a DBRef (a DBPointer does too)', () => {
+      const ref = new BSON.DBRef('other', new ObjectId());
+      const filters = new ReplyFilters({ lower: null, upper: null }, null, { id: ref });
+      expect(filters.filter()).toEqual({});
+    });
+
+    it('refuses, naming the _id and the collection, to go on past a date beyond the JS range', () => {
+      const filters = new ReplyFilters({ lower: null, upper: null }, FOREVER, null, 'snap.dates');
+      expect(() => filters.filter()).toThrow(SourceFatalError);
+      expect(() => filters.filter()).toThrow(
+        /snap\.dates past _id \{"\$date":\{"\$numberLong":"9223372036854775807"\}\}/,
+      );
+    });
   });
 
   it('reads an open-ended partition up to its largest _id when the read began, not what is inserted since', async () => {
