@@ -99,7 +99,11 @@ describe('snapshot partitions through a mongos', () => {
 });
 
 /** failCommand on the mongos for the chunk counts (`countDocuments` is an aggregate), switched off after. */
-async function withCountsFailing<T>(mode: Document, data: Document, work: () => Promise<T>): Promise<T> {
+async function withCountsFailing<T>(
+  mode: Document | string,
+  data: Document,
+  work: () => Promise<T>,
+): Promise<T> {
   await client.db('admin').command({
     configureFailPoint: 'failCommand',
     mode,
