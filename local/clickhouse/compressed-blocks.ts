@@ -49,35 +49,75 @@ export interface DecompressOptions {
   skipChecksums?: boolean;
 }
 
+/** How much work (bytes hashed, read or written) the reader does before giving other requests a turn. */
+const YIELD_EVERY_BYTES = 4 * 1024 * 1024;
+/** A block's own cost (its header, its checksum's setup) counted as this many bytes of work. */
+const BLOCK_WORK_BYTES = 256;
+
 /**
  * A request body in compressed blocks, as a server reads it for `decompress=1`: each block's
- * checksum verified before anything is used, with the server's errors for a damaged body. Other
- * requests get the event loop between two blocks: a 256 MB body takes about a second to check.
+ * checksum verified before anything is used, with the server's errors for a damaged body. The
+ * headers are read first, so a body whose declared sizes pass the limit is refused before anything
+ * is allocated or decoded; then each block is decoded into its slice of one buffer of the declared
+ * total. Other requests get the event loop every few MB of work, not after every block (a body of
+ * millions of tiny blocks would otherwise wait for millions of turns).
  */
 export async function decompressBlocks(body: Buffer, options: DecompressOptions): Promise<Buffer> {
-  const pieces: Buffer[] = [];
-  let total = 0;
+  const output = Buffer.allocUnsafe(await declaredSize(body, options.maxBytes));
+  let written = 0;
+  let work = 0;
   for (let at = 0; at < body.byteLength; ) {
     const block = nextBlock(body, at);
     if (!options.skipChecksums) verifyChecksum(body.subarray(at, at + CHECKSUM_BYTES), block);
     const size = block.readUInt32LE(5);
-    total += size;
-    if (total > options.maxBytes) {
+    decodeBlockInto(block, output.subarray(written, written + size));
+    written += size;
+    at += CHECKSUM_BYTES + block.byteLength;
+    work += block.byteLength + size + BLOCK_WORK_BYTES;
+    if (work >= YIELD_EVERY_BYTES && at < body.byteLength) {
+      work = 0;
+      await otherRequestsTurn();
+    }
+  }
+  return output;
+}
+
+/** The uncompressed size the blocks' headers add up to, refused past `maxBytes` or for ZSTD. */
+async function declaredSize(body: Buffer, maxBytes: number): Promise<number> {
+  let total = 0;
+  let work = 0;
+  for (let at = 0; at < body.byteLength; ) {
+    const compressedSize = checkedHeader(body, at);
+    if (body[at + CHECKSUM_BYTES] === METHOD_ZSTD) throw zstdNotImplemented();
+    total += body.readUInt32LE(at + CHECKSUM_BYTES + 5);
+    if (total > maxBytes) {
       throw new ProtocolError(
         307,
         'TOO_MANY_BYTES',
-        `Request body is larger than the front's limit of ${options.maxBytes} bytes once decompressed`,
+        `Request body is larger than the front's limit of ${maxBytes} bytes once decompressed`,
       );
     }
-    pieces.push(decodeBlock(block, size));
-    at += CHECKSUM_BYTES + block.byteLength;
-    if (at < body.byteLength) await new Promise((resume) => setImmediate(resume));
+    at += CHECKSUM_BYTES + compressedSize;
+    work += BLOCK_WORK_BYTES;
+    if (work >= YIELD_EVERY_BYTES && at < body.byteLength) {
+      work = 0;
+      await otherRequestsTurn();
+    }
   }
-  return Buffer.concat(pieces, total);
+  return total;
+}
+
+function otherRequestsTurn(): Promise<void> {
+  return new Promise((resume) => setImmediate(resume));
 }
 
 /** The block (header and payload, without its checksum) that starts at `at`. */
 function nextBlock(body: Buffer, at: number): Buffer {
+  return body.subarray(at + CHECKSUM_BYTES, at + CHECKSUM_BYTES + checkedHeader(body, at));
+}
+
+/** The size (header included, checksum not) of the block at `at`, once its header and length are sound. */
+function checkedHeader(body: Buffer, at: number): number {
   const headerEnd = at + CHECKSUM_BYTES + HEADER_BYTES;
   if (headerEnd > body.byteLength)
     throw cannotReadAllData(body.byteLength - at, CHECKSUM_BYTES + HEADER_BYTES);
@@ -103,7 +143,7 @@ function nextBlock(body: Buffer, at: number): Buffer {
   }
   const end = at + CHECKSUM_BYTES + compressedSize;
   if (end > body.byteLength) throw cannotReadAllData(body.byteLength - at - CHECKSUM_BYTES, compressedSize);
-  return body.subarray(at + CHECKSUM_BYTES, end);
+  return compressedSize;
 }
 
 function cannotReadAllData(read: number, expected: number): ProtocolError {
@@ -129,32 +169,35 @@ function verifyChecksum(stored: Buffer, block: Buffer): void {
   );
 }
 
-function decodeBlock(block: Buffer, size: number): Buffer {
-  const method = block[0];
+function zstdNotImplemented(): ProtocolError {
+  return new ProtocolError(
+    48,
+    'NOT_IMPLEMENTED',
+    'The embedded ClickHouse cannot decompress ZSTD blocks (method byte 0x90) in a decompress=1 body: ' +
+      'send LZ4 (0x82) or NONE (0x02) blocks',
+  );
+}
+
+/** Decode a NONE or LZ4 block into `target`, which is exactly its uncompressed size. */
+function decodeBlockInto(block: Buffer, target: Buffer): void {
+  const size = target.byteLength;
   const payload = block.subarray(HEADER_BYTES);
-  if (method === METHOD_ZSTD) {
-    throw new ProtocolError(
-      48,
-      'NOT_IMPLEMENTED',
-      'The embedded ClickHouse cannot decompress ZSTD blocks (method byte 0x90) in a decompress=1 body: ' +
-        'send LZ4 (0x82) or NONE (0x02) blocks',
-    );
-  }
-  if (method === METHOD_NONE) {
+  if (block[0] === METHOD_NONE) {
     if (payload.byteLength !== size) throw cannotDecompress('NONE', size, payload.byteLength);
-    return payload;
+    if (size > 0) payload.copy(target);
+    return;
   }
-  const prefixed = Buffer.allocUnsafe(4 + payload.byteLength);
-  prefixed.writeUInt32LE(size, 0);
-  payload.copy(prefixed, 4);
+  // The header's last field, the uncompressed size as UInt32 little-endian, is the very prefix
+  // lz4-napi reads before an LZ4 block: the block is decoded in place, without a prefixed copy.
+  // lz4-napi cannot decode into a given buffer, so its output is copied over and dropped at once.
   let data: Buffer;
   try {
-    data = uncompressSync(prefixed);
+    data = uncompressSync(block.subarray(HEADER_BYTES - 4));
   } catch {
     throw cannotDecompress('LZ4', size, undefined);
   }
   if (data.byteLength !== size) throw cannotDecompress('LZ4', size, data.byteLength);
-  return data;
+  data.copy(target);
 }
 
 function cannotDecompress(method: string, expected: number, got: number | undefined): ProtocolError {

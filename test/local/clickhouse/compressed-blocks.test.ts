@@ -148,4 +148,39 @@ describe('decompressBlocks', () => {
       type: 'CANNOT_DECOMPRESS',
     });
   });
+
+  it('reads a body of many empty blocks in bounded time, without a turn of the event loop per block', async () => {
+    const empty = noneBlock(Buffer.alloc(0));
+    const blocks = 400_000;
+    const body = Buffer.concat([...Array.from({ length: blocks }, () => empty), noneBlock(Buffer.from('x'))]);
+    const started = performance.now();
+    const data = await decompressBlocks(body, { maxBytes: 1024 });
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`${blocks} empty NONE blocks (${body.byteLength} bytes) read in ${seconds.toFixed(2)} s`);
+    expect(data.toString()).toBe('x');
+    expect(seconds).toBeLessThan(30);
+  });
+
+  it('refuses a body whose declared sizes exceed the limit before decoding any block', async () => {
+    // The first block cannot be decoded, so refusing it for its size shows nothing was decoded first.
+    const undecodable = compressBlocks(Buffer.from('hello hello hello hello'));
+    undecodable.writeUInt32LE(1000, 21);
+    cityHash128(undecodable.subarray(16)).copy(undecodable, 0);
+    expect(await refusal(() => decompressBlocks(undecodable, limit))).toMatchObject({ code: 271 });
+    const huge = noneBlock(Buffer.from('x'));
+    huge.writeUInt32LE(0xffff_ffff, 21);
+    const err = await refusal(() => decompressBlocks(Buffer.concat([undecodable, huge]), { maxBytes: 4096 }));
+    expect(err).toMatchObject({ code: 307, type: 'TOO_MANY_BYTES' });
+    expect(err.message).toContain('4096');
+  });
+
+  it('refuses a body whose blocks together pass the limit, each block within it', async () => {
+    const body = compressBlocks(Buffer.alloc(3 * 1024, 'a'), 1024);
+    expect((await decompressBlocks(body, { maxBytes: 3 * 1024 })).equals(Buffer.alloc(3 * 1024, 'a'))).toBe(
+      true,
+    );
+    expect(await refusal(() => decompressBlocks(body, { maxBytes: 3 * 1024 - 1 }))).toMatchObject({
+      code: 307,
+    });
+  });
 });
