@@ -310,6 +310,8 @@ export class ReplyFilters {
     // silently: the read goes without that end, as before there was one (it may then chase
     // inserts, which CDC also brings), and still ends on reading that `_id`, by its checkpoint.
     this.last = last !== null && isSendable(last.id) ? last : null;
+    // Resumed at the last `_id`: nothing is left (and no filter need name that `_id`).
+    this.ended = after !== null && after === this.lastCheckpoint;
   }
 
   /** The next reply's filter, or null once the partition is read. */

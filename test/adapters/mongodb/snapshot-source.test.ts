@@ -252,6 +252,12 @@ describe('MongoSnapshotSource', () => {
       expect(filters.filter()).toEqual({ _id: { $gt: new Date(5) } });
       filters.answered(FOREVER);
       expect(filters.filter()).toBeNull();
+      // Resumed at that `_id` (its batch stored, the partition not yet marked done): read.
+      const resumed = new ReplyFilters({ lower: null, upper: null }, FOREVER, {
+        id: new Date(Number.NaN),
+        checkpoint: FOREVER,
+      });
+      expect(resumed.filter()).toBeNull();
     });
 
     it('reads without the end bound past a largest _id that decodes as a DBRef (a DBPointer does too)', () => {
