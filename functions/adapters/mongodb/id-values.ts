@@ -64,10 +64,30 @@ function datetimeCheckpoint(document: Uint8Array, at: number): string {
   return `{"$date":{"$numberLong":"${milliseconds}"}}`;
 }
 
-/** A Date the driver cannot send back as it was read (a datetime beyond ±8.64e15 ms). */
-export function isUnsendableDate(value: unknown): boolean {
-  return value instanceof Date && Number.isNaN(value.getTime());
+/**
+ * True when the value holds a Date the driver cannot send back as it was read (an Invalid Date:
+ * a BSON date beyond ±8.64e15 ms, which goes out as date 0), or with `dbRefs` a DBRef (how the
+ * driver decodes a DBPointer too, which goes out as a document).
+ */
+export function holdsUnsendable(value: unknown, dbRefs = false): boolean {
+  if (value instanceof Date) return Number.isNaN(value.getTime());
+  switch (bsonKind(value)) {
+    case 'DBRef':
+      return dbRefs;
+    case 'array':
+      return (value as unknown[]).some((item) => holdsUnsendable(item, dbRefs));
+    case 'document':
+      return Object.values(value as object).some((item) => holdsUnsendable(item, dbRefs));
+    default:
+      return false;
+  }
 }
+
+/**
+ * What an Invalid Date becomes in a checkpoint decoded by the driver (one inside a compound
+ * `_id`: a date alone is written from its bytes), which no Extended JSON parser takes back.
+ */
+export const LOST_DATE_TEXT = '{"$date":{"$numberLong":"NaN"}}';
 
 export function decodeCheckpoint(text: string): unknown {
   try {

@@ -28,8 +28,9 @@ import {
   bsonTypeName,
   decodeCheckpoint,
   encodeCheckpoint,
+  holdsUnsendable,
   isNaNNumber,
-  isUnsendableDate,
+  LOST_DATE_TEXT,
   partitionFilter,
   rawIdCheckpoint,
   summarizeId,
@@ -306,10 +307,10 @@ export class ReplyFilters {
   ) {
     this.lastCheckpoint = last === null ? null : (last.checkpoint ?? encodeCheckpoint(last.id));
     // An `_id` the driver cannot send as it was read (a date beyond ±8.64e15 ms goes out as
-    // date 0, a DBPointer as a document) would bound the read at the wrong place and skip `_id`s
+    // date 0, a DBPointer as a document; also inside a compound `_id`) would bound the read at the wrong place and skip `_id`s
     // silently: the read goes without that end, as before there was one (it may then chase
     // inserts, which CDC also brings), and still ends on reading that `_id`, by its checkpoint.
-    this.last = last !== null && isSendable(last.id) ? last : null;
+    this.last = last !== null && !holdsUnsendable(last.id, true) ? last : null;
     // Resumed at the last `_id`: nothing is left (and no filter need name that `_id`).
     this.ended = after !== null && after === this.lastCheckpoint;
   }
@@ -320,8 +321,9 @@ export class ReplyFilters {
     const partition = partitionFilter(this.bounds);
     const through = this.last === null ? {} : throughIdFilter(this.last.id);
     if (this.after === null) return allOf([partition, through]);
+    if (this.after.includes(LOST_DATE_TEXT)) throw this.unsendable(this.after);
     const id = decodeCheckpoint(this.after);
-    if (isUnsendableDate(id)) throw this.unsendable(this.after);
+    if (holdsUnsendable(id)) throw this.unsendable(this.after);
     const range = this.inBracket ? this.bracketRange(id, partition) : null;
     if (range !== null) return range;
     return allOf([partition, afterIdFilter(id), through]);
@@ -330,7 +332,7 @@ export class ReplyFilters {
   /** No filter can name the `_id`s after this one: the read cannot go on, and retrying does not help. */
   private unsendable(checkpoint: string): SourceFatalError {
     return new SourceFatalError(
-      `cannot read ${this.collection} past _id ${checkpoint}: a date beyond ±8.64e15 ms (about ` +
+      `cannot read ${this.collection} past _id ${checkpoint}: it is or holds a date beyond ±8.64e15 ms (about ` +
         'the years -271821 and 275760) cannot be put in a query by the MongoDB driver for Node.js, ' +
         'so the _ids after it cannot be asked for; see docs/source.md, Known limits',
     );
@@ -375,14 +377,6 @@ function allOf(filters: Document[]): Document {
   const clauses = filters.filter((filter) => Object.keys(filter).length > 0);
   if (clauses.length <= 1) return clauses[0] ?? {};
   return { $and: clauses };
-}
-
-/**
- * False for an `_id` the driver may send as another value: an Invalid Date (sent as date 0) or a
- * DBRef, which is how it decodes a DBPointer too (sent back as a document).
- */
-function isSendable(id: unknown): boolean {
-  return !isUnsendableDate(id) && (id as { _bsontype?: unknown } | null)?._bsontype !== 'DBRef';
 }
 
 /**

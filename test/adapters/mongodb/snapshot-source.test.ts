@@ -264,6 +264,24 @@ describe('MongoSnapshotSource', () => {
       const ref = new BSON.DBRef('other', new ObjectId());
       const filters = new ReplyFilters({ lower: null, upper: null }, null, { id: ref });
       expect(filters.filter()).toEqual({});
+      const nested = new ReplyFilters({ lower: null, upper: null }, null, { id: { list: [1, ref] } });
+      expect(nested.filter()).toEqual({});
+    });
+
+    it('treats a compound _id holding such a date alike: no end bound, a clear error past it', () => {
+      const compound = { at: new Date(Number.NaN) };
+      const text = encodeCheckpoint(compound);
+      expect(text).toBe('{"at":{"$date":{"$numberLong":"NaN"}}}');
+      const filters = new ReplyFilters({ lower: null, upper: null }, null, {
+        id: compound,
+        checkpoint: text,
+      });
+      expect(filters.filter()).toEqual({});
+      filters.answered(text);
+      expect(filters.filter()).toBeNull();
+      const past = new ReplyFilters({ lower: null, upper: null }, text, null, 'snap.compound');
+      expect(() => past.filter()).toThrow(SourceFatalError);
+      expect(() => past.filter()).toThrow(/snap\.compound past _id \{"at"/);
     });
 
     it('refuses, naming the _id and the collection, to go on past a date beyond the JS range', () => {
