@@ -108,32 +108,40 @@ async function handle(
   // A server sets up the response's (compressed) output once the user is known: errors before that
   // are plain text, errors after it are written in compressed blocks when compress=1 asks for them.
   let blocks = false;
+  let holdsSlot = false;
   try {
     if (url.pathname !== '/') throw new ProtocolError(0, 'UNKNOWN_HANDLER', `No handler for ${url.pathname}`);
     checkCredentials(options, request, url.searchParams);
     blocks = isTrue(url.searchParams.get('compress'));
+    // A decompress=1 body is decoded whole into memory: it takes its slot before it is read, so
+    // requests past the limit are refused before their bodies cost anything.
+    holdsSlot = isTrue(url.searchParams.get('decompress')) && takeQuerySlot(queries);
     const parsed = await readRequest(request, url.searchParams, options);
     if (parsed.rawInsert !== undefined) {
-      await respond(engine.start(parsed), parsed, options, request, response, baseHeaders);
-      return;
-    }
-    if (queries.running >= queries.max) {
-      throw new ProtocolError(
-        202,
-        'TOO_MANY_SIMULTANEOUS_QUERIES',
-        `Too many simultaneous queries. Maximum: ${queries.max}`,
-      );
-    }
-    queries.running++;
-    try {
-      await respond(engine.start(parsed), parsed, options, request, response, baseHeaders);
-    } finally {
-      queries.running--;
-    }
+      // Raw inserts are not counted, whatever their body was.
+      if (holdsSlot) queries.running--;
+      holdsSlot = false;
+    } else if (!holdsSlot) holdsSlot = takeQuerySlot(queries);
+    await respond(engine.start(parsed), parsed, options, request, response, baseHeaders);
   } catch (err) {
     if (response.destroyed || response.headersSent) return;
     sendError(err, { url, blocks }, request, response, baseHeaders);
+  } finally {
+    if (holdsSlot) queries.running--;
   }
+}
+
+/** One of the statements that may run at once, or TOO_MANY_SIMULTANEOUS_QUERIES when none is free. */
+function takeQuerySlot(queries: { running: number; max: number }): true {
+  if (queries.running >= queries.max) {
+    throw new ProtocolError(
+      202,
+      'TOO_MANY_SIMULTANEOUS_QUERIES',
+      `Too many simultaneous queries. Maximum: ${queries.max}`,
+    );
+  }
+  queries.running++;
+  return true;
 }
 
 /** An error before any output: its status, its code header and the engine's text, compressed if asked. */

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { get, type IncomingMessage } from 'node:http';
+import { get, request as httpRequest, type IncomingMessage } from 'node:http';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseDestination } from '../../../functions/adapters/clickhouse/destination.js';
+import { compressBlocks } from '../../../local/clickhouse/compressed-blocks.js';
 import { generatedRows } from '../../adapters/clickhouse/fixtures.js';
 import { startTestClickHouse, type TestClickHouse } from '../../support/clickhouse.js';
 
@@ -451,4 +452,67 @@ describe('a bounded front (256 MiB per query, 1 s send timeout, 2 queries at onc
       await Promise.all(pending);
     }
   });
+
+  it('refuses a decompress=1 request past the limit before reading its body; its slot is given back', async () => {
+    const controllers = [new AbortController(), new AbortController()];
+    const pending = controllers.map((controller) =>
+      fetch(queryUrl(small.url, { query: 'SELECT count() FROM system.numbers SETTINGS max_threads = 1' }), {
+        signal: controller.signal,
+      }).catch(() => undefined),
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The body's first block goes out and the rest never does: only a front that answers before
+      // reading the body can answer at all.
+      const code = await answerBeforeBodyEnds(
+        queryUrl(small.url, { decompress: '1' }),
+        compressBlocks(Buffer.from('SELECT 1')),
+      );
+      expect(code).toBe('202');
+    } finally {
+      for (const controller of controllers) controller.abort();
+      await Promise.all(pending);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const created = await fetch(
+      queryUrl(small.url, { query: 'CREATE TABLE compressed_slots (n UInt8) ENGINE = Memory' }),
+      { method: 'POST' },
+    );
+    expect(created.status).toBe(200);
+    const answers: string[] = [];
+    // More requests than slots, one after another: a slot kept by any of them would refuse the last.
+    const requests: Record<string, string>[] = [
+      { query: 'INSERT INTO compressed_slots FORMAT TSV', decompress: '1' },
+      { query: 'INSERT INTO compressed_slots FORMAT TSV', decompress: '1' },
+      { query: 'INSERT INTO compressed_slots FORMAT TSV', decompress: '1' },
+      { decompress: '1' },
+      { decompress: '1' },
+      { decompress: '1' },
+    ];
+    for (const search of requests) {
+      const body = compressBlocks(Buffer.from(search.query ? '7\n' : 'SELECT count() FROM compressed_slots'));
+      const response = await fetch(queryUrl(small.url, search), { method: 'POST', body });
+      answers.push(`${response.status} ${(await response.text()).trim()}`);
+    }
+    expect(answers).toEqual(['200 ', '200 ', '200 ', '200 3', '200 3', '200 3']);
+  });
 });
+
+/** The exception code of the answer to a POST whose body starts with `start` and never ends; fails after 5 s. */
+function answerBeforeBodyEnds(url: string, start: Buffer): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', headers: { 'Transfer-Encoding': 'chunked' } });
+    const timer = setTimeout(() => {
+      request.destroy();
+      reject(new Error('no answer while the body was still being sent'));
+    }, 5000);
+    request.on('response', (response) => {
+      clearTimeout(timer);
+      resolve(response.headers['x-clickhouse-exception-code'] as string | undefined);
+      response.resume();
+      request.destroy();
+    });
+    request.on('error', () => undefined);
+    request.write(start);
+  });
+}
