@@ -454,14 +454,30 @@ describe('a bounded front (256 MiB per query, 1 s send timeout, 2 queries at onc
   });
 
   it('refuses a decompress=1 request past the limit before reading its body; its slot is given back', async () => {
-    const controllers = [new AbortController(), new AbortController()];
-    const pending = controllers.map((controller) =>
-      fetch(queryUrl(small.url, { query: 'SELECT count() FROM system.numbers SETTINGS max_threads = 1' }), {
-        signal: controller.signal,
-      }).catch(() => undefined),
-    );
+    const controllers: AbortController[] = [];
+    const pending: Promise<unknown>[] = [];
     try {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Endless queries until two of them run (one refused while the previous test's queries still
+      // hold a slot for a moment after their clients left answers at once and is replaced).
+      let running = 0;
+      for (let attempt = 0; attempt < 20 && running < 2; attempt++) {
+        const controller = new AbortController();
+        controllers.push(controller);
+        running++;
+        pending.push(
+          fetch(
+            queryUrl(small.url, { query: 'SELECT count() FROM system.numbers SETTINGS max_threads = 1' }),
+            {
+              signal: controller.signal,
+            },
+          )
+            .then((answer) => answer.text())
+            .catch(() => undefined)
+            .finally(() => running--),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      expect(running).toBe(2);
       // The body's first block goes out and the rest never does: only a front that answers before
       // reading the body can answer at all.
       const code = await answerBeforeBodyEnds(
@@ -473,7 +489,7 @@ describe('a bounded front (256 MiB per query, 1 s send timeout, 2 queries at onc
       for (const controller of controllers) controller.abort();
       await Promise.all(pending);
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await untilBothSlotsFree(small.url);
     const created = await fetch(
       queryUrl(small.url, { query: 'CREATE TABLE compressed_slots (n UInt8) ENGINE = Memory' }),
       { method: 'POST' },
@@ -497,6 +513,25 @@ describe('a bounded front (256 MiB per query, 1 s send timeout, 2 queries at onc
     expect(answers).toEqual(['200 ', '200 ', '200 ', '200 3', '200 3', '200 3']);
   });
 });
+
+/**
+ * Waits until two queries run side by side on a front of two slots: then no query a client left
+ * still holds one (it is given back once the engine has stopped the query). Bounded: 20 tries.
+ */
+async function untilBothSlotsFree(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const answers = await Promise.all(
+      [1, 2].map(async () => {
+        const answer = await fetch(queryUrl(url, { query: 'SELECT sleep(0.3)' }));
+        await answer.text();
+        return answer.status;
+      }),
+    );
+    if (answers.every((status) => status === 200)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('a query slot stayed taken');
+}
 
 /** The exception code of the answer to a POST whose body starts with `start` and never ends; fails after 5 s. */
 function answerBeforeBodyEnds(url: string, start: Buffer): Promise<string | undefined> {
