@@ -96,6 +96,7 @@ export async function rssBenchmark(
   const bigDefaults = await chunkPipe(world, SNAPSHOT_COLLECTION, 'orders_rss_defaults', {});
   const smallCapped = await chunkPipe(world, SMALL_COLLECTION, 'orders_rss_small_capped', bounded);
   const bigCapped = await chunkPipe(world, SNAPSHOT_COLLECTION, 'orders_rss_big_capped', bounded);
+  const defaultsCapped = await chunkPipe(world, SNAPSHOT_COLLECTION, 'orders_rss_defaults_capped', {});
 
   await run('idle process (baseline)', '-', { mode: 'idle', pipeId: small.pipeId, tableKey: small.tableKey });
   const batchNote = `batch ≤ ${sizes.rssBatch} rows`;
@@ -125,6 +126,14 @@ export async function rssBenchmark(
     cap,
   );
   await run(`snapshot chunk, ${capNote}`, `${sizes.docs} docs`, { mode: 'chunk', ...idOf(bigCapped) }, cap);
+  // The default bounds under the same cap: what a heap cap in the functions' NODE_OPTIONS would
+  // buy against issue 15's memory goal, and its CPU (printed beside the uncapped run's).
+  await run(
+    'snapshot chunk, default bounds, heap cap',
+    `${sizes.docs} docs`,
+    { mode: 'chunk', ...idOf(defaultsCapped) },
+    cap,
+  );
   if (backlog) {
     const cdcNote = `pullBatchSize ${sizes.rssBatch}`;
     const tenth = Math.round(backlog.events / 10);
