@@ -213,8 +213,12 @@ export function partitionFilter(bounds: PartitionBounds): Document {
  * nothing, so after a NaN come all the numbers but NaN: `$gte: -Infinity`.
  */
 export function afterIdFilter(id: unknown): Document {
-  const comparison = isNaNNumber(id) ? { $gte: Number.NEGATIVE_INFINITY } : { $gt: id };
-  return widen(comparison, typesOutsideBracket(bracketOfType(bsonTypeName(id)), 'above'));
+  return widen(afterInBracket(id), typesOutsideBracket(bracketOfType(bsonTypeName(id)), 'above'));
+}
+
+/** The comparison for the `_id`s after `id` within its own type bracket (NaN: every other number). */
+export function afterInBracket(id: unknown): Document {
+  return isNaNNumber(id) ? { $gte: Number.NEGATIVE_INFINITY } : { $gt: id };
 }
 
 /**
@@ -231,7 +235,7 @@ export function throughIdFilter(id: unknown): Document {
  * True for a NaN of any numeric BSON type. Equality to a double NaN also matches a Decimal128
  * NaN (the server compares them equal: mongodb/mongo `compareDecimalToDouble`).
  */
-export function isNaNNumber(id: unknown): boolean {
+function isNaNNumber(id: unknown): boolean {
   const kind = bsonKind(id);
   if (kind === 'Decimal128') return String(id) === 'NaN';
   const value = kind === 'Double' ? (id as Double).value : id;

@@ -1,8 +1,8 @@
 import type { Document, MongoClient } from 'mongodb';
 import type { ChunkFacts } from '../../core/chunk-partition-plan.js';
 import type { BoundValue, IdSummary } from '../../core/partition-plan.js';
-import { redactText } from '../../core/redact.js';
 import type { SourceNamespace } from '../../ports/source.js';
+import { briefMessage, withinDeadline } from './bounded.js';
 import { bsonTypeName, partitionFilter, summarizeId } from './id-values.js';
 
 /**
@@ -77,16 +77,8 @@ class Budget {
   }
 
   /** The server may not end an operation at its maxTimeMS (a blocked connection): this does. */
-  async bound<T>(work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const spent = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BudgetSpent()), this.left());
-    });
-    try {
-      return await Promise.race([work, spent]);
-    } finally {
-      clearTimeout(timer);
-    }
+  bound<T>(work: Promise<T>): Promise<T> {
+    return withinDeadline(work, this.left(), () => new BudgetSpent());
   }
 }
 
@@ -96,9 +88,7 @@ function whyNotRead(error: unknown, budget: Budget): string {
     return `the chunks were not read and counted within ${budget.ms / 1000} s`;
   const codeName = (error as { codeName?: unknown }).codeName;
   const named = typeof codeName === 'string' ? codeName : Number.isNaN(code) ? '' : `code ${code}`;
-  const message = error instanceof Error ? error.message : String(error);
-  const brief = message.length > 200 ? `${message.slice(0, 200)}…` : message;
-  return redactText(`reading the chunks failed${named ? ` (${named})` : ''}: ${brief}`);
+  return `reading the chunks failed${named ? ` (${named})` : ''}: ${briefMessage(error)}`;
 }
 
 async function readChunks(

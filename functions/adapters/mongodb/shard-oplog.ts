@@ -7,9 +7,9 @@
  */
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { hostAllowed } from '../../core/hosts.js';
-import { redactText } from '../../core/redact.js';
 import { type ShardHost, shardConnectionString, shardHosts } from '../../core/shard-connection.js';
 import type { OplogWindow, ShardOplogWindow } from '../../core/shard-oplog.js';
+import { briefMessage, withinDeadline } from './bounded.js';
 import { readOplogEdges } from './oplog-window.js';
 import type { ListedShard } from './shard-members.js';
 import { unavailableReason } from './unavailable-reason.js';
@@ -54,9 +54,11 @@ async function readShardWindow(shard: ListedShard, options: ShardOplogOptions): 
   try {
     // Connected first: two reads starting the connection together see "Topology is closed" when it
     // fails, not the server selection error that says why.
+    // Selecting a member, then connecting and two finds: each bounded by the driver, both by this.
     return await withinDeadline(
       client.connect().then(() => readOplogEdges(client)),
       2 * timeoutMs,
+      () => new ShardDeadline(),
     );
   } catch (err) {
     return { available: false, reason: shardFailure(err, hosts, timeoutMs) };
@@ -97,7 +99,7 @@ export function shardClientFor(
   } catch (err) {
     // The driver parses the string in its constructor: a refusal there is this shard's reason.
     return {
-      reason: redactText(`the shard's client could not be made from the pipe's settings: ${brief(err)}`),
+      reason: `the shard's client could not be made from the pipe's settings: ${briefMessage(err)}`,
     };
   }
 }
@@ -105,19 +107,6 @@ export function shardClientFor(
 const addresses = (hosts: readonly ShardHost[]) => hosts.map((host) => host.address).join(',');
 
 class ShardDeadline extends Error {}
-
-/** Selecting a member, then connecting and two finds: each bounded by the driver, both by this. */
-async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ShardDeadline()), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const seconds = (ms: number) => `${ms / 1000} s`;
 
@@ -132,16 +121,11 @@ export function shardFailure(err: unknown, hosts: string, timeoutMs: number): st
     );
   if (code === 13)
     // The server's words too: from MongoDB 8.0 a shard also refuses direct operations it does not allow.
-    return redactText(
-      `the pipe's user may not read local.oplog.rs on the shard (not authorised: ${brief(err)}): ` +
-        "grant the shard's own user read on local there",
+    return (
+      `the pipe's user may not read local.oplog.rs on the shard (not authorised: ${briefMessage(err)}): ` +
+      "grant the shard's own user read on local there"
     );
   if ((err as { name?: unknown }).name === 'MongoServerSelectionError')
-    return redactText(`no member of ${hosts} reachable within ${seconds(timeoutMs)}: ${brief(err)}`);
+    return `no member of ${hosts} reachable within ${seconds(timeoutMs)}: ${briefMessage(err)}`;
   return unavailableReason(err, 'reading local.oplog.rs on the shard');
-}
-
-function brief(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }

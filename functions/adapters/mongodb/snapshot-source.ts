@@ -25,11 +25,11 @@ import type {
 } from '../../ports/source.js';
 import {
   afterIdFilter,
+  afterInBracket,
   bsonTypeName,
   decodeCheckpoint,
   encodeCheckpoint,
   holdsUnsendable,
-  isNaNNumber,
   LOST_DATE_TEXT,
   partitionFilter,
   rawIdCheckpoint,
@@ -307,9 +307,10 @@ export class ReplyFilters {
   ) {
     this.lastCheckpoint = last === null ? null : (last.checkpoint ?? encodeCheckpoint(last.id));
     // An `_id` the driver cannot send as it was read (a date beyond ±8.64e15 ms goes out as
-    // date 0, a DBPointer as a document; also inside a compound `_id`) would bound the read at the wrong place and skip `_id`s
-    // silently: the read goes without that end, as before there was one (it may then chase
-    // inserts, which CDC also brings), and still ends on reading that `_id`, by its checkpoint.
+    // date 0, a DBPointer as a document; also inside a compound `_id`) would bound the read at
+    // the wrong place and skip `_id`s silently: the read goes without that end, as before there
+    // was one (it may then chase inserts, which CDC also brings), and still ends on reading that
+    // `_id`, by its checkpoint.
     this.last = last !== null && !holdsUnsendable(last.id, true) ? last : null;
     // Resumed at the last `_id`: nothing is left (and no filter need name that `_id`).
     this.ended = after !== null && after === this.lastCheckpoint;
@@ -333,7 +334,7 @@ export class ReplyFilters {
   private unsendable(checkpoint: string): SourceFatalError {
     return new SourceFatalError(
       `cannot read ${this.collection} past _id ${checkpoint}: it is or holds a date beyond ±8.64e15 ms (about ` +
-        'the years -271821 and 275760) cannot be put in a query by the MongoDB driver for Node.js, ' +
+        'the years -271821 and 275760), which the MongoDB driver for Node.js cannot put in a query, ' +
         'so the _ids after it cannot be asked for; see docs/source.md, Known limits',
     );
   }
@@ -354,9 +355,7 @@ export class ReplyFilters {
   /** `_id`s after `id` in its own bracket within the partition, or null when no range says it. */
   private bracketRange(id: unknown, partition: Document): Document | null {
     if (!PLAIN_BRACKET_TYPES.has(bsonTypeName(id))) return null;
-    // NaN sorts before every other number but `$gt: NaN` matches none: the numbers after it
-    // are all the numbers but NaN.
-    const lower = isNaNNumber(id) ? { $gte: Number.NEGATIVE_INFINITY } : { $gt: id };
+    const lower = afterInBracket(id);
     if (this.bounds.upper === null) return { _id: { ...lower, ...this.lastInBracketOf(id) } };
     // A bounded partition's filter is one `_id` range; past an `_id` in it, only its upper
     // bound is left (an `_id` of another bracket than the bound's finds nothing: general filter).

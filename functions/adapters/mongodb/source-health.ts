@@ -4,8 +4,8 @@
  * mongos, also each shard's members as the mongos sees them (`connPoolStats`, shard-members.ts).
  */
 import type { Document, MongoClient, ServerDescription, TopologyDescription } from 'mongodb';
-import { redactText } from '../../core/redact.js';
 import type { SourceHealth, SourceMember, SourceMonitor } from '../../ports/source.js';
+import { briefMessage } from './bounded.js';
 import { readShardedCluster } from './shard-members.js';
 import { memberStatesFrom } from './topology.js';
 
@@ -133,9 +133,7 @@ function isMongosRefusal(failure: unknown): boolean {
 
 function failureNote(failure: unknown): string {
   if ((failure as { code?: unknown } | null)?.code === 13) return NOT_AUTHORISED;
-  // Redact before cutting, so a cut never leaves half a URI the pattern no longer recognises.
-  const message = redactText(failure instanceof Error ? failure.message : String(failure));
-  return `replSetGetStatus failed: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}`;
+  return `replSetGetStatus failed: ${briefMessage(failure)}`;
 }
 
 function empty(checkedAt: number): SourceHealth {
