@@ -11,9 +11,8 @@ import {
 } from 'mongodb';
 import { notFollowingChunks, planChunkPartitions } from '../../core/chunk-partition-plan.js';
 import { classifySourceError } from '../../core/classify.js';
-import { SourceFatalError } from '../../core/errors.js';
 import type { PartitionBounds } from '../../core/partition-plan.js';
-import { bracketOfType, planPartitions } from '../../core/partition-plan.js';
+import { planPartitions } from '../../core/partition-plan.js';
 import type { PipeSettings } from '../../core/settings.js';
 import type {
   PlanFacts,
@@ -24,18 +23,13 @@ import type {
   SourceNamespace,
 } from '../../ports/source.js';
 import {
-  afterIdFilter,
-  afterInBracket,
   bsonTypeName,
-  decodeCheckpoint,
   encodeCheckpoint,
-  holdsUnsendable,
-  LOST_DATE_TEXT,
   partitionFilter,
   rawIdCheckpoint,
   summarizeId,
-  throughIdFilter,
 } from './id-values.js';
+import { type PartitionEnd, ReplyFilters } from './reply-filters.js';
 import { readShardChunks } from './shard-chunks.js';
 
 /** How documents are deserialised everywhere in the adapter: Int32 / Double / Long keep their type. */
@@ -263,10 +257,6 @@ export class MongoSnapshotSource implements SnapshotSource {
  * with its checkpoint text.
  */
 type LargestId = PartitionEnd | typeof EMPTY;
-export interface PartitionEnd {
-  id: unknown;
-  checkpoint?: string;
-}
 const EMPTY = Symbol('empty partition');
 
 interface ReplyQuery {
@@ -274,108 +264,6 @@ interface ReplyQuery {
   limit: number;
   session: ClientSession | undefined;
   next: ReplyFilters;
-}
-
-/** `_id` types whose `$gt` matches exactly the later `_id`s of the same type bracket. */
-const PLAIN_BRACKET_TYPES = new Set(['objectId', 'string', 'int', 'long', 'double', 'decimal', 'date']);
-
-/**
- * The filter of each reply. The first, and any after a reply came back empty, is the general
- * one: the partition's `_id`s after the last read, in every type bracket (what a resumed chunk
- * uses). Past a reply, the next asks only for the later `_id`s of the last one's bracket, in one
- * `_id` range an index answers directly; when that comes back empty, the general filter finds
- * the next bracket's first `_id`s, or nothing at the partition's end. Brackets sort whole in
- * `_id` order, so the replies read the same documents in the same order as the general filter.
- */
-export class ReplyFilters {
-  private inBracket = false;
-  private ended = false;
-  private readonly lastCheckpoint: string | null;
-
-  /** The largest `_id` the filters may name (null: none, or one the driver cannot send back). */
-  private readonly last: PartitionEnd | null;
-
-  /**
-   * `last`: the largest `_id` to read up to (an open-ended partition's), null for none.
-   * `collection`: the namespace, for errors.
-   */
-  constructor(
-    private readonly bounds: PartitionBounds,
-    private after: string | null,
-    last: PartitionEnd | null = null,
-    private readonly collection = 'the collection',
-  ) {
-    this.lastCheckpoint = last === null ? null : (last.checkpoint ?? encodeCheckpoint(last.id));
-    // An `_id` the driver cannot send as it was read (a date beyond ±8.64e15 ms goes out as
-    // date 0, a DBPointer as a document; also inside a compound `_id`) would bound the read at
-    // the wrong place and skip `_id`s silently: the read goes without that end, as before there
-    // was one (it may then chase inserts, which CDC also brings), and still ends on reading that
-    // `_id`, by its checkpoint.
-    this.last = last !== null && !holdsUnsendable(last.id, true) ? last : null;
-    // Resumed at the last `_id`: nothing is left (and no filter need name that `_id`).
-    this.ended = after !== null && after === this.lastCheckpoint;
-  }
-
-  /** The next reply's filter, or null once the partition is read. */
-  filter(): Document | null {
-    if (this.ended) return null;
-    const partition = partitionFilter(this.bounds);
-    const through = this.last === null ? {} : throughIdFilter(this.last.id);
-    if (this.after === null) return allOf([partition, through]);
-    if (this.after.includes(LOST_DATE_TEXT)) throw this.unsendable(this.after);
-    const id = decodeCheckpoint(this.after);
-    if (holdsUnsendable(id)) throw this.unsendable(this.after);
-    const range = this.inBracket ? this.bracketRange(id, partition) : null;
-    if (range !== null) return range;
-    return allOf([partition, afterIdFilter(id), through]);
-  }
-
-  /** No filter can name the `_id`s after this one: the read cannot go on, and retrying does not help. */
-  private unsendable(checkpoint: string): SourceFatalError {
-    return new SourceFatalError(
-      `cannot read ${this.collection} past _id ${checkpoint}: it is or holds a date beyond ±8.64e15 ms (about ` +
-        'the years -271821 and 275760), which the MongoDB driver for Node.js cannot put in a query, ' +
-        'so the _ids after it cannot be asked for; see docs/source.md, Known limits',
-    );
-  }
-
-  /** Records a reply: the checkpoint of its last document, or null when it had none. */
-  answered(lastCheckpoint: string | null): void {
-    if (lastCheckpoint === null) {
-      this.ended = !this.inBracket;
-      this.inBracket = false;
-      return;
-    }
-    this.after = lastCheckpoint;
-    this.inBracket = true;
-    // The last `_id` read: nothing is left (saves the two empty replies that would say so).
-    this.ended = lastCheckpoint === this.lastCheckpoint;
-  }
-
-  /** `_id`s after `id` in its own bracket within the partition, or null when no range says it. */
-  private bracketRange(id: unknown, partition: Document): Document | null {
-    if (!PLAIN_BRACKET_TYPES.has(bsonTypeName(id))) return null;
-    const lower = afterInBracket(id);
-    if (this.bounds.upper === null) return { _id: { ...lower, ...this.lastInBracketOf(id) } };
-    // A bounded partition's filter is one `_id` range; past an `_id` in it, only its upper
-    // bound is left (an `_id` of another bracket than the bound's finds nothing: general filter).
-    if (this.bounds.lower === null) return null;
-    return { _id: { ...lower, $lt: (partition._id as Document).$lt } };
-  }
-
-  /** `$lte` the last `_id` when it is in `id`'s bracket (a bracket below it ends before it). */
-  private lastInBracketOf(id: unknown): Document {
-    if (this.last === null) return {};
-    const bracketOf = (value: unknown) => bracketOfType(bsonTypeName(value));
-    return bracketOf(id) === bracketOf(this.last.id) ? { $lte: this.last.id } : {};
-  }
-}
-
-/** The conjunction of filters, `{}` (everything) left out. */
-function allOf(filters: Document[]): Document {
-  const clauses = filters.filter((filter) => Object.keys(filter).length > 0);
-  if (clauses.length <= 1) return clauses[0] ?? {};
-  return { $and: clauses };
 }
 
 /**

@@ -12,10 +12,10 @@ import {
 } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCheckpoint } from '../../../functions/adapters/mongodb/id-values.js';
+import { ReplyFilters } from '../../../functions/adapters/mongodb/reply-filters.js';
 import {
   DESERIALIZE_OPTIONS,
   MongoSnapshotSource,
-  ReplyFilters,
 } from '../../../functions/adapters/mongodb/snapshot-source.js';
 import { SourceFatalError } from '../../../functions/core/errors.js';
 import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
