@@ -56,7 +56,11 @@ export class PartitionNotFoundError extends FatalError {
   }
 }
 
-/** A checkpoint would move a partition backwards (an older or replayed writer), or reopen a done one. */
+/**
+ * A checkpoint would move a partition backwards (an older or replayed writer), or reopen a done
+ * one; or a pending batch does not follow the partition's stored progress. `refusal` says what
+ * was refused and why when the default wording (a checkpoint moving backwards) would mislead.
+ */
 export class CheckpointRegressionError extends FatalError {
   constructor(
     readonly pipeId: string,
@@ -65,11 +69,15 @@ export class CheckpointRegressionError extends FatalError {
     readonly storedSeq: number,
     readonly givenSeq: number,
     readonly done: boolean,
+    refusal?: string,
   ) {
+    const partition = `partition ${index} of ${tableKey} (pipe ${pipeId})`;
     super(
-      done
-        ? `partition ${index} of ${tableKey} (pipe ${pipeId}) is already done; checkpoint seq ${givenSeq} refused`
-        : `partition ${index} of ${tableKey} (pipe ${pipeId}) is at seq ${storedSeq}; checkpoint seq ${givenSeq} would move it backwards`,
+      refusal !== undefined
+        ? `${partition} ${refusal}`
+        : done
+          ? `${partition} is already done; checkpoint seq ${givenSeq} refused`
+          : `${partition} is at seq ${storedSeq}; checkpoint seq ${givenSeq} would move it backwards`,
     );
   }
 }

@@ -80,6 +80,9 @@ const partitionItem = z.object({
   seq: count,
   done: z.boolean(),
   typeMismatchesJson: z.string().optional(),
+  pendingBatch: z
+    .object({ seq: z.number().int().positive(), start: z.string().nullable(), end: z.string() })
+    .optional(),
   updatedAt: count,
 });
 
@@ -175,9 +178,10 @@ function typeMismatchesOf(snapshotJson: string | undefined, item: Item): Record<
 }
 
 export function toPartition(item: Item): PartitionRecord {
-  const { boundsJson, typeMismatchesJson, ...rest } = parse(partitionItem, item);
+  const { boundsJson, typeMismatchesJson, pendingBatch, ...rest } = parse(partitionItem, item);
   const partition: PartitionRecord = { ...rest, bounds: JSON.parse(boundsJson) };
   if (typeMismatchesJson !== undefined) partition.typeMismatches = JSON.parse(typeMismatchesJson);
+  if (pendingBatch !== undefined) partition.pending = pendingBatch;
   return partition;
 }
 

@@ -5,7 +5,12 @@ import {
   InvalidStoreInputError,
   PartitionNotFoundError,
 } from '../../core/store-errors.js';
-import type { PartitionCheckpoint, PartitionPlanEntry, PartitionRecord } from '../../ports/pipe-store.js';
+import type {
+  PartitionCheckpoint,
+  PartitionPlanEntry,
+  PartitionRecord,
+  PendingBatch,
+} from '../../ports/pipe-store.js';
 import { toPartition } from './codecs.js';
 import {
   batchWrite,
@@ -132,7 +137,10 @@ export async function deletePartitionPlan(
   );
 }
 
-/** Conditional on a strictly higher seq and an open partition, so a late or replayed writer cannot move it back. */
+/**
+ * Conditional on a strictly higher seq and an open partition, so a late or replayed writer cannot
+ * move it back. The pending batch goes in the same write: the checkpoint is where it ended.
+ */
 export async function checkpointPartition(
   ctx: StoreContext,
   pipeIdInput: string,
@@ -157,7 +165,8 @@ export async function checkpointPartition(
         Key: toAttributes({ ...key }),
         UpdateExpression:
           'SET #checkpoint = :checkpoint, rowsCopied = :rows, seq = :seq, done = :done, updatedAt = :now' +
-          (checkpoint.typeMismatches === undefined ? '' : ', typeMismatchesJson = :mismatches'),
+          (checkpoint.typeMismatches === undefined ? '' : ', typeMismatchesJson = :mismatches') +
+          ' REMOVE pendingBatch',
         ConditionExpression: 'attribute_exists(PK) AND seq < :seq AND done = :open',
         ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
         ExpressionAttributeValues: toAttributes({
@@ -198,7 +207,7 @@ export async function markPartitionDone(
       new UpdateItemCommand({
         TableName: ctx.tableName,
         Key: toAttributes({ ...partitionKey(pipeId, tableKey, index) }),
-        UpdateExpression: 'SET done = :done, updatedAt = :now',
+        UpdateExpression: 'SET done = :done, updatedAt = :now REMOVE pendingBatch',
         ConditionExpression: 'attribute_exists(PK)',
         ExpressionAttributeValues: toAttributes({ ':done': true, ':now': ctx.now() }),
         ReturnValues: 'ALL_NEW',
@@ -209,6 +218,86 @@ export async function markPartitionDone(
     if (isConditionalCheckFailed(error)) throw new PartitionNotFoundError(pipeId, tableKey, index);
     throw error;
   }
+}
+
+/**
+ * One conditional write, so of two chunks racing on a partition only the one whose view of it is
+ * current records its batch: open, at the seq before the batch's, at the batch's start, and with
+ * no batch pending (a pending batch is replayed, never replaced). A fresh partition stores its
+ * checkpoint as null, so a batch from the partition's start matches a NULL (or absent) one.
+ */
+export async function recordPendingBatch(
+  ctx: StoreContext,
+  pipeIdInput: string,
+  tableKeyInput: string,
+  indexInput: number,
+  pending: PendingBatch,
+): Promise<PartitionRecord> {
+  const pipeId = requirePipeId(pipeIdInput);
+  const tableKey = requireTableKey(tableKeyInput);
+  const index = requireCount(indexInput, 'index');
+  const batch = requirePendingBatch(pending);
+  const startsFresh = batch.start === null;
+  const key = partitionKey(pipeId, tableKey, index);
+  try {
+    const result = await ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.tableName,
+        Key: toAttributes({ ...key }),
+        UpdateExpression: 'SET pendingBatch = :pending, updatedAt = :now',
+        ConditionExpression:
+          'attribute_exists(PK) AND done = :open AND seq = :storedSeq AND attribute_not_exists(pendingBatch) AND ' +
+          (startsFresh
+            ? '(attribute_not_exists(#checkpoint) OR attribute_type(#checkpoint, :nullType))'
+            : '#checkpoint = :start'),
+        ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
+        ExpressionAttributeValues: toAttributes({
+          ':pending': batch,
+          ':now': ctx.now(),
+          ':open': false,
+          ':storedSeq': batch.seq - 1,
+          ...(startsFresh ? { ':nullType': 'NULL' } : { ':start': batch.start }),
+        }),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toPartition(unmarshall(result.Attributes ?? {}));
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    const stored = await getItem(ctx, key);
+    if (!stored) throw new PartitionNotFoundError(pipeId, tableKey, index);
+    const current = toPartition(stored);
+    throw new CheckpointRegressionError(
+      pipeId,
+      tableKey,
+      index,
+      current.seq,
+      batch.seq,
+      current.done,
+      pendingBatchRefusal(current, batch),
+    );
+  }
+}
+
+function requirePendingBatch(pending: PendingBatch): PendingBatch {
+  const seq = requirePositive(pending?.seq, 'pending.seq');
+  const end = requireText(pending.end, 'pending.end', MAX_CHECKPOINT_LENGTH);
+  const start =
+    pending.start === null ? null : requireText(pending.start, 'pending.start', MAX_CHECKPOINT_LENGTH);
+  return { seq, start, end };
+}
+
+/** Why the stored partition refused the batch; the `_id`s stay out of the message (they are user data). */
+function pendingBatchRefusal(current: PartitionRecord, batch: PendingBatch): string {
+  const refused = `pending batch seq ${batch.seq} refused`;
+  if (current.done) return `is already done; ${refused}`;
+  if (current.pending !== undefined)
+    return `already holds pending batch seq ${current.pending.seq}, which must be replayed first; ${refused}`;
+  if (current.seq !== batch.seq - 1)
+    return `is at seq ${current.seq}, so its next batch is seq ${current.seq + 1}; ${refused}`;
+  if (current.checkpoint !== batch.start)
+    return `has a checkpoint other than the batch's start (another writer moved it); ${refused}`;
+  return `changed while the batch was being recorded; ${refused}`;
 }
 
 /** Counts per column name: whole, non-negative numbers only. */

@@ -10,6 +10,7 @@ import type {
   ListOptions,
   PartitionCheckpoint,
   PartitionPlanEntry,
+  PendingBatch,
   PipeStore,
   ResumePointInput,
   SettingsUpdateExpectation,
@@ -28,6 +29,7 @@ import {
   deletePartitionPlan,
   listPartitions,
   markPartitionDone,
+  recordPendingBatch,
   savePartitionPlan,
 } from './partitions.js';
 import {
@@ -120,6 +122,8 @@ export class DynamoPipeStore implements PipeStore {
     checkpointPartition(this.ctx, pipeId, tableKey, index, checkpoint);
   markPartitionDone = (pipeId: string, tableKey: string, index: number) =>
     markPartitionDone(this.ctx, pipeId, tableKey, index);
+  recordPendingBatch = (pipeId: string, tableKey: string, index: number, pending: PendingBatch) =>
+    recordPendingBatch(this.ctx, pipeId, tableKey, index, pending);
 
   recordStartPoint = (pipeId: string, point: StartPointInput) => recordStartPoint(this.ctx, pipeId, point);
   getStartPoint = (pipeId: string) => getStartPoint(this.ctx, pipeId);

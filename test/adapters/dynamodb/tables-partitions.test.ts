@@ -8,7 +8,7 @@ import {
   TableMappingNotFoundError,
 } from '../../../functions/core/store-errors.js';
 import { tableKeyOf } from '../../../functions/core/table-key.js';
-import type { PartitionPlanEntry } from '../../../functions/ports/pipe-store.js';
+import type { PartitionPlanEntry, PendingBatch } from '../../../functions/ports/pipe-store.js';
 import { type LocalDynamo, useDynalite } from '../../support/dynalite.js';
 import { ManualClock, newStore, pipeInput } from './fixtures.js';
 
@@ -237,5 +237,123 @@ describe('snapshot partitions', () => {
     await store.deletePartitionPlan(pipeId, 'shop.orders');
     expect(await store.listPartitions(pipeId, 'shop.orders')).toEqual([]);
     expect(await store.savePartitionPlan(pipeId, 'shop.orders', plan(2))).toHaveLength(2);
+  });
+});
+
+describe('pending batches', () => {
+  const checkpointAt = (pipeId: string, seq: number, checkpoint: string) =>
+    store.checkpointPartition(pipeId, 'shop.orders', 0, { seq, checkpoint, rowsCopied: seq * 100 });
+  const refusalOf = (pipeId: string, index: number, pending: PendingBatch) =>
+    store.recordPendingBatch(pipeId, 'shop.orders', index, pending).catch((caught: unknown) => caught);
+
+  async function planned(): Promise<string> {
+    const pipeId = await newPipe();
+    await store.savePartitionPlan(pipeId, 'shop.orders', plan(1));
+    return pipeId;
+  }
+
+  it('records a batch after the checkpoint and shows it on the partition', async () => {
+    const pipeId = await planned();
+    await checkpointAt(pipeId, 1, '"id-100"');
+    const pending = { seq: 2, start: '"id-100"', end: '"id-200"' };
+    const recorded = await store.recordPendingBatch(pipeId, 'shop.orders', 0, pending);
+    expect(recorded).toMatchObject({ seq: 1, checkpoint: '"id-100"', rowsCopied: 100, pending });
+    const [partition] = await store.listPartitions(pipeId, 'shop.orders');
+    expect(partition!.pending).toEqual(pending);
+  });
+
+  it('records a batch from the start of a fresh partition (start null)', async () => {
+    const pipeId = await planned();
+    const pending = { seq: 1, start: null, end: '"id-100"' };
+    await store.recordPendingBatch(pipeId, 'shop.orders', 0, pending);
+    const [partition] = await store.listPartitions(pipeId, 'shop.orders');
+    expect(partition).toMatchObject({ seq: 0, checkpoint: null, pending });
+  });
+
+  it('shows no pending batch on a partition that never had one', async () => {
+    const pipeId = await planned();
+    await checkpointAt(pipeId, 1, '"id-100"');
+    const [partition] = await store.listPartitions(pipeId, 'shop.orders');
+    expect(partition).not.toHaveProperty('pending');
+  });
+
+  it('refuses a batch whose seq is not the one after the stored seq', async () => {
+    const pipeId = await planned();
+    await checkpointAt(pipeId, 1, '"id-100"');
+    for (const seq of [1, 3]) {
+      const error = await refusalOf(pipeId, 0, { seq, start: '"id-100"', end: '"id-200"' });
+      expect(error).toBeInstanceOf(CheckpointRegressionError);
+      expect(error).toMatchObject({ storedSeq: 1, givenSeq: seq, done: false });
+      expect((error as Error).message).toContain('its next batch is seq 2');
+    }
+    expect((await store.listPartitions(pipeId, 'shop.orders'))[0]).not.toHaveProperty('pending');
+  });
+
+  it("refuses a batch whose start is not the partition's checkpoint", async () => {
+    const pipeId = await planned();
+    const fromTheStart = await refusalOf(pipeId, 0, { seq: 1, start: '"id-0"', end: '"id-100"' });
+    expect(fromTheStart).toBeInstanceOf(CheckpointRegressionError);
+    expect((fromTheStart as Error).message).toContain("checkpoint other than the batch's start");
+    await checkpointAt(pipeId, 1, '"id-100"');
+    const elsewhere = await refusalOf(pipeId, 0, { seq: 2, start: '"id-50"', end: '"id-200"' });
+    expect(elsewhere).toBeInstanceOf(CheckpointRegressionError);
+    const restarted = await refusalOf(pipeId, 0, { seq: 2, start: null, end: '"id-200"' });
+    expect(restarted).toBeInstanceOf(CheckpointRegressionError);
+    expect((await store.listPartitions(pipeId, 'shop.orders'))[0]).not.toHaveProperty('pending');
+  });
+
+  it('refuses a second batch while one is pending, keeping the first', async () => {
+    const pipeId = await planned();
+    const first = { seq: 1, start: null, end: '"id-100"' };
+    await store.recordPendingBatch(pipeId, 'shop.orders', 0, first);
+    const error = await refusalOf(pipeId, 0, { seq: 1, start: null, end: '"id-150"' });
+    expect(error).toBeInstanceOf(CheckpointRegressionError);
+    expect((error as Error).message).toContain('already holds pending batch seq 1');
+    expect((await store.listPartitions(pipeId, 'shop.orders'))[0]!.pending).toEqual(first);
+  });
+
+  it('refuses a batch on a done partition and names a missing one', async () => {
+    const pipeId = await planned();
+    await store.markPartitionDone(pipeId, 'shop.orders', 0);
+    const error = await refusalOf(pipeId, 0, { seq: 1, start: null, end: '"id-100"' });
+    expect(error).toBeInstanceOf(CheckpointRegressionError);
+    expect(error).toMatchObject({ done: true });
+    expect((error as Error).message).toContain('is already done');
+    expect(await refusalOf(pipeId, 7, { seq: 1, start: null, end: '"id-100"' })).toBeInstanceOf(
+      PartitionNotFoundError,
+    );
+  });
+
+  it('refuses malformed batches before writing', async () => {
+    const pipeId = await planned();
+    const malformed = [
+      { seq: 0, start: null, end: '"id-100"' },
+      { seq: 1, start: null, end: '' },
+      { seq: 1, start: '', end: '"id-100"' },
+      { seq: 1, end: '"id-100"' },
+    ] as PendingBatch[];
+    for (const pending of malformed) {
+      expect(await refusalOf(pipeId, 0, pending)).toBeInstanceOf(InvalidStoreInputError);
+    }
+  });
+
+  it('clears the pending batch with the checkpoint it ends at', async () => {
+    const pipeId = await planned();
+    await store.recordPendingBatch(pipeId, 'shop.orders', 0, { seq: 1, start: null, end: '"id-100"' });
+    const checkpointed = await checkpointAt(pipeId, 1, '"id-100"');
+    expect(checkpointed).toMatchObject({ seq: 1, checkpoint: '"id-100"' });
+    expect(checkpointed).not.toHaveProperty('pending');
+    expect((await store.listPartitions(pipeId, 'shop.orders'))[0]).not.toHaveProperty('pending');
+    const next = { seq: 2, start: '"id-100"', end: '"id-200"' };
+    expect((await store.recordPendingBatch(pipeId, 'shop.orders', 0, next)).pending).toEqual(next);
+  });
+
+  it('clears the pending batch when the partition is marked done', async () => {
+    const pipeId = await planned();
+    await store.recordPendingBatch(pipeId, 'shop.orders', 0, { seq: 1, start: null, end: '"id-100"' });
+    const marked = await store.markPartitionDone(pipeId, 'shop.orders', 0);
+    expect(marked).toMatchObject({ done: true });
+    expect(marked).not.toHaveProperty('pending');
+    expect((await store.listPartitions(pipeId, 'shop.orders'))[0]).not.toHaveProperty('pending');
   });
 });
