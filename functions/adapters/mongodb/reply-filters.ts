@@ -13,7 +13,10 @@ import {
   throughIdFilter,
 } from './id-values.js';
 
-/** The largest `_id` a read may go to, with its checkpoint text when it was read from its bytes. */
+/**
+ * The last `_id` a read may go to (an open-ended partition's largest, or a replayed batch's
+ * end), with its checkpoint text when it is known exactly (read from its bytes, or given).
+ */
 export interface PartitionEnd {
   id: unknown;
   checkpoint?: string;
@@ -35,11 +38,12 @@ export class ReplyFilters {
   private ended = false;
   private readonly lastCheckpoint: string | null;
 
-  /** The largest `_id` the filters may name (null: none, or one the driver cannot send back). */
+  /** The last `_id` the filters may name (null: none, or one the driver cannot send back). */
   private readonly last: PartitionEnd | null;
 
   /**
-   * `last`: the largest `_id` to read up to (an open-ended partition's), null for none.
+   * `last`: the `_id` to read up to, inclusive (an open-ended partition's largest, or a replayed
+   * batch's end), null for none.
    * `collection`: the namespace, for errors.
    */
   constructor(
@@ -51,9 +55,8 @@ export class ReplyFilters {
     this.lastCheckpoint = last === null ? null : (last.checkpoint ?? encodeCheckpoint(last.id));
     // An `_id` the driver cannot send as it was read (a date beyond ±8.64e15 ms goes out as
     // date 0, a DBPointer as a document; also inside a compound `_id`) would bound the read at
-    // the wrong place and skip `_id`s silently: the read goes without that end, as before there
-    // was one (it may then chase inserts, which CDC also brings), and still ends on reading that
-    // `_id`, by its checkpoint.
+    // the wrong place and skip `_id`s silently: the filters go without that end, and the read
+    // cuts its replies at that `_id` by its checkpoint (endToCut) and ends there.
     this.last = last !== null && !holdsUnsendable(last.id, true) ? last : null;
     // Resumed at the last `_id`: nothing is left (and no filter need name that `_id`).
     this.ended = after !== null && after === this.lastCheckpoint;
@@ -71,6 +74,15 @@ export class ReplyFilters {
     const range = this.inBracket ? this.bracketRange(id, partition) : null;
     if (range !== null) return range;
     return allOf([partition, afterIdFilter(id), through]);
+  }
+
+  /**
+   * The checkpoint of the end the filters cannot name (an unsendable `_id`): each reply may hold
+   * `_id`s after it, which the read cuts off itself. Null when the filters bound the read, or
+   * there is no end.
+   */
+  get endToCut(): string | null {
+    return this.last === null ? this.lastCheckpoint : null;
   }
 
   /** No filter can name the `_id`s after this one: the read cannot go on, and retrying does not help. */
@@ -103,7 +115,7 @@ export class ReplyFilters {
     // A bounded partition's filter is one `_id` range; past an `_id` in it, only its upper
     // bound is left (an `_id` of another bracket than the bound's finds nothing: general filter).
     if (this.bounds.lower === null) return null;
-    return { _id: { ...lower, $lt: (partition._id as Document).$lt } };
+    return { _id: { ...lower, $lt: (partition._id as Document).$lt, ...this.lastInBracketOf(id) } };
   }
 
   /** `$lte` the last `_id` when it is in `id`'s bracket (a bracket below it ends before it). */

@@ -24,7 +24,9 @@ import type {
 } from '../../ports/source.js';
 import {
   bsonTypeName,
+  decodeCheckpoint,
   encodeCheckpoint,
+  LOST_DATE_TEXT,
   partitionFilter,
   rawIdCheckpoint,
   summarizeId,
@@ -100,6 +102,9 @@ export class MongoSnapshotSource implements SnapshotSource {
    * begins: without that end every reply would return what was inserted since the last, and a
    * read under steady inserts would chase the collection's tail. Later `_id`s were written after
    * the start point (the snapshot reads begin after it is recorded), so CDC brings them.
+   *
+   * With `end` (a replayed batch's last `_id`), the read goes to it instead, inclusive, and the
+   * largest `_id` is not asked for: the replay must yield exactly the batch it replays.
    */
   async *readPartition(
     namespace: SourceNamespace,
@@ -109,8 +114,7 @@ export class MongoSnapshotSource implements SnapshotSource {
       throw new RangeError('maxRows and maxBytes must be ≥ 1');
     const session = this.sessionFor(options);
     try {
-      const last =
-        options.bounds.upper === null ? await this.largestId(namespace, options.bounds, session) : null;
+      const last = await this.endOf(namespace, options, session);
       if (last === EMPTY) return;
       const reply: ReplyQuery = {
         namespace,
@@ -124,7 +128,7 @@ export class MongoSnapshotSource implements SnapshotSource {
       for (;;) {
         const filter = reply.next.filter();
         if (filter === null) break;
-        const documents = await this.readReply(reply, filter);
+        const documents = throughEnd(await this.readReply(reply, filter), reply.next.endToCut);
         // The next reply starts after this one's last `_id`, whatever the consumer takes of it.
         reply.next.answered(documents.length === 0 ? null : checkpointOf(documents));
         for (const buffer of documents) {
@@ -184,6 +188,19 @@ export class MongoSnapshotSource implements SnapshotSource {
   }
 
   /**
+   * Where the read ends, inclusive: the given `end`; else an open-ended partition's largest `_id`
+   * now (EMPTY when it holds none); else nowhere before the partition's upper bound (null).
+   */
+  private async endOf(
+    namespace: SourceNamespace,
+    options: SnapshotReadOptions,
+    session: ClientSession | undefined,
+  ): Promise<ReadEnd | null> {
+    if (options.end !== undefined && options.end !== null) return givenEnd(options.end);
+    return options.bounds.upper === null ? this.largestId(namespace, options.bounds, session) : null;
+  }
+
+  /**
    * The largest `_id` of an open-ended partition now, or EMPTY when it holds none. Read raw, so
    * its checkpoint is the one the reply holding it will give (exact even for a date the driver
    * cannot decode).
@@ -192,7 +209,7 @@ export class MongoSnapshotSource implements SnapshotSource {
     namespace: SourceNamespace,
     bounds: PartitionBounds,
     session: ClientSession | undefined,
-  ): Promise<LargestId> {
+  ): Promise<ReadEnd> {
     const [raw] = await this.collection(namespace)
       .find(partitionFilter(bounds), {
         projection: { _id: 1 },
@@ -253,10 +270,10 @@ export class MongoSnapshotSource implements SnapshotSource {
 }
 
 /**
- * The largest `_id` an open-ended partition's read goes to (wrapped: `null` is an `_id` too),
- * with its checkpoint text.
+ * The last `_id` a read goes to (wrapped: `null` is an `_id` too), with its checkpoint text, or
+ * EMPTY for an open-ended partition that holds no `_id`.
  */
-type LargestId = PartitionEnd | typeof EMPTY;
+type ReadEnd = PartitionEnd | typeof EMPTY;
 const EMPTY = Symbol('empty partition');
 
 interface ReplyQuery {
@@ -279,6 +296,26 @@ function firstBatchOf(cursor: unknown): { documents: Uint8Array[]; cursorId: Lon
     throw new MongoUnexpectedServerResponseError("the find reply's cursor has no firstBatch");
   const cursorId = fields.id instanceof Long ? fields.id : Long.fromValue(Number(fields.id ?? 0));
   return { documents: batch as Uint8Array[], cursorId };
+}
+
+/**
+ * A given end's `_id`, decoded as a checkpoint is. A checkpoint holding a date the driver decoded
+ * as an Invalid Date (LOST_DATE_TEXT) does not parse back; no filter could send it either, so it
+ * stands as such a date: the filters go without it, and the read cuts at its checkpoint text.
+ */
+function givenEnd(checkpoint: string): PartitionEnd {
+  const id = checkpoint.includes(LOST_DATE_TEXT) ? new Date(Number.NaN) : decodeCheckpoint(checkpoint);
+  return { id, checkpoint };
+}
+
+/**
+ * A reply's documents up to and including the one whose `_id` has the checkpoint `end`: all of
+ * them when `end` is null (the filters bound the read) or none of them has it.
+ */
+function throughEnd(documents: Uint8Array[], end: string | null): Uint8Array[] {
+  if (end === null) return documents;
+  const at = documents.findIndex((document) => checkpointOf([document]) === end);
+  return at < 0 ? documents : documents.slice(0, at + 1);
 }
 
 interface Filling {

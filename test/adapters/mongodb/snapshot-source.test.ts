@@ -23,6 +23,8 @@ import type { SnapshotBatch, SourceNamespace } from '../../../functions/ports/so
 import { countBy, type SourceFixture, startSource } from './fixtures.js';
 
 const DB = 'snap';
+/** The checkpoint of a date beyond ±8.64e15 ms (the driver decodes it to an Invalid Date). */
+const FAR_DATE = '{"$date":{"$numberLong":"9223372036854775807"}}';
 const COUNT = 3000;
 const TARGET = 500;
 
@@ -46,7 +48,7 @@ const COLLECTIONS: Record<string, { id: (i: number) => unknown; strategy: string
 async function readAll(
   namespace: SourceNamespace,
   bounds: PartitionBounds,
-  options: { checkpoint?: string | null; maxRows?: number; maxBytes?: number } = {},
+  options: { checkpoint?: string | null; maxRows?: number; maxBytes?: number; end?: string | null } = {},
 ): Promise<SnapshotBatch[]> {
   const batches: SnapshotBatch[] = [];
   for await (const batch of reader.readPartition(namespace, {
@@ -54,6 +56,7 @@ async function readAll(
     checkpoint: options.checkpoint ?? null,
     maxRows: options.maxRows ?? 200,
     maxBytes: options.maxBytes ?? 1 << 20,
+    end: options.end,
   })) {
     // The checkpoint decodes only the last `_id`: the same text the whole document's decode gives.
     const last = BSON.deserialize(batch.documents.at(-1) as Uint8Array, DESERIALIZE_OPTIONS);
@@ -290,6 +293,152 @@ describe('MongoSnapshotSource', () => {
       expect(() => filters.filter()).toThrow(
         /snap\.dates past _id \{"\$date":\{"\$numberLong":"9223372036854775807"\}\}/,
       );
+    });
+  });
+
+  describe('a read to a given end (a replayed batch)', () => {
+    const UNBOUNDED = { lower: null, upper: null };
+    const at = (id: number) => encodeCheckpoint(new Int32(id));
+
+    /** `_id`s 0, 2, …, 38 (keys k0…k38); then 9 inside (4, 26] and 27, 'late' past 26. */
+    async function evens(coll: string): Promise<SourceNamespace> {
+      const collection = source.client.db(DB).collection(coll);
+      const ids = Array.from({ length: 20 }, (_, i) => i * 2);
+      await collection.insertMany(ids.map((id) => ({ _id: new Int32(id) as never, key: `k${id}` })));
+      return { db: DB, coll };
+    }
+    async function insertDuringReplay(namespace: SourceNamespace): Promise<void> {
+      const late = [new Int32(9), new Int32(27), 'late'];
+      await source.client
+        .db(DB)
+        .collection(namespace.coll)
+        .insertMany(late.map((_id) => ({ _id: _id as never, key: `k${String(_id)}` })));
+    }
+    const REPLAYED = ['k6', 'k8', 'k9', 'k10', 'k12', 'k14', 'k16', 'k18', 'k20', 'k22', 'k24', 'k26'];
+
+    it('yields the documents after the checkpoint through end, in order, in pieces, and none after', async () => {
+      const namespace = await evens('replay-open');
+      await insertDuringReplay(namespace);
+      for (const maxRows of [1, 3, 5, 1000]) {
+        const batches = await readAll(namespace, UNBOUNDED, { checkpoint: at(4), end: at(26), maxRows });
+        expect(keysOf(batches)).toEqual(REPLAYED);
+        expect(batches.at(-1)?.checkpoint).toBe(at(26));
+        for (const batch of batches) expect(batch.documents.length).toBeLessThanOrEqual(maxRows);
+        if (maxRows < REPLAYED.length) expect(batches.length).toBeGreaterThan(1);
+      }
+      const fromStart = await readAll(namespace, UNBOUNDED, { end: at(2), maxRows: 1 });
+      expect(keysOf(fromStart)).toEqual(['k0', 'k2']);
+    });
+
+    it('honours both the end and the upper bound of a bounded partition', async () => {
+      const namespace = await evens('replay-bounded');
+      await insertDuringReplay(namespace);
+      const bounds = {
+        lower: { type: 'integer', value: '2' },
+        upper: { type: 'integer', value: '30' },
+      } as const;
+      // maxRows 5: an in-bracket reply (after 20) would run past 26 were it not bounded there.
+      for (const maxRows of [1, 5, 1000]) {
+        const batches = await readAll(namespace, bounds, { checkpoint: at(4), end: at(26), maxRows });
+        expect(keysOf(batches)).toEqual(REPLAYED);
+      }
+      const first = { lower: null, upper: { type: 'integer', value: '30' } } as const;
+      expect(keysOf(await readAll(namespace, first, { checkpoint: at(4), end: at(26), maxRows: 2 }))).toEqual(
+        REPLAYED,
+      );
+    });
+
+    it('goes to an end of another type bracket than the checkpoint', async () => {
+      const namespace = { db: DB, coll: 'replay-brackets' };
+      const ids = [new Int32(1), new Int32(2), new Int32(3), 'a', 'b', 'c', new ObjectId(), new Date(1)];
+      await source.client
+        .db(DB)
+        .collection(namespace.coll)
+        .insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+      const end = encodeCheckpoint('b');
+      for (const maxRows of [1, 2, 1000]) {
+        const batches = await readAll(namespace, UNBOUNDED, { checkpoint: at(1), end, maxRows });
+        expect(keysOf(batches)).toEqual(['k1', 'k2', 'k3', 'k4']);
+      }
+      const split = { lower: null, upper: { type: 'string', value: 'c' } } as const;
+      expect(keysOf(await readAll(namespace, split, { checkpoint: at(1), end: at(3), maxRows: 1 }))).toEqual([
+        'k1',
+        'k2',
+      ]);
+    });
+
+    it('does not ask an open-ended partition for its largest _id', async () => {
+      const namespace = await evens('replay-no-largest');
+      const client = new MongoClient(source.rs.uri, { monitorCommands: true });
+      const sorts: unknown[] = [];
+      client.on('commandStarted', (event) => {
+        if (event.commandName === 'find') sorts.push(event.command.sort);
+      });
+      try {
+        const keys: string[] = [];
+        for await (const batch of new MongoSnapshotSource(client).readPartition(namespace, {
+          bounds: UNBOUNDED,
+          checkpoint: at(4),
+          end: at(10),
+          maxRows: 2,
+          maxBytes: 1 << 20,
+        })) {
+          keys.push(...batch.documents.map(keyOf));
+        }
+        expect(keys).toEqual(['k6', 'k8', 'k10']);
+        // Every find reads forward from the checkpoint: none is the `{_id: -1}` largest-`_id` query.
+        expect(sorts.length).toBeGreaterThan(0);
+        for (const sort of sorts) expect(sort).toEqual({ _id: 1 });
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('yields nothing when the end is the checkpoint', async () => {
+      const namespace = await evens('replay-empty');
+      expect(await readAll(namespace, UNBOUNDED, { checkpoint: at(10), end: at(10) })).toEqual([]);
+      const bounds = {
+        lower: { type: 'integer', value: '0' },
+        upper: { type: 'integer', value: '30' },
+      } as const;
+      expect(await readAll(namespace, bounds, { checkpoint: at(10), end: at(10) })).toEqual([]);
+    });
+
+    it('cuts each reply at an end no filter can name, and stops there', async () => {
+      // A DBRef `_id` is one the filters leave out (a DBPointer decodes as one); the simulator
+      // cannot hold a date beyond ±8.64e15 ms (it decodes and re-encodes values), which is below.
+      const namespace = { db: DB, coll: 'replay-unsendable' };
+      const ref = new BSON.DBRef('other', new Int32(1));
+      const ids = [new Int32(1), 'a', { z: new Int32(1) }, ref, new ObjectId(), new Date(1)];
+      await source.client
+        .db(DB)
+        .collection(namespace.coll)
+        .insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+      for (const maxRows of [1, 2, 3, 1000]) {
+        const batches = await readAll(namespace, UNBOUNDED, {
+          checkpoint: at(1),
+          end: encodeCheckpoint(ref),
+          maxRows,
+        });
+        expect(keysOf(batches)).toEqual(['k1', 'k2', 'k3']);
+      }
+      // A date beyond ±8.64e15 ms as the end: the filters go without it and cut at its text.
+      const far = new ReplyFilters(UNBOUNDED, null, { id: new Date(Number.NaN), checkpoint: FAR_DATE });
+      expect(far.filter()).toEqual({});
+      expect(far.endToCut).toBe(FAR_DATE);
+      expect(new ReplyFilters(UNBOUNDED, null, { id: 'm' }).endToCut).toBeNull();
+    });
+
+    it('takes an end holding a date the driver lost (no Extended JSON) as one no filter can name', async () => {
+      const namespace = { db: DB, coll: 'replay-lost-date' };
+      const ids = [{ at: new Date(1) }, { at: new Date(2) }];
+      await source.client
+        .db(DB)
+        .collection(namespace.coll)
+        .insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+      // `{at: <date beyond the range>}` sorts after both: the read goes through them, unbounded.
+      const end = '{"at":{"$date":{"$numberLong":"NaN"}}}';
+      expect(keysOf(await readAll(namespace, UNBOUNDED, { end }))).toEqual(['k0', 'k1']);
     });
   });
 
