@@ -18,11 +18,13 @@ import type {
   InsertResult,
   RowCountOptions,
   StoredRow,
+  StreamedInsertBatch,
   SwapMethod,
   TableRef,
 } from '../../ports/destination.js';
 import { type ClickHouseConnection, createClickHouseClient, destinationCall } from './client.js';
 import { type BodyTally, jsonEachRowBody, nonEmptyRows } from './rows-body.js';
+import { streamedBody } from './streamed-body.js';
 import { dropSwappedOutTable, swapResyncTable } from './swap.js';
 import { describeTables, qualifiedName, RESYNC_MARKER } from './tables.js';
 
@@ -112,6 +114,26 @@ export class ClickHouseDestination implements Destination {
     if (batch.rows === 0 || bytes === 0) return { rows: 0, bytes: 0 };
     await this.insertBody(batch, Readable.from(batch.body), batch.columns);
     return { rows: batch.rows, bytes };
+  }
+
+  /**
+   * The body goes out as the caller writes it, at most a chunk ahead of the socket. When the body
+   * throws, the request is destroyed before its chunked body is ended, so the server never commits
+   * it, and the caller gets the body's own error (a source error stays a source error).
+   */
+  async insertStreamed(batch: StreamedInsertBatch): Promise<void> {
+    requireToken(batch.deduplicationToken, 'insertStreamed');
+    const body = await streamedBody(batch.body);
+    // An empty body is an error (NO_DATA_TO_INSERT), not a no-op: nothing is sent.
+    if (body === undefined) return;
+    try {
+      await this.insertBody(batch, body.stream, batch.columns);
+    } catch (err) {
+      const failure = body.failure();
+      throw failure === undefined ? err : failure.thrown;
+    } finally {
+      await body.release();
+    }
   }
 
   /** One INSERT … FORMAT JSONEachRow with the body streamed, deduplicated by the batch's token. */
