@@ -224,7 +224,7 @@ export async function markPartitionDone(
  * One conditional write, so of two chunks racing on a partition only the one whose view of it is
  * current records its batch: open, at the seq before the batch's, at the batch's start, and with
  * no batch pending (a pending batch is replayed, never replaced). A fresh partition stores its
- * checkpoint as null, so a batch from the partition's start matches a NULL (or absent) one.
+ * checkpoint as NULL (savePartitionPlan), so a batch from the partition's start asks for that type.
  */
 export async function recordPendingBatch(
   ctx: StoreContext,
@@ -247,9 +247,7 @@ export async function recordPendingBatch(
         UpdateExpression: 'SET pendingBatch = :pending, updatedAt = :now',
         ConditionExpression:
           'attribute_exists(PK) AND done = :open AND seq = :storedSeq AND attribute_not_exists(pendingBatch) AND ' +
-          (startsFresh
-            ? '(attribute_not_exists(#checkpoint) OR attribute_type(#checkpoint, :nullType))'
-            : '#checkpoint = :start'),
+          (startsFresh ? 'attribute_type(#checkpoint, :nullType)' : '#checkpoint = :start'),
         ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
         ExpressionAttributeValues: toAttributes({
           ':pending': batch,
