@@ -408,7 +408,7 @@ describe('MongoSnapshotSource', () => {
       // A DBRef `_id` is one the filters leave out (a DBPointer decodes as one); the simulator
       // cannot hold a date beyond ±8.64e15 ms (it decodes and re-encodes values), which is below.
       const namespace = { db: DB, coll: 'replay-unsendable' };
-      const ref = new BSON.DBRef('other', new Int32(1));
+      const ref = new BSON.DBRef('other', ObjectId.createFromTime(1));
       const ids = [new Int32(1), 'a', { z: new Int32(1) }, ref, new ObjectId(), new Date(1)];
       await source.client
         .db(DB)
