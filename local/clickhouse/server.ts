@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable, Transform, Writable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createGzip, createInflate, Gzip, gzipSync } from 'node:zlib';
 import { compressBlocks, decompressBlocks } from './compressed-blocks.js';
 import type { ChdbEngine, EngineQuery } from './engine.js';
@@ -447,8 +447,28 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buf
 function decoded(request: IncomingMessage): Readable {
   const encoding = header(request, 'content-encoding');
   if (encoding === undefined || encoding === 'identity') return request;
-  if (encoding === 'gzip') return request.pipe(createGunzip());
-  if (encoding === 'deflate') return request.pipe(createInflate());
-  if (encoding === 'br') return request.pipe(createBrotliDecompress());
+  if (encoding === 'gzip') return decodedBy(request, createGunzip());
+  if (encoding === 'deflate') return decodedBy(request, createInflate());
+  if (encoding === 'br') return decodedBy(request, createBrotliDecompress());
   throw new ProtocolError(89, 'UNKNOWN_COMPRESSION_METHOD', `Unknown Content-Encoding ${encoding}`);
+}
+
+/**
+ * pipe() does not pass on a client that leaves mid-body: the decoder would wait for the rest
+ * forever, holding what was read and, with decompress=1, a query slot. A body cut short fails, as
+ * on a server (UNEXPECTED_END_OF_FILE), so nothing of it is inserted.
+ */
+function decodedBy(request: IncomingMessage, decoder: Transform): Readable {
+  request.once('close', () => {
+    if (!request.complete) {
+      decoder.destroy(
+        new ProtocolError(
+          3,
+          'UNEXPECTED_END_OF_FILE',
+          'The client closed the connection before the end of the body',
+        ),
+      );
+    }
+  });
+  return request.pipe(decoder);
 }
