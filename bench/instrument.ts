@@ -1,16 +1,17 @@
 /**
  * Timing wrappers around the engine's ports, to see where a snapshot chunk spends its time
- * without changing the engine: time spent waiting for the source's next batch, in insertEncoded,
+ * without changing the engine: time spent waiting for the source's next batch, in inserts (a
+ * streamed insert runs from its first chunk to its answer, so it overlaps the reads that feed it),
  * and in pipe store calls. The wrappers only read the clock.
  */
 import type { DynamoPipeStore } from '../functions/adapters/dynamodb/store.js';
-import type { EncodedSink } from '../functions/engines/destination-needs.js';
+import type { StreamedSink } from '../functions/engines/destination-needs.js';
 import type { SnapshotSource } from '../functions/ports/source.js';
 
 export interface PhaseTimings {
   /** Seconds from asking the source for a batch to having it (reads may run during an insert). */
   readWait: number;
-  /** Seconds inside insertEncoded. */
+  /** Seconds inside inserts, from the call to the answer. */
   insert: number;
   /** [start, end] in ms of every read and every insert, to see how much they overlap. */
   readSpans: [number, number][];
@@ -49,12 +50,12 @@ async function* timedIterable<T>(iterable: AsyncIterable<T>, timings: PhaseTimin
   }
 }
 
-export function timedDestination(destination: EncodedSink, timings: PhaseTimings): EncodedSink {
+export function timedDestination(destination: StreamedSink, timings: PhaseTimings): StreamedSink {
   return {
-    insertEncoded: async (batch) => {
+    insertStreamed: async (batch) => {
       const started = performance.now();
       try {
-        return await destination.insertEncoded(batch);
+        return await destination.insertStreamed(batch);
       } finally {
         const ended = performance.now();
         timings.insert += (ended - started) / 1000;

@@ -1,6 +1,7 @@
 /**
  * Snapshot path on one core: the real snapshotChunk engine (MongoSnapshotSource's raw BSON in
- * pieces → encodedBatches → ClickHouseDestination.insertEncoded, one batch read ahead) over one
+ * pieces transcoded into each batch's body as it is streamed into ClickHouseDestination.insertStreamed,
+ * the next batch sent while one finishes) over one
  * partition holding the whole collection, next to the two raw limits measured in the same run on
  * the same documents: the driver reading them raw (a find() cursor in _id order, raw BSON,
  * nothing else; the product reads the same order as single-batch finds) and ClickHouse inserting
@@ -320,7 +321,7 @@ function printSnapshot(f: SnapshotFigures): void {
   const both = overlapSeconds(t);
   const neither = f.product.seconds - (t.readWait + t.insert - both) - t.store;
   console.log(
-    `  inside the product run (${seconds(f.product.seconds)} s): reading ${seconds(t.readWait)} s, insertEncoded ` +
+    `  inside the product run (${seconds(f.product.seconds)} s): reading ${seconds(t.readWait)} s, inserts (streamed) ` +
       `${seconds(t.insert)} s, both at once ${seconds(both)} s; pipe store ${seconds(t.store)} s ` +
       `(${t.storeCalls} calls); neither (transcode, tokens) ${seconds(neither)} s`,
   );

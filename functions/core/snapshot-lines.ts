@@ -64,11 +64,11 @@ export interface EncodedLines {
 
 /**
  * An insert body being written line by line into chunks of about BODY_CHUNK_BYTES, handed over at
- * the end.
+ * the end, or as they fill (takeChunks) when the body is streamed.
  */
 export class LineBody {
   private sink: JsonSink;
-  private readonly chunks: Uint8Array[] = [];
+  private chunks: Uint8Array[] = [];
   private rows = 0;
   private bytes = 0;
 
@@ -90,7 +90,17 @@ export class LineBody {
     }
   }
 
-  /** The body: its chunks, lines and bytes. */
+  /**
+   * The chunks filled since the last call, handed over: the body no longer holds them (a
+   * streamed body sends each as soon as it is full). The chunk being written stays.
+   */
+  takeChunks(): Uint8Array[] {
+    const filled = this.chunks;
+    this.chunks = [];
+    return filled;
+  }
+
+  /** The body: its chunks not yet taken, lines and bytes (of the whole body). */
   finish(): EncodedLines {
     if (this.sink.pos > 0) this.cut();
     else this.buffers.reuse(this.sink.buf);
@@ -144,7 +154,12 @@ export class SnapshotBody {
       this.body.line((sink) => appendSnapshotLine(sink, document, native, 0, shape));
   }
 
-  /** The body: its chunks, lines and bytes. */
+  /** See LineBody.takeChunks. */
+  takeChunks(): Uint8Array[] {
+    return this.body.takeChunks();
+  }
+
+  /** The body: its chunks not yet taken, lines and bytes. */
   finish(): EncodedLines {
     return this.body.finish();
   }

@@ -153,7 +153,12 @@ interface BatchInProgress {
 
 /** Whether `rows` more documents of `bytes` more BSON stay within the batch's bounds. */
 function fits(batch: BatchInProgress, rows: number, bytes: number, bounds: BatchBounds): boolean {
-  return batch.rows + rows <= bounds.maxRows && batch.bytes + bytes <= bounds.maxBytes;
+  return withinBounds(batch.rows + rows, batch.bytes + bytes, bounds);
+}
+
+/** Whether a batch of `rows` documents and `bytes` of BSON is within `bounds`. */
+export function withinBounds(rows: number, bytes: number, bounds: BatchBounds): boolean {
+  return rows <= bounds.maxRows && bytes <= bounds.maxBytes;
 }
 
 /**
@@ -162,14 +167,19 @@ function fits(batch: BatchInProgress, rows: number, bytes: number, bounds: Batch
  * decode error (SourceFatalError), anything else as snapshotRow raised it.
  */
 function appendPiece(batch: BatchInProgress, piece: SnapshotBatch): void {
-  try {
-    batch.body.append(piece.documents);
-  } catch (error) {
-    throw error instanceof BsonFormatError ? classifySourceError(error) : error;
-  }
+  transcodePiece(batch.body, piece.documents);
   batch.rows += piece.documents.length;
   batch.bytes += piece.bytes;
   batch.checkpoint = piece.checkpoint;
+}
+
+/** One piece's lines into a body, failing as appendPiece says. */
+export function transcodePiece(body: SnapshotBody, documents: readonly Uint8Array[]): void {
+  try {
+    body.append(documents);
+  } catch (error) {
+    throw error instanceof BsonFormatError ? classifySourceError(error) : error;
+  }
 }
 
 function finished(batch: BatchInProgress): EncodedBatch {

@@ -1,16 +1,15 @@
 import { FatalError } from '../core/errors.js';
 import { decodePartitionBounds } from '../core/partition-plan.js';
-import { ChunkBuffers } from '../core/snapshot-lines.js';
 import { resyncTableName } from '../core/table-schema.js';
-import { shapeColumnNames, type TableShape, TypeMismatchError, tableShapeFor } from '../core/table-shape.js';
+import { TypeMismatchError, tableShapeFor } from '../core/table-shape.js';
 import type { Clock } from '../ports/clock.js';
-import type { PartitionRecord, PipeStore } from '../ports/pipe-store.js';
-import type { ClusterTime, SnapshotSource } from '../ports/source.js';
+import type { PartitionRecord, PendingBatch, PipeStore } from '../ports/pipe-store.js';
+import type { ClusterTime, SnapshotReadOptions, SnapshotSource, SourceNamespace } from '../ports/source.js';
 import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
-import { deduplicationToken } from './dedup-token.js';
-import type { EncodedSink } from './destination-needs.js';
-import { ReadAhead } from './read-ahead.js';
-import { type EncodedBatch, encodedBatches, pieceBounds } from './snapshot-batches.js';
+import type { StreamedSink } from './destination-needs.js';
+import { type BatchBounds, pieceBounds } from './snapshot-batches.js';
+import { type ChunkTarget, streamBatches } from './snapshot-stream.js';
+import { PieceReader } from './streamed-batch.js';
 import { loadPipeContext, loadTable, namespaceOf, tableRefOf } from './table-context.js';
 
 export interface SnapshotChunkDeps {
@@ -25,9 +24,10 @@ export interface SnapshotChunkDeps {
     | 'getStartPoint'
     | 'getResumePoint'
     | 'setTableState'
+    | 'recordPendingBatch'
   >;
   source: Pick<SnapshotSource, 'readPartition'>;
-  destination: EncodedSink;
+  destination: StreamedSink;
   clock: Clock;
 }
 
@@ -113,18 +113,18 @@ export async function snapshotChunk(
   if (partition.done || !hasTimeLeft(deps.clock, budget)) return result;
 
   const bounds = { maxRows: settings.snapshotBatchMaxRows, maxBytes: settings.snapshotBatchMaxBytes };
-  const pieces = deps.source.readPartition(namespaceOf(mapping), {
-    bounds: decodePartitionBounds(partition.bounds),
-    checkpoint: partition.checkpoint,
-    ...pieceBounds(bounds),
-    afterClusterTime: await readAfter(deps.store, input.pipeId),
-  });
-  // Chunk buffers go back to the pool once their insert has answered: bodies reuse them.
-  const buffers = new ChunkBuffers();
-  const batches = encodedBatches(pieces, bounds, target.useJsonNativeFormat, buffers, target.shape);
+  const read: ReadPlan = {
+    namespace: namespaceOf(mapping),
+    options: {
+      bounds: decodePartitionBounds(partition.bounds),
+      checkpoint: partition.checkpoint,
+      ...pieceBounds(bounds),
+      afterClusterTime: await readAfter(deps.store, input.pipeId),
+    },
+  };
   let copied: { partition: PartitionRecord; exhausted: boolean };
   try {
-    copied = await copyBatches(deps, target, { partition, batches, buffers, budget, result });
+    copied = await copyPartition(deps, target, { partition, read, bounds, budget, result });
   } catch (error) {
     if (!(error instanceof TypeMismatchError)) throw error;
     await deps.store.setTableState(input.pipeId, input.table, {
@@ -145,102 +145,83 @@ export async function snapshotChunk(
   return result;
 }
 
-/** One chunk's partition and where its rows go. */
-interface ChunkTarget {
-  pipeId: string;
-  /** The table key. */
-  table: string;
-  partitionIndex: number;
-  database: string;
-  /** The live table, or its `_resync` table while the table is in Resync. */
-  targetTable: string;
-  useJsonNativeFormat: boolean;
-  /** The table's typed columns and excluded fields, or null. */
-  shape: TableShape | null;
+interface ReadPlan {
+  namespace: SourceNamespace;
+  options: SnapshotReadOptions;
 }
 
 /**
- * Inserts each batch, then checkpoints after it, until the reader is exhausted or the budget
- * runs out (checked after each write, so every call that starts makes progress and stops on a
- * checkpoint). The next batch is read and encoded while one is inserted (a one-batch
- * read-ahead), so what is alive is at most two bodies and the piece being read. Checkpoints stay
- * in order and after their insert; on a stop or a failure the read-ahead is dropped and the
- * reader closed. Counts what it copied into `result`.
+ * The partition's pending batch replayed first when there is one (a chunk stopped after
+ * recording it, its insert maybe committed), then batches from the checkpoint on.
  */
-async function copyBatches(
+async function copyPartition(
   deps: SnapshotChunkDeps,
   target: ChunkTarget,
   run: {
     partition: PartitionRecord;
-    batches: AsyncIterable<EncodedBatch>;
-    buffers: ChunkBuffers;
+    read: ReadPlan;
+    bounds: BatchBounds;
     budget: Required<Budget>;
     result: SnapshotChunkResult;
   },
 ): Promise<{ partition: PartitionRecord; exhausted: boolean }> {
   let { partition } = run;
-  const reader = new ReadAhead(run.batches[Symbol.asyncIterator]());
-  try {
-    for (;;) {
-      const read = await reader.next();
-      if (read.done) return { partition, exhausted: true };
-      const batch = read.value;
-      reader.start();
-      if (batch.rows > 0) {
-        partition = await copyBatch(deps, target, partition, batch);
-        run.buffers.release(batch.body);
-        run.result.rowsCopied += batch.rows;
-        run.result.batches += 1;
-        run.result.bytes += batch.bytes;
-      }
-      if (!hasTimeLeft(deps.clock, run.budget)) return { partition, exhausted: false };
-    }
-  } finally {
-    await reader.close();
+  const pending = pendingAfter(partition);
+  if (pending !== null) {
+    partition = await replayPending(deps, target, { ...run, partition }, pending);
+    if (!hasTimeLeft(deps.clock, run.budget)) return { partition, exhausted: false };
   }
+  const pieces = deps.source.readPartition(run.read.namespace, {
+    ...run.read.options,
+    checkpoint: partition.checkpoint,
+  });
+  return streamBatches(deps, target, {
+    partition,
+    reader: new PieceReader(pieces[Symbol.asyncIterator]()),
+    bounds: run.bounds,
+    replay: null,
+    budget: run.budget,
+    result: run.result,
+  });
 }
 
-/** One batch: inserted under a token naming it, then the partition's checkpoint moved past it. */
-async function copyBatch(
+/** The partition's pending batch when it is the one after its checkpoint, else null. */
+function pendingAfter(partition: PartitionRecord): PendingBatch | null {
+  const { pending } = partition;
+  if (pending === undefined) return null;
+  return pending.seq === partition.seq + 1 && pending.start === partition.checkpoint ? pending : null;
+}
+
+/**
+ * The pending batch again, from its start through its recorded end in one insert under its
+ * token, then checkpointed at that end (also when nothing is left in its range to send).
+ */
+async function replayPending(
   deps: SnapshotChunkDeps,
   target: ChunkTarget,
-  partition: PartitionRecord,
-  batch: EncodedBatch,
+  run: { partition: PartitionRecord; read: ReadPlan; budget: Required<Budget>; result: SnapshotChunkResult },
+  pending: PendingBatch,
 ): Promise<PartitionRecord> {
-  const token = deduplicationToken('snapshot', [
-    target.pipeId,
-    target.table,
-    target.targetTable,
-    target.partitionIndex,
-    partition.checkpoint,
-    batch.checkpoint,
-  ]);
-  await deps.destination.insertEncoded({
-    database: target.database,
-    table: target.targetTable,
-    body: batch.body,
-    rows: batch.rows,
-    deduplicationToken: token,
-    ...(target.shape === null ? {} : { columns: shapeColumnNames(target.shape) }),
+  const pieces = deps.source.readPartition(run.read.namespace, {
+    ...run.read.options,
+    checkpoint: pending.start,
+    end: pending.end,
   });
+  const replayed = await streamBatches(deps, target, {
+    partition: run.partition,
+    reader: new PieceReader(pieces[Symbol.asyncIterator]()),
+    bounds: null,
+    replay: pending,
+    budget: run.budget,
+    result: run.result,
+  });
+  if (replayed.partition.seq === pending.seq) return replayed.partition;
   return deps.store.checkpointPartition(target.pipeId, target.table, target.partitionIndex, {
-    seq: partition.seq + 1,
-    checkpoint: batch.checkpoint,
-    rowsCopied: partition.rowsCopied + batch.rows,
-    ...(target.shape === null
-      ? {}
-      : { typeMismatches: addedCounts(partition.typeMismatches, batch.mismatches) }),
+    seq: pending.seq,
+    checkpoint: pending.end,
+    rowsCopied: run.partition.rowsCopied,
+    ...(target.shape === null ? {} : { typeMismatches: run.partition.typeMismatches ?? {} }),
   });
-}
-
-/** The partition's mismatch counts with a batch's added (cumulative, like rowsCopied). */
-function addedCounts(
-  before: Record<string, number> | undefined,
-  batch: Record<string, number>,
-): Record<string, number> {
-  const sums = { ...(before ?? {}) };
-  for (const [column, count] of Object.entries(batch)) sums[column] = (sums[column] ?? 0) + count;
-  return sums;
 }
 
 /**

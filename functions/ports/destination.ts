@@ -31,6 +31,15 @@ export interface InsertBatch extends TableRef {
  * A batch already encoded as the request body (the snapshot path: the core's transcoder writes
  * each raw BSON document straight into its JSONEachRow line), sent as it is.
  */
+export interface StreamedInsertBatch extends TableRef {
+  /** JSONEachRow lines as in EncodedInsertBatch, handed over chunk by chunk as they are written. */
+  body: AsyncIterable<Uint8Array>;
+  /** As in InsertBatch. */
+  deduplicationToken: string;
+  /** As in EncodedInsertBatch. */
+  columns?: readonly string[];
+}
+
 export interface EncodedInsertBatch extends TableRef {
   /**
    * JSONEachRow lines, each ending in `\n`, byte for byte what `toJsonEachRowLine` writes for the
@@ -90,6 +99,12 @@ export interface Destination {
   insertRows(batch: InsertBatch): Promise<InsertResult>;
   /** Inserts a body of ready JSONEachRow lines, with the same settings as insertRows. */
   insertEncoded(batch: EncodedInsertBatch): Promise<InsertResult>;
+  /**
+   * Inserts JSONEachRow lines sent as they are made, with the same settings as insertRows. The
+   * insert commits only once `body` has ended: a body that throws aborts the request, nothing of
+   * it is inserted, and the call rejects.
+   */
+  insertStreamed(batch: StreamedInsertBatch): Promise<void>;
   /**
    * Put `<table>_resync` in place of `<table>`, keeping the old rows aside until
    * dropSwappedOutTable (CDC may still be writing to both). Safe to call again after a crash at

@@ -159,7 +159,23 @@ export interface PartitionRecord {
   done: boolean;
   /** Typed column values of the partition that did not convert, per column (cumulative). */
   typeMismatches?: Record<string, number>;
+  /**
+   * The batch after the checkpoint whose end was fixed before its insert was let end (absent
+   * when none): a chunk that finds it replays exactly that batch, under the same token.
+   */
+  pending?: PendingBatch;
   updatedAt: number;
+}
+
+/**
+ * A snapshot batch recorded before its streamed insert is ended: where it starts (the
+ * partition's checkpoint, null at the partition's start), where it ends (the serialized `_id` of
+ * its last document) and the seq its checkpoint will carry (the stored seq + 1).
+ */
+export interface PendingBatch {
+  seq: number;
+  start: string | null;
+  end: string;
 }
 
 export interface PartitionCheckpoint {
@@ -302,6 +318,18 @@ export interface SnapshotPartitions {
     checkpoint: PartitionCheckpoint,
   ): Promise<PartitionRecord>;
   markPartitionDone(pipeId: string, tableKey: string, index: number): Promise<PartitionRecord>;
+  /**
+   * Records the batch after the checkpoint before its insert is ended. Refused
+   * (CheckpointRegressionError) unless the partition is open, at seq `pending.seq - 1`, at
+   * checkpoint `pending.start`, and holds no pending batch. checkpointPartition and
+   * markPartitionDone clear it.
+   */
+  recordPendingBatch(
+    pipeId: string,
+    tableKey: string,
+    index: number,
+    pending: PendingBatch,
+  ): Promise<PartitionRecord>;
 }
 
 export interface ResumePoints {

@@ -40,6 +40,12 @@ export interface SnapshotReadOptions {
   maxBytes: number;
   /** Cluster time the snapshot must not read before (start point): needed for secondary reads. */
   afterClusterTime?: ClusterTime | null;
+  /**
+   * The serialized `_id` to read up to, inclusive (a replayed batch's last): the read yields
+   * nothing after it, and an open-ended partition is not bounded at its largest `_id` instead.
+   * Absent or null: the partition's own end.
+   */
+  end?: string | null;
 }
 
 /**

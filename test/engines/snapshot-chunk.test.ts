@@ -10,7 +10,7 @@ import {
 } from '../../functions/core/errors.js';
 import { encodePartitionBounds } from '../../functions/core/partition-plan.js';
 import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
-import type { EncodedInsertBatch } from '../../functions/ports/destination.js';
+import type { StreamedInsertBatch } from '../../functions/ports/destination.js';
 import type {
   SnapshotBatch,
   SnapshotReadOptions,
@@ -35,6 +35,8 @@ class ArraySnapshotSource implements Pick<SnapshotSource, 'readPartition'> {
   /** Batches handed out, and raw documents served in place of some `_id`s. */
   yielded = 0;
   readonly replaced = new Map<number, Uint8Array>();
+  /** `_id`s deleted from the collection (not served). */
+  readonly deleted = new Set<number>();
   constructor(
     private readonly count: number,
     private readonly log: string[] = [],
@@ -46,28 +48,37 @@ class ArraySnapshotSource implements Pick<SnapshotSource, 'readPartition'> {
   ): AsyncIterable<SnapshotBatch> {
     this.reads.push(options);
     let next = options.checkpoint === null ? 1 : Number(options.checkpoint) + 1;
+    const last = options.end == null ? this.count : Math.min(this.count, Number(options.end));
     let served = 0;
     try {
-      while (next <= this.count) {
+      while (next <= last) {
         this.log.push(`ask:${served + 1}`);
         if (this.failAfterBatches !== null && served >= this.failAfterBatches) {
           this.failAfterBatches = null;
           throw new Error('injected source failure mid-chunk');
         }
-        const end = Math.min(this.count, next + options.maxRows - 1);
         const documents = [];
-        for (let id = next; id <= end; id += 1)
+        let lastId = next - 1;
+        let id = next;
+        for (; id <= last && documents.length < options.maxRows; id += 1) {
+          if (this.deleted.has(id)) continue;
           documents.push(this.replaced.get(id) ?? BSON.serialize({ _id: id, value: `v${id}` }));
+          lastId = id;
+        }
         this.log.push(`read:${documents.length}`);
         served += 1;
         this.yielded += 1;
-        yield { documents, bytes: documents.length * 30, checkpoint: String(end) };
-        next = end + 1;
+        yield { documents, bytes: documents.length * 30, checkpoint: String(lastId) };
+        next = id;
       }
     } finally {
       this.closed += 1;
     }
   }
+}
+
+async function* fromChunks(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks;
 }
 
 const TABLE = { db: 'shop', coll: 'items', target: 'items' };
@@ -207,28 +218,30 @@ describe('snapshotChunk', () => {
     ).rejects.toThrow(/no planned partition 7/);
   });
 
-  describe('one-batch read-ahead', () => {
-    /** Holds every insert until the test lets it go, noting what the source had done by then. */
+  describe('streamed batches, one insert finishing while the next is sent', () => {
+    /** Reads each body to its end, then holds the insert's answer until the test lets it go. */
     class HoldingDestination extends MemoryDestination {
       private letGo: (() => void) | null = null;
       finished = 0;
-      override async insertEncoded(batch: EncodedInsertBatch) {
+      override async insertStreamed(batch: StreamedInsertBatch) {
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of batch.body) chunks.push(chunk);
         await new Promise<void>((resolve) => {
           this.letGo = resolve;
         });
         try {
-          return await super.insertEncoded(batch);
+          return await super.insertStreamed({ ...batch, body: fromChunks(chunks) });
         } finally {
           this.finished += 1;
         }
       }
-      /** Waits until an insert is held (the read-ahead has had every chance to run), then lets it go. */
+      /** Waits until an insert is held (the next batch has had every chance to run), then lets it go. */
       async release(whileHeld: () => void, ended: () => boolean): Promise<boolean> {
         while (this.letGo === null) {
           if (ended()) return false;
           await new Promise((resolve) => setTimeout(resolve, 1));
         }
-        // Give the read-ahead more turns: nothing else may be asked for while the insert waits.
+        // Give the next batch more turns: nothing else may be asked for while the insert waits.
         for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
         whileHeld();
         const letGo = this.letGo;
@@ -238,7 +251,7 @@ describe('snapshotChunk', () => {
       }
     }
 
-    it('reads the next batch while one is inserted, never more than two batches alive, checkpoints in order', async () => {
+    it('sends the next batch while one finishes, never more than two in flight, each ending only after the one before is checkpointed', async () => {
       const pipeId = await plannedPipe();
       const log: string[] = [];
       const source = new ArraySnapshotSource(450, log);
@@ -256,39 +269,53 @@ describe('snapshotChunk', () => {
       });
       const alive: number[] = [];
       const asked: number[] = [];
+      const pendingWhileHeld: number[] = [];
       const noteWhileHeld = () => {
         alive.push(source.yielded - destination.finished);
         asked.push(log.filter((entry) => entry.startsWith('ask:')).length);
+        pendingWhileHeld.push(log.filter((entry) => entry === 'recordPendingBatch').length);
       };
       while (await destination.release(noteWhileHeld, () => ended));
       const result = await chunk;
       expect(result).toMatchObject({ done: true, rowsCopied: 450, batches: 5 });
-      // While insert k waited, batch k+1 had been read (two alive), and batch k+2 not asked for.
+      // While insert k waited, batch k+1 had been read and sent (two in flight) but not ended
+      // (its pending batch not recorded), and batch k+2 not asked for.
       expect(alive).toEqual([2, 2, 2, 2, 1]);
       expect(asked).toEqual([2, 3, 4, 5, 5]);
+      expect(pendingWhileHeld).toEqual([1, 2, 3, 4, 5]);
       expect(source.closed).toBe(1);
-      const writes = log.filter((entry) => entry.startsWith('insert:') || entry === 'checkpointPartition');
-      const pair = (rows: number) => [`insert:items:${rows}`, 'checkpointPartition'];
-      expect(writes).toEqual([...pair(100), ...pair(100), ...pair(100), ...pair(100), ...pair(50)]);
+      const writes = log.filter((entry) => !/^(ask|read):/.test(entry) && entry !== 'refreshTableProgress');
+      const batch = (rows: number) => ['recordPendingBatch', `insert:items:${rows}`, 'checkpointPartition'];
+      expect(
+        writes.slice(writes.indexOf('recordPendingBatch'), writes.lastIndexOf('checkpointPartition') + 1),
+      ).toEqual([...batch(100), ...batch(100), ...batch(100), ...batch(100), ...batch(50)]);
       const [partition] = await store.listPartitions(pipeId, 'shop.items');
       expect(partition).toMatchObject({ done: true, rowsCopied: 450, checkpoint: '450' });
+      expect(partition?.pending).toBeUndefined();
     });
 
-    it('an insert that fails after the next batch was read checkpoints nothing past the last insert and closes the read', async () => {
+    it('an insert that fails aborts the batch sent after it, checkpoints nothing past the last insert, and its pending batch is replayed', async () => {
       const pipeId = await plannedPipe();
       const log: string[] = [];
       const source = new ArraySnapshotSource(450, log);
       const destination = new MemoryDestination(log);
-      const insert = destination.insertEncoded.bind(destination);
+      const insert = destination.insertStreamed.bind(destination);
       let inserts = 0;
-      destination.insertEncoded = async (batch) => {
+      let abortedBodies = 0;
+      destination.insertStreamed = async (batch) => {
         inserts += 1;
-        if (inserts === 3) {
-          // Batch 4 is being read ahead while this insert runs; let it arrive first.
-          for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
-          throw new DestinationUnavailableError('injected: insert 3 failed');
+        if (inserts !== 3) {
+          try {
+            return await insert(batch);
+          } catch (error) {
+            abortedBodies += 1;
+            throw error;
+          }
         }
-        return insert(batch);
+        for await (const _ of batch.body);
+        // Batch 4 is being sent while this insert runs; let it come as far as it can first.
+        for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+        throw new DestinationUnavailableError('injected: insert 3 failed');
       };
       const deps = { store: instrumentStore(store, log), source, destination, clock: new ManualClock() };
       const input = {
@@ -300,18 +327,21 @@ describe('snapshotChunk', () => {
       await expect(snapshotChunk(deps, input)).rejects.toThrow(/insert 3 failed/);
       expect(source.yielded).toBe(4);
       expect(source.closed).toBe(1);
+      expect(abortedBodies).toBe(1);
       expect(log.filter((entry) => entry === 'checkpointPartition')).toHaveLength(2);
       const [partition] = await store.listPartitions(pipeId, 'shop.items');
       expect(partition).toMatchObject({ done: false, rowsCopied: 200, checkpoint: '200' });
+      expect(partition?.pending).toEqual({ seq: 3, start: '200', end: '300' });
 
       const result = await snapshotChunk(deps, input);
       expect(result).toMatchObject({ done: true, rowsCopied: 250, partitionRowsCopied: 450 });
-      expect(source.reads[1]?.checkpoint).toBe('200');
-      expect(source.closed).toBe(2);
+      expect(source.reads[1]).toMatchObject({ checkpoint: '200', end: '300' });
+      expect(source.reads[2]).toMatchObject({ checkpoint: '300' });
+      expect(source.closed).toBe(3);
       expect(destination.final('items').size).toBe(450);
     });
 
-    it('a read-ahead that fails lets the insert in flight finish and checkpoint first', async () => {
+    it('a read that fails lets the insert in flight finish and checkpoint first', async () => {
       const pipeId = await plannedPipe();
       const log: string[] = [];
       const source = new ArraySnapshotSource(450, log);
@@ -333,10 +363,83 @@ describe('snapshotChunk', () => {
       // Batch 3 failed while batch 2 was inserted: batch 2 still made it, checkpoint and all.
       const writes = log.filter((entry) => !/^(ask|read):/.test(entry));
       expect(writes.slice(-2)).toEqual(['insert:items:100', 'checkpointPartition']);
-      expect(log.indexOf('ask:3')).toBeLessThan(log.lastIndexOf('insert:items:100'));
       const [partition] = await store.listPartitions(pipeId, 'shop.items');
       expect(partition).toMatchObject({ rowsCopied: 200, checkpoint: '200' });
+      expect(partition?.pending).toBeUndefined();
       expect(source.closed).toBe(1);
+    });
+  });
+
+  describe('the pending batch: a batch whose end was recorded before its insert ended', () => {
+    const input = (pipeId: string) => ({
+      pipeId,
+      table: 'shop.items',
+      partitionIndex: 0,
+      budget: { deadline: Date.UTC(2030, 0, 1) },
+    });
+
+    it('is replayed through its recorded end even when deletes would now carry a batch further, so nothing is lost', async () => {
+      const pipeId = await plannedPipe();
+      const destination = new MemoryDestination();
+      const source = new ArraySnapshotSource(250);
+      const crashing = instrumentStore(store, []);
+      const deps = { store: crashing, source, destination, clock: new ManualClock() };
+      // The first insert commits 1..100; the chunk dies before checkpointing it.
+      crashing.failNext('checkpointPartition');
+      await expect(snapshotChunk(deps, input(pipeId))).rejects.toThrow(
+        /injected crash before checkpointPartition/,
+      );
+      expect(destination.final('items').size).toBe(100);
+      // Then 1..50 are deleted: a batch of 100 read afresh from the start would reach 150, and
+      // under the first insert's token ClickHouse would drop it whole: 101..150 would be lost.
+      for (let id = 1; id <= 50; id += 1) source.deleted.add(id);
+      const result = await snapshotChunk(deps, input(pipeId));
+      expect(result.done).toBe(true);
+      expect(source.reads[1]).toMatchObject({ checkpoint: null, end: '100' });
+      expect(destination.attemptedTokens[1]).toBe(destination.attemptedTokens[0]);
+      expect(destination.inserts.map((entry) => entry.rows.length)).toEqual([100, 100, 50]);
+      const ids = [...destination.final('items').keys()].map(Number).sort((a, b) => a - b);
+      expect(ids).toEqual(Array.from({ length: 250 }, (_, k) => k + 1));
+      const [partition] = await store.listPartitions(pipeId, 'shop.items');
+      expect(partition).toMatchObject({ done: true, checkpoint: '250' });
+    });
+
+    it('a chunk that stops before recording it leaves an insert that never ended: nothing inserted, nothing pending', async () => {
+      const pipeId = await plannedPipe();
+      const destination = new MemoryDestination();
+      const crashing = instrumentStore(store, []);
+      const deps = {
+        store: crashing,
+        source: new ArraySnapshotSource(150),
+        destination,
+        clock: new ManualClock(),
+      };
+      crashing.failNext('recordPendingBatch');
+      await expect(snapshotChunk(deps, input(pipeId))).rejects.toThrow(
+        /injected crash before recordPendingBatch/,
+      );
+      expect(destination.inserts).toHaveLength(0);
+      const [partition] = await store.listPartitions(pipeId, 'shop.items');
+      expect(partition).toMatchObject({ checkpoint: null, seq: 0 });
+      expect(partition?.pending).toBeUndefined();
+      const result = await snapshotChunk(deps, input(pipeId));
+      expect(result).toMatchObject({ done: true, rowsCopied: 150 });
+      expect(destination.final('items').size).toBe(150);
+    });
+
+    it('whose range is now empty is checkpointed at its end without an insert', async () => {
+      const pipeId = await plannedPipe();
+      const destination = new MemoryDestination();
+      const source = new ArraySnapshotSource(150);
+      const crashing = instrumentStore(store, []);
+      const deps = { store: crashing, source, destination, clock: new ManualClock() };
+      crashing.failNext('checkpointPartition');
+      await expect(snapshotChunk(deps, input(pipeId))).rejects.toThrow(/injected crash/);
+      for (let id = 1; id <= 100; id += 1) source.deleted.add(id);
+      const result = await snapshotChunk(deps, input(pipeId));
+      expect(result).toMatchObject({ done: true, rowsCopied: 50, partitionRowsCopied: 50 });
+      expect(destination.attemptedTokens).toHaveLength(2);
+      expect(source.reads[2]).toMatchObject({ checkpoint: '100' });
     });
   });
 

@@ -7,6 +7,7 @@ import type {
   EncodedInsertBatch,
   InsertBatch,
   InsertResult,
+  StreamedInsertBatch,
   SwapMethod,
   TableRef,
 } from '../../functions/ports/destination.js';
@@ -92,7 +93,12 @@ export class MemoryDestination
   implements
     Pick<
       Destination,
-      'insertRows' | 'insertEncoded' | 'createResyncTable' | 'swapResyncTable' | 'dropSwappedOutTable'
+      | 'insertRows'
+      | 'insertEncoded'
+      | 'insertStreamed'
+      | 'createResyncTable'
+      | 'swapResyncTable'
+      | 'dropSwappedOutTable'
     >
 {
   readonly inserts: { table: string; rows: DestinationRow[]; token: string }[] = [];
@@ -115,6 +121,17 @@ export class MemoryDestination
     if (rows.length !== batch.rows)
       throw new Error(`body holds ${rows.length} rows, batch says ${batch.rows}`);
     return this.keep(batch, rows);
+  }
+
+  /**
+   * A streamed body is read to its end first: one that throws inserts nothing, as ClickHouse
+   * commits an insert only once its body has ended.
+   */
+  async insertStreamed(batch: StreamedInsertBatch): Promise<void> {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of batch.body) chunks.push(chunk);
+    if (chunks.every((chunk) => chunk.length === 0)) return;
+    this.keep(batch, rowsOfBody(batch.table, chunks));
   }
 
   private keep(batch: TableRef & { deduplicationToken: string }, rows: DestinationRow[]): InsertResult {
