@@ -65,6 +65,25 @@ describe('ClickHouse destination streamed inserts', () => {
     expect(await destination.countRows(ref)).toBe(400);
   });
 
+  it('names the typed columns the lines carry', async () => {
+    const ref = { database, table: 'typed' };
+    const columns = [{ name: 'price', sql: 'Nullable(Float64)' }];
+    await destination.createTable(ref, { useJsonNativeFormat: false, deleteOnMerge: false, columns });
+    const line = (id: string, price: number) =>
+      `${toJsonEachRowLine(row(id, { price }), false).slice(0, -1)},"price":${price}}\n`;
+    const body = Buffer.from(line('t1', 1.5) + line('t2', 2.25));
+    await destination.insertStreamed({
+      ...ref,
+      body: inPieces(body, 30),
+      deduplicationToken: 't-0',
+      columns: ['price'],
+    });
+    const answer = await fetch(
+      `${clickhouse.url}/?query=${encodeURIComponent(`SELECT _id, price FROM ${database}.typed ORDER BY _id FORMAT CSV`)}`,
+    );
+    expect(await answer.text()).toBe('"t1",1.5\n"t2",2.25\n');
+  });
+
   it('rejects with the body’s own error when it throws, inserts none of it, and the next insert works', async () => {
     const ref = { database, table: 'cut' };
     await destination.createTable(ref, { useJsonNativeFormat: false, deleteOnMerge: false });
