@@ -67,12 +67,10 @@ export class PartitionNotPlannedError extends FatalError {
 }
 
 /**
- * Copies one snapshot partition, batch by batch, from its checkpoint on. Each batch is inserted
- * with a token that names the batch (partition and the checkpoints around it) and only then is
- * the checkpoint written, so a crash at any point either replays a batch ClickHouse drops as a
- * duplicate, or resumes after it. The source is read in pieces whose raw BSON becomes JSONEachRow
- * lines as it arrives, without decoding (snapshot-batches.ts), and the next batch is read while
- * one is inserted: memory holds at most two batches' bodies and one piece.
+ * Copies one snapshot partition, batch by batch, from its checkpoint on: a pending batch left by
+ * an earlier call first (replayed through its recorded end), then batches streamed into their
+ * inserts as the source's raw BSON is transcoded, the next one sent while one finishes
+ * (snapshot-stream.ts says why a crash at any point is safe). No whole body is held.
  */
 export async function snapshotChunk(
   deps: SnapshotChunkDeps,
