@@ -29,6 +29,18 @@ import { dropSwappedOutTable, swapResyncTable } from './swap.js';
 import { describeTables, qualifiedName, RESYNC_MARKER } from './tables.js';
 
 /**
+ * A streamed insert forms one block, whatever the server's or the user's profile says: blocks
+ * are squashed until the body ends (thresholds no batch reaches), so ClickHouse commits all of it
+ * or none. Otherwise blocks reaching `min_insert_block_size_rows/bytes` are committed while the
+ * body is still coming, and a snapshot batch cut off before its pending batch is recorded could
+ * leave part of itself in, under block tokens its re-read would not match (docs/engines.md).
+ */
+export const ONE_BLOCK_INSERT_SETTINGS: Record<string, string> = {
+  min_insert_block_size_rows: '1000000000000',
+  min_insert_block_size_bytes: '1000000000000000',
+};
+
+/**
  * A non-replicated MergeTree only honours insert_deduplication_token when it keeps a window of
  * recent insert hashes; replicated and shared (Cloud) engines keep one by default.
  */
@@ -127,7 +139,7 @@ export class ClickHouseDestination implements Destination {
     // An empty body is an error (NO_DATA_TO_INSERT), not a no-op: nothing is sent.
     if (body === undefined) return;
     try {
-      await this.insertBody(batch, body.stream, batch.columns);
+      await this.insertBody(batch, body.stream, batch.columns, ONE_BLOCK_INSERT_SETTINGS);
     } catch (err) {
       const failure = body.failure();
       throw failure === undefined ? err : failure.thrown;
@@ -141,6 +153,7 @@ export class ClickHouseDestination implements Destination {
     batch: TableRef & { deduplicationToken: string },
     body: Readable,
     typedColumns: readonly string[] = [],
+    blockSettings: Record<string, string> = {},
   ): Promise<void> {
     const columns =
       typedColumns.length === 0
@@ -156,6 +169,7 @@ export class ClickHouseDestination implements Destination {
           insert_deduplicate: 1,
           insert_deduplication_token: batch.deduplicationToken,
           async_insert: 0,
+          ...blockSettings,
         },
       });
       await drain(result.stream);

@@ -1,8 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickHouseDestination } from '../../../functions/adapters/clickhouse/destination.js';
+import {
+  ClickHouseDestination,
+  ONE_BLOCK_INSERT_SETTINGS,
+} from '../../../functions/adapters/clickhouse/destination.js';
 import { DestinationFatalError } from '../../../functions/core/errors.js';
 import { toJsonEachRowLine } from '../../../functions/core/rows.js';
 import { startTestClickHouse, type TestClickHouse } from '../../support/clickhouse.js';
@@ -198,5 +202,76 @@ describe('ClickHouse destination streamed inserts, against a loopback server tha
     await sleep(50);
     expect(pieces).toBe(read);
     expect(read).toBeLessThan(1_000_000);
+  });
+});
+
+describe('a streamed insert is one block, whatever the profile says', () => {
+  const hostileProfile = {
+    max_insert_block_size: '100',
+    min_insert_block_size_rows: '100',
+    min_insert_block_size_bytes: '1',
+  };
+
+  async function partsAfterInsert(table: string, settings: Record<string, string>): Promise<number> {
+    const client = createClient({ url: clickhouse.url });
+    try {
+      await client.command({
+        query: `CREATE TABLE ${database}.${table} (id UInt64, s String) ENGINE = MergeTree ORDER BY id`,
+      });
+      // Merges would join the parts before they are counted.
+      await client.command({ query: `SYSTEM STOP MERGES ${database}.${table}` });
+      const body = Array.from({ length: 1000 }, (_, id) => JSON.stringify({ id, s: 'x'.repeat(50) })).join(
+        '\n',
+      );
+      const result = await client.exec({
+        query: `INSERT INTO ${database}.${table} FORMAT JSONEachRow`,
+        values: body,
+        clickhouse_settings: settings,
+      });
+      for await (const _ of result.stream);
+      const parts = await client.query({
+        query: `SELECT count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = '${database}' AND table = '${table}' AND active`,
+        format: 'JSONEachRow',
+      });
+      const [counted] = await parts.json<{ parts: string; rows: string }>();
+      expect(Number(counted?.rows)).toBe(1000);
+      return Number(counted?.parts);
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('ClickHouse commits an insert in many blocks under small block settings, and in one under ONE_BLOCK_INSERT_SETTINGS', async () => {
+    expect(await partsAfterInsert('blocks_profile', hostileProfile)).toBeGreaterThan(1);
+    expect(await partsAfterInsert('blocks_one', { ...hostileProfile, ...ONE_BLOCK_INSERT_SETTINGS })).toBe(1);
+  });
+
+  it('insertStreamed sends those settings with every insert', async () => {
+    const urls: string[] = [];
+    const server = createServer((request, response) => {
+      urls.push(request.url ?? '');
+      request.resume();
+      request.on('end', () => response.writeHead(200).end());
+    });
+    await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+    const recording = ClickHouseDestination.connect({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    });
+    try {
+      await recording.insertStreamed({
+        database,
+        table: 't',
+        body: inPieces(linesOf(0, 3), 50),
+        deduplicationToken: 'b-0',
+      });
+      expect(urls).toHaveLength(1);
+      const sent = new URL(urls[0] ?? '', 'http://127.0.0.1').searchParams;
+      for (const [name, value] of Object.entries(ONE_BLOCK_INSERT_SETTINGS))
+        expect(sent.get(name)).toBe(value);
+    } finally {
+      await recording.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+    }
   });
 });
