@@ -164,7 +164,24 @@ export interface PartitionRecord {
    * when none): a chunk that finds it replays exactly that batch, under the same token.
    */
   pending?: PendingBatch;
+  /**
+   * Names the plan this partition belongs to: each saved plan gets a fresh one, so a writer that
+   * loaded the partition of an earlier plan is refused (PlanFence). Absent on partitions saved
+   * before plan ids existed.
+   */
+  planId?: string;
   updatedAt: number;
+}
+
+/**
+ * The plan a partition writer loaded its partition from. A write that carries it is refused
+ * (CheckpointRegressionError) once the table was planned again (a resync, or the table removed
+ * and added back), so a chunk still running from an earlier plan cannot move the new plan's
+ * partition. A write without it is not fenced by plan.
+ */
+export interface PlanFence {
+  /** The loaded partition's `planId`; null when it had none (saved before plan ids). */
+  planId: string | null;
 }
 
 /**
@@ -305,30 +322,44 @@ export interface TableMappings {
 }
 
 export interface SnapshotPartitions {
-  /** Saves the plan once; a repeated call returns the plan already saved (its checkpoints intact). */
+  /**
+   * Saves the plan once, each of its partitions under a fresh plan id; a repeated call returns the
+   * plan already saved (its checkpoints and plan id intact).
+   */
   savePartitionPlan(pipeId: string, tableKey: string, plan: PartitionPlanEntry[]): Promise<PartitionRecord[]>;
   listPartitions(pipeId: string, tableKey: string): Promise<PartitionRecord[]>;
   /** Forgets a table's plan and checkpoints (before a table resync plans again). */
   deletePartitionPlan(pipeId: string, tableKey: string): Promise<void>;
-  /** Throws CheckpointRegressionError when `seq` is not above the stored one. */
+  /**
+   * Throws CheckpointRegressionError when `seq` is not above the stored one, or when `fence`
+   * names another plan than the partition's (it was planned again).
+   */
   checkpointPartition(
     pipeId: string,
     tableKey: string,
     index: number,
     checkpoint: PartitionCheckpoint,
+    fence?: PlanFence,
   ): Promise<PartitionRecord>;
-  markPartitionDone(pipeId: string, tableKey: string, index: number): Promise<PartitionRecord>;
+  /** Throws CheckpointRegressionError when `fence` names another plan than the partition's. */
+  markPartitionDone(
+    pipeId: string,
+    tableKey: string,
+    index: number,
+    fence?: PlanFence,
+  ): Promise<PartitionRecord>;
   /**
    * Records the batch after the checkpoint before its insert is ended. Refused
    * (CheckpointRegressionError) unless the partition is open, at seq `pending.seq - 1`, at
-   * checkpoint `pending.start`, and holds no pending batch. checkpointPartition and
-   * markPartitionDone clear it.
+   * checkpoint `pending.start`, holds no pending batch, and is of the plan `fence` names (when
+   * given). checkpointPartition and markPartitionDone clear it.
    */
   recordPendingBatch(
     pipeId: string,
     tableKey: string,
     index: number,
     pending: PendingBatch,
+    fence?: PlanFence,
   ): Promise<PartitionRecord>;
 }
 

@@ -83,6 +83,8 @@ const partitionItem = z.object({
   pendingBatch: z
     .object({ seq: z.number().int().positive(), start: z.string().nullable(), end: z.string() })
     .optional(),
+  /** Absent on partitions saved before plan ids. */
+  planId: z.string().optional(),
   updatedAt: count,
 });
 

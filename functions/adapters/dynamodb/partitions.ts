@@ -10,6 +10,7 @@ import type {
   PartitionPlanEntry,
   PartitionRecord,
   PendingBatch,
+  PlanFence,
 } from '../../ports/pipe-store.js';
 import { toPartition } from './codecs.js';
 import {
@@ -24,6 +25,7 @@ import {
 } from './context.js';
 import { partitionKey, partitionPrefix, pipePartition, planKey } from './keys.js';
 import { getPipe } from './pipes.js';
+import { newPlanId, planCondition, replannedRefusal } from './plan-fence.js';
 import {
   requireCount,
   requirePipeId,
@@ -40,6 +42,7 @@ const MAX_CHECKPOINT_LENGTH = 64 * 1024;
  * The plan header is written after all partition items, so its presence means "plan complete".
  * Until then a retry rewrites the partitions (none has progress yet: chunks start after the
  * plan step) and drops any left from a larger earlier attempt. One planner per table at a time.
+ * Every partition item and the header carry the plan id this save made (plan-fence.ts).
  */
 export async function savePartitionPlan(
   ctx: StoreContext,
@@ -59,6 +62,7 @@ export async function savePartitionPlan(
     leftovers.map((p) => deleteRequest(partitionKey(pipeId, tableKey, p.index))),
   );
   const now = ctx.now();
+  const planId = newPlanId();
   await batchWrite(
     ctx,
     entries.map((entry) =>
@@ -72,6 +76,7 @@ export async function savePartitionPlan(
         rowsCopied: 0,
         seq: 0,
         done: false,
+        planId,
         updatedAt: now,
       }),
     ),
@@ -80,7 +85,12 @@ export async function savePartitionPlan(
     await ctx.client.send(
       new PutItemCommand({
         TableName: ctx.tableName,
-        Item: toAttributes({ ...planKey(pipeId, tableKey), partitionsTotal: entries.length, savedAt: now }),
+        Item: toAttributes({
+          ...planKey(pipeId, tableKey),
+          partitionsTotal: entries.length,
+          planId,
+          savedAt: now,
+        }),
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -138,8 +148,9 @@ export async function deletePartitionPlan(
 }
 
 /**
- * Conditional on a strictly higher seq and an open partition, so a late or replayed writer cannot
- * move it back. The pending batch goes in the same write: the checkpoint is where it ended.
+ * Conditional on a strictly higher seq, an open partition and (with a fence) the writer's plan,
+ * so a late, replayed or stale writer cannot move it. The pending batch goes in the same write:
+ * the checkpoint is where it ended.
  */
 export async function checkpointPartition(
   ctx: StoreContext,
@@ -147,6 +158,7 @@ export async function checkpointPartition(
   tableKeyInput: string,
   indexInput: number,
   checkpoint: PartitionCheckpoint,
+  fence?: PlanFence,
 ): Promise<PartitionRecord> {
   const pipeId = requirePipeId(pipeIdInput);
   const tableKey = requireTableKey(tableKeyInput);
@@ -157,6 +169,7 @@ export async function checkpointPartition(
   if (checkpoint.done !== undefined && typeof checkpoint.done !== 'boolean') {
     throw new InvalidStoreInputError('done', 'must be a boolean');
   }
+  const plan = planCondition(fence);
   const key = partitionKey(pipeId, tableKey, index);
   try {
     const result = await ctx.client.send(
@@ -167,9 +180,10 @@ export async function checkpointPartition(
           'SET #checkpoint = :checkpoint, rowsCopied = :rows, seq = :seq, done = :done, updatedAt = :now' +
           (checkpoint.typeMismatches === undefined ? '' : ', typeMismatchesJson = :mismatches') +
           ' REMOVE pendingBatch',
-        ConditionExpression: 'attribute_exists(PK) AND seq < :seq AND done = :open',
+        ConditionExpression: `attribute_exists(PK) AND seq < :seq AND done = :open${plan.expression}`,
         ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
         ExpressionAttributeValues: toAttributes({
+          ...plan.values,
           ':checkpoint': lastId,
           ':rows': rowsCopied,
           ':seq': seq,
@@ -189,41 +203,58 @@ export async function checkpointPartition(
     const stored = await getItem(ctx, key);
     if (!stored) throw new PartitionNotFoundError(pipeId, tableKey, index);
     const current = toPartition(stored);
-    throw new CheckpointRegressionError(pipeId, tableKey, index, current.seq, seq, current.done);
+    const refusal = replannedRefusal(current, fence, `checkpoint seq ${seq} refused`);
+    throw new CheckpointRegressionError(pipeId, tableKey, index, current.seq, seq, current.done, refusal);
   }
 }
 
+/** Conditional (with a fence) on the writer's plan, so a stale chunk cannot close a new plan's partition. */
 export async function markPartitionDone(
   ctx: StoreContext,
   pipeIdInput: string,
   tableKeyInput: string,
   indexInput: number,
+  fence?: PlanFence,
 ): Promise<PartitionRecord> {
   const pipeId = requirePipeId(pipeIdInput);
   const tableKey = requireTableKey(tableKeyInput);
   const index = requireCount(indexInput, 'index');
+  const plan = planCondition(fence);
+  const key = partitionKey(pipeId, tableKey, index);
   try {
     const result = await ctx.client.send(
       new UpdateItemCommand({
         TableName: ctx.tableName,
-        Key: toAttributes({ ...partitionKey(pipeId, tableKey, index) }),
+        Key: toAttributes({ ...key }),
         UpdateExpression: 'SET done = :done, updatedAt = :now REMOVE pendingBatch',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: toAttributes({ ':done': true, ':now': ctx.now() }),
+        ConditionExpression: `attribute_exists(PK)${plan.expression}`,
+        ExpressionAttributeValues: toAttributes({ ...plan.values, ':done': true, ':now': ctx.now() }),
         ReturnValues: 'ALL_NEW',
       }),
     );
     return toPartition(unmarshall(result.Attributes ?? {}));
   } catch (error) {
-    if (isConditionalCheckFailed(error)) throw new PartitionNotFoundError(pipeId, tableKey, index);
-    throw error;
+    if (!isConditionalCheckFailed(error)) throw error;
+    const stored = await getItem(ctx, key);
+    if (!stored) throw new PartitionNotFoundError(pipeId, tableKey, index);
+    const current = toPartition(stored);
+    const refusal = replannedRefusal(current, fence, 'marking it done refused');
+    throw new CheckpointRegressionError(
+      pipeId,
+      tableKey,
+      index,
+      current.seq,
+      current.seq,
+      current.done,
+      refusal,
+    );
   }
 }
 
 /**
  * One conditional write, so of two chunks racing on a partition only the one whose view of it is
- * current records its batch: open, at the seq before the batch's, at the batch's start, and with
- * no batch pending (a pending batch is replayed, never replaced). A fresh partition stores its
+ * current records its batch: open, at the seq before the batch's, at the batch's start, with
+ * no batch pending (a pending batch is replayed, never replaced) and (with a fence) of its plan. A fresh partition stores its
  * checkpoint as NULL (savePartitionPlan), so a batch from the partition's start asks for that type.
  */
 export async function recordPendingBatch(
@@ -232,12 +263,14 @@ export async function recordPendingBatch(
   tableKeyInput: string,
   indexInput: number,
   pending: PendingBatch,
+  fence?: PlanFence,
 ): Promise<PartitionRecord> {
   const pipeId = requirePipeId(pipeIdInput);
   const tableKey = requireTableKey(tableKeyInput);
   const index = requireCount(indexInput, 'index');
   const batch = requirePendingBatch(pending);
   const startsFresh = batch.start === null;
+  const plan = planCondition(fence);
   const key = partitionKey(pipeId, tableKey, index);
   try {
     const result = await ctx.client.send(
@@ -247,9 +280,11 @@ export async function recordPendingBatch(
         UpdateExpression: 'SET pendingBatch = :pending, updatedAt = :now',
         ConditionExpression:
           'attribute_exists(PK) AND done = :open AND seq = :storedSeq AND attribute_not_exists(pendingBatch) AND ' +
-          (startsFresh ? 'attribute_type(#checkpoint, :nullType)' : '#checkpoint = :start'),
+          (startsFresh ? 'attribute_type(#checkpoint, :nullType)' : '#checkpoint = :start') +
+          plan.expression,
         ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
         ExpressionAttributeValues: toAttributes({
+          ...plan.values,
           ':pending': batch,
           ':now': ctx.now(),
           ':open': false,
@@ -272,7 +307,8 @@ export async function recordPendingBatch(
       current.seq,
       batch.seq,
       current.done,
-      pendingBatchRefusal(current, batch),
+      replannedRefusal(current, fence, `pending batch seq ${batch.seq} refused`) ??
+        pendingBatchRefusal(current, batch),
     );
   }
 }

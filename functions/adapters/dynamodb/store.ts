@@ -12,6 +12,7 @@ import type {
   PartitionPlanEntry,
   PendingBatch,
   PipeStore,
+  PlanFence,
   ResumePointInput,
   SettingsUpdateExpectation,
   TableMappingInput,
@@ -118,12 +119,22 @@ export class DynamoPipeStore implements PipeStore {
     savePartitionPlan(this.ctx, pipeId, tableKey, plan);
   listPartitions = (pipeId: string, tableKey: string) => listPartitions(this.ctx, pipeId, tableKey);
   deletePartitionPlan = (pipeId: string, tableKey: string) => deletePartitionPlan(this.ctx, pipeId, tableKey);
-  checkpointPartition = (pipeId: string, tableKey: string, index: number, checkpoint: PartitionCheckpoint) =>
-    checkpointPartition(this.ctx, pipeId, tableKey, index, checkpoint);
-  markPartitionDone = (pipeId: string, tableKey: string, index: number) =>
-    markPartitionDone(this.ctx, pipeId, tableKey, index);
-  recordPendingBatch = (pipeId: string, tableKey: string, index: number, pending: PendingBatch) =>
-    recordPendingBatch(this.ctx, pipeId, tableKey, index, pending);
+  checkpointPartition = (
+    pipeId: string,
+    tableKey: string,
+    index: number,
+    checkpoint: PartitionCheckpoint,
+    fence?: PlanFence,
+  ) => checkpointPartition(this.ctx, pipeId, tableKey, index, checkpoint, fence);
+  markPartitionDone = (pipeId: string, tableKey: string, index: number, fence?: PlanFence) =>
+    markPartitionDone(this.ctx, pipeId, tableKey, index, fence);
+  recordPendingBatch = (
+    pipeId: string,
+    tableKey: string,
+    index: number,
+    pending: PendingBatch,
+    fence?: PlanFence,
+  ) => recordPendingBatch(this.ctx, pipeId, tableKey, index, pending, fence);
 
   recordStartPoint = (pipeId: string, point: StartPointInput) => recordStartPoint(this.ctx, pipeId, point);
   getStartPoint = (pipeId: string) => getStartPoint(this.ctx, pipeId);

@@ -1,4 +1,7 @@
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { partitionKey, planKey } from '../../../functions/adapters/dynamodb/keys.js';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
 import { PipeNotFoundError } from '../../../functions/core/errors.js';
 import {
@@ -355,5 +358,125 @@ describe('pending batches', () => {
     expect(marked).toMatchObject({ done: true });
     expect(marked).not.toHaveProperty('pending');
     expect((await store.listPartitions(pipeId, 'shop.orders'))[0]).not.toHaveProperty('pending');
+  });
+});
+
+describe('plan ids', () => {
+  async function planned(): Promise<{ pipeId: string; planId: string }> {
+    const pipeId = await newPipe();
+    const [partition] = await store.savePartitionPlan(pipeId, 'shop.orders', plan(1));
+    return { pipeId, planId: partition!.planId! };
+  }
+  const partitionOf = async (pipeId: string) => (await store.listPartitions(pipeId, 'shop.orders'))[0];
+  const stale = { planId: 'an-earlier-plan' };
+  const replanned = (caught: unknown) => {
+    expect(caught).toBeInstanceOf(CheckpointRegressionError);
+    expect((caught as Error).message).toContain('was planned again');
+  };
+
+  it('gives every partition and the header of a saved plan one id; a re-save keeps it, a new plan gets another', async () => {
+    const pipeId = await newPipe();
+    const saved = await store.savePartitionPlan(pipeId, 'shop.orders', plan(3));
+    const planId = saved[0]!.planId;
+    expect(planId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(saved.map((partition) => partition.planId)).toEqual([planId, planId, planId]);
+    const header = await dynamo
+      .newClient()
+      .send(
+        new GetItemCommand({ TableName: dynamo.tableName, Key: marshall(planKey(pipeId, 'shop.orders')) }),
+      );
+    expect(header.Item?.planId).toEqual({ S: planId });
+    const again = await store.savePartitionPlan(pipeId, 'shop.orders', plan(3));
+    expect(again.map((partition) => partition.planId)).toEqual([planId, planId, planId]);
+    await store.deletePartitionPlan(pipeId, 'shop.orders');
+    const replaced = await store.savePartitionPlan(pipeId, 'shop.orders', plan(3));
+    expect(replaced[0]!.planId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(replaced[0]!.planId).not.toBe(planId);
+  });
+
+  it("refuses each write of another plan's writer and changes nothing", async () => {
+    const { pipeId } = await planned();
+    const before = await partitionOf(pipeId);
+    replanned(
+      await store
+        .recordPendingBatch(pipeId, 'shop.orders', 0, { seq: 1, start: null, end: '"id-100"' }, stale)
+        .catch((caught: unknown) => caught),
+    );
+    replanned(
+      await store
+        .checkpointPartition(
+          pipeId,
+          'shop.orders',
+          0,
+          { seq: 1, checkpoint: '"id-100"', rowsCopied: 100 },
+          stale,
+        )
+        .catch((caught: unknown) => caught),
+    );
+    replanned(
+      await store.markPartitionDone(pipeId, 'shop.orders', 0, stale).catch((caught: unknown) => caught),
+    );
+    expect(await partitionOf(pipeId)).toEqual(before);
+  });
+
+  it("accepts each write of the partition's own plan", async () => {
+    const { pipeId, planId } = await planned();
+    const fence = { planId };
+    const pending = { seq: 1, start: null, end: '"id-100"' };
+    expect((await store.recordPendingBatch(pipeId, 'shop.orders', 0, pending, fence)).pending).toEqual(
+      pending,
+    );
+    const checkpoint = { seq: 1, checkpoint: '"id-100"', rowsCopied: 100 };
+    expect(await store.checkpointPartition(pipeId, 'shop.orders', 0, checkpoint, fence)).toMatchObject({
+      seq: 1,
+      planId,
+    });
+    expect(await store.markPartitionDone(pipeId, 'shop.orders', 0, fence)).toMatchObject({
+      done: true,
+      planId,
+    });
+  });
+
+  it('lets a writer that loaded a partition saved before plan ids write it, and no other plan', async () => {
+    const { pipeId } = await planned();
+    await dynamo.newClient().send(
+      new UpdateItemCommand({
+        TableName: dynamo.tableName,
+        Key: marshall(partitionKey(pipeId, 'shop.orders', 0)),
+        UpdateExpression: 'REMOVE planId',
+      }),
+    );
+    const legacy = await partitionOf(pipeId);
+    expect(legacy).not.toHaveProperty('planId');
+    replanned(
+      await store
+        .recordPendingBatch(pipeId, 'shop.orders', 0, { seq: 1, start: null, end: '"id-100"' }, stale)
+        .catch((caught: unknown) => caught),
+    );
+    const unplanned = { planId: null };
+    await store.recordPendingBatch(
+      pipeId,
+      'shop.orders',
+      0,
+      { seq: 1, start: null, end: '"id-100"' },
+      unplanned,
+    );
+    const checkpoint = { seq: 1, checkpoint: '"id-100"', rowsCopied: 100 };
+    expect(await store.checkpointPartition(pipeId, 'shop.orders', 0, checkpoint, unplanned)).toMatchObject({
+      seq: 1,
+    });
+    expect(await store.markPartitionDone(pipeId, 'shop.orders', 0, unplanned)).toMatchObject({ done: true });
+  });
+
+  it('refuses a writer that loaded a partition without a plan id once the table is planned again', async () => {
+    const { pipeId } = await planned();
+    await store.deletePartitionPlan(pipeId, 'shop.orders');
+    await store.savePartitionPlan(pipeId, 'shop.orders', plan(1));
+    replanned(
+      await store
+        .markPartitionDone(pipeId, 'shop.orders', 0, { planId: null })
+        .catch((caught: unknown) => caught),
+    );
+    expect(await partitionOf(pipeId)).toMatchObject({ done: false, seq: 0 });
   });
 });
