@@ -8,7 +8,7 @@ import type { ClusterTime, SnapshotReadOptions, SnapshotSource, SourceNamespace 
 import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
 import type { StreamedSink } from './destination-needs.js';
 import { type BatchBounds, pieceBounds } from './snapshot-batches.js';
-import { type ChunkTarget, streamBatches } from './snapshot-stream.js';
+import { type ChunkTarget, planFence, streamBatches } from './snapshot-stream.js';
 import { PieceReader } from './streamed-batch.js';
 import { loadPipeContext, loadTable, namespaceOf, tableRefOf } from './table-context.js';
 
@@ -87,6 +87,7 @@ export async function snapshotChunk(
   const mapping = await loadTable(deps.store, input.pipeId, input.table);
   const live = tableRefOf(context, mapping);
   const { pipeId, table, partitionIndex } = input;
+  const partition = await findPartition(deps.store, input.pipeId, input.table, input.partitionIndex);
   const target: ChunkTarget = {
     pipeId,
     table,
@@ -95,8 +96,8 @@ export async function snapshotChunk(
     targetTable: mapping.state === 'Resync' ? resyncTableName(live.table) : live.table,
     useJsonNativeFormat: context.tableOptions.useJsonNativeFormat,
     shape: tableShapeFor(settings, mapping),
+    planId: partition.planId ?? null,
   };
-  const partition = await findPartition(deps.store, input.pipeId, input.table, input.partitionIndex);
   const result: SnapshotChunkResult = {
     done: partition.done,
     rowsCopied: 0,
@@ -134,7 +135,7 @@ export async function snapshotChunk(
     return { ...result, done: true, stoppedTable: error.message };
   }
   const last = copied.exhausted
-    ? await deps.store.markPartitionDone(input.pipeId, input.table, input.partitionIndex)
+    ? await deps.store.markPartitionDone(input.pipeId, input.table, input.partitionIndex, planFence(target))
     : copied.partition;
   await deps.store.refreshTableProgress(input.pipeId, input.table);
   result.done = last.done;
@@ -214,12 +215,18 @@ async function replayPending(
     result: run.result,
   });
   if (replayed.partition.seq === pending.seq) return replayed.partition;
-  return deps.store.checkpointPartition(target.pipeId, target.table, target.partitionIndex, {
-    seq: pending.seq,
-    checkpoint: pending.end,
-    rowsCopied: run.partition.rowsCopied,
-    ...(target.shape === null ? {} : { typeMismatches: run.partition.typeMismatches ?? {} }),
-  });
+  return deps.store.checkpointPartition(
+    target.pipeId,
+    target.table,
+    target.partitionIndex,
+    {
+      seq: pending.seq,
+      checkpoint: pending.end,
+      rowsCopied: run.partition.rowsCopied,
+      ...(target.shape === null ? {} : { typeMismatches: run.partition.typeMismatches ?? {} }),
+    },
+    planFence(target),
+  );
 }
 
 /**

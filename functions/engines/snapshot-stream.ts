@@ -10,12 +10,14 @@
  * pending batch is recorded leaves an insert that never ended: nothing committed. A crash after
  * it leaves the pending batch, which the next chunk replays exactly (from its start through its
  * end, under the same token: ClickHouse drops it if the first insert committed) before anything
- * else, then checkpoints at its end.
+ * else, then checkpoints at its end. The token and every partition write also carry the id of
+ * the plan the partition was loaded from, so a chunk left running from an earlier plan of the
+ * table (resynced, or removed and added back) is refused and never repeats a new plan's tokens.
  */
 import type { TableShape } from '../core/table-shape.js';
 import { shapeColumnNames } from '../core/table-shape.js';
 import type { Clock } from '../ports/clock.js';
-import type { PartitionRecord, PendingBatch, PipeStore } from '../ports/pipe-store.js';
+import type { PartitionRecord, PendingBatch, PipeStore, PlanFence } from '../ports/pipe-store.js';
 import { type Budget, hasTimeLeft } from './budget.js';
 import { deduplicationToken } from './dedup-token.js';
 import type { StreamedSink } from './destination-needs.js';
@@ -34,7 +36,12 @@ export interface ChunkTarget {
   useJsonNativeFormat: boolean;
   /** The table's typed columns and excluded fields, or null. */
   shape: TableShape | null;
+  /** The plan the partition was loaded from (its `planId`); null for a partition saved without one. */
+  planId: string | null;
 }
+
+/** Holds a partition write to the plan the chunk loaded its partition from. */
+export const planFence = (target: ChunkTarget): PlanFence => ({ planId: target.planId });
 
 export interface StreamDeps {
   store: Pick<PipeStore, 'checkpointPartition' | 'recordPendingBatch'>;
@@ -106,11 +113,13 @@ async function sendBatch(
   const body = batch.lines(run.reader, async () => {
     await previous;
     if (run.replay !== null) return;
-    await deps.store.recordPendingBatch(target.pipeId, target.table, target.partitionIndex, {
-      seq: batch.start.seq,
-      start: batch.start.checkpoint,
-      end: batch.end,
-    });
+    await deps.store.recordPendingBatch(
+      target.pipeId,
+      target.table,
+      target.partitionIndex,
+      { seq: batch.start.seq, start: batch.start.checkpoint, end: batch.end },
+      planFence(target),
+    );
   });
   const insert = deps.destination.insertStreamed({
     database: target.database,
@@ -145,14 +154,20 @@ async function checkpointAfter(
 ): Promise<PartitionRecord> {
   await insert;
   const before = await previous;
-  const record = await deps.store.checkpointPartition(target.pipeId, target.table, target.partitionIndex, {
-    seq: batch.start.seq,
-    checkpoint: run.replay?.end ?? batch.end,
-    rowsCopied: before.rowsCopied + batch.rows,
-    ...(target.shape === null
-      ? {}
-      : { typeMismatches: addedCounts(before.typeMismatches, batch.mismatches()) }),
-  });
+  const record = await deps.store.checkpointPartition(
+    target.pipeId,
+    target.table,
+    target.partitionIndex,
+    {
+      seq: batch.start.seq,
+      checkpoint: run.replay?.end ?? batch.end,
+      rowsCopied: before.rowsCopied + batch.rows,
+      ...(target.shape === null
+        ? {}
+        : { typeMismatches: addedCounts(before.typeMismatches, batch.mismatches()) }),
+    },
+    planFence(target),
+  );
   run.result.rowsCopied += batch.rows;
   run.result.batches += 1;
   run.result.bytes += batch.bytes;
@@ -160,8 +175,10 @@ async function checkpointAfter(
 }
 
 /**
- * The insert's deduplication token: the batch's start and seq, the same for its replay. Its end
- * is not in it (the token is sent before the body); the pending batch pins the end instead.
+ * The insert's deduplication token: the batch's plan, start and seq, the same for its replay.
+ * Its end is not in it (the token is sent before the body); the pending batch pins the end
+ * instead. The plan id keeps a table planned again (removed and added back while its ClickHouse
+ * table and its deduplication log stay) from repeating the earlier load's tokens.
  */
 export function batchToken(target: ChunkTarget, start: BatchStart): string {
   return deduplicationToken('snapshot', [
@@ -169,6 +186,7 @@ export function batchToken(target: ChunkTarget, start: BatchStart): string {
     target.table,
     target.targetTable,
     target.partitionIndex,
+    target.planId,
     start.checkpoint,
     start.seq,
   ]);

@@ -9,6 +9,7 @@ import {
   UnsupportedValueError,
 } from '../../functions/core/errors.js';
 import { encodePartitionBounds } from '../../functions/core/partition-plan.js';
+import { CheckpointRegressionError } from '../../functions/core/store-errors.js';
 import { snapshotChunk } from '../../functions/engines/snapshot-chunk.js';
 import type { StreamedInsertBatch } from '../../functions/ports/destination.js';
 import type {
@@ -483,6 +484,63 @@ describe('snapshotChunk', () => {
       const { error } = await failingChunk(BSON.serialize({ value: 'no id' }));
       expect(error).toBeInstanceOf(UnsupportedValueError);
       expect((error as Error).message).toBe('a document without _id cannot be replicated');
+    });
+  });
+
+  describe('a table planned again while a chunk of its earlier plan still runs', () => {
+    const chunkInput = (pipeId: string) => ({
+      pipeId,
+      table: 'shop.items',
+      partitionIndex: 0,
+      budget: { deadline: Date.UTC(2030, 0, 1) },
+    });
+    const planAgain = async (pipeId: string, state: 'Snapshot' | 'Resync') => {
+      await store.deletePartitionPlan(pipeId, 'shop.items');
+      await store.setTableState(pipeId, 'shop.items', { state });
+      await store.savePartitionPlan(pipeId, 'shop.items', [{ index: 0, bounds: WHOLE }]);
+    };
+
+    it("the earlier plan's chunk is refused at its next write and leaves the new plan's partition untouched", async () => {
+      const pipeId = await plannedPipe();
+      const destination = new MemoryDestination();
+      const send = destination.insertStreamed.bind(destination);
+      let inserts = 0;
+      // The second insert is held once its body has ended (its pending batch recorded in the
+      // earlier plan) while the table is resynced and planned again, as a Lambda of a stopped
+      // execution keeps running; then it answers.
+      destination.insertStreamed = async (batch) => {
+        inserts += 1;
+        if (inserts !== 2) return send(batch);
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of batch.body) chunks.push(chunk);
+        await planAgain(pipeId, 'Resync');
+        return send({ ...batch, body: fromChunks(chunks) });
+      };
+      const deps = { store, source: new ArraySnapshotSource(250), destination, clock: new ManualClock() };
+      const error = await snapshotChunk(deps, chunkInput(pipeId)).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(CheckpointRegressionError);
+      expect((error as Error).message).toContain('was planned again');
+      const [partition] = await store.listPartitions(pipeId, 'shop.items');
+      expect(partition).toMatchObject({ seq: 0, checkpoint: null, rowsCopied: 0, done: false });
+      expect(partition).not.toHaveProperty('pending');
+    });
+
+    it("a table added back gets new tokens, so its first batches are not dropped as the earlier load's", async () => {
+      const pipeId = await plannedPipe();
+      const source = new ArraySnapshotSource(250);
+      // 40..49 are inserted only after the first load, while the table is out of the pipe.
+      for (let id = 40; id <= 49; id += 1) source.deleted.add(id);
+      const destination = new MemoryDestination();
+      const deps = { store, source, destination, clock: new ManualClock() };
+      expect(await snapshotChunk(deps, chunkInput(pipeId))).toMatchObject({ done: true });
+      const firstLoad = destination.attemptedTokens.length;
+      // Removed without dropping its ClickHouse table (whose deduplication log stays), added back.
+      await store.setTableState(pipeId, 'shop.items', { state: 'Removed' });
+      source.deleted.clear();
+      await planAgain(pipeId, 'Snapshot');
+      expect(await snapshotChunk(deps, chunkInput(pipeId))).toMatchObject({ done: true });
+      expect(destination.attemptedTokens[firstLoad]).not.toBe(destination.attemptedTokens[0]);
+      expect(destination.final('items').size).toBe(250);
     });
   });
 });
