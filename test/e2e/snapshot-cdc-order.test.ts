@@ -33,7 +33,11 @@ import { renderDocumentId } from '../../functions/core/document-id.js';
 import type { DestinationRow } from '../../functions/core/rows.js';
 import { cdcBatch } from '../../functions/engines/cdc-run.js';
 import { systemClock } from '../../functions/ports/clock.js';
-import type { Destination, EncodedInsertBatch } from '../../functions/ports/destination.js';
+import type {
+  Destination,
+  EncodedInsertBatch,
+  StreamedInsertBatch,
+} from '../../functions/ports/destination.js';
 import type {
   SnapshotBatch,
   SnapshotReadOptions,
@@ -260,13 +264,28 @@ function recordingDestination(
     if (tamper === undefined) return real.insertEncoded(batch);
     return real.insertEncoded({ ...batch, body: bodyOfRows(rows, bodyIsJsonNative(batch.body)) });
   };
+  // A streamed body is read whole first (its rows logged when it has ended, as ClickHouse would
+  // take them), then sent on.
+  const insertStreamed = async (batch: StreamedInsertBatch) => {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of batch.body) chunks.push(chunk);
+    const rows = rowsOfBody(batch.table, chunks).map((row) => tampered(row, tamper));
+    record(rows);
+    const body = tamper === undefined ? chunks : bodyOfRows(rows, bodyIsJsonNative(chunks));
+    return real.insertStreamed({ ...batch, body: inOrder(body) });
+  };
   return new Proxy(real, {
     get(target, property) {
       if (property === 'insertEncoded') return insertEncoded;
+      if (property === 'insertStreamed') return insertStreamed;
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+async function* inOrder(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* chunks;
 }
 
 const SNAPSHOT_ROWS = new WeakSet<DestinationRow>();

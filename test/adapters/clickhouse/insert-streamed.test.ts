@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,7 +226,7 @@ describe('a streamed insert is one block, whatever the profile says', () => {
       );
       const result = await client.exec({
         query: `INSERT INTO ${database}.${table} FORMAT JSONEachRow`,
-        values: body,
+        values: Readable.from([body]),
         clickhouse_settings: settings,
       });
       for await (const _ of result.stream);
