@@ -117,16 +117,18 @@ function recordRefusedInserts(world: ApiWorld): string[] {
   world.runtime.connect = async (pipe, settings) => {
     const connections = await connect(pipe, settings);
     const { destination } = connections;
+    const noteRefusal = (table: string) => (error: unknown) => {
+      const message = (error as Error).message;
+      // A run the swap revoked may still try `_resync` once it is gone; it ends there and the
+      // next run replays its batch (docs/engines.md): not a refusal of the shape.
+      const revokedRunAfterSwap = table.endsWith('_resync') && message.includes('UNKNOWN_TABLE');
+      if (!revokedRunAfterSwap) refused.push(`${table}: ${message}`);
+      throw error;
+    };
     const insertEncoded = destination.insertEncoded.bind(destination);
-    destination.insertEncoded = (batch) =>
-      insertEncoded(batch).catch((error: unknown) => {
-        const message = (error as Error).message;
-        // A run the swap revoked may still try `_resync` once it is gone; it ends there and the
-        // next run replays its batch (docs/engines.md): not a refusal of the shape.
-        const revokedRunAfterSwap = batch.table.endsWith('_resync') && message.includes('UNKNOWN_TABLE');
-        if (!revokedRunAfterSwap) refused.push(`${batch.table}: ${message}`);
-        throw error;
-      });
+    destination.insertEncoded = (batch) => insertEncoded(batch).catch(noteRefusal(batch.table));
+    const insertStreamed = destination.insertStreamed.bind(destination);
+    destination.insertStreamed = (batch) => insertStreamed(batch).catch(noteRefusal(batch.table));
     return connections;
   };
   return refused;

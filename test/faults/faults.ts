@@ -89,6 +89,22 @@ const killedBeforeCheckpoint: Fault = {
   },
 };
 
+/**
+ * The snapshot process dies once a batch's end is recorded as the partition's pending batch,
+ * before its streamed body ended: ClickHouse never commits that insert, and the next chunk
+ * replays the batch through its recorded end.
+ */
+const killedAfterPendingBatch: Fault = {
+  name: 'kill-after-pending-batch',
+  async run(run) {
+    const store = dyingAt(run.store, 'recordPendingBatch', { after: true });
+    const snapshot = await snapshotUnderLoad(run, { ...run.parts, store });
+    await markReplicating(run.store, run.pipe);
+    await cdcUnderLoad(run);
+    return expectFired('the crash', store.died && snapshot.crashes === 1);
+  },
+};
+
 const killedBeforeTokenCommit: Fault = {
   name: 'kill-before-token-commit',
   async run(run) {
@@ -548,6 +564,7 @@ const exchangeBetweenDualInserts: Fault = {
 export const FAULTS: readonly Fault[] = [
   killedMidChunk,
   killedBeforeCheckpoint,
+  killedAfterPendingBatch,
   killedBeforeTokenCommit,
   killedBetweenBatches,
   killedMidSwap,

@@ -59,11 +59,11 @@ describe('Retry and Catch paths', () => {
       const { pipeId, coll } = await freshPipe();
       world.faults.failOnce(
         'destination',
-        'insertEncoded',
+        'insertStreamed',
         new DestinationUnavailableError('injected: timeout'),
       );
       expect(await run(world, 'create', pipeId)).toMatchObject({ status: 'SUCCEEDED' });
-      expectThrown('destination.insertEncoded');
+      expectThrown('destination.insertStreamed');
       expect((await world.store.getPipe(pipeId)).state).toBe('Running');
       expect(await liveRows(world, 'faults', coll)).toBe(40);
     });
@@ -78,7 +78,7 @@ describe('Retry and Catch paths', () => {
 
     it('a fatal error inside the snapshot child fails the pipe with the child error', async () => {
       const { pipeId } = await freshPipe();
-      world.faults.failOnce('destination', 'insertEncoded', new DestinationFatalError('injected: bad row'));
+      world.faults.failOnce('destination', 'insertStreamed', new DestinationFatalError('injected: bad row'));
       expect(await run(world, 'create', pipeId)).toMatchObject({ status: 'FAILED', error: 'PipeFailed' });
       await expectFailedWith(pipeId, 'DestinationFatalError', 'injected: bad row');
     });

@@ -45,16 +45,23 @@ class InsertHold {
             await this.released;
           }
         };
-        // The snapshot and CDC both insert encoded bodies: each is held.
+        // CDC inserts encoded bodies and the snapshot streams them: each is held.
         const insertEncoded: Destination['insertEncoded'] = async (batch) => {
           await hold();
           return destination.insertEncoded(batch);
         };
+        const insertStreamed: Destination['insertStreamed'] = async (batch) => {
+          await hold();
+          return destination.insertStreamed(batch);
+        };
+        const held: Record<string, unknown> = { insertEncoded, insertStreamed };
         return {
           ...connections,
           destination: new Proxy(destination, {
             get: (target, property, receiver) =>
-              property === 'insertEncoded' ? insertEncoded : Reflect.get(target, property, receiver),
+              typeof property === 'string' && property in held
+                ? held[property]
+                : Reflect.get(target, property, receiver),
           }),
         };
       },
