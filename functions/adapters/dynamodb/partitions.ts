@@ -1,4 +1,9 @@
-import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   CheckpointRegressionError,
@@ -170,42 +175,35 @@ export async function checkpointPartition(
     throw new InvalidStoreInputError('done', 'must be a boolean');
   }
   const plan = planCondition(fence);
-  const key = partitionKey(pipeId, tableKey, index);
-  try {
-    const result = await ctx.client.send(
-      new UpdateItemCommand({
-        TableName: ctx.tableName,
-        Key: toAttributes({ ...key }),
-        UpdateExpression:
-          'SET #checkpoint = :checkpoint, rowsCopied = :rows, seq = :seq, done = :done, updatedAt = :now' +
-          (checkpoint.typeMismatches === undefined ? '' : ', typeMismatchesJson = :mismatches') +
-          ' REMOVE pendingBatch',
-        ConditionExpression: `attribute_exists(PK) AND seq < :seq AND done = :open${plan.expression}`,
-        ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
-        ExpressionAttributeValues: toAttributes({
-          ...plan.values,
-          ':checkpoint': lastId,
-          ':rows': rowsCopied,
-          ':seq': seq,
-          ':done': checkpoint.done ?? false,
-          ':now': ctx.now(),
-          ':open': false,
-          ...(checkpoint.typeMismatches === undefined
-            ? {}
-            : { ':mismatches': JSON.stringify(mismatchCounts(checkpoint.typeMismatches)) }),
-        }),
-        ReturnValues: 'ALL_NEW',
+  return updatePartition(
+    ctx,
+    { pipeId, tableKey, index },
+    {
+      UpdateExpression:
+        'SET #checkpoint = :checkpoint, rowsCopied = :rows, seq = :seq, done = :done, updatedAt = :now' +
+        (checkpoint.typeMismatches === undefined ? '' : ', typeMismatchesJson = :mismatches') +
+        ' REMOVE pendingBatch',
+      ConditionExpression: `attribute_exists(PK) AND seq < :seq AND done = :open${plan.expression}`,
+      ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
+      ExpressionAttributeValues: toAttributes({
+        ...plan.values,
+        ':checkpoint': lastId,
+        ':rows': rowsCopied,
+        ':seq': seq,
+        ':done': checkpoint.done ?? false,
+        ':now': ctx.now(),
+        ':open': false,
+        ...(checkpoint.typeMismatches === undefined
+          ? {}
+          : { ':mismatches': JSON.stringify(mismatchCounts(checkpoint.typeMismatches)) }),
       }),
-    );
-    return toPartition(unmarshall(result.Attributes ?? {}));
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-    const stored = await getItem(ctx, key);
-    if (!stored) throw new PartitionNotFoundError(pipeId, tableKey, index);
-    const current = toPartition(stored);
-    const refusal = replannedRefusal(current, fence, `checkpoint seq ${seq} refused`);
-    throw new CheckpointRegressionError(pipeId, tableKey, index, current.seq, seq, current.done, refusal);
-  }
+    },
+    (current) => ({
+      storedSeq: current.seq,
+      givenSeq: seq,
+      refusal: replannedRefusal(current, fence, `checkpoint seq ${seq} refused`),
+    }),
+  );
 }
 
 /** Conditional (with a fence) on the writer's plan, so a stale chunk cannot close a new plan's partition. */
@@ -220,35 +218,20 @@ export async function markPartitionDone(
   const tableKey = requireTableKey(tableKeyInput);
   const index = requireCount(indexInput, 'index');
   const plan = planCondition(fence);
-  const key = partitionKey(pipeId, tableKey, index);
-  try {
-    const result = await ctx.client.send(
-      new UpdateItemCommand({
-        TableName: ctx.tableName,
-        Key: toAttributes({ ...key }),
-        UpdateExpression: 'SET done = :done, updatedAt = :now REMOVE pendingBatch',
-        ConditionExpression: `attribute_exists(PK)${plan.expression}`,
-        ExpressionAttributeValues: toAttributes({ ...plan.values, ':done': true, ':now': ctx.now() }),
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return toPartition(unmarshall(result.Attributes ?? {}));
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-    const stored = await getItem(ctx, key);
-    if (!stored) throw new PartitionNotFoundError(pipeId, tableKey, index);
-    const current = toPartition(stored);
-    const refusal = replannedRefusal(current, fence, 'marking it done refused');
-    throw new CheckpointRegressionError(
-      pipeId,
-      tableKey,
-      index,
-      current.seq,
-      current.seq,
-      current.done,
-      refusal,
-    );
-  }
+  return updatePartition(
+    ctx,
+    { pipeId, tableKey, index },
+    {
+      UpdateExpression: 'SET done = :done, updatedAt = :now REMOVE pendingBatch',
+      ConditionExpression: `attribute_exists(PK)${plan.expression}`,
+      ExpressionAttributeValues: toAttributes({ ...plan.values, ':done': true, ':now': ctx.now() }),
+    },
+    (current) => ({
+      storedSeq: current.seq,
+      givenSeq: current.seq,
+      refusal: replannedRefusal(current, fence, 'marking it done refused'),
+    }),
+  );
 }
 
 /**
@@ -271,27 +254,64 @@ export async function recordPendingBatch(
   const batch = requirePendingBatch(pending);
   const startsFresh = batch.start === null;
   const plan = planCondition(fence);
+  return updatePartition(
+    ctx,
+    { pipeId, tableKey, index },
+    {
+      UpdateExpression: 'SET pendingBatch = :pending, updatedAt = :now',
+      ConditionExpression:
+        'attribute_exists(PK) AND done = :open AND seq = :storedSeq AND attribute_not_exists(pendingBatch) AND ' +
+        (startsFresh ? 'attribute_type(#checkpoint, :nullType)' : '#checkpoint = :start') +
+        plan.expression,
+      ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
+      ExpressionAttributeValues: toAttributes({
+        ...plan.values,
+        ':pending': batch,
+        ':now': ctx.now(),
+        ':open': false,
+        ':storedSeq': batch.seq - 1,
+        ...(startsFresh ? { ':nullType': 'NULL' } : { ':start': batch.start }),
+      }),
+    },
+    (current) => ({
+      storedSeq: current.seq,
+      givenSeq: batch.seq,
+      refusal:
+        replannedRefusal(current, fence, `pending batch seq ${batch.seq} refused`) ??
+        pendingBatchRefusal(current, batch),
+    }),
+  );
+}
+
+/** What a refused partition write reports, from the partition as stored. */
+interface Refused {
+  storedSeq: number;
+  givenSeq: number;
+  refusal: string | undefined;
+}
+
+/**
+ * One conditional UpdateItem of a partition: the partition as written, or, when its condition
+ * fails, PartitionNotFoundError or a CheckpointRegressionError saying why (from the stored item).
+ */
+async function updatePartition(
+  ctx: StoreContext,
+  ids: { pipeId: string; tableKey: string; index: number },
+  update: Pick<
+    UpdateItemCommandInput,
+    'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+  >,
+  refused: (current: PartitionRecord) => Refused,
+): Promise<PartitionRecord> {
+  const { pipeId, tableKey, index } = ids;
   const key = partitionKey(pipeId, tableKey, index);
   try {
     const result = await ctx.client.send(
       new UpdateItemCommand({
         TableName: ctx.tableName,
         Key: toAttributes({ ...key }),
-        UpdateExpression: 'SET pendingBatch = :pending, updatedAt = :now',
-        ConditionExpression:
-          'attribute_exists(PK) AND done = :open AND seq = :storedSeq AND attribute_not_exists(pendingBatch) AND ' +
-          (startsFresh ? 'attribute_type(#checkpoint, :nullType)' : '#checkpoint = :start') +
-          plan.expression,
-        ExpressionAttributeNames: { '#checkpoint': 'checkpoint' },
-        ExpressionAttributeValues: toAttributes({
-          ...plan.values,
-          ':pending': batch,
-          ':now': ctx.now(),
-          ':open': false,
-          ':storedSeq': batch.seq - 1,
-          ...(startsFresh ? { ':nullType': 'NULL' } : { ':start': batch.start }),
-        }),
         ReturnValues: 'ALL_NEW',
+        ...update,
       }),
     );
     return toPartition(unmarshall(result.Attributes ?? {}));
@@ -300,15 +320,15 @@ export async function recordPendingBatch(
     const stored = await getItem(ctx, key);
     if (!stored) throw new PartitionNotFoundError(pipeId, tableKey, index);
     const current = toPartition(stored);
+    const why = refused(current);
     throw new CheckpointRegressionError(
       pipeId,
       tableKey,
       index,
-      current.seq,
-      batch.seq,
+      why.storedSeq,
+      why.givenSeq,
       current.done,
-      replannedRefusal(current, fence, `pending batch seq ${batch.seq} refused`) ??
-        pendingBatchRefusal(current, batch),
+      why.refusal,
     );
   }
 }
