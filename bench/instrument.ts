@@ -98,13 +98,31 @@ export function newTimings(): PhaseTimings {
   };
 }
 
+/** Seconds during which at least one insert was in progress (the product overlaps two). */
+export function insertSeconds(timings: PhaseTimings): number {
+  return merged(timings.insertSpans).reduce((sum, [start, end]) => sum + (end - start), 0) / 1000;
+}
+
 /** Seconds during which a read and an insert were both in progress. */
 export function overlapSeconds(timings: PhaseTimings): number {
   let overlap = 0;
+  const inserting = merged(timings.insertSpans);
   for (const [readStart, readEnd] of timings.readSpans) {
-    for (const [insertStart, insertEnd] of timings.insertSpans) {
+    for (const [insertStart, insertEnd] of inserting) {
       overlap += Math.max(0, Math.min(readEnd, insertEnd) - Math.max(readStart, insertStart));
     }
   }
   return overlap / 1000;
+}
+
+/** The spans as disjoint spans covering the same time. */
+function merged(spans: readonly [number, number][]): [number, number][] {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+  const union: [number, number][] = [];
+  for (const [start, end] of sorted) {
+    const last = union.at(-1);
+    if (last !== undefined && start <= last[1]) last[1] = Math.max(last[1], end);
+    else union.push([start, end]);
+  }
+  return union;
 }
