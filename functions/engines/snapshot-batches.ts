@@ -1,8 +1,10 @@
 /**
- * A snapshot partition as insert batches ready to send: the source is read in small pieces, each
- * piece's raw BSON is transcoded into its batch's JSONEachRow body as soon as it arrives (so raw
- * documents die young and only bodies stay alive), and pieces are grouped into batches within
- * the pipe's batch bounds.
+ * The snapshot's batch bounds and pieces: the source is read in small pieces, each piece's raw
+ * BSON transcoded into its batch's JSONEachRow body as soon as it arrives, and pieces grouped into
+ * batches within the pipe's batch bounds. The chunk streams each batch into its insert
+ * (streamed-batch.ts) with these bounds and `transcodePiece`; `encodedBatches` makes whole
+ * bodies the same way, for the benchmark's raw write (the bodies a chunk sends, ready before
+ * the write is timed).
  */
 import { BsonFormatError } from '../core/bson-transcode.js';
 import { classifySourceError } from '../core/classify.js';
