@@ -23,22 +23,11 @@ import type {
   TableRef,
 } from '../../ports/destination.js';
 import { type ClickHouseConnection, createClickHouseClient, destinationCall } from './client.js';
+import { OneBlockSettings } from './one-block.js';
 import { type BodyTally, jsonEachRowBody, nonEmptyRows } from './rows-body.js';
 import { streamedBody } from './streamed-body.js';
 import { dropSwappedOutTable, swapResyncTable } from './swap.js';
 import { describeTables, qualifiedName, RESYNC_MARKER } from './tables.js';
-
-/**
- * A streamed insert forms one block, whatever the server's or the user's profile says: blocks
- * are squashed until the body ends (thresholds no batch reaches), so ClickHouse commits all of it
- * or none. Otherwise blocks reaching `min_insert_block_size_rows/bytes` are committed while the
- * body is still coming, and a snapshot batch cut off before its pending batch is recorded could
- * leave part of itself in, under block tokens its re-read would not match (docs/engines.md).
- */
-export const ONE_BLOCK_INSERT_SETTINGS: Record<string, string> = {
-  min_insert_block_size_rows: '1000000000000',
-  min_insert_block_size_bytes: '1000000000000000',
-};
 
 /**
  * A non-replicated MergeTree only honours insert_deduplication_token when it keeps a window of
@@ -49,7 +38,11 @@ export const DEDUPLICATION_WINDOW = 1000;
 const INSERT_COLUMNS = '(`_id`, `doc`, `_peerdb_version`, `_peerdb_is_deleted`)';
 
 export class ClickHouseDestination implements Destination {
-  constructor(private readonly client: ClickHouseClient) {}
+  private readonly oneBlock: OneBlockSettings;
+
+  constructor(private readonly client: ClickHouseClient) {
+    this.oneBlock = new OneBlockSettings(client);
+  }
 
   static connect(connection: ClickHouseConnection): ClickHouseDestination {
     return new ClickHouseDestination(createClickHouseClient(connection));
@@ -139,7 +132,8 @@ export class ClickHouseDestination implements Destination {
     // An empty body is an error (NO_DATA_TO_INSERT), not a no-op: nothing is sent.
     if (body === undefined) return;
     try {
-      await this.insertBody(batch, body.stream, batch.columns, ONE_BLOCK_INSERT_SETTINGS);
+      const blockSettings = await destinationCall(() => this.oneBlock.get());
+      await this.insertBody(batch, body.stream, batch.columns, blockSettings);
     } catch (err) {
       const failure = body.failure();
       throw failure === undefined ? err : failure.thrown;

@@ -4,10 +4,11 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClickHouseDestination } from '../../../functions/adapters/clickhouse/destination.js';
 import {
-  ClickHouseDestination,
   ONE_BLOCK_INSERT_SETTINGS,
-} from '../../../functions/adapters/clickhouse/destination.js';
+  oneBlockInsertSettings,
+} from '../../../functions/adapters/clickhouse/one-block.js';
 import { DestinationFatalError } from '../../../functions/core/errors.js';
 import { toJsonEachRowLine } from '../../../functions/core/rows.js';
 import { startTestClickHouse, type TestClickHouse } from '../../support/clickhouse.js';
@@ -212,6 +213,8 @@ describe('a streamed insert is one block, whatever the profile says', () => {
     min_insert_block_size_rows: '100',
     min_insert_block_size_bytes: '1',
   };
+  // Newer servers also close a block at max_insert_block_size_bytes under strict limits.
+  const strictProfile = { use_strict_insert_block_limits: '1', max_insert_block_size_bytes: '1000' };
 
   async function partsAfterInsert(table: string, settings: Record<string, string>): Promise<number> {
     const client = createClient({ url: clickhouse.url });
@@ -242,33 +245,59 @@ describe('a streamed insert is one block, whatever the profile says', () => {
     }
   }
 
-  it('ClickHouse commits an insert in many blocks under small block settings, and in one under ONE_BLOCK_INSERT_SETTINGS', async () => {
+  it('ClickHouse commits an insert in many blocks under small or strict block settings, and in one under the one-block settings', async () => {
+    const client = createClient({ url: clickhouse.url });
+    const oneBlock = await oneBlockInsertSettings(client).finally(() => client.close());
+    // This server knows the strict limits, so they are turned off too.
+    expect(oneBlock).toMatchObject({ use_strict_insert_block_limits: '0', max_insert_block_size_bytes: '0' });
     expect(await partsAfterInsert('blocks_profile', hostileProfile)).toBeGreaterThan(1);
-    expect(await partsAfterInsert('blocks_one', { ...hostileProfile, ...ONE_BLOCK_INSERT_SETTINGS })).toBe(1);
+    expect(await partsAfterInsert('blocks_strict', { ...hostileProfile, ...strictProfile })).toBeGreaterThan(
+      1,
+    );
+    expect(await partsAfterInsert('blocks_base', { ...hostileProfile, ...ONE_BLOCK_INSERT_SETTINGS })).toBe(
+      1,
+    );
+    expect(await partsAfterInsert('blocks_one', { ...hostileProfile, ...strictProfile, ...oneBlock })).toBe(
+      1,
+    );
   });
 
-  it('insertStreamed sends those settings with every insert', async () => {
-    const urls: string[] = [];
+  it('insertStreamed asks the server once which settings it knows, and sends the one-block settings with every insert', async () => {
+    const requests: { url: string; body: string }[] = [];
     const server = createServer((request, response) => {
-      urls.push(request.url ?? '');
-      request.resume();
-      request.on('end', () => response.writeHead(200).end());
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        requests.push({ url: request.url ?? '', body: Buffer.concat(chunks).toString() });
+        // An older server: it knows none of the strict-limit settings.
+        response.writeHead(200).end();
+      });
     });
     await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
     const recording = ClickHouseDestination.connect({
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     });
     try {
-      await recording.insertStreamed({
-        database,
-        table: 't',
-        body: inPieces(linesOf(0, 3), 50),
-        deduplicationToken: 'b-0',
-      });
-      expect(urls).toHaveLength(1);
-      const sent = new URL(urls[0] ?? '', 'http://127.0.0.1').searchParams;
-      for (const [name, value] of Object.entries(ONE_BLOCK_INSERT_SETTINGS))
-        expect(sent.get(name)).toBe(value);
+      for (const token of ['b-0', 'b-1'])
+        await recording.insertStreamed({
+          database,
+          table: 't',
+          body: inPieces(linesOf(0, 3), 50),
+          deduplicationToken: token,
+        });
+      const inserts = requests.filter((request) =>
+        /INSERT/.test(new URL(request.url, 'http://h').searchParams.get('query') ?? ''),
+      );
+      const asks = requests.filter((request) => request.body.includes('system.settings'));
+      expect(inserts).toHaveLength(2);
+      expect(asks).toHaveLength(1);
+      for (const insert of inserts) {
+        const sent = new URL(insert.url, 'http://127.0.0.1').searchParams;
+        for (const [name, value] of Object.entries(ONE_BLOCK_INSERT_SETTINGS))
+          expect(sent.get(name)).toBe(value);
+        expect(sent.has('use_strict_insert_block_limits')).toBe(false);
+        expect(sent.has('max_insert_block_size_bytes')).toBe(false);
+      }
     } finally {
       await recording.close();
       server.closeAllConnections();
