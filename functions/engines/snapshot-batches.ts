@@ -46,9 +46,8 @@ export function pieceBounds(batch: BatchBounds): BatchBounds {
  * Groups pieces into batches of at most `bounds` (a single piece larger than them, one document
  * over `maxBytes`, is a batch of its own), transcoding each piece into its batch's body as it
  * arrives. A batch is handed over as soon as no further piece could fit, so the piece after it is
- * only read when the next batch is asked for. Batches cut at whole pieces are deterministic from
- * the partition's data and checkpoint, so a replayed batch is the same batch. Chunk buffers come
- * from `buffers` (give a sent body's back with `buffers.release`).
+ * only read when the next batch is asked for. Chunk buffers come from `buffers` (give a sent
+ * body's back with `buffers.release`).
  */
 export async function* encodedBatches(
   pieces: AsyncIterable<SnapshotBatch> | Iterable<SnapshotBatch>,
