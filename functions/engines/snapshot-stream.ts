@@ -100,8 +100,8 @@ export async function streamBatches(
 /**
  * Sends one batch: resolves once its body has ended, with the promise of its checkpoint (written
  * after its insert answers and after the batch before it is checkpointed; in an object, or
- * awaiting this would wait for it). Throws what stopped
- * the body, or the insert's failure before the body ended (the insert is then aborted).
+ * awaiting this would wait for it). Throws what stopped the body, or the insert's failure before
+ * the body ended (the insert is then aborted).
  */
 async function sendBatch(
   deps: StreamDeps,
