@@ -131,8 +131,9 @@ async function sendBatch(
   try {
     await Promise.race([batch.ended, insert.then(answeredEarly)]);
   } catch (error) {
+    // The insert rejects with what the body threw (the port's promise), or with its own failure.
     insert.catch(() => undefined);
-    throw batch.failure === null ? error : batch.failure.error;
+    throw error;
   }
   const checkpointed = checkpointAfter(deps, target, run, batch, insert, previous);
   // Awaited by the next batch's body or at the end; a failure meanwhile is not unhandled.

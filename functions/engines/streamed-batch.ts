@@ -64,8 +64,6 @@ export class StreamedBatch {
   bytes = 0;
   /** The serialized `_id` of the batch's last document ('' before its first piece). */
   end = '';
-  /** What the body threw (a read, a document that cannot become a row, `beforeEnd`), if it did. */
-  failure: { error: unknown } | null = null;
   /** Resolves once the body is complete and `beforeEnd` has passed, just before the body ends. */
   readonly ended: Promise<void>;
   private markEnded: () => void = () => undefined;
@@ -98,14 +96,9 @@ export class StreamedBatch {
    * written, then `beforeEnd`. Call once the reader has a document (hasMore).
    */
   async *lines(reader: PieceReader, beforeEnd: BeforeEnd): AsyncGenerator<Uint8Array> {
-    try {
-      yield* this.pieces(reader);
-      yield* this.body.finish().chunks;
-      await beforeEnd(this);
-    } catch (error) {
-      this.failure = { error };
-      throw error;
-    }
+    yield* this.pieces(reader);
+    yield* this.body.finish().chunks;
+    await beforeEnd(this);
     this.markEnded();
   }
 

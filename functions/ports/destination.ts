@@ -102,7 +102,7 @@ export interface Destination {
   /**
    * Inserts JSONEachRow lines sent as they are made, with the same settings as insertRows. The
    * insert commits only once `body` has ended: a body that throws aborts the request, nothing of
-   * it is inserted, and the call rejects.
+   * it is inserted, and the call rejects with the body's own error.
    */
   insertStreamed(batch: StreamedInsertBatch): Promise<void>;
   /**
