@@ -439,6 +439,20 @@ describe('MongoSnapshotSource', () => {
       // `{at: <date beyond the range>}` sorts after both: the read goes through them, unbounded.
       const end = '{"at":{"$date":{"$numberLong":"NaN"}}}';
       expect(keysOf(await readAll(namespace, UNBOUNDED, { end }))).toEqual(['k0', 'k1']);
+      // The end is used, not dropped: an end ignored would have the read ask for the largest `_id`.
+      const client = new MongoClient(source.rs.uri, { monitorCommands: true });
+      const sorts: unknown[] = [];
+      client.on('commandStarted', (event) => {
+        if (event.commandName === 'find') sorts.push(event.command.sort);
+      });
+      try {
+        const options = { bounds: UNBOUNDED, checkpoint: null, end, maxRows: 1, maxBytes: 1 << 20 };
+        for await (const _ of new MongoSnapshotSource(client).readPartition(namespace, options));
+        expect(sorts.length).toBeGreaterThan(0);
+        for (const sort of sorts) expect(sort).toEqual({ _id: 1 });
+      } finally {
+        await client.close();
+      }
     });
   });
 
