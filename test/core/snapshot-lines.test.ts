@@ -92,4 +92,23 @@ describe('encodeSnapshotLines', () => {
     const reused = second.chunks.filter((chunk) => firstBuffers.has(chunk.buffer));
     expect(reused.length).toBe(Math.min(firstBuffers.size, second.chunks.length - 1));
   });
+
+  it('a body streamed chunk by chunk (takeChunks between pieces) is the whole body, byte for byte', () => {
+    const body = new SnapshotBody(true);
+    const sent: Uint8Array[] = [];
+    for (let at = 0; at < documents.length; at += 250) {
+      body.append(documents.slice(at, at + 250));
+      const taken = body.takeChunks();
+      // Only full chunks are handed over while the body is written; nothing is handed twice.
+      for (const chunk of taken) expect(chunk.length).toBeGreaterThanOrEqual(BODY_CHUNK_BYTES);
+      sent.push(...taken);
+    }
+    expect(sent.length).toBeGreaterThan(0);
+    expect(body.takeChunks()).toEqual([]);
+    const rest = body.finish();
+    sent.push(...rest.chunks);
+    expect(Buffer.concat(sent).toString('utf8')).toBe(today(documents, true));
+    expect(rest.rows).toBe(documents.length);
+    expect(rest.bytes).toBe(Buffer.concat(sent).length);
+  });
 });
