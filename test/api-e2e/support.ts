@@ -51,7 +51,9 @@ export function startApiWorld(replicaSet: DeploymentOptions = {}): Promise<ApiWo
     };
     const failures: ExecutionResult[] = [];
     const machines = new LocalStateMachines({
-      runtime,
+      // Through the world's runtime at each call, so a test that wraps its `connect` sees the
+      // machines' Tasks too (the runner keeps a copy of the runtime it is given).
+      runtime: { ...runtime, connect: (pipe, settings) => runtime.connect(pipe, settings) },
       retryIntervalMs: 0,
       waitMs: 5,
       onFinished: (execution) => {

@@ -20,6 +20,8 @@ import {
 import { type LoadCollection, seedCollections, WriteLoad } from './write-load.js';
 
 const SEEDED = 1_500;
+/** Long enough for several CDC batches (each reads about a second) while the resync copies. */
+const RESYNC_INSERT_DELAY_MS = 3_000;
 const ORDERS: LoadCollection = { db: 'shape', coll: 'orders', target: 'shape_orders', idKind: 'int' };
 const CUSTOMERS: LoadCollection = {
   db: 'shape',
@@ -134,6 +136,26 @@ function recordRefusedInserts(world: ApiWorld): string[] {
   return refused;
 }
 
+/**
+ * Holds each snapshot insert into the reshaped table's `_resync` copy for `ms` before it starts, so
+ * the resync lasts several CDC batches: the other table's rows must keep arriving in that window.
+ * Unslowed it lasts about one batch, and a batch cut by the lease revoked at the swap can leave
+ * the window without any insert of the other table even when CDC never stopped.
+ */
+function slowResyncInserts(world: ApiWorld, target: string, ms: number): void {
+  const connect = world.runtime.connect;
+  world.runtime.connect = async (pipe, settings) => {
+    const connections = await connect(pipe, settings);
+    const { destination } = connections;
+    const insertStreamed = destination.insertStreamed.bind(destination);
+    destination.insertStreamed = async (batch) => {
+      if (batch.table === `${target}_resync`) await pause(ms);
+      return insertStreamed(batch);
+    };
+    return connections;
+  };
+}
+
 describe('changing a table shape on a Running pipe under write load', () => {
   let world: ApiWorld;
 
@@ -146,6 +168,7 @@ describe('changing a table shape on a Running pipe under write load', () => {
 
   it('ends with the new shape, every row filled, nothing lost, the other table never stopped', async () => {
     const refusedInserts = recordRefusedInserts(world);
+    slowResyncInserts(world, ORDERS.target, RESYNC_INSERT_DELAY_MS);
     const ids = await seedCollections(world.mongo, [ORDERS, CUSTOMERS], SEEDED);
     const created = await http(
       world,
@@ -213,6 +236,7 @@ describe('changing a table shape on a Running pipe under write load', () => {
 
     // The other table: Replicating at every poll, and its rows kept arriving while the other was reshaped.
     expect(new Set(samples.map((sample) => sample.state))).toEqual(new Set(['Replicating']));
+    expect(resyncWindow.to - resyncWindow.from).toBeGreaterThanOrEqual(RESYNC_INSERT_DELAY_MS);
     const during = samples.filter((sample) => sample.at >= resyncWindow.from && sample.at <= resyncWindow.to);
     expect(during.length).toBeGreaterThan(1);
     expect(during.at(-1)?.version).toBeGreaterThan(during[0]?.version ?? 0n);
