@@ -36,6 +36,8 @@ const PLAIN_BRACKET_TYPES = new Set(['objectId', 'string', 'int', 'long', 'doubl
 export class ReplyFilters {
   private inBracket = false;
   private ended = false;
+  /** What the last filter given asked for: all the partition left, one bracket's rest, or less. */
+  private asked: 'partition' | 'bracket' | 'partition-rest' = 'partition';
   private readonly lastCheckpoint: string | null;
 
   /** The last `_id` the filters may name (null: none, or one the driver cannot send back). */
@@ -67,12 +69,21 @@ export class ReplyFilters {
     if (this.ended) return null;
     const partition = partitionFilter(this.bounds);
     const through = this.last === null ? {} : throughIdFilter(this.last.id);
-    if (this.after === null) return allOf([partition, through]);
+    if (this.after === null) {
+      this.asked = 'partition';
+      return allOf([partition, through]);
+    }
     if (this.after.includes(LOST_DATE_TEXT)) throw this.unsendable(this.after);
     const id = decodeCheckpoint(this.after);
     if (holdsUnsendable(id)) throw this.unsendable(this.after);
     const range = this.inBracket ? this.bracketRange(id, partition) : null;
-    if (range !== null) return range;
+    if (range !== null) {
+      // A bounded partition holds one bracket (its range matches no other): its in-bracket
+      // range is all it has left.
+      this.asked = this.bounds.upper === null ? 'bracket' : 'partition-rest';
+      return range;
+    }
+    this.asked = 'partition';
     return allOf([partition, afterIdFilter(id), through]);
   }
 
@@ -94,14 +105,21 @@ export class ReplyFilters {
     );
   }
 
-  /** Records a reply: the checkpoint of its last document, or null when it had none. */
-  answered(lastCheckpoint: string | null): void {
-    if (lastCheckpoint === null) {
-      this.ended = !this.inBracket;
+  /**
+   * Records a reply: the checkpoint of its last document (null when it had none), and whether
+   * the server said its filter matches nothing more (`exhausted`: a reply short of its limit with
+   * the cursor closed; an empty reply is). Past an exhausted filter that asked for all the
+   * partition left, the read has ended; past an exhausted bracket, the general filter looks for
+   * the next one. Each saves the empty reply that would otherwise say so.
+   */
+  answered(lastCheckpoint: string | null, exhausted = lastCheckpoint === null): void {
+    if (lastCheckpoint !== null) this.after = lastCheckpoint;
+    if (exhausted || lastCheckpoint === null) {
+      this.ended =
+        this.asked !== 'bracket' || (lastCheckpoint !== null && lastCheckpoint === this.lastCheckpoint);
       this.inBracket = false;
       return;
     }
-    this.after = lastCheckpoint;
     this.inBracket = true;
     // The last `_id` read: nothing is left (saves the two empty replies that would say so).
     this.ended = lastCheckpoint === this.lastCheckpoint;

@@ -91,8 +91,8 @@ export class MongoSnapshotSource implements SnapshotSource {
   }
 
   /**
-   * The partition in `_id` order, a server reply at a time. Each reply is one single-batch `find`
-   * after the last `_id` read, run as a command with raw results: its documents are views of the
+   * The partition in `_id` order, a server reply at a time. Each reply is one `find` (its first
+   * batch only) after the last `_id` read, run as a command with raw results: its documents are views of the
    * reply's bytes, with no per-document objects from the driver (a cursor's reply builds an
    * element index and a few objects for each document, which outlive the reply's use and were
    * most of the chunk's garbage). No cursor stays open between replies, so no reply depends on
@@ -128,9 +128,10 @@ export class MongoSnapshotSource implements SnapshotSource {
       for (;;) {
         const filter = reply.next.filter();
         if (filter === null) break;
-        const documents = throughEnd(await this.readReply(reply, filter), reply.next.endToCut);
+        const answer = await this.readReply(reply, filter);
+        const documents = throughEnd(answer.documents, reply.next.endToCut);
         // The next reply starts after this one's last `_id`, whatever the consumer takes of it.
-        reply.next.answered(documents.length === 0 ? null : checkpointOf(documents));
+        reply.next.answered(documents.length === 0 ? null : checkpointOf(documents), answer.exhausted);
         for (const buffer of documents) {
           if (isFull(filling, buffer.length, options)) yield takeBatch(filling);
           filling.documents.push(buffer);
@@ -145,8 +146,17 @@ export class MongoSnapshotSource implements SnapshotSource {
     }
   }
 
-  /** One reply's documents: raw BSON views of the reply, in `_id` order. */
-  private async readReply(query: ReplyQuery, filter: Document): Promise<Uint8Array[]> {
+  /**
+   * One reply's documents: raw BSON views of the reply, in `_id` order; `exhausted` when the
+   * filter matches nothing more. The find is not single-batch for that: the server closes the
+   * cursor once the limit is reached or nothing is left, and a reply short of its limit with
+   * the cursor closed is the second. A reply the 16 MiB reply size cut short leaves the cursor
+   * open (then killed): not exhausted, the next reply goes on after its last `_id`.
+   */
+  private async readReply(
+    query: ReplyQuery,
+    filter: Document,
+  ): Promise<{ documents: Uint8Array[]; exhausted: boolean }> {
     const { session } = query;
     const result = await this.client.db(query.namespace.db).command(
       {
@@ -156,7 +166,6 @@ export class MongoSnapshotSource implements SnapshotSource {
         hint: { _id: 1 },
         limit: query.limit,
         batchSize: query.limit,
-        singleBatch: true,
         ...(session ? { readConcern: { level: 'local' } } : {}),
       },
       {
@@ -167,11 +176,11 @@ export class MongoSnapshotSource implements SnapshotSource {
       },
     );
     const { documents, cursorId } = firstBatchOf(result.cursor);
-    // `singleBatch` closes the cursor; should a server (a mongos) keep one open anyway, it is
+    // No reply reads on from a cursor (the next may reach another server): one left open is
     // killed rather than left to time out holding the shards' cursors. Best effort: the kill
     // goes by the same read preference, so it may reach another mongos, which does not know it.
     if (!cursorId.isZero()) await this.killCursor(query, cursorId);
-    return documents;
+    return { documents, exhausted: cursorId.isZero() && documents.length < query.limit };
   }
 
   private async killCursor(query: ReplyQuery, cursorId: Long): Promise<void> {

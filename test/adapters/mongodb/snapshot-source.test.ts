@@ -66,6 +66,29 @@ async function readAll(
   return batches;
 }
 
+/** A partition read by a client of its own: the keys read and the number of finds it sent. */
+async function findsOf(namespace: SourceNamespace, bounds: PartitionBounds, maxBytes = 1 << 20) {
+  const client = new MongoClient(source.rs.uri, { monitorCommands: true });
+  let count = 0;
+  client.on('commandStarted', (event) => {
+    if (event.commandName === 'find') count += 1;
+  });
+  try {
+    const keys: string[] = [];
+    for await (const batch of new MongoSnapshotSource(client).readPartition(namespace, {
+      bounds,
+      checkpoint: null,
+      maxRows: 5000,
+      maxBytes,
+    })) {
+      keys.push(...batch.documents.map(keyOf));
+    }
+    return { keys, count };
+  } finally {
+    await client.close();
+  }
+}
+
 /** The `key` field of raw documents (the batches hold BSON bytes). */
 const keyOf = (raw: Uint8Array): string => BSON.deserialize(raw).key as string;
 const keysOf = (batches: SnapshotBatch[]): string[] => batches.flatMap((batch) => batch.documents.map(keyOf));
@@ -515,6 +538,7 @@ describe('MongoSnapshotSource', () => {
     filters.answered(encodeCheckpoint(new Double(Number.NaN)));
     expect(filters.filter()).toEqual({ _id: { $gte: Number.NEGATIVE_INFINITY } });
     filters.answered(null);
+    expect(filters.filter()).toHaveProperty('$or');
     filters.answered(null);
     expect(filters.filter()).toBeNull();
     const bounded = new ReplyFilters(
@@ -525,6 +549,78 @@ describe('MongoSnapshotSource', () => {
     bounded.answered(encodeCheckpoint(new Int32(9)));
     expect(bounded.filter()).toMatchObject({ _id: { $gt: new Int32(9) } });
     expect(Object.keys((bounded.filter() as { _id: object })._id)).toEqual(['$gt', '$lt']);
+  });
+
+  describe('a reply whose filter the server said is used up (cursor closed short of the limit)', () => {
+    const BOUNDED: PartitionBounds = {
+      lower: { type: 'integer', value: '0' },
+      upper: { type: 'integer', value: '100' },
+    };
+
+    it('ends the read after the general filter, with no empty reply to say so', () => {
+      const filters = new ReplyFilters({ lower: null, upper: null }, null);
+      filters.filter();
+      filters.answered(encodeCheckpoint(new Int32(5)), true);
+      expect(filters.filter()).toBeNull();
+    });
+
+    it('ends a bounded partition after its in-bracket range: the partition holds that bracket only', () => {
+      const filters = new ReplyFilters(BOUNDED, null);
+      filters.filter();
+      filters.answered(encodeCheckpoint(new Int32(9)));
+      expect(Object.keys((filters.filter() as { _id: object })._id)).toEqual(['$gt', '$lt']);
+      filters.answered(encodeCheckpoint(new Int32(20)), true);
+      expect(filters.filter()).toBeNull();
+    });
+
+    it("looks past an open-ended partition's used-up bracket with the general filter", () => {
+      const filters = new ReplyFilters({ lower: null, upper: null }, null);
+      filters.filter();
+      filters.answered(encodeCheckpoint(new Int32(5)));
+      expect(filters.filter()).toEqual({ _id: { $gt: new Int32(5) } });
+      filters.answered(encodeCheckpoint(new Int32(8)), true);
+      expect(filters.filter()).toHaveProperty('$or');
+      filters.answered(encodeCheckpoint('a'), true);
+      expect(filters.filter()).toBeNull();
+    });
+
+    it('goes on after a reply that is short but not used up (the reply size cut it)', () => {
+      const filters = new ReplyFilters(BOUNDED, null);
+      filters.filter();
+      filters.answered(encodeCheckpoint(new Int32(9)), false);
+      expect(filters.filter()).toMatchObject({ _id: { $gt: new Int32(9) } });
+      filters.answered(encodeCheckpoint(new Int32(10)), false);
+      expect(filters.filter()).toMatchObject({ _id: { $gt: new Int32(10) } });
+    });
+
+    it('reads a bounded partition of fewer documents than a reply with one find', async () => {
+      const namespace = { db: DB, coll: 'one-find' };
+      await source.client
+        .db(DB)
+        .collection(namespace.coll)
+        .insertMany([...Array(300)].map((_, i) => ({ _id: i as never, key: `k${i}` })));
+      const finds = await findsOf(namespace, {
+        lower: { type: 'integer', value: '100' },
+        upper: { type: 'integer', value: '200' },
+      });
+      expect(finds.keys).toEqual([...Array(100)].map((_, i) => `k${100 + i}`));
+      expect(finds.count).toBe(1);
+    });
+
+    it('reads on past replies the 16 MiB reply size cut short, losing nothing', async () => {
+      const namespace = { db: DB, coll: 'big-documents' };
+      const collection = source.client.db(DB).collection(namespace.coll);
+      // Three of about 6 MiB do not fit in one reply: each reply holds two at most.
+      for (let i = 0; i < 5; i += 1)
+        await collection.insertOne({ _id: i as never, key: `k${i}`, body: 'b'.repeat(6 << 20) });
+      const finds = await findsOf(
+        namespace,
+        { lower: { type: 'integer', value: '0' }, upper: { type: 'integer', value: '10' } },
+        1 << 30,
+      );
+      expect(finds.keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+      expect(finds.count).toBeGreaterThanOrEqual(3);
+    });
   });
 
   it('puts ObjectId, date and number _ids added to a string-split collection in its open ends', async () => {
