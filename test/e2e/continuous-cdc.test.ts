@@ -141,7 +141,9 @@ describe('continuous CDC beside snapshots, through the machines and the local sc
       expect(comparison).toMatchObject({ missing: [], extra: [], different: [] });
     expect(b.count).toBe(8_000);
 
-    // Every write to A made while B loaded landed within two flush intervals.
+    // Every write to A made while B loaded landed well before B's snapshot ended: a CDC stopped
+    // for the snapshot gives lags of most of tookMs (20-60 s); a working one gives one or two
+    // flush intervals (2-4 s, more on a loaded machine), so the bound leaves room for a slow CI.
     const during = writer.probes.filter((probe) => probe.ackAt < started + tookMs);
     const landed = await landedAt(
       reader,
@@ -154,7 +156,7 @@ describe('continuous CDC beside snapshots, through the machines and the local sc
         `median ${lags.sort((x, y) => x - y)[Math.floor(lags.length / 2)]} ms`,
     );
     expect(during.length).toBeGreaterThan(100);
-    expect(Math.max(...lags)).toBeLessThan(2 * FLUSH_SECONDS * 1000);
+    expect(Math.max(...lags)).toBeLessThan(Math.min(10_000, tookMs / 3));
   }, 180_000);
 
   it('a resync under load: the live table keeps receiving changes until the swap, nothing is lost', async () => {
