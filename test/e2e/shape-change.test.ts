@@ -20,8 +20,10 @@ import {
 import { type LoadCollection, seedCollections, WriteLoad } from './write-load.js';
 
 const SEEDED = 1_500;
-/** Long enough for several CDC batches (each reads about a second) while the resync copies. */
-const RESYNC_INSERT_DELAY_MS = 3_000;
+/** The other table's CDC inserts each `_resync` insert waits for: more than one batch cut by the swap. */
+const OTHER_INSERTS_PER_HOLD = 2;
+/** A hold ends here even without them, so a stopped CDC fails the assertions instead of hanging. */
+const HOLD_LIMIT_MS = 60_000;
 const ORDERS: LoadCollection = { db: 'shape', coll: 'orders', target: 'shape_orders', idKind: 'int' };
 const CUSTOMERS: LoadCollection = {
   db: 'shape',
@@ -136,24 +138,51 @@ function recordRefusedInserts(world: ApiWorld): string[] {
   return refused;
 }
 
+/** Notes when each CDC insert into `target` succeeded (CDC runs insert with `insertEncoded`). */
+function recordCdcInserts(world: ApiWorld, target: string): number[] {
+  const doneAt: number[] = [];
+  const connect = world.runtime.connect;
+  world.runtime.connect = async (pipe, settings) => {
+    const connections = await connect(pipe, settings);
+    const { destination } = connections;
+    const insertEncoded = destination.insertEncoded.bind(destination);
+    destination.insertEncoded = async (batch) => {
+      const result = await insertEncoded(batch);
+      if (batch.table === target) doneAt.push(Date.now());
+      return result;
+    };
+    return connections;
+  };
+  return doneAt;
+}
+
 /**
- * Holds each snapshot insert into the reshaped table's `_resync` copy for `ms` before it starts, so
- * the resync lasts several CDC batches: the other table's rows must keep arriving in that window.
- * Unslowed it lasts about one batch, and a batch cut by the lease revoked at the swap can leave
- * the window without any insert of the other table even when CDC never stopped.
+ * Holds each snapshot insert into the reshaped table's `_resync` copy until the other table has had
+ * `OTHER_INSERTS_PER_HOLD` more CDC inserts, so the resync outlasts several CDC batches however
+ * slow the machine: unheld it lasts about one batch, and a batch cut by the lease revoked at the
+ * swap can leave the window without any insert of the other table even when CDC never stopped.
+ * A hold that reaches `HOLD_LIMIT_MS` is counted and ends the holding for the rest of the test.
  */
-function slowResyncInserts(world: ApiWorld, target: string, ms: number): void {
+function holdResyncInserts(world: ApiWorld, target: string, otherInserts: number[]) {
+  const holds = { held: 0, timedOut: 0 };
   const connect = world.runtime.connect;
   world.runtime.connect = async (pipe, settings) => {
     const connections = await connect(pipe, settings);
     const { destination } = connections;
     const insertStreamed = destination.insertStreamed.bind(destination);
     destination.insertStreamed = async (batch) => {
-      if (batch.table === `${target}_resync`) await pause(ms);
+      if (batch.table === `${target}_resync` && holds.timedOut === 0) {
+        holds.held += 1;
+        const wanted = otherInserts.length + OTHER_INSERTS_PER_HOLD;
+        const deadline = Date.now() + HOLD_LIMIT_MS;
+        while (otherInserts.length < wanted && Date.now() < deadline) await pause(50);
+        if (otherInserts.length < wanted) holds.timedOut += 1;
+      }
       return insertStreamed(batch);
     };
     return connections;
   };
+  return holds;
 }
 
 describe('changing a table shape on a Running pipe under write load', () => {
@@ -168,7 +197,8 @@ describe('changing a table shape on a Running pipe under write load', () => {
 
   it('ends with the new shape, every row filled, nothing lost, the other table never stopped', async () => {
     const refusedInserts = recordRefusedInserts(world);
-    slowResyncInserts(world, ORDERS.target, RESYNC_INSERT_DELAY_MS);
+    const customerInserts = recordCdcInserts(world, CUSTOMERS.target);
+    const holds = holdResyncInserts(world, ORDERS.target, customerInserts);
     const ids = await seedCollections(world.mongo, [ORDERS, CUSTOMERS], SEEDED);
     const created = await http(
       world,
@@ -228,15 +258,18 @@ describe('changing a table shape on a Running pipe under write load', () => {
       await pumping.stop();
     }
     await pumpCdc(world, pipeId);
+    const insertsDuring = customerInserts.filter((at) => at >= resyncWindow.from && at <= resyncWindow.to);
     console.info(
-      `[e2e shape-change] load=${JSON.stringify(load.counts)} cdcRuns=${pumping.state.runs} skipped=${pumping.state.skipped} (${[...pumping.state.reasons].join('; ')}) polls=${samples.length} resync=${resyncWindow.to - resyncWindow.from} ms`,
+      `[e2e shape-change] load=${JSON.stringify(load.counts)} cdcRuns=${pumping.state.runs} skipped=${pumping.state.skipped} (${[...pumping.state.reasons].join('; ')}) polls=${samples.length} resync=${resyncWindow.to - resyncWindow.from} ms holds=${JSON.stringify(holds)} customerInserts=${customerInserts.length} (${insertsDuring.length} in the resync)`,
     );
     expect(pumping.state.errors).toEqual([]);
     expect(refusedInserts.slice(0, 3)).toEqual([]);
 
     // The other table: Replicating at every poll, and its rows kept arriving while the other was reshaped.
     expect(new Set(samples.map((sample) => sample.state))).toEqual(new Set(['Replicating']));
-    expect(resyncWindow.to - resyncWindow.from).toBeGreaterThanOrEqual(RESYNC_INSERT_DELAY_MS);
+    expect(holds).toMatchObject({ timedOut: 0 });
+    expect(holds.held).toBeGreaterThan(0);
+    expect(insertsDuring.length).toBeGreaterThanOrEqual(OTHER_INSERTS_PER_HOLD);
     const during = samples.filter((sample) => sample.at >= resyncWindow.from && sample.at <= resyncWindow.to);
     expect(during.length).toBeGreaterThan(1);
     expect(during.at(-1)?.version).toBeGreaterThan(during[0]?.version ?? 0n);
