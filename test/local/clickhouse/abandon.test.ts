@@ -151,7 +151,7 @@ describe('a query its client abandons', () => {
     console.log(
       `raw HTTP: query gone ${goneMs.toFixed(0)} ms after the client left; engine max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB; ${batches} insert batches beside it, ${failures.length} failed`,
     );
-    expect(goneMs).toBeLessThan(1000);
+    expect(goneMs).toBeLessThan(3000);
     expect(maxRss).toBeLessThan(GiB);
     expect(failures).toEqual([]);
     expect(batches).toBeGreaterThan(0);
@@ -181,7 +181,7 @@ describe('a query its client abandons', () => {
     console.log(
       `client stream: ${rows} rows read, query gone ${goneMs.toFixed(0)} ms after; engine max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB; ${batches} insert batches, ${failures.length} failed`,
     );
-    expect(goneMs).toBeLessThan(1000);
+    expect(goneMs).toBeLessThan(3000);
     expect(maxRss).toBeLessThan(GiB);
     expect(failures).toEqual([]);
     // The front answers the next query on the same client.
@@ -210,7 +210,7 @@ describe('a query its client abandons', () => {
     expect(await pending).toMatch(/abort/i);
     const goneMs = await msUntilGone(tag, abandonedAt);
     console.log(`aggregation: gone ${goneMs.toFixed(0)} ms after the abort`);
-    expect(goneMs).toBeLessThan(1000);
+    expect(goneMs).toBeLessThan(3000);
   });
 
   it('leaves the pipes room beside five endless aggregations, and stops them all when their clients abort', async () => {
@@ -248,7 +248,7 @@ describe('a query its client abandons', () => {
     );
     expect(answer).toBe('42\n');
     expect(failures).toEqual([]);
-    expect(goneMs).toBeLessThan(1000);
+    expect(goneMs).toBeLessThan(3000);
   });
 
   it('streams a result far larger than memory to a reader that keeps reading', async () => {

@@ -227,7 +227,7 @@ describe('compress=1 keeps streaming with backpressure', () => {
       if ((await running(tag)) === 0) goneMs = performance.now() - left;
       else await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    expect(goneMs).toBeLessThan(1000);
+    expect(goneMs).toBeLessThan(3000);
   });
 });
 
