@@ -8,6 +8,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoPipeStore } from '../../functions/adapters/dynamodb/store.js';
 import { CDC_LEASE } from '../../functions/ports/pipe-store.js';
+import { ExecutionJournal } from '../../local/stepfunctions/journal.js';
 import { type ReplicaSetHandle, startReplicaSet } from '../../simulator/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -139,7 +140,16 @@ describe('npm start resumes an execution that was in flight when it was stopped'
     });
     expect(pause.status).toBe(202);
     await first.line(/^pipe local: Running → Pausing/m, 30_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Ctrl-C once the journal shows the pause past DisableSchedule, in its drain poll (bounded).
+    const journal = new ExecutionJournal(join(dataDir, 'executions'));
+    const inDrainPoll = async () =>
+      (await journal.list()).entries.some(
+        (entry) =>
+          entry.operation === 'pause' && ['CheckDrained', 'IsDrained', 'WaitForDrain'].includes(entry.state),
+      );
+    for (let poll = 0; poll < 300 && !(await inDrainPoll()); poll += 1)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await inDrainPoll()).toBe(true);
 
     // Ctrl-C does not wait for the drain poll (up to 15 minutes): the execution is journaled.
     const stoppedAt = Date.now();
