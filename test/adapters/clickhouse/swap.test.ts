@@ -71,7 +71,9 @@ describe('resync swap', () => {
       }
     };
     const readers = Promise.all([readLoop(), readLoop(), readLoop()]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The swap waits (bounded) until the readers have seen the old table, however slow they start.
+    for (let i = 0; i < 1000 && !seen.has('1000'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await destination.swapResyncTable(ref)).toBe('exchange');
     swapped = true;
     await readers;
