@@ -57,8 +57,21 @@ describe('sessions', () => {
   it('refuses a concurrent query in one session with SESSION_IS_LOCKED, and an unknown one with session_check', async () => {
     const inSession = createClient({ url: clickhouse.url, session_id: 'client-locked' });
     try {
-      const slow = inSession.query({ query: 'SELECT sleep(1) AS s', format: 'JSONEachRow' });
-      await new Promise((wake) => setTimeout(wake, 300));
+      const slow = inSession.query({
+        query: 'SELECT sleep(3) AS s /* client-locked-sleep */',
+        format: 'JSONEachRow',
+      });
+      // The second query goes once the first runs (bounded wait), however slow the machine.
+      const probe = `SELECT count() AS n FROM system.processes WHERE query LIKE '%client-locked-sleep%' AND query NOT LIKE '%system.processes%'`;
+      let running = false;
+      for (let i = 0; i < 200 && !running; i++) {
+        const [row] = await (await client.query({ query: probe, format: 'JSONEachRow' })).json<{
+          n: string;
+        }>();
+        running = Number(row?.n) > 0;
+        if (!running) await new Promise((wake) => setTimeout(wake, 25));
+      }
+      expect(running).toBe(true);
       const second = await inSession.query({ query: 'SELECT 1' }).catch((err: unknown) => err);
       expect(second).toBeInstanceOf(ClickHouseError);
       expect(second).toMatchObject({ code: '373', type: 'SESSION_IS_LOCKED' });

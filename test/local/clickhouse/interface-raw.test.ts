@@ -36,6 +36,16 @@ async function statusOf(response: Promise<Response>): Promise<number> {
   return complete.status;
 }
 
+/** Waits (bounded) until a query tagged `tag` shows in `system.processes`; false if it never does. */
+async function untilRunning(tag: string): Promise<boolean> {
+  const probe = `SELECT count() FROM system.processes WHERE query LIKE '%${tag}%' AND query NOT LIKE '%system.processes%'`;
+  for (let i = 0; i < 200; i++) {
+    if ((await (await post({}, probe)).text()).trim() !== '0') return true;
+    await new Promise((wake) => setTimeout(wake, 25));
+  }
+  return false;
+}
+
 /** The whole raw response (headers and undecoded bytes), even when the server cuts it off. */
 function rawGet(
   target: string,
@@ -85,8 +95,8 @@ describe('sessions', () => {
 
   it('answers SESSION_IS_LOCKED to a second query while the first runs', async () => {
     const session = { session_id: 'raw-locked' };
-    const slow = post(session, 'SELECT sleep(1)');
-    await new Promise((wake) => setTimeout(wake, 300));
+    const slow = post(session, 'SELECT sleep(3) /* raw-locked-sleep */');
+    expect(await untilRunning('raw-locked-sleep')).toBe(true);
     const second = await post(session, 'SELECT 1');
     expect(second.status).toBe(500);
     expect(second.headers.get('x-clickhouse-exception-code')).toBe('373');
