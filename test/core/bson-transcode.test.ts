@@ -877,7 +877,9 @@ describe('BSON transcoder: byte for byte what today’s decode + rows path gives
       ],
       ['100k keys', Buffer.from(BSON.serialize(keys))],
     ]);
-  });
+    // CPU-bound: about 4 s on the 2-core machine, several times that on a loaded CI; 120 s leaves
+    // room for that, and past it something hangs.
+  }, 120_000);
 });
 
 describe('BSON transcoder parts', () => {
