@@ -111,7 +111,8 @@ describe("each shard's oplog window through a mongos", () => {
     try {
       const started = Date.now();
       const windows = await readShardOplogWindows(listed, { uri: cluster.uri, timeoutMs: 1_000 });
-      expect(Date.now() - started).toBeLessThan(2_500);
+      // Twice the bound plus room for a loaded machine; unbounded, server selection takes 30 s.
+      expect(Date.now() - started).toBeLessThan(2 * 1_000 + 1_500);
       expect(windows[0]?.window.available).toBe(true);
       expect(windows[1]?.window).toEqual({
         available: false,
@@ -140,12 +141,13 @@ describe("each shard's oplog window through a mongos", () => {
     const started = Date.now();
     const [gone] = await readShardOplogWindows(
       [{ name: 'shard9', setName: 'shard9', host: `shard9/127.0.0.1:${port}` }],
-      { uri: cluster.uri, timeoutMs: 500 },
+      { uri: cluster.uri, timeoutMs: 1_000 },
     );
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Twice the bound plus room for a loaded machine; unbounded, server selection takes 30 s.
+    expect(Date.now() - started).toBeLessThan(2 * 1_000 + 1_500);
     expect(gone?.window).toMatchObject({
       available: false,
-      reason: expect.stringContaining(`127.0.0.1:${port} reachable within 0.5 s`),
+      reason: expect.stringContaining(`127.0.0.1:${port} reachable within 1 s`),
     });
   });
 
