@@ -90,6 +90,7 @@ async function runOverGathered(
   const storage = storageCommands({
     catalog: gathered,
     cursors: deps.cursors,
+    fullFirstBatchKeepsCursor: true,
     oplog: { append: () => [] },
     clock: deps.clock,
     openChangeStream: () => {

@@ -38,6 +38,12 @@ export interface StorageDeps {
   transactions?: TransactionManager;
   /** Created by `storageCommands` when not given; pass one to forget ended sessions. */
   retryableWrites?: RetryableWrites;
+  /**
+   * A mongos's first batch: it stops at the batch size without asking its merge for more, so a
+   * full first batch keeps its cursor open even when nothing is left (even at a limit the batch
+   * size equals); a mongod sees the end of a limit or a scan it reached and closes the cursor.
+   */
+  fullFirstBatchKeepsCursor?: boolean;
 }
 
 export interface ResolvedDeps extends StorageDeps {

@@ -11,6 +11,7 @@ import {
 } from 'mongodb';
 import { notFollowingChunks, planChunkPartitions } from '../../core/chunk-partition-plan.js';
 import { classifySourceError } from '../../core/classify.js';
+import { SourceUnavailableError } from '../../core/errors.js';
 import type { PartitionBounds } from '../../core/partition-plan.js';
 import { planPartitions } from '../../core/partition-plan.js';
 import type { PipeSettings } from '../../core/settings.js';
@@ -148,10 +149,11 @@ export class MongoSnapshotSource implements SnapshotSource {
 
   /**
    * One reply's documents: raw BSON views of the reply, in `_id` order; `exhausted` when the
-   * filter matches nothing more. The find is not single-batch for that: the server closes the
-   * cursor once the limit is reached or nothing is left, and a reply short of its limit with
-   * the cursor closed is the second. A reply the 16 MiB reply size cut short leaves the cursor
-   * open (then killed): not exhausted, the next reply goes on after its last `_id`.
+   * filter matches nothing more. The find is not single-batch for that: asked for a batch one
+   * over the limit, the server closes the cursor once the limit is reached or nothing is left,
+   * and a reply short of its limit with the cursor closed is the second. A reply the 16 MiB reply
+   * size cut short leaves the cursor open (then killed): not exhausted, the next reply goes on
+   * after its last `_id`.
    */
   private async readReply(
     query: ReplyQuery,
@@ -165,7 +167,9 @@ export class MongoSnapshotSource implements SnapshotSource {
         sort: { _id: 1 },
         hint: { _id: 1 },
         limit: query.limit,
-        batchSize: query.limit,
+        // One over the limit: the server then meets the limit's end within the batch and closes
+        // the cursor (a mongos stopping at a batch of exactly the limit would leave it open).
+        batchSize: query.limit + 1,
         ...(session ? { readConcern: { level: 'local' } } : {}),
       },
       {
@@ -180,6 +184,10 @@ export class MongoSnapshotSource implements SnapshotSource {
     // killed rather than left to time out holding the shards' cursors. Best effort: the kill
     // goes by the same read preference, so it may reach another mongos, which does not know it.
     if (!cursorId.isZero()) await this.killCursor(query, cursorId);
+    // Asked for one document at least, a server returns one or closes the cursor: an empty batch
+    // of an open cursor would end the partition with documents left, so it is refused.
+    if (documents.length === 0 && !cursorId.isZero())
+      throw new SourceUnavailableError('the source answered a find with no documents but an open cursor');
     return { documents, exhausted: cursorId.isZero() && documents.length < query.limit };
   }
 

@@ -45,7 +45,8 @@ export async function openCursor(
     return cursorReply(cursor.id, cursor.ns, { documents: [], exhausted: false }, 'firstBatch');
   }
   const batch = await cursor.nextBatch(batchSize, 0);
-  const finished = batch.exhausted || singleBatch;
+  const stoppedAtSize = deps.fullFirstBatchKeepsCursor === true && batch.documents.length >= batchSize;
+  const finished = (batch.exhausted && !stoppedAtSize) || singleBatch;
   if (finished) {
     deps.cursors.remove(cursor.id);
     cursor.close();

@@ -80,6 +80,31 @@ describe('snapshot partitions through a mongos', () => {
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: COUNT }, (_, i) => i));
   });
 
+  it('reads full replies through the mongos with no cursor left open to kill', async () => {
+    // A mongos stops a first batch at its size without looking for the end: a batch size equal
+    // to the limit would leave a cursor open after every full reply.
+    const monitored = new MongoClient(cluster.uri, { monitorCommands: true });
+    const sent: string[] = [];
+    monitored.on('commandStarted', (event) => sent.push(event.commandName));
+    try {
+      const ids: number[] = [];
+      for await (const batch of new MongoSnapshotSource(monitored).readPartition(HASHED, {
+        bounds: { lower: null, upper: null },
+        checkpoint: null,
+        maxRows: 2_000,
+        maxBytes: 1 << 24,
+      })) {
+        for (const raw of batch.documents) ids.push(Number(BSON.deserialize(raw)._id));
+      }
+      expect(ids).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+      expect(sent.filter((name) => name === 'killCursors')).toEqual([]);
+      // The largest-_id query, then five full replies, the last ending on that _id.
+      expect(sent.filter((name) => name === 'find')).toHaveLength(6);
+    } finally {
+      await monitored.close();
+    }
+  });
+
   it('keeps the range plan for a hashed _id key, saying why', async () => {
     const plan = await source.planPartitions(HASHED, { targetRowsPerPartition: TARGET });
     expect(plan.strategy).toBe('integer-range');
