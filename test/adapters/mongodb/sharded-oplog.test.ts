@@ -38,6 +38,9 @@ beforeAll(async () => {
   await new Promise((resolve) => setTimeout(resolve, 2_100));
   const shard1 = cluster.shards[1]?.deployment;
   shard1?.oplog.truncateBefore(new Timestamp({ t: Math.floor(Date.now() / 1000), i: 0 }));
+  // Cut at the start of a second, the oplog may be empty until the next no-op (100 ms, later on
+  // a loaded machine): the window must have an entry to read.
+  for (let wait = 0; wait < 50 && shard1?.oplog.size === 0; wait += 1) await shard1.oplog.waitForAppend(200);
 }, 30_000);
 
 afterAll(async () => {
