@@ -2,6 +2,7 @@ import type { Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderDocumentId } from '../../functions/core/document-id.js';
 import { cdcBatchTask } from '../../functions/handlers/cdc-batch.js';
+import type { Destination } from '../../functions/ports/destination.js';
 import {
   type ApiWorld,
   clickhouseQuery,
@@ -109,6 +110,16 @@ function pumpInBackground(world: ApiWorld, pipeId: string) {
   };
 }
 
+/** Runs `wrap` on the destination of every connection the world's runtime opens from now on. */
+function wrapDestinations(world: ApiWorld, wrap: (destination: Destination) => void): void {
+  const connect = world.runtime.connect;
+  world.runtime.connect = async (pipe, settings) => {
+    const connections = await connect(pipe, settings);
+    wrap(connections.destination);
+    return connections;
+  };
+}
+
 /**
  * Records every insert ClickHouse refuses, wherever it comes from (CDC runs and the machines'
  * Tasks share the world's runtime): the real adapter still does the insert. A live table that
@@ -117,10 +128,7 @@ function pumpInBackground(world: ApiWorld, pipeId: string) {
  */
 function recordRefusedInserts(world: ApiWorld): string[] {
   const refused: string[] = [];
-  const connect = world.runtime.connect;
-  world.runtime.connect = async (pipe, settings) => {
-    const connections = await connect(pipe, settings);
-    const { destination } = connections;
+  wrapDestinations(world, (destination) => {
     const noteRefusal = (table: string) => (error: unknown) => {
       const message = (error as Error).message;
       // A run the swap revoked may still try `_resync` once it is gone; it ends there and the
@@ -133,26 +141,21 @@ function recordRefusedInserts(world: ApiWorld): string[] {
     destination.insertEncoded = (batch) => insertEncoded(batch).catch(noteRefusal(batch.table));
     const insertStreamed = destination.insertStreamed.bind(destination);
     destination.insertStreamed = (batch) => insertStreamed(batch).catch(noteRefusal(batch.table));
-    return connections;
-  };
+  });
   return refused;
 }
 
 /** Notes when each CDC insert into `target` succeeded (CDC runs insert with `insertEncoded`). */
 function recordCdcInserts(world: ApiWorld, target: string): number[] {
   const doneAt: number[] = [];
-  const connect = world.runtime.connect;
-  world.runtime.connect = async (pipe, settings) => {
-    const connections = await connect(pipe, settings);
-    const { destination } = connections;
+  wrapDestinations(world, (destination) => {
     const insertEncoded = destination.insertEncoded.bind(destination);
     destination.insertEncoded = async (batch) => {
       const result = await insertEncoded(batch);
       if (batch.table === target) doneAt.push(Date.now());
       return result;
     };
-    return connections;
-  };
+  });
   return doneAt;
 }
 
@@ -165,10 +168,7 @@ function recordCdcInserts(world: ApiWorld, target: string): number[] {
  */
 function holdResyncInserts(world: ApiWorld, target: string, otherInserts: number[]) {
   const holds = { held: 0, timedOut: 0 };
-  const connect = world.runtime.connect;
-  world.runtime.connect = async (pipe, settings) => {
-    const connections = await connect(pipe, settings);
-    const { destination } = connections;
+  wrapDestinations(world, (destination) => {
     const insertStreamed = destination.insertStreamed.bind(destination);
     destination.insertStreamed = async (batch) => {
       if (batch.table === `${target}_resync` && holds.timedOut === 0) {
@@ -180,8 +180,7 @@ function holdResyncInserts(world: ApiWorld, target: string, otherInserts: number
       }
       return insertStreamed(batch);
     };
-    return connections;
-  };
+  });
   return holds;
 }
 
