@@ -92,9 +92,9 @@ export class MongoSnapshotSource implements SnapshotSource {
   }
 
   /**
-   * The partition in `_id` order, a server reply at a time. Each reply is one `find` (its first
-   * batch only) after the last `_id` read, run as a command with raw results: its documents are views of the
-   * reply's bytes, with no per-document objects from the driver (a cursor's reply builds an
+   * The partition in `_id` order, a server reply at a time. Each reply is the first batch of one
+   * `find` after the last `_id` read, run as a command with raw results: its documents are views
+   * of the reply's bytes, with no per-document objects from the driver (a cursor's reply builds an
    * element index and a few objects for each document, which outlive the reply's use and were
    * most of the chunk's garbage). No cursor stays open between replies, so no reply depends on
    * reaching the server the previous one came from.
