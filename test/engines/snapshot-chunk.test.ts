@@ -85,6 +85,14 @@ async function* fromChunks(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8A
 const TABLE = { db: 'shop', coll: 'items', target: 'items' };
 const WHOLE = encodePartitionBounds({ lower: null, upper: null });
 
+/** A chunk call on shop.items with a budget no test reaches. */
+const chunkInput = (pipeId: string, partitionIndex = 0) => ({
+  pipeId,
+  table: 'shop.items',
+  partitionIndex,
+  budget: { deadline: Date.UTC(2030, 0, 1) },
+});
+
 describe('snapshotChunk', () => {
   let store: DynamoPipeStore;
 
@@ -148,12 +156,7 @@ describe('snapshotChunk', () => {
       destination,
       clock: new ManualClock(),
     };
-    const input = {
-      pipeId,
-      table: 'shop.items',
-      partitionIndex: 0,
-      budget: { deadline: Date.UTC(2030, 0, 1) },
-    };
+    const input = chunkInput(pipeId);
     crashing.failNext('checkpointPartition');
     await expect(snapshotChunk(deps, input)).rejects.toThrow(/injected crash before checkpointPartition/);
     const result = await snapshotChunk(deps, input);
@@ -169,12 +172,7 @@ describe('snapshotChunk', () => {
     const source = new ArraySnapshotSource(500);
     source.failAfterBatches = 2;
     const deps = { store, source, destination, clock: new ManualClock() };
-    const input = {
-      pipeId,
-      table: 'shop.items',
-      partitionIndex: 0,
-      budget: { deadline: Date.UTC(2030, 0, 1) },
-    };
+    const input = chunkInput(pipeId);
     await expect(snapshotChunk(deps, input)).rejects.toThrow(/mid-chunk/);
     const result = await snapshotChunk(deps, input);
     expect(source.reads[1]?.checkpoint).toBe('200');
@@ -186,12 +184,7 @@ describe('snapshotChunk', () => {
     const pipeId = await plannedPipe('Resync');
     const destination = new MemoryDestination();
     const deps = { store, source: new ArraySnapshotSource(10), destination, clock: new ManualClock() };
-    const result = await snapshotChunk(deps, {
-      pipeId,
-      table: 'shop.items',
-      partitionIndex: 0,
-      budget: { deadline: Date.UTC(2030, 0, 1) },
-    });
+    const result = await snapshotChunk(deps, chunkInput(pipeId));
     expect(result.targetTable).toBe('items_resync');
     expect(destination.final('items_resync').size).toBe(10);
     expect(destination.final('items').size).toBe(0);
@@ -209,14 +202,7 @@ describe('snapshotChunk', () => {
     });
     expect(spent).toMatchObject({ done: false, rowsCopied: 0 });
     expect(source.reads).toHaveLength(0);
-    await expect(
-      snapshotChunk(deps, {
-        pipeId,
-        table: 'shop.items',
-        partitionIndex: 7,
-        budget: { deadline: Date.UTC(2030, 0, 1) },
-      }),
-    ).rejects.toThrow(/no planned partition 7/);
+    await expect(snapshotChunk(deps, chunkInput(pipeId, 7))).rejects.toThrow(/no planned partition 7/);
   });
 
   describe('streamed batches, one insert finishing while the next is sent', () => {
@@ -258,12 +244,7 @@ describe('snapshotChunk', () => {
       const source = new ArraySnapshotSource(450, log);
       const destination = new HoldingDestination(log);
       const deps = { store: instrumentStore(store, log), source, destination, clock: new ManualClock() };
-      const chunk = snapshotChunk(deps, {
-        pipeId,
-        table: 'shop.items',
-        partitionIndex: 0,
-        budget: { deadline: Date.UTC(2030, 0, 1) },
-      });
+      const chunk = snapshotChunk(deps, chunkInput(pipeId));
       let ended = false;
       void chunk.finally(() => {
         ended = true;
@@ -319,12 +300,7 @@ describe('snapshotChunk', () => {
         throw new DestinationUnavailableError('injected: insert 3 failed');
       };
       const deps = { store: instrumentStore(store, log), source, destination, clock: new ManualClock() };
-      const input = {
-        pipeId,
-        table: 'shop.items',
-        partitionIndex: 0,
-        budget: { deadline: Date.UTC(2030, 0, 1) },
-      };
+      const input = chunkInput(pipeId);
       await expect(snapshotChunk(deps, input)).rejects.toThrow(/insert 3 failed/);
       expect(source.yielded).toBe(4);
       expect(source.closed).toBe(1);
@@ -353,14 +329,7 @@ describe('snapshotChunk', () => {
         destination: new MemoryDestination(log),
         clock: new ManualClock(),
       };
-      await expect(
-        snapshotChunk(deps, {
-          pipeId,
-          table: 'shop.items',
-          partitionIndex: 0,
-          budget: { deadline: Date.UTC(2030, 0, 1) },
-        }),
-      ).rejects.toThrow(/mid-chunk/);
+      await expect(snapshotChunk(deps, chunkInput(pipeId))).rejects.toThrow(/mid-chunk/);
       // Batch 3 failed while batch 2 was inserted: batch 2 still made it, checkpoint and all.
       const writes = log.filter((entry) => !/^(ask|read):/.test(entry));
       expect(writes.slice(-2)).toEqual(['insert:items:100', 'checkpointPartition']);
@@ -372,13 +341,6 @@ describe('snapshotChunk', () => {
   });
 
   describe('the pending batch: a batch whose end was recorded before its insert ended', () => {
-    const input = (pipeId: string) => ({
-      pipeId,
-      table: 'shop.items',
-      partitionIndex: 0,
-      budget: { deadline: Date.UTC(2030, 0, 1) },
-    });
-
     it('is replayed through its recorded end even when deletes would now carry a batch further, so nothing is lost', async () => {
       const pipeId = await plannedPipe();
       const destination = new MemoryDestination();
@@ -387,14 +349,14 @@ describe('snapshotChunk', () => {
       const deps = { store: crashing, source, destination, clock: new ManualClock() };
       // The first insert commits 1..100; the chunk dies before checkpointing it.
       crashing.failNext('checkpointPartition');
-      await expect(snapshotChunk(deps, input(pipeId))).rejects.toThrow(
+      await expect(snapshotChunk(deps, chunkInput(pipeId))).rejects.toThrow(
         /injected crash before checkpointPartition/,
       );
       expect(destination.final('items').size).toBe(100);
       // Then 1..50 are deleted: a batch of 100 read afresh from the start would reach 150, and
       // under the first insert's token ClickHouse would drop it whole: 101..150 would be lost.
       for (let id = 1; id <= 50; id += 1) source.deleted.add(id);
-      const result = await snapshotChunk(deps, input(pipeId));
+      const result = await snapshotChunk(deps, chunkInput(pipeId));
       expect(result.done).toBe(true);
       expect(source.reads[1]).toMatchObject({ checkpoint: null, end: '100' });
       expect(destination.attemptedTokens[1]).toBe(destination.attemptedTokens[0]);
@@ -416,14 +378,14 @@ describe('snapshotChunk', () => {
         clock: new ManualClock(),
       };
       crashing.failNext('recordPendingBatch');
-      await expect(snapshotChunk(deps, input(pipeId))).rejects.toThrow(
+      await expect(snapshotChunk(deps, chunkInput(pipeId))).rejects.toThrow(
         /injected crash before recordPendingBatch/,
       );
       expect(destination.inserts).toHaveLength(0);
       const [partition] = await store.listPartitions(pipeId, 'shop.items');
       expect(partition).toMatchObject({ checkpoint: null, seq: 0 });
       expect(partition?.pending).toBeUndefined();
-      const result = await snapshotChunk(deps, input(pipeId));
+      const result = await snapshotChunk(deps, chunkInput(pipeId));
       expect(result).toMatchObject({ done: true, rowsCopied: 150 });
       expect(destination.final('items').size).toBe(150);
     });
@@ -435,9 +397,9 @@ describe('snapshotChunk', () => {
       const crashing = instrumentStore(store, []);
       const deps = { store: crashing, source, destination, clock: new ManualClock() };
       crashing.failNext('checkpointPartition');
-      await expect(snapshotChunk(deps, input(pipeId))).rejects.toThrow(/injected crash/);
+      await expect(snapshotChunk(deps, chunkInput(pipeId))).rejects.toThrow(/injected crash/);
       for (let id = 1; id <= 100; id += 1) source.deleted.add(id);
-      const result = await snapshotChunk(deps, input(pipeId));
+      const result = await snapshotChunk(deps, chunkInput(pipeId));
       expect(result).toMatchObject({ done: true, rowsCopied: 50, partitionRowsCopied: 50 });
       expect(destination.attemptedTokens).toHaveLength(2);
       expect(source.reads[2]).toMatchObject({ checkpoint: '100' });
@@ -454,7 +416,7 @@ describe('snapshotChunk', () => {
       const destination = new MemoryDestination();
       const error = await snapshotChunk(
         { store, source, destination, clock: new ManualClock() },
-        { pipeId, table: 'shop.items', partitionIndex: 0, budget: { deadline: Date.UTC(2030, 0, 1) } },
+        chunkInput(pipeId),
       ).catch((caught: unknown) => caught);
       const [partition] = await store.listPartitions(pipeId, 'shop.items');
       // The batch before it is in and checkpointed, nothing of its own batch is.
@@ -488,12 +450,6 @@ describe('snapshotChunk', () => {
   });
 
   describe('a table planned again while a chunk of its earlier plan still runs', () => {
-    const chunkInput = (pipeId: string) => ({
-      pipeId,
-      table: 'shop.items',
-      partitionIndex: 0,
-      budget: { deadline: Date.UTC(2030, 0, 1) },
-    });
     const planAgain = async (pipeId: string, state: 'Snapshot' | 'Resync') => {
       await store.deletePartitionPlan(pipeId, 'shop.items');
       await store.setTableState(pipeId, 'shop.items', { state });
