@@ -33,3 +33,11 @@ export function countBy<T>(values: Iterable<T>, key: (value: T) => string): Map<
   for (const value of values) counts.set(key(value), (counts.get(key(value)) ?? 0) + 1);
   return counts;
 }
+
+/** Documents `{ _id, key: 'k<i>' }` for the given `_id`s, `i` their position: a read's keys show its order. */
+export function keyedDocuments(ids: readonly unknown[]): never[] {
+  return ids.map((_id, i) => ({ _id, key: `k${i}` })) as never[];
+}
+
+/** The `_id`s 0 to count - 1. */
+export const firstIds = (count: number): number[] => Array.from({ length: count }, (_, i) => i);

@@ -6,7 +6,7 @@ import { SourceUnavailableError } from '../../../functions/core/errors.js';
 import type { SnapshotBatch } from '../../../functions/ports/source.js';
 import { silentLog } from '../../support/log.js';
 import { decodedEvent } from '../../support/raw-change-events.js';
-import { type SourceFixture, startSource } from './fixtures.js';
+import { firstIds, keyedDocuments, type SourceFixture, startSource } from './fixtures.js';
 
 const DB = 'faults';
 let source: SourceFixture;
@@ -31,7 +31,7 @@ describe('source adapter under faults', () => {
     await source.client
       .db(DB)
       .collection(namespace.coll)
-      .insertMany([...Array(1000)].map((_, i) => ({ _id: i as never, key: `k${i}` })));
+      .insertMany(keyedDocuments(firstIds(1000)));
     const reader = new MongoSnapshotSource(source.client);
     const read: string[] = [];
     let checkpoint: string | null = null;

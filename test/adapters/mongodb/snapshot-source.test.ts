@@ -20,7 +20,7 @@ import {
 import { SourceFatalError } from '../../../functions/core/errors.js';
 import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
 import type { SnapshotBatch, SourceNamespace } from '../../../functions/ports/source.js';
-import { countBy, type SourceFixture, startSource } from './fixtures.js';
+import { countBy, firstIds, keyedDocuments, type SourceFixture, startSource } from './fixtures.js';
 
 const DB = 'snap';
 /** The checkpoint of a date beyond ±8.64e15 ms (the driver decodes it to an Invalid Date). */
@@ -198,7 +198,7 @@ describe('MongoSnapshotSource', () => {
       new Date(3),
     ];
     const collection = source.client.db(DB).collection('one-by-one');
-    await collection.insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+    await collection.insertMany(keyedDocuments(ids));
     // maxRows 1: each reply is one document, so each later `_id` is found by the filter after the last.
     const batches = await readAll(
       { db: DB, coll: 'one-by-one' },
@@ -218,7 +218,7 @@ describe('MongoSnapshotSource', () => {
       const namespace = { db: DB, coll: `nan-${kind}` };
       const ids = [nan, new Int32(1), new Int32(2), new Int32(3), 'a'];
       const collection = source.client.db(DB).collection(namespace.coll);
-      await collection.insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+      await collection.insertMany(keyedDocuments(ids));
       return namespace;
     }
     const ALL = ['k0', 'k1', 'k2', 'k3', 'k4'];
@@ -374,10 +374,7 @@ describe('MongoSnapshotSource', () => {
     it('goes to an end of another type bracket than the checkpoint', async () => {
       const namespace = { db: DB, coll: 'replay-brackets' };
       const ids = [new Int32(1), new Int32(2), new Int32(3), 'a', 'b', 'c', new ObjectId(), new Date(1)];
-      await source.client
-        .db(DB)
-        .collection(namespace.coll)
-        .insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+      await source.client.db(DB).collection(namespace.coll).insertMany(keyedDocuments(ids));
       const end = encodeCheckpoint('b');
       for (const maxRows of [1, 2, 1000]) {
         const batches = await readAll(namespace, UNBOUNDED, { checkpoint: at(1), end, maxRows });
@@ -433,10 +430,7 @@ describe('MongoSnapshotSource', () => {
       const namespace = { db: DB, coll: 'replay-unsendable' };
       const ref = new BSON.DBRef('other', ObjectId.createFromTime(1));
       const ids = [new Int32(1), 'a', { z: new Int32(1) }, ref, new ObjectId(), new Date(1)];
-      await source.client
-        .db(DB)
-        .collection(namespace.coll)
-        .insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+      await source.client.db(DB).collection(namespace.coll).insertMany(keyedDocuments(ids));
       for (const maxRows of [1, 2, 3, 1000]) {
         const batches = await readAll(namespace, UNBOUNDED, {
           checkpoint: at(1),
@@ -455,10 +449,7 @@ describe('MongoSnapshotSource', () => {
     it('takes an end holding a date the driver lost (no Extended JSON) as one no filter can name', async () => {
       const namespace = { db: DB, coll: 'replay-lost-date' };
       const ids = [{ at: new Date(1) }, { at: new Date(2) }];
-      await source.client
-        .db(DB)
-        .collection(namespace.coll)
-        .insertMany(ids.map((_id, i) => ({ _id: _id as never, key: `k${i}` })));
+      await source.client.db(DB).collection(namespace.coll).insertMany(keyedDocuments(ids));
       // `{at: <date beyond the range>}` sorts after both: the read goes through them, unbounded.
       const end = '{"at":{"$date":{"$numberLong":"NaN"}}}';
       expect(keysOf(await readAll(namespace, UNBOUNDED, { end }))).toEqual(['k0', 'k1']);
@@ -598,7 +589,7 @@ describe('MongoSnapshotSource', () => {
       await source.client
         .db(DB)
         .collection(namespace.coll)
-        .insertMany([...Array(300)].map((_, i) => ({ _id: i as never, key: `k${i}` })));
+        .insertMany(keyedDocuments(firstIds(300)));
       const finds = await findsOf(namespace, {
         lower: { type: 'integer', value: '100' },
         upper: { type: 'integer', value: '200' },
