@@ -4,7 +4,7 @@
  * the next batch sent while one finishes) over one
  * partition holding the whole collection, next to the two raw limits measured in the same run on
  * the same documents: the driver reading them raw (a find() cursor in _id order, raw BSON,
- * nothing else; the product reads the same order as single-batch finds) and ClickHouse inserting
+ * nothing else; the product reads the same order as the first batches of limited finds) and ClickHouse inserting
  * the bodies the product would send (made before timing starts) with insertEncoded and nothing
  * else, one after the other as a chunk commits them (two at a time is printed for reference).
  */
@@ -35,7 +35,7 @@ import { type CpuSample, cpuBetween, DESTINATION_DATABASE, settleMerges, type Wo
 export const SNAPSHOT_DB = 'bench';
 export const SNAPSHOT_COLLECTION = 'orders';
 /**
- * The raw read's cursor batch size. The product reads single-batch finds of at most 2000
+ * The raw read's cursor batch size. The product reads the first batch of finds limited to 2000
  * documents instead (no per-document driver objects); the cursor is the driver's plain raw read.
  */
 const SOURCE_CURSOR_BATCH = 5_000;
