@@ -128,13 +128,9 @@ async function sendBatch(
     deduplicationToken: batchToken(target, batch.start),
     ...(target.shape === null ? {} : { columns: shapeColumnNames(target.shape) }),
   });
-  try {
-    await Promise.race([batch.ended, insert.then(answeredEarly)]);
-  } catch (error) {
-    // The insert rejects with what the body threw (the port's promise), or with its own failure.
-    insert.catch(() => undefined);
-    throw error;
-  }
+  // `ended` never rejects; the insert rejects with what the body threw (the port's promise), or
+  // with its own failure, and this race is what handles it.
+  await Promise.race([batch.ended, insert.then(answeredEarly)]);
   const checkpointed = checkpointAfter(deps, target, run, batch, insert, previous);
   // Awaited by the next batch's body or at the end; a failure meanwhile is not unhandled.
   checkpointed.catch(() => undefined);
