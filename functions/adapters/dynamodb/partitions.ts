@@ -198,11 +198,8 @@ export async function checkpointPartition(
           : { ':mismatches': JSON.stringify(mismatchCounts(checkpoint.typeMismatches)) }),
       }),
     },
-    (current) => ({
-      storedSeq: current.seq,
-      givenSeq: seq,
-      refusal: replannedRefusal(current, fence, `checkpoint seq ${seq} refused`),
-    }),
+    seq,
+    (current) => replannedRefusal(current, fence, `checkpoint seq ${seq} refused`),
   );
 }
 
@@ -226,11 +223,8 @@ export async function markPartitionDone(
       ConditionExpression: `attribute_exists(PK)${plan.expression}`,
       ExpressionAttributeValues: toAttributes({ ...plan.values, ':done': true, ':now': ctx.now() }),
     },
-    (current) => ({
-      storedSeq: current.seq,
-      givenSeq: current.seq,
-      refusal: replannedRefusal(current, fence, 'marking it done refused'),
-    }),
+    null,
+    (current) => replannedRefusal(current, fence, 'marking it done refused'),
   );
 }
 
@@ -273,26 +267,17 @@ export async function recordPendingBatch(
         ...(startsFresh ? { ':nullType': 'NULL' } : { ':start': batch.start }),
       }),
     },
-    (current) => ({
-      storedSeq: current.seq,
-      givenSeq: batch.seq,
-      refusal:
-        replannedRefusal(current, fence, `pending batch seq ${batch.seq} refused`) ??
-        pendingBatchRefusal(current, batch),
-    }),
+    batch.seq,
+    (current) =>
+      replannedRefusal(current, fence, `pending batch seq ${batch.seq} refused`) ??
+      pendingBatchRefusal(current, batch),
   );
-}
-
-/** What a refused partition write reports, from the partition as stored. */
-interface Refused {
-  storedSeq: number;
-  givenSeq: number;
-  refusal: string | undefined;
 }
 
 /**
  * One conditional UpdateItem of a partition: the partition as written, or, when its condition
- * fails, PartitionNotFoundError or a CheckpointRegressionError saying why (from the stored item).
+ * fails, PartitionNotFoundError or a CheckpointRegressionError with the stored seq, `givenSeq`
+ * (null: the write named none, the stored one is reported) and `refusal(stored)`'s words.
  */
 async function updatePartition(
   ctx: StoreContext,
@@ -301,7 +286,8 @@ async function updatePartition(
     UpdateItemCommandInput,
     'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
   >,
-  refused: (current: PartitionRecord) => Refused,
+  givenSeq: number | null,
+  refusal: (current: PartitionRecord) => string | undefined,
 ): Promise<PartitionRecord> {
   const { pipeId, tableKey, index } = ids;
   const key = partitionKey(pipeId, tableKey, index);
@@ -320,15 +306,14 @@ async function updatePartition(
     const stored = await getItem(ctx, key);
     if (!stored) throw new PartitionNotFoundError(pipeId, tableKey, index);
     const current = toPartition(stored);
-    const why = refused(current);
     throw new CheckpointRegressionError(
       pipeId,
       tableKey,
       index,
-      why.storedSeq,
-      why.givenSeq,
+      current.seq,
+      givenSeq ?? current.seq,
       current.done,
-      why.refusal,
+      refusal(current),
     );
   }
 }
