@@ -36,8 +36,8 @@ const PLAIN_BRACKET_TYPES = new Set(['objectId', 'string', 'int', 'long', 'doubl
 export class ReplyFilters {
   private inBracket = false;
   private ended = false;
-  /** What the last filter given asked for: all the partition left, one bracket's rest, or less. */
-  private asked: 'partition' | 'bracket' | 'partition-rest' = 'partition';
+  /** The last filter given asked for one bracket's rest only, not for all the partition left. */
+  private askedOneBracket = false;
   private readonly lastCheckpoint: string | null;
 
   /** The last `_id` the filters may name (null: none, or one the driver cannot send back). */
@@ -70,7 +70,7 @@ export class ReplyFilters {
     const partition = partitionFilter(this.bounds);
     const through = this.last === null ? {} : throughIdFilter(this.last.id);
     if (this.after === null) {
-      this.asked = 'partition';
+      this.askedOneBracket = false;
       return allOf([partition, through]);
     }
     if (this.after.includes(LOST_DATE_TEXT)) throw this.unsendable(this.after);
@@ -80,10 +80,10 @@ export class ReplyFilters {
     if (range !== null) {
       // A bounded partition holds one bracket (its range matches no other): its in-bracket
       // range is all it has left.
-      this.asked = this.bounds.upper === null ? 'bracket' : 'partition-rest';
+      this.askedOneBracket = this.bounds.upper === null;
       return range;
     }
-    this.asked = 'partition';
+    this.askedOneBracket = false;
     return allOf([partition, afterIdFilter(id), through]);
   }
 
@@ -116,7 +116,7 @@ export class ReplyFilters {
     if (lastCheckpoint !== null) this.after = lastCheckpoint;
     if (exhausted || lastCheckpoint === null) {
       this.ended =
-        this.asked !== 'bracket' || (lastCheckpoint !== null && lastCheckpoint === this.lastCheckpoint);
+        !this.askedOneBracket || (lastCheckpoint !== null && lastCheckpoint === this.lastCheckpoint);
       this.inBracket = false;
       return;
     }
