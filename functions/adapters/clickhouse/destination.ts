@@ -23,7 +23,7 @@ import type {
   TableRef,
 } from '../../ports/destination.js';
 import { type ClickHouseConnection, createClickHouseClient, destinationCall } from './client.js';
-import { OneBlockSettings } from './one-block.js';
+import { oneBlockInsertSettings } from './one-block.js';
 import { type BodyTally, jsonEachRowBody, nonEmptyRows } from './rows-body.js';
 import { streamedBody } from './streamed-body.js';
 import { dropSwappedOutTable, swapResyncTable } from './swap.js';
@@ -38,11 +38,10 @@ export const DEDUPLICATION_WINDOW = 1000;
 const INSERT_COLUMNS = '(`_id`, `doc`, `_peerdb_version`, `_peerdb_is_deleted`)';
 
 export class ClickHouseDestination implements Destination {
-  private readonly oneBlock: OneBlockSettings;
+  /** This server's one-block settings, asked once; a failed ask is forgotten, the next asks again. */
+  private oneBlock: Promise<Record<string, string>> | undefined;
 
-  constructor(private readonly client: ClickHouseClient) {
-    this.oneBlock = new OneBlockSettings(client);
-  }
+  constructor(private readonly client: ClickHouseClient) {}
 
   static connect(connection: ClickHouseConnection): ClickHouseDestination {
     return new ClickHouseDestination(createClickHouseClient(connection));
@@ -132,7 +131,7 @@ export class ClickHouseDestination implements Destination {
     // An empty body is an error (NO_DATA_TO_INSERT), not a no-op: nothing is sent.
     if (body === undefined) return;
     try {
-      const blockSettings = await destinationCall(() => this.oneBlock.get());
+      const blockSettings = await destinationCall(() => this.oneBlockSettings());
       await this.insertBody(batch, body.stream, batch.columns, blockSettings);
     } catch (err) {
       const failure = body.failure();
@@ -140,6 +139,14 @@ export class ClickHouseDestination implements Destination {
     } finally {
       await body.release();
     }
+  }
+
+  private oneBlockSettings(): Promise<Record<string, string>> {
+    this.oneBlock ??= oneBlockInsertSettings(this.client).catch((error: unknown) => {
+      this.oneBlock = undefined;
+      throw error;
+    });
+    return this.oneBlock;
   }
 
   /** One INSERT … FORMAT JSONEachRow with the body streamed, deduplicated by the batch's token. */

@@ -28,32 +28,12 @@ const WHERE_KNOWN: Readonly<Record<string, string>> = {
 
 /** The one-block settings for this server: ONE_BLOCK_INSERT_SETTINGS and those of WHERE_KNOWN it knows. */
 export async function oneBlockInsertSettings(client: ClickHouseClient): Promise<Record<string, string>> {
-  const names = Object.keys(WHERE_KNOWN)
-    .map((name) => `'${name}'`)
-    .join(', ');
   const result = await client.query({
-    query: `SELECT name FROM system.settings WHERE name IN (${names})`,
+    query: 'SELECT name FROM system.settings WHERE name IN {names:Array(String)}',
+    query_params: { names: Object.keys(WHERE_KNOWN) },
     format: 'JSONEachRow',
   });
   const known = new Set((await result.json<{ name: string }>()).map((row) => row.name));
   const extra = Object.entries(WHERE_KNOWN).filter(([name]) => known.has(name));
   return { ...ONE_BLOCK_INSERT_SETTINGS, ...Object.fromEntries(extra) };
-}
-
-/** A client's one-block settings, asked for once: a failed ask is not kept, the next asks again. */
-export class OneBlockSettings {
-  private asked: Promise<Record<string, string>> | undefined;
-
-  constructor(private readonly client: ClickHouseClient) {}
-
-  get(): Promise<Record<string, string>> {
-    if (this.asked === undefined) {
-      const asking = oneBlockInsertSettings(this.client);
-      this.asked = asking;
-      asking.catch(() => {
-        if (this.asked === asking) this.asked = undefined;
-      });
-    }
-    return this.asked;
-  }
 }
