@@ -610,7 +610,8 @@ describe('MongoSnapshotSource', () => {
         1 << 30,
       );
       expect(finds.keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
-      expect(finds.count).toBeGreaterThanOrEqual(3);
+      // [k0, k1] and [k2, k3] cut by the reply size, then [k4] short with the cursor closed: the end.
+      expect(finds.count).toBe(3);
     });
   });
 
