@@ -177,7 +177,7 @@ export interface PartitionRecord {
  * The plan a partition writer loaded its partition from. A write that carries it is refused
  * (CheckpointRegressionError) once the table was planned again (a resync, or the table removed
  * and added back), so a chunk still running from an earlier plan cannot move the new plan's
- * partition. A write without it is not fenced by plan.
+ * partition. Every partition write carries one.
  */
 export interface PlanFence {
   /** The loaded partition's `planId`; null when it had none (saved before plan ids). */
@@ -339,27 +339,27 @@ export interface SnapshotPartitions {
     tableKey: string,
     index: number,
     checkpoint: PartitionCheckpoint,
-    fence?: PlanFence,
+    fence: PlanFence,
   ): Promise<PartitionRecord>;
   /** Throws CheckpointRegressionError when `fence` names another plan than the partition's. */
   markPartitionDone(
     pipeId: string,
     tableKey: string,
     index: number,
-    fence?: PlanFence,
+    fence: PlanFence,
   ): Promise<PartitionRecord>;
   /**
    * Records the batch after the checkpoint before its insert is ended. Refused
    * (CheckpointRegressionError) unless the partition is open, at seq `pending.seq - 1`, at
-   * checkpoint `pending.start`, holds no pending batch, and is of the plan `fence` names (when
-   * given). checkpointPartition and markPartitionDone clear it.
+   * checkpoint `pending.start`, holds no pending batch, and is of the plan `fence` names.
+   * checkpointPartition and markPartitionDone clear it.
    */
   recordPendingBatch(
     pipeId: string,
     tableKey: string,
     index: number,
     pending: PendingBatch,
-    fence?: PlanFence,
+    fence: PlanFence,
   ): Promise<PartitionRecord>;
 }
 

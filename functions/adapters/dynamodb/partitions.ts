@@ -153,7 +153,7 @@ export async function deletePartitionPlan(
 }
 
 /**
- * Conditional on a strictly higher seq, an open partition and (with a fence) the writer's plan,
+ * Conditional on a strictly higher seq, an open partition and the writer's plan,
  * so a late, replayed or stale writer cannot move it. The pending batch goes in the same write:
  * the checkpoint is where it ended.
  */
@@ -163,7 +163,7 @@ export async function checkpointPartition(
   tableKeyInput: string,
   indexInput: number,
   checkpoint: PartitionCheckpoint,
-  fence?: PlanFence,
+  fence: PlanFence,
 ): Promise<PartitionRecord> {
   const pipeId = requirePipeId(pipeIdInput);
   const tableKey = requireTableKey(tableKeyInput);
@@ -203,13 +203,13 @@ export async function checkpointPartition(
   );
 }
 
-/** Conditional (with a fence) on the writer's plan, so a stale chunk cannot close a new plan's partition. */
+/** Conditional on the writer's plan, so a stale chunk cannot close a new plan's partition. */
 export async function markPartitionDone(
   ctx: StoreContext,
   pipeIdInput: string,
   tableKeyInput: string,
   indexInput: number,
-  fence?: PlanFence,
+  fence: PlanFence,
 ): Promise<PartitionRecord> {
   const pipeId = requirePipeId(pipeIdInput);
   const tableKey = requireTableKey(tableKeyInput);
@@ -231,7 +231,7 @@ export async function markPartitionDone(
 /**
  * One conditional write, so of two chunks racing on a partition only the one whose view of it is
  * current records its batch: open, at the seq before the batch's, at the batch's start, with
- * no batch pending (a pending batch is replayed, never replaced) and (with a fence) of its plan. A fresh partition stores its
+ * no batch pending (a pending batch is replayed, never replaced) and of its plan. A fresh partition stores its
  * checkpoint as NULL (savePartitionPlan), so a batch from the partition's start asks for that type.
  */
 export async function recordPendingBatch(
@@ -240,7 +240,7 @@ export async function recordPendingBatch(
   tableKeyInput: string,
   indexInput: number,
   pending: PendingBatch,
-  fence?: PlanFence,
+  fence: PlanFence,
 ): Promise<PartitionRecord> {
   const pipeId = requirePipeId(pipeIdInput);
   const tableKey = requireTableKey(tableKeyInput);

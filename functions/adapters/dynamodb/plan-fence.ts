@@ -13,13 +13,12 @@ import { requireText } from './validate.js';
 export const newPlanId = (): string => randomUUID();
 
 export interface PlanCondition {
-  /** Appended to a write's ConditionExpression ('' for a write without a fence). */
+  /** Appended to a write's ConditionExpression. */
   expression: string;
   values: Record<string, string>;
 }
 
-export function planCondition(fence: PlanFence | undefined): PlanCondition {
-  if (fence === undefined) return { expression: '', values: {} };
+export function planCondition(fence: PlanFence): PlanCondition {
   if (fence === null || typeof fence !== 'object') {
     throw new InvalidStoreInputError('fence', 'must be an object with a planId');
   }
@@ -32,11 +31,7 @@ export function planCondition(fence: PlanFence | undefined): PlanCondition {
 }
 
 /** Why a fenced write was refused when the partition belongs to another plan now; else undefined. */
-export function replannedRefusal(
-  current: PartitionRecord,
-  fence: PlanFence | undefined,
-  refused: string,
-): string | undefined {
-  if (fence === undefined || (current.planId ?? null) === fence.planId) return undefined;
+export function replannedRefusal(current: PartitionRecord, fence: PlanFence, refused: string): string | undefined {
+  if ((current.planId ?? null) === fence.planId) return undefined;
   return `was planned again after the writer loaded it (the table was resynced or added back); ${refused}`;
 }

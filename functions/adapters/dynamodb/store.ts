@@ -124,16 +124,16 @@ export class DynamoPipeStore implements PipeStore {
     tableKey: string,
     index: number,
     checkpoint: PartitionCheckpoint,
-    fence?: PlanFence,
+    fence: PlanFence,
   ) => checkpointPartition(this.ctx, pipeId, tableKey, index, checkpoint, fence);
-  markPartitionDone = (pipeId: string, tableKey: string, index: number, fence?: PlanFence) =>
+  markPartitionDone = (pipeId: string, tableKey: string, index: number, fence: PlanFence) =>
     markPartitionDone(this.ctx, pipeId, tableKey, index, fence);
   recordPendingBatch = (
     pipeId: string,
     tableKey: string,
     index: number,
     pending: PendingBatch,
-    fence?: PlanFence,
+    fence: PlanFence,
   ) => recordPendingBatch(this.ctx, pipeId, tableKey, index, pending, fence);
 
   recordStartPoint = (pipeId: string, point: StartPointInput) => recordStartPoint(this.ctx, pipeId, point);

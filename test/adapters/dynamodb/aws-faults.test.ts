@@ -12,7 +12,7 @@ import { CheckpointRegressionError, StoreUnavailableError } from '../../../funct
 import { CDC_LEASE } from '../../../functions/ports/pipe-store.js';
 import { type AwsFault, FAULTS, failFirst, injectAwsFaults } from '../../support/aws-faults.js';
 import { type LocalDynamo, useDynalite } from '../../support/dynalite.js';
-import { ManualClock, newStore, pipeInput } from './fixtures.js';
+import { fenceOf, ManualClock, newStore, pipeInput } from './fixtures.js';
 
 /**
  * The pipe store over a real DynamoDB client (dynalite) whose answers are replaced at the wire
@@ -147,7 +147,13 @@ describe('the DynamoDB pipe store under throttling and 5xx answers', () => {
     );
     const checkpoint = { seq: 1, checkpoint: '"a"', rowsCopied: 10 };
     const error = await faulty
-      .checkpointPartition(pipeId, 'shop.orders', 0, checkpoint)
+      .checkpointPartition(
+        pipeId,
+        'shop.orders',
+        0,
+        checkpoint,
+        await fenceOf(store, pipeId, 'shop.orders', 0),
+      )
       .catch((thrown: unknown) => thrown);
     expect(injector.fired).toEqual(['UpdateItemCommand: 500 InternalServerError (after it was applied)']);
     expect(error).not.toBeInstanceOf(CheckpointRegressionError);

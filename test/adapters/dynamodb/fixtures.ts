@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
-import type { CreatePipeInput } from '../../../functions/ports/pipe-store.js';
+import type { CreatePipeInput, PlanFence } from '../../../functions/ports/pipe-store.js';
 import type { LocalDynamo } from '../../support/dynalite.js';
 
 /** A clock the test moves by hand, so lease expiry needs no sleeping. */
@@ -66,4 +66,15 @@ export function crashOnce(
     { step: 'initialize', name: 'crashOnce' },
   );
   return () => client.middlewareStack.remove('crashOnce');
+}
+
+/** The plan fence a chunk that loaded the stored partition holds (planId null when it has none). */
+export async function fenceOf(
+  store: DynamoPipeStore,
+  pipeId: string,
+  tableKey: string,
+  index: number,
+): Promise<PlanFence> {
+  const partition = (await store.listPartitions(pipeId, tableKey)).find((stored) => stored.index === index);
+  return { planId: partition?.planId ?? null };
 }

@@ -13,7 +13,7 @@ import {
 import { tableKeyOf } from '../../../functions/core/table-key.js';
 import type { PartitionPlanEntry, PendingBatch } from '../../../functions/ports/pipe-store.js';
 import { type LocalDynamo, useDynalite } from '../../support/dynalite.js';
-import { ManualClock, newStore, pipeInput } from './fixtures.js';
+import { fenceOf, ManualClock, newStore, pipeInput } from './fixtures.js';
 
 let dynamo: LocalDynamo;
 let store: DynamoPipeStore;
@@ -126,11 +126,17 @@ describe('snapshot partitions', () => {
       [2, 0, false, null],
     ]);
     expect(saved[1]!.bounds).toEqual({ min: '1', max: '2' });
-    await store.checkpointPartition(pipeId, 'shop.orders', 1, {
-      seq: 1,
-      checkpoint: '"id-500"',
-      rowsCopied: 500,
-    });
+    await store.checkpointPartition(
+      pipeId,
+      'shop.orders',
+      1,
+      {
+        seq: 1,
+        checkpoint: '"id-500"',
+        rowsCopied: 500,
+      },
+      await fenceOf(store, pipeId, 'shop.orders', 1),
+    );
     const again = await store.savePartitionPlan(pipeId, 'shop.orders', plan(5));
     expect(again).toHaveLength(3);
     expect(again[1]).toMatchObject({ seq: 1, checkpoint: '"id-500"', rowsCopied: 500 });
@@ -154,20 +160,29 @@ describe('snapshot partitions', () => {
     const pipeId = await newPipe();
     await store.savePartitionPlan(pipeId, 'shop.orders', plan(1));
     const seqs = [3, 9, 1, 10, 6, 2, 8, 4, 7, 5];
+    const fence = await fenceOf(store, pipeId, 'shop.orders', 0);
     await Promise.allSettled(
       seqs.map((seq) =>
-        store.checkpointPartition(pipeId, 'shop.orders', 0, {
-          seq,
-          checkpoint: `"id-${seq}"`,
-          rowsCopied: seq * 100,
-        }),
+        store.checkpointPartition(
+          pipeId,
+          'shop.orders',
+          0,
+          { seq, checkpoint: `"id-${seq}"`, rowsCopied: seq * 100 },
+          fence,
+        ),
       ),
     );
     const [partition] = await store.listPartitions(pipeId, 'shop.orders');
     expect(partition).toMatchObject({ seq: 10, checkpoint: '"id-10"', rowsCopied: 1000 });
 
     const error = await store
-      .checkpointPartition(pipeId, 'shop.orders', 0, { seq: 10, checkpoint: '"replayed"', rowsCopied: 1 })
+      .checkpointPartition(
+        pipeId,
+        'shop.orders',
+        0,
+        { seq: 10, checkpoint: '"replayed"', rowsCopied: 1 },
+        await fenceOf(store, pipeId, 'shop.orders', 0),
+      )
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(CheckpointRegressionError);
     expect(error).toMatchObject({ storedSeq: 10, givenSeq: 10, done: false });
@@ -179,18 +194,47 @@ describe('snapshot partitions', () => {
     await store.putTableMapping(pipeId, orders, 'Snapshot');
     await store.setTableEstimate(pipeId, 'shop.orders', 900);
     await store.savePartitionPlan(pipeId, 'shop.orders', plan(3));
-    await store.checkpointPartition(pipeId, 'shop.orders', 0, {
-      seq: 1,
-      checkpoint: '"a"',
-      rowsCopied: 300,
-      done: true,
-    });
-    await store.checkpointPartition(pipeId, 'shop.orders', 1, { seq: 1, checkpoint: '"b"', rowsCopied: 120 });
-    await store.checkpointPartition(pipeId, 'shop.orders', 2, { seq: 1, checkpoint: '"c"', rowsCopied: 250 });
-    const marked = await store.markPartitionDone(pipeId, 'shop.orders', 2);
+    await store.checkpointPartition(
+      pipeId,
+      'shop.orders',
+      0,
+      {
+        seq: 1,
+        checkpoint: '"a"',
+        rowsCopied: 300,
+        done: true,
+      },
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
+    await store.checkpointPartition(
+      pipeId,
+      'shop.orders',
+      1,
+      { seq: 1, checkpoint: '"b"', rowsCopied: 120 },
+      await fenceOf(store, pipeId, 'shop.orders', 1),
+    );
+    await store.checkpointPartition(
+      pipeId,
+      'shop.orders',
+      2,
+      { seq: 1, checkpoint: '"c"', rowsCopied: 250 },
+      await fenceOf(store, pipeId, 'shop.orders', 2),
+    );
+    const marked = await store.markPartitionDone(
+      pipeId,
+      'shop.orders',
+      2,
+      await fenceOf(store, pipeId, 'shop.orders', 2),
+    );
     expect(marked).toMatchObject({ done: true, rowsCopied: 250 });
     await expect(
-      store.checkpointPartition(pipeId, 'shop.orders', 0, { seq: 2, checkpoint: '"late"', rowsCopied: 301 }),
+      store.checkpointPartition(
+        pipeId,
+        'shop.orders',
+        0,
+        { seq: 2, checkpoint: '"late"', rowsCopied: 301 },
+        await fenceOf(store, pipeId, 'shop.orders', 0),
+      ),
     ).rejects.toMatchObject({ name: 'CheckpointRegressionError', done: true });
 
     const table = await store.refreshTableProgress(pipeId, 'shop.orders');
@@ -206,11 +250,17 @@ describe('snapshot partitions', () => {
     const pipeId = await newPipe();
     await store.savePartitionPlan(pipeId, 'shop.orders', plan(1));
     await expect(
-      store.checkpointPartition(pipeId, 'shop.orders', 7, { seq: 1, checkpoint: '"x"', rowsCopied: 1 }),
+      store.checkpointPartition(
+        pipeId,
+        'shop.orders',
+        7,
+        { seq: 1, checkpoint: '"x"', rowsCopied: 1 },
+        await fenceOf(store, pipeId, 'shop.orders', 7),
+      ),
     ).rejects.toBeInstanceOf(PartitionNotFoundError);
-    await expect(store.markPartitionDone(pipeId, 'shop.orders', 7)).rejects.toBeInstanceOf(
-      PartitionNotFoundError,
-    );
+    await expect(
+      store.markPartitionDone(pipeId, 'shop.orders', 7, await fenceOf(store, pipeId, 'shop.orders', 7)),
+    ).rejects.toBeInstanceOf(PartitionNotFoundError);
   });
 
   it('finishes a plan whose save crashed before the header, dropping partitions a larger attempt left', async () => {
@@ -244,10 +294,24 @@ describe('snapshot partitions', () => {
 });
 
 describe('pending batches', () => {
-  const checkpointAt = (pipeId: string, seq: number, checkpoint: string) =>
-    store.checkpointPartition(pipeId, 'shop.orders', 0, { seq, checkpoint, rowsCopied: seq * 100 });
-  const refusalOf = (pipeId: string, index: number, pending: PendingBatch) =>
-    store.recordPendingBatch(pipeId, 'shop.orders', index, pending).catch((caught: unknown) => caught);
+  const checkpointAt = async (pipeId: string, seq: number, checkpoint: string) =>
+    store.checkpointPartition(
+      pipeId,
+      'shop.orders',
+      0,
+      { seq, checkpoint, rowsCopied: seq * 100 },
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
+  const refusalOf = async (pipeId: string, index: number, pending: PendingBatch) =>
+    store
+      .recordPendingBatch(
+        pipeId,
+        'shop.orders',
+        index,
+        pending,
+        await fenceOf(store, pipeId, 'shop.orders', index),
+      )
+      .catch((caught: unknown) => caught);
 
   async function planned(): Promise<string> {
     const pipeId = await newPipe();
@@ -259,7 +323,13 @@ describe('pending batches', () => {
     const pipeId = await planned();
     await checkpointAt(pipeId, 1, '"id-100"');
     const pending = { seq: 2, start: '"id-100"', end: '"id-200"' };
-    const recorded = await store.recordPendingBatch(pipeId, 'shop.orders', 0, pending);
+    const recorded = await store.recordPendingBatch(
+      pipeId,
+      'shop.orders',
+      0,
+      pending,
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
     expect(recorded).toMatchObject({ seq: 1, checkpoint: '"id-100"', rowsCopied: 100, pending });
     const [partition] = await store.listPartitions(pipeId, 'shop.orders');
     expect(partition!.pending).toEqual(pending);
@@ -268,7 +338,13 @@ describe('pending batches', () => {
   it('records a batch from the start of a fresh partition (start null)', async () => {
     const pipeId = await planned();
     const pending = { seq: 1, start: null, end: '"id-100"' };
-    await store.recordPendingBatch(pipeId, 'shop.orders', 0, pending);
+    await store.recordPendingBatch(
+      pipeId,
+      'shop.orders',
+      0,
+      pending,
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
     const [partition] = await store.listPartitions(pipeId, 'shop.orders');
     expect(partition).toMatchObject({ seq: 0, checkpoint: null, pending });
   });
@@ -308,7 +384,13 @@ describe('pending batches', () => {
   it('refuses a second batch while one is pending, keeping the first', async () => {
     const pipeId = await planned();
     const first = { seq: 1, start: null, end: '"id-100"' };
-    await store.recordPendingBatch(pipeId, 'shop.orders', 0, first);
+    await store.recordPendingBatch(
+      pipeId,
+      'shop.orders',
+      0,
+      first,
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
     const error = await refusalOf(pipeId, 0, { seq: 1, start: null, end: '"id-150"' });
     expect(error).toBeInstanceOf(CheckpointRegressionError);
     expect((error as Error).message).toContain('already holds pending batch seq 1');
@@ -317,7 +399,7 @@ describe('pending batches', () => {
 
   it('refuses a batch on a done partition and names a missing one', async () => {
     const pipeId = await planned();
-    await store.markPartitionDone(pipeId, 'shop.orders', 0);
+    await store.markPartitionDone(pipeId, 'shop.orders', 0, await fenceOf(store, pipeId, 'shop.orders', 0));
     const error = await refusalOf(pipeId, 0, { seq: 1, start: null, end: '"id-100"' });
     expect(error).toBeInstanceOf(CheckpointRegressionError);
     expect(error).toMatchObject({ done: true });
@@ -342,19 +424,46 @@ describe('pending batches', () => {
 
   it('clears the pending batch with the checkpoint it ends at', async () => {
     const pipeId = await planned();
-    await store.recordPendingBatch(pipeId, 'shop.orders', 0, { seq: 1, start: null, end: '"id-100"' });
+    await store.recordPendingBatch(
+      pipeId,
+      'shop.orders',
+      0,
+      { seq: 1, start: null, end: '"id-100"' },
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
     const checkpointed = await checkpointAt(pipeId, 1, '"id-100"');
     expect(checkpointed).toMatchObject({ seq: 1, checkpoint: '"id-100"' });
     expect(checkpointed).not.toHaveProperty('pending');
     expect((await store.listPartitions(pipeId, 'shop.orders'))[0]).not.toHaveProperty('pending');
     const next = { seq: 2, start: '"id-100"', end: '"id-200"' };
-    expect((await store.recordPendingBatch(pipeId, 'shop.orders', 0, next)).pending).toEqual(next);
+    expect(
+      (
+        await store.recordPendingBatch(
+          pipeId,
+          'shop.orders',
+          0,
+          next,
+          await fenceOf(store, pipeId, 'shop.orders', 0),
+        )
+      ).pending,
+    ).toEqual(next);
   });
 
   it('clears the pending batch when the partition is marked done', async () => {
     const pipeId = await planned();
-    await store.recordPendingBatch(pipeId, 'shop.orders', 0, { seq: 1, start: null, end: '"id-100"' });
-    const marked = await store.markPartitionDone(pipeId, 'shop.orders', 0);
+    await store.recordPendingBatch(
+      pipeId,
+      'shop.orders',
+      0,
+      { seq: 1, start: null, end: '"id-100"' },
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
+    const marked = await store.markPartitionDone(
+      pipeId,
+      'shop.orders',
+      0,
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
     expect(marked).toMatchObject({ done: true });
     expect(marked).not.toHaveProperty('pending');
     expect((await store.listPartitions(pipeId, 'shop.orders'))[0]).not.toHaveProperty('pending');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DynamoPipeStore } from '../../../functions/adapters/dynamodb/store.js';
 import { TableMappingNotFoundError } from '../../../functions/core/store-errors.js';
 import { type LocalDynamo, useDynalite } from '../../support/dynalite.js';
-import { ManualClock, newStore, pipeInput } from './fixtures.js';
+import { fenceOf, ManualClock, newStore, pipeInput } from './fixtures.js';
 
 let store: DynamoPipeStore;
 const clock = new ManualClock();
@@ -22,24 +22,42 @@ describe('typed column mismatch counts', () => {
       { index: 0, bounds: {} },
       { index: 1, bounds: {} },
     ]);
-    await store.checkpointPartition(pipeId, 'shop.orders', 0, {
-      seq: 1,
-      checkpoint: '"a"',
-      rowsCopied: 10,
-      typeMismatches: { total: 2 },
-    });
-    await store.checkpointPartition(pipeId, 'shop.orders', 0, {
-      seq: 2,
-      checkpoint: '"b"',
-      rowsCopied: 20,
-      typeMismatches: { total: 3, city: 1 },
-    });
-    await store.checkpointPartition(pipeId, 'shop.orders', 1, {
-      seq: 1,
-      checkpoint: '"c"',
-      rowsCopied: 5,
-      typeMismatches: { total: 4 },
-    });
+    await store.checkpointPartition(
+      pipeId,
+      'shop.orders',
+      0,
+      {
+        seq: 1,
+        checkpoint: '"a"',
+        rowsCopied: 10,
+        typeMismatches: { total: 2 },
+      },
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
+    await store.checkpointPartition(
+      pipeId,
+      'shop.orders',
+      0,
+      {
+        seq: 2,
+        checkpoint: '"b"',
+        rowsCopied: 20,
+        typeMismatches: { total: 3, city: 1 },
+      },
+      await fenceOf(store, pipeId, 'shop.orders', 0),
+    );
+    await store.checkpointPartition(
+      pipeId,
+      'shop.orders',
+      1,
+      {
+        seq: 1,
+        checkpoint: '"c"',
+        rowsCopied: 5,
+        typeMismatches: { total: 4 },
+      },
+      await fenceOf(store, pipeId, 'shop.orders', 1),
+    );
     const partitions = await store.listPartitions(pipeId, 'shop.orders');
     expect(partitions.map((partition) => partition.typeMismatches)).toEqual([
       { total: 3, city: 1 },
