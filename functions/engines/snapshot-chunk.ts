@@ -8,7 +8,7 @@ import type { ClusterTime, SnapshotReadOptions, SnapshotSource, SourceNamespace 
 import { type Budget, hasTimeLeft, validateBudget } from './budget.js';
 import type { StreamedSink } from './destination-needs.js';
 import { type BatchBounds, pieceBounds } from './snapshot-batches.js';
-import { type ChunkTarget, planFence, streamBatches } from './snapshot-stream.js';
+import { type ChunkTarget, partitionWrites, streamBatches } from './snapshot-stream.js';
 import { PieceReader } from './streamed-batch.js';
 import { loadPipeContext, loadTable, namespaceOf, tableRefOf } from './table-context.js';
 
@@ -134,9 +134,7 @@ export async function snapshotChunk(
     await deps.store.refreshTableProgress(input.pipeId, input.table);
     return { ...result, done: true, stoppedTable: error.message };
   }
-  const last = copied.exhausted
-    ? await deps.store.markPartitionDone(input.pipeId, input.table, input.partitionIndex, planFence(target))
-    : copied.partition;
+  const last = copied.exhausted ? await partitionWrites(deps.store, target).markDone() : copied.partition;
   await deps.store.refreshTableProgress(input.pipeId, input.table);
   result.done = last.done;
   result.partitionRowsCopied = last.rowsCopied;
@@ -215,17 +213,9 @@ async function replayPending(
     result: run.result,
   });
   if (replayed.partition.seq === pending.seq) return replayed.partition;
-  return deps.store.checkpointPartition(
-    target.pipeId,
-    target.table,
-    target.partitionIndex,
-    {
-      seq: pending.seq,
-      checkpoint: pending.end,
-      rowsCopied: run.partition.rowsCopied,
-      ...(target.shape === null ? {} : { typeMismatches: run.partition.typeMismatches ?? {} }),
-    },
-    planFence(target),
+  return partitionWrites(deps.store, target).checkpoint(
+    { seq: pending.seq, checkpoint: pending.end, rowsCopied: run.partition.rowsCopied },
+    () => run.partition.typeMismatches ?? {},
   );
 }
 

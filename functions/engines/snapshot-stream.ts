@@ -40,11 +40,35 @@ export interface ChunkTarget {
   planId: string | null;
 }
 
-/** Holds a partition write to the plan the chunk loaded its partition from. */
-export const planFence = (target: ChunkTarget): PlanFence => ({ planId: target.planId });
+type PartitionWriter = Pick<PipeStore, 'checkpointPartition' | 'recordPendingBatch' | 'markPartitionDone'>;
+
+/**
+ * The chunk's writes to its partition, each held to the plan the chunk loaded it from; a
+ * checkpoint carries the type mismatch counts only when the table has a shape.
+ */
+export function partitionWrites(store: PartitionWriter, target: ChunkTarget) {
+  const { pipeId, table, partitionIndex } = target;
+  const fence: PlanFence = { planId: target.planId };
+  return {
+    recordPending: (pending: PendingBatch) =>
+      store.recordPendingBatch(pipeId, table, partitionIndex, pending, fence),
+    checkpoint: (
+      at: { seq: number; checkpoint: string; rowsCopied: number },
+      typeMismatches: () => Record<string, number>,
+    ) =>
+      store.checkpointPartition(
+        pipeId,
+        table,
+        partitionIndex,
+        { ...at, ...(target.shape === null ? {} : { typeMismatches: typeMismatches() }) },
+        fence,
+      ),
+    markDone: () => store.markPartitionDone(pipeId, table, partitionIndex, fence),
+  };
+}
 
 export interface StreamDeps {
-  store: Pick<PipeStore, 'checkpointPartition' | 'recordPendingBatch'>;
+  store: PartitionWriter;
   destination: StreamedSink;
   clock: Clock;
 }
@@ -113,13 +137,11 @@ async function sendBatch(
   const body = batch.lines(run.reader, async () => {
     await previous;
     if (run.replay !== null) return;
-    await deps.store.recordPendingBatch(
-      target.pipeId,
-      target.table,
-      target.partitionIndex,
-      { seq: batch.start.seq, start: batch.start.checkpoint, end: batch.end },
-      planFence(target),
-    );
+    await partitionWrites(deps.store, target).recordPending({
+      seq: batch.start.seq,
+      start: batch.start.checkpoint,
+      end: batch.end,
+    });
   });
   const insert = deps.destination.insertStreamed({
     database: target.database,
@@ -151,19 +173,13 @@ async function checkpointAfter(
 ): Promise<PartitionRecord> {
   await insert;
   const before = await previous;
-  const record = await deps.store.checkpointPartition(
-    target.pipeId,
-    target.table,
-    target.partitionIndex,
+  const record = await partitionWrites(deps.store, target).checkpoint(
     {
       seq: batch.start.seq,
       checkpoint: run.replay?.end ?? batch.end,
       rowsCopied: before.rowsCopied + batch.rows,
-      ...(target.shape === null
-        ? {}
-        : { typeMismatches: addedCounts(before.typeMismatches, batch.mismatches()) }),
     },
-    planFence(target),
+    () => addedCounts(before.typeMismatches, batch.mismatches()),
   );
   run.result.rowsCopied += batch.rows;
   run.result.batches += 1;
