@@ -130,3 +130,53 @@ export class StreamedBatch {
     return this.fits(piece.maxRows, piece.maxBytes);
   }
 }
+
+/** A batch's whole body, made by StreamedBatch as a chunk would send it. */
+export interface EncodedBatch {
+  body: Uint8Array[];
+  rows: number;
+  /** BSON bytes read. */
+  bytes: number;
+  /** The serialized `_id` of the batch's last document. */
+  checkpoint: string;
+  /** Typed column values of the batch that did not convert, per column ({} without a shape). */
+  mismatches: Record<string, number>;
+}
+
+/**
+ * The batches a chunk would stream, each body whole: the benchmark's raw write sends the bodies
+ * a chunk sends, made before the write is timed. The same grouping as the chunk's, so a batch is
+ * handed over once no further piece could fit, before the piece after it is read.
+ */
+export async function* encodedBatches(
+  pieces: AsyncIterable<SnapshotBatch> | Iterable<SnapshotBatch>,
+  bounds: BatchBounds,
+  useJsonNativeFormat: boolean,
+  /** The table's typed columns and excluded fields; null for the plain rows. */
+  shape: TableShape | null = null,
+): AsyncGenerator<EncodedBatch> {
+  const reader = new PieceReader(iteratorOf(pieces));
+  try {
+    while (await reader.hasMore()) {
+      const batch = new StreamedBatch({ checkpoint: null, seq: 0 }, bounds, useJsonNativeFormat, shape);
+      const body: Uint8Array[] = [];
+      for await (const chunk of batch.lines(reader, async () => undefined)) body.push(chunk);
+      yield {
+        body,
+        rows: batch.rows,
+        bytes: batch.bytes,
+        checkpoint: batch.end,
+        mismatches: batch.mismatches(),
+      };
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+function iteratorOf<T>(items: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in items) return items[Symbol.asyncIterator]();
+  return (async function* () {
+    yield* items;
+  })();
+}

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { SourceFatalError } from '../../functions/core/errors.js';
 import {
   type BatchBounds,
-  encodedBatches,
   PIECE_MAX_BYTES,
   PIECE_MAX_ROWS,
   pieceBounds,
 } from '../../functions/engines/snapshot-batches.js';
+import { encodedBatches } from '../../functions/engines/streamed-batch.js';
 import type { SnapshotBatch } from '../../functions/ports/source.js';
 import { rowsOfBody } from '../support/encoded-rows.js';
 
