@@ -1,5 +1,6 @@
 import {
   BSON,
+  type CommandStartedEvent,
   Decimal128,
   type Document,
   Double,
@@ -19,7 +20,7 @@ import {
 } from '../../../functions/adapters/mongodb/snapshot-source.js';
 import { SourceFatalError } from '../../../functions/core/errors.js';
 import type { PartitionBounds } from '../../../functions/core/partition-plan.js';
-import type { SnapshotBatch, SourceNamespace } from '../../../functions/ports/source.js';
+import type { SnapshotBatch, SnapshotReadOptions, SourceNamespace } from '../../../functions/ports/source.js';
 import { countBy, firstIds, keyedDocuments, type SourceFixture, startSource } from './fixtures.js';
 
 const DB = 'snap';
@@ -66,24 +67,22 @@ async function readAll(
   return batches;
 }
 
-/** A partition read by a client of its own: the keys read and the number of finds it sent. */
-async function findsOf(namespace: SourceNamespace, bounds: PartitionBounds, maxBytes = 1 << 20) {
+/** A partition read by a client of its own that notes each find it sends: the keys read, and those finds. */
+async function monitoredRead(
+  namespace: SourceNamespace,
+  options: Partial<SnapshotReadOptions> & Pick<SnapshotReadOptions, 'bounds'>,
+) {
   const client = new MongoClient(source.rs.uri, { monitorCommands: true });
-  let count = 0;
+  const finds: CommandStartedEvent[] = [];
   client.on('commandStarted', (event) => {
-    if (event.commandName === 'find') count += 1;
+    if (event.commandName === 'find') finds.push(event);
   });
   try {
     const keys: string[] = [];
-    for await (const batch of new MongoSnapshotSource(client).readPartition(namespace, {
-      bounds,
-      checkpoint: null,
-      maxRows: 5000,
-      maxBytes,
-    })) {
+    const read = { checkpoint: null, maxRows: 5000, maxBytes: 1 << 20, ...options };
+    for await (const batch of new MongoSnapshotSource(client).readPartition(namespace, read))
       keys.push(...batch.documents.map(keyOf));
-    }
-    return { keys, count };
+    return { keys, finds };
   } finally {
     await client.close();
   }
@@ -389,29 +388,17 @@ describe('MongoSnapshotSource', () => {
 
     it('does not ask an open-ended partition for its largest _id', async () => {
       const namespace = await evens('replay-no-largest');
-      const client = new MongoClient(source.rs.uri, { monitorCommands: true });
-      const sorts: unknown[] = [];
-      client.on('commandStarted', (event) => {
-        if (event.commandName === 'find') sorts.push(event.command.sort);
+      const { keys, finds } = await monitoredRead(namespace, {
+        bounds: UNBOUNDED,
+        checkpoint: at(4),
+        end: at(10),
+        maxRows: 2,
       });
-      try {
-        const keys: string[] = [];
-        for await (const batch of new MongoSnapshotSource(client).readPartition(namespace, {
-          bounds: UNBOUNDED,
-          checkpoint: at(4),
-          end: at(10),
-          maxRows: 2,
-          maxBytes: 1 << 20,
-        })) {
-          keys.push(...batch.documents.map(keyOf));
-        }
-        expect(keys).toEqual(['k6', 'k8', 'k10']);
-        // Every find reads forward from the checkpoint: none is the `{_id: -1}` largest-`_id` query.
-        expect(sorts.length).toBeGreaterThan(0);
-        for (const sort of sorts) expect(sort).toEqual({ _id: 1 });
-      } finally {
-        await client.close();
-      }
+      expect(keys).toEqual(['k6', 'k8', 'k10']);
+      // Every find reads forward from the checkpoint: none is the `{_id: -1}` largest-`_id` query.
+      const sorts = finds.map((find) => find.command.sort);
+      expect(sorts.length).toBeGreaterThan(0);
+      for (const sort of sorts) expect(sort).toEqual({ _id: 1 });
     });
 
     it('yields nothing when the end is the checkpoint', async () => {
@@ -454,19 +441,10 @@ describe('MongoSnapshotSource', () => {
       const end = '{"at":{"$date":{"$numberLong":"NaN"}}}';
       expect(keysOf(await readAll(namespace, UNBOUNDED, { end }))).toEqual(['k0', 'k1']);
       // The end is used, not dropped: an end ignored would have the read ask for the largest `_id`.
-      const client = new MongoClient(source.rs.uri, { monitorCommands: true });
-      const sorts: unknown[] = [];
-      client.on('commandStarted', (event) => {
-        if (event.commandName === 'find') sorts.push(event.command.sort);
-      });
-      try {
-        const options = { bounds: UNBOUNDED, checkpoint: null, end, maxRows: 1, maxBytes: 1 << 20 };
-        for await (const _ of new MongoSnapshotSource(client).readPartition(namespace, options));
-        expect(sorts.length).toBeGreaterThan(0);
-        for (const sort of sorts) expect(sort).toEqual({ _id: 1 });
-      } finally {
-        await client.close();
-      }
+      const { finds } = await monitoredRead(namespace, { bounds: UNBOUNDED, end, maxRows: 1 });
+      const sorts = finds.map((find) => find.command.sort);
+      expect(sorts.length).toBeGreaterThan(0);
+      for (const sort of sorts) expect(sort).toEqual({ _id: 1 });
     });
   });
 
@@ -590,12 +568,11 @@ describe('MongoSnapshotSource', () => {
         .db(DB)
         .collection(namespace.coll)
         .insertMany(keyedDocuments(firstIds(300)));
-      const finds = await findsOf(namespace, {
-        lower: { type: 'integer', value: '100' },
-        upper: { type: 'integer', value: '200' },
+      const read = await monitoredRead(namespace, {
+        bounds: { lower: { type: 'integer', value: '100' }, upper: { type: 'integer', value: '200' } },
       });
-      expect(finds.keys).toEqual([...Array(100)].map((_, i) => `k${100 + i}`));
-      expect(finds.count).toBe(1);
+      expect(read.keys).toEqual([...Array(100)].map((_, i) => `k${100 + i}`));
+      expect(read.finds).toHaveLength(1);
     });
 
     it('reads on past replies the 16 MiB reply size cut short, losing nothing', async () => {
@@ -604,14 +581,13 @@ describe('MongoSnapshotSource', () => {
       // Three of about 6 MiB do not fit in one reply: each reply holds two at most.
       for (let i = 0; i < 5; i += 1)
         await collection.insertOne({ _id: i as never, key: `k${i}`, body: 'b'.repeat(6 << 20) });
-      const finds = await findsOf(
-        namespace,
-        { lower: { type: 'integer', value: '0' }, upper: { type: 'integer', value: '10' } },
-        1 << 30,
-      );
-      expect(finds.keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+      const read = await monitoredRead(namespace, {
+        bounds: { lower: { type: 'integer', value: '0' }, upper: { type: 'integer', value: '10' } },
+        maxBytes: 1 << 30,
+      });
+      expect(read.keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
       // [k0, k1] and [k2, k3] cut by the reply size, then [k4] short with the cursor closed: the end.
-      expect(finds.count).toBe(3);
+      expect(read.finds).toHaveLength(3);
     });
   });
 
