@@ -31,7 +31,11 @@ export function planCondition(fence: PlanFence): PlanCondition {
 }
 
 /** Why a fenced write was refused when the partition belongs to another plan now; else undefined. */
-export function replannedRefusal(current: PartitionRecord, fence: PlanFence, refused: string): string | undefined {
+export function replannedRefusal(
+  current: PartitionRecord,
+  fence: PlanFence,
+  refused: string,
+): string | undefined {
   if ((current.planId ?? null) === fence.planId) return undefined;
   return `was planned again after the writer loaded it (the table was resynced or added back); ${refused}`;
 }
