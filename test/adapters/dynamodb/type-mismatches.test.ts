@@ -22,42 +22,21 @@ describe('typed column mismatch counts', () => {
       { index: 0, bounds: {} },
       { index: 1, bounds: {} },
     ]);
-    await store.checkpointPartition(
-      pipeId,
-      'shop.orders',
-      0,
-      {
-        seq: 1,
-        checkpoint: '"a"',
-        rowsCopied: 10,
-        typeMismatches: { total: 2 },
-      },
-      await fenceOf(store, pipeId, 'shop.orders', 0),
-    );
-    await store.checkpointPartition(
-      pipeId,
-      'shop.orders',
-      0,
-      {
-        seq: 2,
-        checkpoint: '"b"',
-        rowsCopied: 20,
-        typeMismatches: { total: 3, city: 1 },
-      },
-      await fenceOf(store, pipeId, 'shop.orders', 0),
-    );
-    await store.checkpointPartition(
-      pipeId,
-      'shop.orders',
-      1,
-      {
-        seq: 1,
-        checkpoint: '"c"',
-        rowsCopied: 5,
-        typeMismatches: { total: 4 },
-      },
-      await fenceOf(store, pipeId, 'shop.orders', 1),
-    );
+    const checkpoint = async (
+      index: number,
+      at: { seq: number; checkpoint: string; rowsCopied: number },
+      typeMismatches: Record<string, number>,
+    ) =>
+      store.checkpointPartition(
+        pipeId,
+        'shop.orders',
+        index,
+        { ...at, typeMismatches },
+        await fenceOf(store, pipeId, 'shop.orders', index),
+      );
+    await checkpoint(0, { seq: 1, checkpoint: '"a"', rowsCopied: 10 }, { total: 2 });
+    await checkpoint(0, { seq: 2, checkpoint: '"b"', rowsCopied: 20 }, { total: 3, city: 1 });
+    await checkpoint(1, { seq: 1, checkpoint: '"c"', rowsCopied: 5 }, { total: 4 });
     const partitions = await store.listPartitions(pipeId, 'shop.orders');
     expect(partitions.map((partition) => partition.typeMismatches)).toEqual([
       { total: 3, city: 1 },
